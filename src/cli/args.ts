@@ -1,0 +1,27 @@
+/**
+ * @module cli/args
+ * Small helpers shared by the subcommands: HOST:PORT parsing and usage errors.
+ */
+import { isIP } from 'node:net';
+import { createError } from '../errors.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `HOST:PORT` or `[V6]:PORT`. The host must be an IP literal (no lookups at startup). */
+export function parseHostPort(text: string, flag: string): HostPort {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) throw createError('MRD_ERR_CLI_USAGE', `${flag} must be HOST:PORT or [IPV6]:PORT, got "${text}"`);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (isIP(host) === 0) throw createError('MRD_ERR_CLI_USAGE', `${flag}: "${host}" is not an IP address`);
+  if (port > 65535) throw createError('MRD_ERR_CLI_USAGE', `${flag}: port ${port} is out of range`);
+  return { host, port };
+}
+
+/** Formats a host and port for logs, bracketing IPv6. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,181 @@
+/**
+ * @module cli/serve
+ * `meridian serve`: loads the zones directory, serves DNS over UDP and TCP, and the admin API.
+ * Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight work, exit 0.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { buildAdminApp } from '../admin/app.js';
+import { DnsServer } from '../dns/server.js';
+import { createLogger, type Logger } from '../log.js';
+import { keyToPresentation } from '../dns/name.js';
+import { FileSource } from '../state/file-source.js';
+import { SnapshotHolder } from '../state/snapshot.js';
+import { createError } from '../errors.js';
+import { formatHostPort, parseHostPort } from './args.js';
+
+export const SERVE_HELP = `Usage: meridian serve [options]
+
+Serve the zones in a directory over DNS (UDP and TCP on one port) with an admin API.
+
+Options:
+  --zones DIR            zone files to serve (*.zone, *.yaml); default ./zones
+  --dns HOST:PORT        DNS address; default 127.0.0.1:5353 (port 0 picks a free port)
+  --admin HOST:PORT      admin API address; default 127.0.0.1:8053
+  --region ID            the region this node runs in (used by health checks); default "local"
+  --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
+  --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
+  --tcp-max-connections N  concurrent TCP connections; default 1000
+  --no-cache             disable the encoded-answer cache (for debugging)
+  -h, --help             show this help
+
+Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
+`;
+
+export interface ServeOptions {
+  zonesDir: string;
+  dns: { host: string; port: number };
+  admin: { host: string; port: number };
+  region: string;
+  maxUdpPayload: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  useCache: boolean;
+}
+
+function positiveInt(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw createError('MRD_ERR_CLI_USAGE', `${flag} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** Parses `serve` arguments; throws MRD_ERR_CLI_USAGE on bad ones. Returns null for --help. */
+export function parseServeArgs(argv: string[]): ServeOptions | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        zones: { type: 'string', default: './zones' },
+        dns: { type: 'string', default: '127.0.0.1:5353' },
+        admin: { type: 'string', default: '127.0.0.1:8053' },
+        region: { type: 'string', default: 'local' },
+        'max-udp-payload': { type: 'string', default: '1232' },
+        'tcp-idle-timeout': { type: 'string', default: '10000' },
+        'tcp-max-connections': { type: 'string', default: '1000' },
+        'no-cache': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
+  }
+  if (values.help) return null;
+  return {
+    zonesDir: path.resolve(values.zones),
+    dns: parseHostPort(values.dns, '--dns'),
+    admin: parseHostPort(values.admin, '--admin'),
+    region: values.region,
+    maxUdpPayload: positiveInt(values['max-udp-payload'], '--max-udp-payload', 512, 65535),
+    tcpIdleTimeoutMs: positiveInt(values['tcp-idle-timeout'], '--tcp-idle-timeout', 1, 3_600_000),
+    tcpMaxConnections: positiveInt(values['tcp-max-connections'], '--tcp-max-connections', 1, 1_000_000),
+    useCache: !values['no-cache'],
+  };
+}
+
+/** A running node: what `serve` starts, and what tests start in-process. */
+export interface RunningNode {
+  readonly holder: SnapshotHolder;
+  readonly dns: { host: string; port: number };
+  readonly admin: { host: string; port: number };
+  readonly source: FileSource;
+  stop(): Promise<void>;
+}
+
+/** Starts a node: zones, DNS and admin. */
+export async function startNode(opts: ServeOptions, log: Logger): Promise<RunningNode> {
+  const holder = new SnapshotHolder();
+  const source = new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
+  let started = false;
+  await source.start();
+  started = true;
+
+  const dns = new DnsServer({
+    host: opts.dns.host,
+    port: opts.dns.port,
+    holder,
+    log: log.child({ component: 'dns' }),
+    pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
+    tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
+    tcpMaxConnections: opts.tcpMaxConnections,
+  });
+  const dnsAddr = await dns.start();
+
+  const app: FastifyInstance = buildAdminApp({ holder, source, log: log.child({ component: 'admin' }), started: () => started });
+  try {
+    await app.listen({ host: opts.admin.host, port: opts.admin.port });
+  } catch (err) {
+    await dns.stop();
+    await source.stop();
+    throw Object.assign(createError('MRD_ERR_LISTEN', formatHostPort(opts.admin.host, opts.admin.port), (err as Error).message), { cause: err });
+  }
+  const addr = app.server.address();
+  const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
+
+  const snap = holder.current;
+  log.info(
+    {
+      region: opts.region,
+      dns: formatHostPort(dnsAddr.host, dnsAddr.port),
+      admin: formatHostPort(opts.admin.host, adminPort),
+      zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount })),
+    },
+    'meridian serving',
+  );
+
+  return {
+    holder,
+    source,
+    dns: dnsAddr,
+    admin: { host: opts.admin.host, port: adminPort },
+    async stop() {
+      await app.close();
+      await dns.stop();
+      await source.stop();
+    },
+  };
+}
+
+/** The `serve` command: runs until SIGTERM or SIGINT. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const opts = parseServeArgs(argv);
+  if (opts === null) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const log = createLogger();
+  const node = await startNode(opts, log);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      node.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (err) => {
+          log.error({ err }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

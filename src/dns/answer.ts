@@ -1,0 +1,90 @@
+/**
+ * @module dns/answer
+ * Builds the sections of an authoritative response from a lookup result: AA, the SOA in the
+ * authority section of negative answers, NS and glue for referrals, and additional-section
+ * addresses for NS, MX and SRV targets. Called by dns/pipeline.ts; the result goes to
+ * dns/wire.ts for encoding.
+ */
+import { RRType } from './types.js';
+import { Rcode, type Sections, type WireRRset } from './wire.js';
+import { addressRRsets, type LookupResult } from '../zone/lookup.js';
+import { rdataTargetKey } from '../zone/rdata.js';
+import type { RRset, Zone } from '../zone/zone.js';
+
+/** Types whose targets earn additional-section addresses (RFC 1035 §3.3.9, §3.3.11; RFC 2782). */
+const ADDITIONAL_FOR: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV]);
+
+/**
+ * The SOA for a negative answer, with the TTL of RFC 2308 §3: the smaller of the SOA's own TTL
+ * and its MINIMUM field, so resolvers cache the denial exactly that long.
+ */
+function negativeSoa(zone: Zone): WireRRset {
+  return { owner: zone.origin, type: RRType.SOA, ttlSeconds: zone.negativeTtlSeconds, rdatas: zone.soa.rdatas };
+}
+
+/** In-zone addresses for the targets of `sets`, each RRset once, skipping those already answered. */
+function additionalFor(zone: Zone, sets: readonly WireRRset[], skip: ReadonlySet<RRset> = new Set()): WireRRset[] {
+  const out: WireRRset[] = [];
+  const seen = new Set<RRset>(skip);
+  for (const s of sets) {
+    if (!ADDITIONAL_FOR.has(s.type)) continue;
+    for (const rdata of s.rdatas) {
+      const target = rdataTargetKey(s.type, rdata);
+      if (target === null) continue;
+      for (const addr of addressRRsets(zone, target)) {
+        if (seen.has(addr)) continue;
+        seen.add(addr);
+        out.push(addr);
+      }
+    }
+  }
+  return out;
+}
+
+/** Turns a lookup result into response sections. */
+export function buildSections(result: LookupResult): Sections {
+  switch (result.kind) {
+    case 'answer': {
+      const answer: WireRRset[] = result.records.map((r) =>
+        r.owner === r.set.owner ? r.set : { owner: r.owner, type: r.set.type, ttlSeconds: r.set.ttlSeconds, rdatas: r.set.rdatas },
+      );
+      const answered = new Set(result.records.map((r) => r.set));
+      return {
+        rcode: Rcode.NOERROR,
+        aa: true,
+        answer,
+        authority: [],
+        additional: additionalFor(result.zone, answer, answered),
+        additionalOptional: true,
+      };
+    }
+    case 'nodata':
+    case 'nxdomain':
+      // RFC 2308 §2.1 and §2.2: SOA in authority; a CNAME chain that led here stays in the
+      // answer, and the rcode is that of the last name in the chain (RFC 6604 §2.1).
+      return {
+        rcode: result.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
+        aa: true,
+        answer: result.records.map((r) => ({ owner: r.owner, type: r.set.type, ttlSeconds: r.set.ttlSeconds, rdatas: r.set.rdatas })),
+        authority: [negativeSoa(result.zone)],
+        additional: [],
+        additionalOptional: true,
+      };
+    case 'referral':
+      // RFC 1034 §4.3.2 step 3b: not authoritative below the cut; NS in authority, glue in
+      // additional. Glue for in-domain servers is required (RFC 9471 §3), so it is not dropped.
+      return {
+        rcode: Rcode.NOERROR,
+        aa: false,
+        answer: [],
+        authority: [result.ns],
+        additional: additionalFor(result.zone, [result.ns]),
+        additionalOptional: false,
+      };
+  }
+}
+
+/** Sections of an error response: no records, just the rcode. */
+export function errorSections(rcode: number): Sections {
+  return { rcode, aa: false, answer: [], authority: [], additional: [], additionalOptional: true };
+}

@@ -1,0 +1,96 @@
+/**
+ * @module dns/server
+ * The DNS server: UDP and TCP on the same address and port, both feeding dns/pipeline.ts with the
+ * holder's current snapshot. Owns start and graceful stop: stop accepting, let what is in flight
+ * finish, then close.
+ */
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { listenTcp } from './tcp.js';
+import { listenUdp } from './udp.js';
+import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions, type QueryObserver } from './pipeline.js';
+import { createError } from '../errors.js';
+import type { SnapshotHolder } from '../state/snapshot.js';
+
+export interface DnsServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (the same one for UDP and TCP). */
+  readonly port: number;
+  readonly holder: SnapshotHolder;
+  readonly log: Logger;
+  readonly pipeline?: Partial<PipelineOptions>;
+  readonly tcpIdleTimeoutMs?: number;
+  readonly tcpMaxConnections?: number;
+  readonly observe?: QueryObserver;
+}
+
+export interface DnsAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class DnsServer {
+  readonly #opts: DnsServerOptions;
+  #udp: dgram.Socket | null = null;
+  #tcp: net.Server | null = null;
+  readonly #connections = new Set<net.Socket>();
+
+  constructor(opts: DnsServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Binds UDP, then TCP on the same port; with port 0, retries if TCP finds the port taken. */
+  async start(): Promise<DnsAddress> {
+    const o = this.#opts;
+    const pipeline: PipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline };
+    const common = { host: o.host, holder: o.holder, pipeline, log: o.log, ...(o.observe ? { observe: o.observe } : {}) };
+    for (let attempt = 0; ; attempt++) {
+      const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
+        throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${o.host}:${o.port}`, err.message), { cause: err });
+      });
+      const port = udp.address().port;
+      try {
+        const tcp = await listenTcp({
+          ...common,
+          port,
+          idleTimeoutMs: o.tcpIdleTimeoutMs ?? 10_000,
+          maxConnections: o.tcpMaxConnections ?? 1_000,
+        });
+        tcp.on('connection', (s: net.Socket) => {
+          this.#connections.add(s);
+          s.on('close', () => this.#connections.delete(s));
+        });
+        this.#udp = udp;
+        this.#tcp = tcp;
+        return { host: o.host, port };
+      } catch (err) {
+        udp.close();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (o.port !== 0 || code !== 'EADDRINUSE' || attempt >= 20) {
+          throw Object.assign(createError('MRD_ERR_LISTEN', `tcp ${o.host}:${port}`, (err as Error).message), { cause: err });
+        }
+      }
+    }
+  }
+
+  /**
+   * Stops accepting, closes idle TCP connections once their answers are written, and resolves
+   * when everything is closed. Queries are answered synchronously, so nothing is half-done.
+   */
+  async stop(): Promise<void> {
+    const udp = this.#udp;
+    const tcp = this.#tcp;
+    this.#udp = null;
+    this.#tcp = null;
+    const closing: Promise<void>[] = [];
+    if (udp) closing.push(new Promise((r) => udp.close(() => r())));
+    if (tcp) closing.push(new Promise((r) => tcp.close(() => r())));
+    for (const s of this.#connections) {
+      s.end();
+      // A peer that never closes its side must not hold the exit hostage.
+      setTimeout(() => s.destroy(), 2_000).unref();
+    }
+    await Promise.all(closing);
+  }
+}

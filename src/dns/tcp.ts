@@ -1,0 +1,82 @@
+/**
+ * @module dns/tcp
+ * The TCP transport of RFC 7766: two-octet length framing (RFC 1035 §4.2.2), several queries
+ * per connection answered in order (pipelining, RFC 7766 §6.2.1), an idle timeout, a cap on
+ * concurrent connections, and back-pressure so a client that does not read cannot make us
+ * buffer without bound. A half-sent message simply waits for more bytes until the idle timeout
+ * closes the connection; it holds no one else up.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { handleQuery, type PipelineOptions, type QueryObserver } from './pipeline.js';
+import { servfailFor } from './fallback.js';
+import type { SnapshotHolder } from '../state/snapshot.js';
+
+export interface TcpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly holder: SnapshotHolder;
+  readonly pipeline: PipelineOptions;
+  readonly log: Logger;
+  /** Close a connection idle this long (RFC 7766 §6.2.3 suggests seconds, not minutes). */
+  readonly idleTimeoutMs: number;
+  /** Refuse connections beyond this many at once (RFC 7766 §6.2.2). */
+  readonly maxConnections: number;
+  readonly observe?: QueryObserver;
+}
+
+/** Binds a TCP server and serves DNS on it. Resolves once listening. */
+export function listenTcp(opts: TcpOptions): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, (socket) => serveConnection(socket, opts));
+  server.maxConnections = opts.maxConnections;
+  server.on('error', (err) => opts.log.error({ err }, 'tcp server error'));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port, ipv6Only: opts.host.includes(':') }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function frame(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(message.length + 2);
+  out.writeUInt16BE(message.length, 0);
+  message.copy(out, 2);
+  return out;
+}
+
+function serveConnection(socket: net.Socket, opts: TcpOptions): void {
+  const remoteAddress = socket.remoteAddress ?? '';
+  let pending: Buffer = Buffer.alloc(0);
+  socket.setTimeout(opts.idleTimeoutMs, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 2) {
+      const len = pending.readUInt16BE(0);
+      if (pending.length < 2 + len) break;
+      const msg = pending.subarray(2, 2 + len);
+      pending = pending.subarray(2 + len);
+      let out;
+      try {
+        out = handleQuery(msg, { transport: 'tcp', remoteAddress }, opts.holder.current, opts.pipeline, opts.observe);
+      } catch (err) {
+        opts.log.error({ err, remote: remoteAddress }, 'query failed');
+        out = servfailFor(msg);
+      }
+      if (out === null) {
+        // Not a query at all: nothing sensible can follow on this stream.
+        socket.end();
+        return;
+      }
+      const messages = Array.isArray(out) ? out : [out];
+      let flushed = true;
+      for (const m of messages) flushed = socket.write(frame(m));
+      if (!flushed) {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      }
+    }
+  });
+}

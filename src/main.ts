@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * @module main
+ * The `meridian` command: dispatches to a subcommand and turns its result into an exit code.
+ */
+import { checkCommand } from './cli/check.js';
+import { serveCommand } from './cli/serve.js';
+import { MeridianError } from './errors.js';
+
+const HELP = `Usage: meridian <command> [options]
+
+Meridian is an authoritative DNS server whose answers follow routing policies and health checks.
+
+Commands:
+  serve     serve the zones directory over DNS, with the admin API
+  check     validate zone files and report every problem as file:line: message
+
+Run "meridian <command> --help" for a command's options.
+`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: serveCommand,
+  check: checkCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`meridian: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof MeridianError) {
+      process.stderr.write(`meridian ${name}: ${err.message} (${err.code})\n`);
+      return err.code === 'MRD_ERR_CLI_USAGE' ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`meridian: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,210 @@
+/**
+ * @module state/file-source
+ * The zones/ directory as a {@link Source}: every `*.zone`, `*.yaml` and `*.yml` file is a zone.
+ * Files are reloaded when they change on disk (fs.watch, with a periodic scan as a safety net).
+ * A file that fails to load never replaces the last good version of its zone: the old zone keeps
+ * serving, and the error is logged with file and line. A zone defined by two files is served
+ * from the one that loaded first; the other is reported as a duplicate.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { zoneError, type ZoneError } from '../errors.js';
+import { loadZoneText, zoneFileKind } from '../zone/load.js';
+import type { Zone } from '../zone/zone.js';
+import type { InputStatus, Source } from './source.js';
+import type { SnapshotHolder } from './snapshot.js';
+
+interface FileState {
+  /** The last version that loaded cleanly, still served. */
+  zone: Zone | null;
+  loadedAt: Date | null;
+  errors: ZoneError[];
+  /** mtime and size of the version last read, to skip unchanged files on a scan. */
+  stamp: string;
+}
+
+export interface FileSourceOptions {
+  readonly dir: string;
+  readonly holder: SnapshotHolder;
+  readonly log: Logger;
+  /** Watch the directory for changes (default true). */
+  readonly watch?: boolean;
+  /** Full rescan period; catches changes a watcher missed (default 2000 ms). */
+  readonly scanIntervalMs?: number;
+}
+
+export class FileSource implements Source {
+  readonly #opts: FileSourceOptions;
+  readonly #files = new Map<string, FileState>();
+  #watcher: fs.FSWatcher | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #debounce: NodeJS.Timeout | null = null;
+  #scanning: Promise<void> | null = null;
+  #rescan = false;
+
+  constructor(opts: FileSourceOptions) {
+    this.#opts = opts;
+  }
+
+  async start(): Promise<void> {
+    await this.scan();
+    if (this.#opts.watch === false) return;
+    try {
+      this.#watcher = fs.watch(this.#opts.dir, () => this.#schedule());
+      this.#watcher.on('error', (err) => this.#opts.log.warn({ err }, 'zone directory watch failed; relying on periodic scans'));
+    } catch (err) {
+      this.#opts.log.warn({ err }, 'zone directory watch failed; relying on periodic scans');
+    }
+    this.#timer = setInterval(() => void this.scan(), this.#opts.scanIntervalMs ?? 2_000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#watcher?.close();
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#watcher = null;
+    this.#timer = null;
+    await this.#scanning;
+  }
+
+  status(): InputStatus[] {
+    return [...this.#files.entries()].map(([name, st]) => ({
+      name,
+      origin: st.zone?.origin ?? null,
+      serial: st.zone?.serial ?? null,
+      loadedAt: st.loadedAt,
+      errors: st.errors,
+    }));
+  }
+
+  #schedule(): void {
+    // Editors write in bursts (truncate, write, rename); act once it settles.
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.scan(), 100);
+    this.#debounce.unref();
+  }
+
+  /** Reads every changed file and swaps in a new snapshot if anything served changed. */
+  scan(): Promise<void> {
+    if (this.#scanning) {
+      this.#rescan = true;
+      return this.#scanning;
+    }
+    this.#scanning = this.#scanOnce()
+      .catch((err) => this.#opts.log.error({ err }, 'zone scan failed'))
+      .finally(() => {
+        this.#scanning = null;
+        if (this.#rescan) {
+          this.#rescan = false;
+          void this.scan();
+        }
+      });
+    return this.#scanning;
+  }
+
+  async #scanOnce(): Promise<void> {
+    const { dir, log } = this.#opts;
+    const names = (await fsp.readdir(dir)).filter((n) => zoneFileKind(n) !== null).sort();
+    const present = new Set(names.map((n) => path.join(dir, n)));
+    let changed = false;
+
+    for (const file of [...this.#files.keys()]) {
+      if (!present.has(file)) {
+        const gone = this.#files.get(file)!;
+        this.#files.delete(file);
+        if (gone.zone) {
+          changed = true;
+          log.info({ file, zone: gone.zone.origin }, 'zone file removed; zone no longer served');
+        }
+      }
+    }
+
+    for (const file of present) {
+      let stat: fs.Stats;
+      let text: string;
+      try {
+        stat = await fsp.stat(file);
+        const stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+        if (this.#files.get(file)?.stamp === stamp) continue;
+        text = await fsp.readFile(file, 'utf8');
+        const prev = this.#files.get(file);
+        const state: FileState = prev ?? { zone: null, loadedAt: null, errors: [], stamp: '' };
+        state.stamp = stamp;
+        this.#files.set(file, state);
+        const result = loadZoneText(text, file);
+        if (!result.ok) {
+          state.errors = result.errors;
+          for (const e of result.errors) log.error({ file: e.file, line: e.line, code: e.code, record: e.record }, e.message);
+          if (state.zone) log.warn({ file, zone: state.zone.origin, serial: state.zone.serial }, 'zone file invalid; still serving its last good version');
+          continue;
+        }
+        const zone = result.zone;
+        const owner = this.#ownerOf(zone.origin);
+        if (owner && owner !== file) {
+          const e = zoneError('MRD_ERR_ZONE_DUPLICATE', { file, line: 0 }, [zone.origin, owner]);
+          state.errors = [e];
+          log.error({ file, code: e.code }, e.message);
+          continue;
+        }
+        for (const w of zone.warnings) log.warn({ file }, w);
+        state.zone = zone;
+        state.errors = [];
+        state.loadedAt = new Date();
+        changed = true;
+        log.info({ file, zone: zone.origin, serial: zone.serial, records: zone.recordCount }, 'zone loaded');
+      } catch (err) {
+        const e = zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]);
+        const state = this.#files.get(file) ?? { zone: null, loadedAt: null, errors: [], stamp: '' };
+        state.errors = [e];
+        this.#files.set(file, state);
+        log.error({ file, err }, 'cannot read zone file');
+      }
+    }
+
+    if (changed) {
+      const zones = [...this.#files.values()].flatMap((s) => (s.zone ? [s.zone] : []));
+      const snap = this.#opts.holder.swap(zones);
+      log.info({ version: snap.version, zones: zones.length }, 'snapshot swapped');
+    }
+  }
+
+  /** The file currently serving `origin`, if any. */
+  #ownerOf(origin: string): string | undefined {
+    for (const [file, st] of this.#files) if (st.zone?.origin === origin) return file;
+    return undefined;
+  }
+}
+
+/** Loads every zone file in `dir` without serving it; returns every problem (for `meridian check`). */
+export async function checkZoneDir(dir: string): Promise<{ zones: Zone[]; errors: ZoneError[] }> {
+  const names = (await fsp.readdir(dir)).filter((n) => zoneFileKind(n) !== null).sort();
+  const zones: Zone[] = [];
+  const errors: ZoneError[] = [];
+  const owners = new Map<string, string>();
+  for (const n of names) {
+    const file = path.join(dir, n);
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      errors.push(zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]));
+      continue;
+    }
+    const result = loadZoneText(text, file);
+    if (!result.ok) {
+      errors.push(...result.errors);
+      continue;
+    }
+    const owner = owners.get(result.zone.origin);
+    if (owner) {
+      errors.push(zoneError('MRD_ERR_ZONE_DUPLICATE', { file, line: 0 }, [result.zone.origin, owner]));
+      continue;
+    }
+    owners.set(result.zone.origin, file);
+    zones.push(result.zone);
+  }
+  return { zones, errors };
+}

@@ -1,0 +1,51 @@
+/**
+ * @module state/snapshot
+ * The immutable Snapshot that the query path reads: the zones being served and the answer cache
+ * that belongs to them. A query takes the current snapshot once, at its start, and never sees a
+ * mix of old and new data. Writers (state/file-source.ts now, etcd later) build a new snapshot
+ * and swap it in through {@link SnapshotHolder}.
+ */
+import { AnswerCache } from '../dns/cache.js';
+import { Catalog } from '../zone/catalog.js';
+import type { Zone } from '../zone/zone.js';
+
+export interface Snapshot {
+  /** Increases by one with every swap. */
+  readonly version: number;
+  readonly catalog: Catalog;
+  /** Encoded answers that do not depend on the client; empty in a new snapshot. */
+  readonly cache: AnswerCache;
+  readonly createdAt: Date;
+}
+
+/** Holds the current snapshot; `swap` replaces it atomically (a single reference store). */
+export class SnapshotHolder {
+  #current: Snapshot;
+  readonly #listeners = new Set<(s: Snapshot) => void>();
+
+  constructor(zones: Iterable<Zone> = []) {
+    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), createdAt: new Date() };
+  }
+
+  get current(): Snapshot {
+    return this.#current;
+  }
+
+  /** Installs a snapshot made of `zones`, and returns it. */
+  swap(zones: Iterable<Zone>): Snapshot {
+    const next: Snapshot = {
+      version: this.#current.version + 1,
+      catalog: new Catalog(zones),
+      cache: new AnswerCache(),
+      createdAt: new Date(),
+    };
+    this.#current = next;
+    for (const fn of this.#listeners) fn(next);
+    return next;
+  }
+
+  onSwap(fn: (s: Snapshot) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+}

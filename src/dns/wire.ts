@@ -73,9 +73,7 @@ export interface Query {
   readonly problem: string | null;
 }
 
-interface MutableQuery {
-  -readonly [K in keyof Query]: Query[K];
-}
+type MutableQuery = { -readonly [K in keyof Query]: Query[K] };
 
 /**
  * Skips a possibly compressed name (RFC 1035 §4.1.4) starting at `off`, checking that every
@@ -184,7 +182,7 @@ export function parseQuery(msg: Buffer): Query | null {
         break;
       }
     }
-    const label = plain ? msg.latin1Slice(start, end).toLowerCase() : labelToKey(msg, start, end);
+    const label = plain ? msg.toString('latin1', start, end).toLowerCase() : labelToKey(msg, start, end);
     key = key === '' ? label : key + '.' + label;
     off = end;
   }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# npm run bench: Meridian against Node's bare UDP ceiling, with dnsperf, in one run.
+# The server is pinned to CPU 0 and dnsperf to CPU 1 (taskset), so each figure means "one server
+# core". Mixes: a static A name, NXDOMAIN names (all different), and a mix of every record type.
+#   BENCH_SECONDS=15 npm run bench        (default 15 s per mix)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${BENCH_SECONDS:-15}
+OUT=bench/out
+mkdir -p "$OUT"
+command -v dnsperf >/dev/null || { echo "dnsperf is not installed (apt-get install dnsperf)" >&2; exit 1; }
+CEILING=${CEILING:-../shared/bench/node-ceiling.js}
+
+npm run -s build
+node bench/make-queries.mjs "$OUT"
+
+port_ceiling=15399
+port_meridian=15353
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_udp() { # port name
+  for _ in $(seq 1 100); do
+    dig @127.0.0.1 -p "$1" +time=1 +tries=1 "$2" A >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server on $1 did not answer" >&2; exit 1
+}
+
+perf() { # port queryfile label
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$SECONDS_PER_RUN" -q 200 -c 4 -T 1 >"$OUT/$3.txt" 2>&1
+  local qps lat lost
+  qps=$(awk '/Queries per second:/ {print $4}' "$OUT/$3.txt")
+  lat=$(awk '/Average Latency/ {print $4}' "$OUT/$3.txt")
+  lost=$(awk '/Queries lost:/ {print $3}' "$OUT/$3.txt")
+  printf '%-22s %12s qps   avg latency %10s s   lost %s\n' "$3" "$qps" "$lat" "$lost"
+  echo "$qps" >"$OUT/$3.qps"
+}
+
+echo "node $(node --version), $(nproc) cores, ${SECONDS_PER_RUN}s per run"
+if [ -f "$CEILING" ]; then
+  taskset -c 0 node "$CEILING" "$port_ceiling" >/dev/null & pids+=($!)
+  wait_udp "$port_ceiling" www.example.net
+  perf "$port_ceiling" "$OUT/static.txt" ceiling-static
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+else
+  echo "no node-ceiling.js at $CEILING; skipping the ceiling"
+fi
+
+MERIDIAN_LOG_LEVEL=warn taskset -c 0 node dist/main.js serve --zones zones --dns "127.0.0.1:$port_meridian" --admin 127.0.0.1:0 & pids+=($!)
+wait_udp "$port_meridian" www.example.net
+perf "$port_meridian" "$OUT/static.txt" meridian-static
+perf "$port_meridian" "$OUT/nxdomain.txt" meridian-nxdomain
+perf "$port_meridian" "$OUT/mix.txt" meridian-mix
+
+if [ -f "$OUT/ceiling-static.qps" ]; then
+  awk -v m="$(cat "$OUT/meridian-static.qps")" -v c="$(cat "$OUT/ceiling-static.qps")" \
+    'BEGIN { printf "static / ceiling ratio: %.2f\n", m / c }'
+fi

@@ -10,6 +10,7 @@ import { Rcode, type Sections, type WireRRset } from './wire.js';
 import { addressRRsets, type LookupResult } from '../zone/lookup.js';
 import { rdataTargetKey } from '../zone/rdata.js';
 import type { RRset, Zone } from '../zone/zone.js';
+import type { Decision, PolicyRecord } from '../policy/types.js';
 
 /** Types whose targets earn additional-section addresses (RFC 1035 §3.3.9, §3.3.11; RFC 2782). */
 const ADDITIONAL_FOR: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV]);
@@ -82,6 +83,28 @@ export function buildSections(result: LookupResult): Sections {
         additionalOptional: false,
       };
   }
+}
+
+/**
+ * The RRset a policy decision answers with: the chosen addresses (A or AAAA), or — when the
+ * decision holds only hostnames — a CNAME to the first of them (a CNAME stands alone, RFC 2181
+ * §10.1). Null when the decision is empty (serve_none).
+ */
+export function policyRRset(owner: string, record: PolicyRecord, decision: Decision): WireRRset | null {
+  const eps = decision.endpoints;
+  if (eps.length === 0) return null;
+  const addresses = eps.filter((e) => e.rrtype !== RRType.CNAME);
+  if (addresses.length > 0) return { owner, type: addresses[0]!.rrtype, ttlSeconds: record.ttlSeconds, rdatas: addresses.map((e) => e.rdata) };
+  return { owner, type: RRType.CNAME, ttlSeconds: record.ttlSeconds, rdatas: [eps[0]!.rdata] };
+}
+
+/** Sections for a lookup that ended at a policy record, given the policy's decision. */
+export function policySections(result: LookupResult & { kind: 'answer' }, decision: Decision): Sections {
+  const chain = buildSections({ kind: 'answer', zone: result.zone, records: result.records });
+  const set = result.policy ? policyRRset(result.policy.owner, result.policy.record, decision) : null;
+  if (set) return { ...chain, answer: [...chain.answer, set] };
+  // serve_none: NODATA with the SOA (RFC 2308 §2.2), keeping any CNAME chain that led here.
+  return buildSections({ kind: 'nodata', zone: result.zone, records: result.records });
 }
 
 /** Sections of an error response: no records, just the rcode. */

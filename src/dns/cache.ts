@@ -6,6 +6,17 @@
  * empty and an answer can never outlive the zone data it came from.
  */
 import type { EncodedResponse } from './wire.js';
+import type { LookupResult } from '../zone/lookup.js';
+
+/**
+ * A cache entry for a (type, name) whose answer a policy picks per query: where the lookup
+ * ended (the CNAME chain and the policy record), so that only the decision runs per query.
+ */
+export class PolicyRoute {
+  constructor(readonly result: LookupResult & { kind: 'answer' }) {}
+}
+
+export type CacheEntry = EncodedResponse | PolicyRoute;
 
 /**
  * A bounded map in two generations: new entries go into the young one; when it is full it
@@ -15,8 +26,8 @@ import type { EncodedResponse } from './wire.js';
  * of random names (all NXDOMAIN, all cache misses) four times slower than it needs to be.
  */
 export class AnswerCache {
-  #young = new Map<string, EncodedResponse>();
-  #old = new Map<string, EncodedResponse>();
+  #young = new Map<string, CacheEntry>();
+  #old = new Map<string, CacheEntry>();
   readonly #generationSize: number;
 
   /** Holds at most `maxEntries` answers (two generations of half that each). */
@@ -24,7 +35,7 @@ export class AnswerCache {
     this.#generationSize = Math.max(1, Math.floor(maxEntries / 2));
   }
 
-  get(key: string): EncodedResponse | undefined {
+  get(key: string): CacheEntry | undefined {
     const hit = this.#young.get(key);
     if (hit !== undefined) return hit;
     const old = this.#old.get(key);
@@ -32,7 +43,7 @@ export class AnswerCache {
     return old;
   }
 
-  set(key: string, value: EncodedResponse): void {
+  set(key: string, value: CacheEntry): void {
     if (this.#young.size >= this.#generationSize) {
       this.#old = this.#young;
       this.#young = new Map();

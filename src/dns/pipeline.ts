@@ -11,7 +11,10 @@
  */
 import { BlockList } from 'node:net';
 import { RRType } from './types.js';
-import { buildSections, errorSections } from './answer.js';
+import { buildSections, errorSections, policyRRset, policySections } from './answer.js';
+import { PolicyRoute } from './cache.js';
+import { decide } from '../policy/evaluate.js';
+import { UNKNOWN_CLIENT, clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
 import {
   Opcode,
   Rcode,
@@ -21,6 +24,7 @@ import {
   parseQuery,
   payloadLimit,
   type Query,
+  type EncodedResponse,
   type Sections,
   type WireRRset,
 } from './wire.js';
@@ -96,11 +100,13 @@ export function handleQuery(
   // 3. Zone transfers.
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return transfer(query, ctx, snapshot, opts, observe);
 
-  // 4. The cache: answers that do not depend on the client are encoded once per snapshot.
+  // 4. The cache: answers that do not depend on the client are encoded once per snapshot; for a
+  // name answered by a policy, the cache remembers where the lookup ended instead.
   const cacheKey = opts.useCache ? `${qtype}|${query.qkey}` : '';
   const limit = payloadLimit(query, ctx.transport, opts.maxUdpPayload);
   if (opts.useCache) {
     const hit = snapshot.cache.get(cacheKey);
+    if (hit instanceof PolicyRoute) return answerPolicy(query, hit, cacheKey, ctx, snapshot, opts, limit, observe);
     if (hit) {
       observe?.(query, hit.full[3]! & 0x0f, null);
       return finishResponse(query, hit, limit, 0, opts.maxUdpPayload);
@@ -113,6 +119,11 @@ export function handleQuery(
 
   // 6. Look the name up and build the sections.
   const result = lookup(zone, query.qkey, qtype);
+  if (result.kind === 'answer' && result.policy) {
+    const route = new PolicyRoute(result);
+    if (opts.useCache) snapshot.cache.set(cacheKey, route);
+    return answerPolicy(query, route, cacheKey, ctx, snapshot, opts, limit, observe);
+  }
   const sections = buildSections(result);
 
   // 7. Encode (and remember), then finish for this query.
@@ -120,6 +131,46 @@ export function handleQuery(
   if (opts.useCache) snapshot.cache.set(cacheKey, encoded);
   observe?.(query, sections.rcode, zone.origin);
   return finishResponse(query, encoded, limit, 0, opts.maxUdpPayload);
+}
+
+/** The client a policy decides for: the ECS subnet when sent (RFC 7871 §7.1.1), else the source address. */
+export function clientOf(query: Query, ctx: QueryContext): Client {
+  const ecs = query.edns?.clientSubnet;
+  return ecs ? clientFromEcs(ecs.family, ecs.sourcePrefix, ecs.address) : clientFromAddress(ctx.remoteAddress);
+}
+
+/**
+ * 6b. A policy answer: decide for this client, then serve the encoded answer for that decision
+ * (encoded once per distinct decision and snapshot), with the decision's ECS scope. The scope
+ * is 0 when the decision did not depend on the client (RFC 7871 §7.2.1).
+ */
+function answerPolicy(
+  query: Query,
+  route: PolicyRoute,
+  cacheKey: string,
+  ctx: QueryContext,
+  snapshot: Snapshot,
+  opts: PipelineOptions,
+  limit: number,
+  observe?: QueryObserver,
+): Buffer {
+  const { result } = route;
+  const record = result.policy!.record;
+  const decision = decide(record, clientOf(query, ctx), snapshot.health, { latency: result.zone.policies?.latency ?? null });
+  let encoded: EncodedResponse | undefined;
+  let key = '';
+  if (opts.useCache) {
+    key = cacheKey + '|';
+    for (const e of decision.endpoints) key += e.key + ' ';
+    const hit = snapshot.cache.get(key);
+    if (hit && !(hit instanceof PolicyRoute)) encoded = hit;
+  }
+  if (!encoded) {
+    encoded = encodeResponse(query, policySections(result, decision));
+    if (opts.useCache) snapshot.cache.set(key, encoded);
+  }
+  observe?.(query, Rcode.NOERROR, result.zone.origin);
+  return finishResponse(query, encoded, limit, decision.scope, opts.maxUdpPayload);
 }
 
 /** True when `address` may transfer a zone guarded by `acl`. */
@@ -148,7 +199,14 @@ function transfer(query: Query, ctx: QueryContext, snapshot: Snapshot, opts: Pip
     return reply(query, { rcode: Rcode.NOERROR, aa: true, answer: [soa], authority: [], additional: [], additionalOptional: true }, ctx, opts);
   }
   observe?.(query, Rcode.NOERROR, zone.origin);
-  const messages = encodeTransfer(query, [...zone.rrsets, soa]);
+  // Policy records go out as the answer for a client with no location (secondaries cannot run
+  // policies); their TTL is short, and the primary's answers stay the authoritative ones.
+  const policySets: WireRRset[] = [];
+  for (const rec of zone.policies?.records ?? []) {
+    const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, { latency: zone.policies?.latency ?? null }));
+    if (set && !(set.type === RRType.CNAME && zone.nodes.get(rec.owner)!.rrsets.size > 0)) policySets.push(set);
+  }
+  const messages = encodeTransfer(query, [...zone.rrsets, ...policySets, soa]);
   // Each message carries OPT when the query did (RFC 5936 §2.2.5 allows it).
   return messages.map((m) => finishResponse(query, { full: m, reduced: null, truncated: m }, 65535, 0, opts.maxUdpPayload));
 }

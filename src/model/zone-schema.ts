@@ -16,38 +16,11 @@
  * allows `x-` extensions, and the validator here registers it as an annotation.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { DURATION_PATTERN, Duration, MAX_U32 } from './duration.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MAX_TTL } from '../zone/rdata.js';
-
-/** RFC 1035 §3.3.13, RFC 1982: the SOA serial and timers are unsigned 32-bit numbers. */
-export const MAX_U32 = 4294967295;
-/** A duration string: seconds (`300`) or BIND units (`30s`, `10m`, `1h`, `1d`, `2w`, `1h30m`). */
-export const DURATION_PATTERN = '^(?:[0-9]+|(?:[0-9]+[smhdwSMHDW])+)$';
-
-function durationReason(max: number): string {
-  return `must be a number of seconds from 0 to ${max} or a duration such as 30s, 10m, 1h, 1d, 2w or 1h30m`;
-}
-
-/**
- * Seconds as an integer, or a BIND-style duration string (`1h30m`). Each Duration-valued property
- * gets its own copy so that it can carry its own description. `max` is 2^31-1 for TTLs (RFC 2181
- * §8) and 2^32-1 for SOA timers (RFC 1035 §3.3.13); a string's value is not range-checked here.
- */
-export function Duration(description: string, max: number = MAX_TTL) {
-  return Type.Union(
-    [
-      Type.Integer({ minimum: 0, maximum: max, description: 'Seconds.' }),
-      Type.String({ pattern: DURATION_PATTERN, description: 'BIND duration units s, m, h, d, w, combinable (`1h30m`).' }),
-    ],
-    {
-      title: 'Duration',
-      description: `${description} Seconds as an integer (0 to ${max}), or a string with BIND units s, m, h, d, w such as \`10m\` or \`1h30m\`.`,
-      'x-error': durationReason(max),
-    },
-  );
-}
-/** A Duration value: seconds, or a string such as `1h30m`. */
-export type Duration = Static<ReturnType<typeof Duration>>;
+import { Duration, MAX_U32 } from './duration.js';
+import { LatencyRowEntry, PolicyRecordEntry, PoolEntry, RegionEntry } from './policy-schema.js';
 
 /**
  * A domain name in presentation form: relative to the zone, `@` for the apex, or absolute with a
@@ -128,8 +101,12 @@ export const ZoneDocument = Type.Object(
     }),
     transfer: Type.Optional(TransferSettings),
     records: Type.Optional(Type.Array(RecordEntry, { description: 'Plain records (RRsets) of the zone.' })),
+    regions: Type.Optional(Type.Array(RegionEntry, { description: 'Regions: where capacity lives.' })),
+    pools: Type.Optional(Type.Array(PoolEntry, { description: 'Pools of endpoints that policy records answer from.' })),
+    policies: Type.Optional(Type.Array(PolicyRecordEntry, { description: 'Policy records: names answered per query by a policy tree.' })),
+    latency: Type.Optional(Type.Array(LatencyRowEntry, { description: 'Latency table rows for the latency policy.' })),
   },
-  { title: 'ZoneDocument', description: 'A Meridian zone: origin, SOA, apex NS, transfer ACL and records.', additionalProperties: false },
+  { title: 'ZoneDocument', description: 'A Meridian zone: origin, SOA, apex NS, transfer ACL, records, and the regions, pools and policy records of load balancing.', additionalProperties: false },
 );
 export type ZoneDocument = Static<typeof ZoneDocument>;
 

@@ -8,6 +8,7 @@
 import { AnswerCache } from '../dns/cache.js';
 import { Catalog } from '../zone/catalog.js';
 import type { Zone } from '../zone/zone.js';
+import { HealthState } from '../policy/health-view.js';
 
 export interface Snapshot {
   /** Increases by one with every swap. */
@@ -15,6 +16,11 @@ export interface Snapshot {
   readonly catalog: Catalog;
   /** Encoded answers that do not depend on the client; empty in a new snapshot. */
   readonly cache: AnswerCache;
+  /**
+   * Endpoint health and operator overrides. Unlike the zones it changes in place (it is the
+   * same object in every snapshot); policies read it synchronously, once per decision.
+   */
+  readonly health: HealthState;
   readonly createdAt: Date;
 }
 
@@ -23,8 +29,11 @@ export class SnapshotHolder {
   #current: Snapshot;
   readonly #listeners = new Set<(s: Snapshot) => void>();
 
-  constructor(zones: Iterable<Zone> = []) {
-    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), createdAt: new Date() };
+  readonly health: HealthState;
+
+  constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
+    this.health = health;
+    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), health, createdAt: new Date() };
   }
 
   get current(): Snapshot {
@@ -37,6 +46,7 @@ export class SnapshotHolder {
       version: this.#current.version + 1,
       catalog: new Catalog(zones),
       cache: new AnswerCache(),
+      health: this.health,
       createdAt: new Date(),
     };
     this.#current = next;

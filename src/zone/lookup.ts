@@ -9,6 +9,7 @@ import { isAtOrBelow, splitKey } from '../dns/name.js';
 import { RRType } from '../dns/types.js';
 import { rdataTargetKey } from './rdata.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';
+import type { PolicyRecord } from '../policy/types.js';
 
 /** An RRset as it goes into a response: the owner may differ from the stored one (wildcards). */
 export interface AnswerRRset {
@@ -18,14 +19,30 @@ export interface AnswerRRset {
 }
 
 export type LookupResult =
-  /** Data found. `records` holds any CNAME chain followed by the RRset asked for. */
-  | { kind: 'answer'; zone: Zone; records: AnswerRRset[] }
+  /**
+   * Data found. `records` holds any CNAME chain followed by the RRset asked for. With `policy`,
+   * the last RRset is chosen per query by that policy record (policy/evaluate.ts) and is not in
+   * `records`; `owner` is the name to answer it under.
+   */
+  | { kind: 'answer'; zone: Zone; records: AnswerRRset[]; policy?: PolicyAnswer }
   /** The name exists but has no data of this type (RFC 2308 §2.2); `records` holds a CNAME chain, if any. */
   | { kind: 'nodata'; zone: Zone; records: AnswerRRset[] }
   /** The name does not exist (RFC 2308 §2.1); `records` holds a CNAME chain that led here, if any (RFC 6604). */
   | { kind: 'nxdomain'; zone: Zone; records: AnswerRRset[] }
   /** The name is at or below a zone cut: refer to the child's servers (RFC 1034 §4.3.2 step 3b). */
   | { kind: 'referral'; zone: Zone; ns: RRset };
+
+/** A policy record met by a lookup, and the owner to answer it under (the query name for wildcards). */
+export interface PolicyAnswer {
+  readonly owner: string;
+  readonly record: PolicyRecord;
+}
+
+/** The policy record at a node that answers `qtype`: its own type, or a CNAME policy for any type. */
+function policyFor(policies: ReadonlyMap<number, PolicyRecord>, qtype: number): PolicyRecord | undefined {
+  if (qtype === RRType.ANY) return policies.get(RRType.A) ?? policies.get(RRType.AAAA) ?? policies.get(RRType.CNAME);
+  return policies.get(qtype) ?? policies.get(RRType.CNAME);
+}
 
 /** RFC 1034 §3.6.2 lets servers chase CNAMEs; a bound keeps loops and long chains cheap. */
 export const MAX_CNAME_CHAIN = 8;
@@ -108,6 +125,9 @@ export function lookup(zone: Zone, qkey: string, qtype: number): LookupResult {
     }
 
     const set = qtype === RRType.ANY ? anyRRset(node) : node.rrsets.get(qtype);
+    const policy = node.policies && (!set || qtype === RRType.ANY) ? policyFor(node.policies, qtype) : undefined;
+    // RFC 8482 §4.1: for ANY one RRset will do; a static one (cacheable) is preferred.
+    if (policy && !(set && qtype === RRType.ANY)) return { kind: 'answer', zone, records, policy: { owner, record: policy } };
     if (set) {
       records.push({ owner, set });
       return { kind: 'answer', zone, records };

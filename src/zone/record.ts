@@ -5,6 +5,7 @@
  * snapshot: they return these values plus the problems they found.
  */
 import type { SourcePosition, ZoneError } from '../errors.js';
+import type { CompiledPolicies } from '../policy/compile.js';
 
 /** One resource record as parsed from a file, before validation across records. */
 export interface ZoneRecord {
@@ -29,6 +30,8 @@ export interface ParsedZone {
   records: ZoneRecord[];
   /** Addresses allowed to AXFR the zone, as CIDR strings; `undefined` means the default (loopback). */
   transferAllow?: string[];
+  /** Regions, pools and policy records (YAML zones only). */
+  policies?: CompiledPolicies;
   /** Every problem found; a zone with any problem is not loaded. */
   errors: ZoneError[];
   /** The file it came from. */

@@ -19,6 +19,7 @@ import { MAX_U32, formatPath, validateZoneDocument, type PathSegment, type Recor
 import { MAX_TTL, parseRdataText, parseTtlUnits } from './rdata.js';
 import { buildAcl } from './zone.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
+import { compilePolicies, type CompiledPolicies } from '../policy/compile.js';
 
 /** The TTL of records when the zone sets no `ttl`. */
 export const DEFAULT_YAML_TTL = 3600;
@@ -112,7 +113,19 @@ class YamlZoneLoader {
         if (!this.isBad(['records', i])) this.buildEntry(entry, i, origin, zoneTtl);
       });
     }
-    return this.result(origin, transferAllow);
+    const policies = this.buildPolicies(doc, origin);
+    return this.result(origin, transferAllow, policies);
+  }
+
+  /** Regions, pools, policy records and latency rows (policy/compile.ts), when the zone has any. */
+  private buildPolicies(doc: Partial<ZoneDocument>, origin: string): CompiledPolicies | undefined {
+    if (!doc.regions && !doc.pools && !doc.policies && !doc.latency) return undefined;
+    const { compiled, problems } = compilePolicies(
+      { regions: doc.regions, pools: doc.pools, policies: doc.policies, latency: doc.latency },
+      { origin, file: this.file, lineOf: (path) => this.lineOf(path), isBad: (path) => this.isBad(path) },
+    );
+    for (const p of problems) this.fail(p.code, this.lineOf(p.path), p.args);
+    return compiled;
   }
 
   private buildSoa(soa: ZoneDocument['soa'], origin: string, zoneTtl: number): void {
@@ -229,13 +242,14 @@ class YamlZoneLoader {
     this.errors.push(zoneError(code, { file: this.file, line }, args, record));
   }
 
-  private result(origin: string, transferAllow?: string[]): ParsedZone {
+  private result(origin: string, transferAllow?: string[], policies?: CompiledPolicies): ParsedZone {
     // The records that were good go along with the problems, so that zone/zone.ts reports only
     // cross-record problems that are real (not "no SOA" because the SOA had a typo).
     // Schema problems are found before the rest; an operator reads them best in file order.
     this.errors.sort((a, b) => a.line - b.line);
     const zone: ParsedZone = { origin, records: this.records, errors: this.errors, file: this.file };
     if (transferAllow !== undefined) zone.transferAllow = transferAllow;
+    if (policies !== undefined) zone.policies = policies;
     return zone;
   }
 

@@ -14,6 +14,8 @@ import { isAtOrBelow, parentKey } from '../dns/name.js';
 import { RRType, typeToName } from '../dns/types.js';
 import { rdataTargetKey, soaFields } from './rdata.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
+import type { CompiledPolicies } from '../policy/compile.js';
+import type { PolicyRecord } from '../policy/types.js';
 
 /** All records of one owner and type: an RRset (RFC 2181 §5). */
 export interface RRset {
@@ -27,6 +29,8 @@ export interface RRset {
 export interface ZoneNode {
   readonly owner: string;
   readonly rrsets: ReadonlyMap<number, RRset>;
+  /** Policy records at this name by type (A, AAAA, CNAME); answers chosen per query. */
+  readonly policies?: ReadonlyMap<number, PolicyRecord>;
 }
 
 /** One zone, ready to serve. */
@@ -57,6 +61,8 @@ export interface Zone {
   readonly rrsets: readonly RRset[];
   /** Count of resource records. */
   readonly recordCount: number;
+  /** Regions, pools and policy records (YAML zones), or null. */
+  readonly policies: CompiledPolicies | null;
   /** Things that load but deserve an operator's attention (e.g. RRset TTLs that disagreed). */
   readonly warnings: readonly string[];
 }
@@ -197,6 +203,34 @@ export function buildZone(parsed: ParsedZone): BuildResult {
     nodes.set(owner, { owner, rrsets: nodeSets });
   }
 
+  // Policy records: names whose A, AAAA or CNAME answer a policy picks per query.
+  for (const rec of parsed.policies?.records ?? []) {
+    const label = `${typeToName(rec.rrtype)} ${rec.owner || '.'}`;
+    if (!isAtOrBelow(rec.owner, origin)) {
+      errors.push(zoneError('MRD_ERR_ZONE_OUT_OF_ZONE', rec.at, [rec.owner, origin]));
+      continue;
+    }
+    const cut = cuts.has(rec.owner) ? rec.owner : cutAbove(rec.owner);
+    if (cut !== null || rec.owner === origin) {
+      errors.push(zoneError('MRD_ERR_POLICY_CONFLICT', rec.at, [label, rec.owner, cut !== null ? `the delegation at "${cut}"` : 'the zone apex (SOA and NS live there; put the policy on a name below it)']));
+      continue;
+    }
+    const node = nodes.get(rec.owner);
+    const policies = new Map(node?.policies ?? []);
+    const statics = node?.rrsets ?? new Map<number, RRset>();
+    let conflict: string | null = null;
+    if (statics.has(rec.rrtype)) conflict = `a static ${typeToName(rec.rrtype)} RRset at the same name`;
+    else if (statics.has(RRType.CNAME)) conflict = 'a static CNAME at the same name (RFC 1034 §3.6.2)';
+    else if (rec.rrtype === RRType.CNAME && (statics.size > 0 || policies.size > 0)) conflict = 'other data at the same name (a CNAME must be alone, RFC 1034 §3.6.2)';
+    else if (policies.has(RRType.CNAME)) conflict = 'a CNAME policy record at the same name (RFC 1034 §3.6.2)';
+    if (conflict) {
+      errors.push(zoneError('MRD_ERR_POLICY_CONFLICT', rec.at, [label, rec.owner, conflict]));
+      continue;
+    }
+    policies.set(rec.rrtype, rec);
+    nodes.set(rec.owner, { owner: rec.owner, rrsets: statics, policies });
+  }
+
   let transferAcl: BlockList;
   const transferAllow = parsed.transferAllow ?? [...DEFAULT_TRANSFER_ALLOW];
   try {
@@ -239,6 +273,7 @@ export function buildZone(parsed: ParsedZone): BuildResult {
       transferAllow,
       rrsets: ordered,
       recordCount,
+      policies: parsed.policies ?? null,
       warnings,
     },
   };

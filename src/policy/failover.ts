@@ -1,0 +1,50 @@
+/**
+ * @module policy/failover
+ * `failover`: ordered tiers; the first tier with at least `min_healthy` (default 1) usable
+ * endpoints answers, through its own policy.
+ *
+ * | tier 1 usable ≥ min | tier 2 usable ≥ min | answer                       |
+ * | ------------------- | ------------------- | ---------------------------- |
+ * | yes                 | any                 | tier 1                       |
+ * | no                  | yes                 | tier 2                       |
+ * | no                  | no                  | nothing: the parent decides  |
+ */
+import { note } from './common.js';
+import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+
+export class FailoverNode implements PolicyNode {
+  readonly kind = 'failover';
+  readonly clientDependent: boolean;
+  readonly endpoints: readonly Endpoint[];
+
+  constructor(
+    readonly tiers: readonly PolicyNode[],
+    readonly minHealthy: number,
+  ) {
+    this.clientDependent = tiers.some((t) => t.clientDependent);
+    this.endpoints = [...new Set(tiers.flatMap((t) => t.endpoints))];
+  }
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    for (let i = 0; i < this.tiers.length; i++) {
+      const tier = this.tiers[i]!;
+      const at = `${path} > tier ${i + 1}`;
+      if (this.minHealthy > 1) {
+        const n = tier.usableCount(ctx);
+        if (n < this.minHealthy) {
+          note(ctx, at, `skipped: ${n} usable, min_healthy is ${this.minHealthy}`);
+          continue;
+        }
+      }
+      const r = tier.evaluate(ctx, at);
+      if (r) return r;
+    }
+    return null;
+  }
+
+  usableCount(ctx: EvalContext): number {
+    let n = 0;
+    for (const t of this.tiers) n += t.usableCount(ctx);
+    return n;
+  }
+}

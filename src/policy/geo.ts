@@ -1,0 +1,81 @@
+/**
+ * @module policy/geo
+ * `geo`: route by where the client is (geoip-lite on the ECS address, else the source address).
+ * The most specific match wins: subdivision (ISO 3166-2, `US-CA`), then country (ISO 3166-1
+ * alpha-2), then continent, then `default`. If the matching branch has nothing usable, the next
+ * less specific match answers (as Route 53 falls back to the continent, then the default record).
+ *
+ * | client located in | branch that answers (first with anything usable) |
+ * | ----------------- | ------------------------------------------------ |
+ * | a listed subdivision | that branch, then its country's, continent's, default |
+ * | a listed country     | that branch, then its continent's, then default    |
+ * | a listed continent   | that branch, then default                          |
+ * | nowhere listed       | default; with no default, the record's on_all_down |
+ *
+ * ECS scope: the geoip block the client's location came from (policy/geoip.ts). When every
+ * branch and the default are the same policy, the answer cannot depend on the client: scope 0.
+ */
+import { dependOn, note } from './common.js';
+import { locate } from './geoip.js';
+import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+
+export interface GeoBranch {
+  readonly label: string;
+  readonly node: PolicyNode;
+}
+
+export class GeoNode implements PolicyNode {
+  readonly kind = 'geo';
+  readonly clientDependent: boolean;
+  readonly endpoints: readonly Endpoint[];
+
+  /**
+   * @param sameEverywhere true when every branch and the default are the same policy (then the
+   *   client's location is not even looked up).
+   */
+  constructor(
+    readonly subdivisions: ReadonlyMap<string, GeoBranch>,
+    readonly countries: ReadonlyMap<string, GeoBranch>,
+    readonly continents: ReadonlyMap<string, GeoBranch>,
+    readonly fallback: GeoBranch | null,
+    readonly sameEverywhere: boolean,
+    branches: readonly GeoBranch[],
+  ) {
+    this.clientDependent = !sameEverywhere || branches.some((b) => b.node.clientDependent);
+    this.endpoints = [...new Set(branches.flatMap((b) => b.node.endpoints))];
+  }
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    if (this.sameEverywhere) {
+      note(ctx, path, 'geo: every branch is the same policy; location not needed');
+      return this.fallback!.node.evaluate(ctx, `${path} > ${this.fallback!.label}`);
+    }
+    const loc = locate(ctx.client);
+    dependOn(ctx, loc.scope);
+    note(ctx, path, loc.country
+      ? `client ${ctx.client.text}/${ctx.client.sourcePrefix} located in ${loc.subdivision || loc.country} (${loc.continent}), geoip block /${loc.scope}`
+      : `client ${ctx.client.text}/${ctx.client.sourcePrefix} has no geolocation`);
+    const tried = new Set<GeoBranch>();
+    for (const branch of [
+      loc.subdivision ? this.subdivisions.get(loc.subdivision) : undefined,
+      loc.country ? this.countries.get(loc.country) : undefined,
+      loc.continent ? this.continents.get(loc.continent) : undefined,
+      this.fallback ?? undefined,
+    ]) {
+      if (!branch || tried.has(branch)) continue;
+      tried.add(branch);
+      const r = branch.node.evaluate(ctx, `${path} > ${branch.label}`);
+      if (r) return r;
+    }
+    if (!this.fallback) note(ctx, path, 'geo: no branch matched and there is no default');
+    return null;
+  }
+
+  usableCount(ctx: EvalContext): number {
+    let n = 0;
+    for (const b of new Set([...this.subdivisions.values(), ...this.countries.values(), ...this.continents.values(), ...(this.fallback ? [this.fallback] : [])])) {
+      n += b.node.usableCount(ctx);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * @module policy/latency
+ * `latency`: send the client to the region with the lowest estimated round-trip time that has
+ * anything usable. Estimates come from the latency table (a CIDR row, then a country row), else
+ * from great-circle distance (policy/latency-table.ts has the formula). `tolerance_ms` spreads
+ * load: every usable region within that margin of the best is picked at random.
+ *
+ * | estimates known | best region usable | answer                                            |
+ * | --------------- | ------------------ | ------------------------------------------------- |
+ * | yes             | yes                | best, or any usable within tolerance of it        |
+ * | yes             | no                 | next best usable (and those within its tolerance) |
+ * | no (no location, no row) | -         | regions in the order written                      |
+ * | -               | none usable        | nothing: the parent decides                       |
+ *
+ * ECS scope: the matching table row's network scope, else the geoip block of the client.
+ */
+import { dependOn, note } from './common.js';
+import { locate } from './geoip.js';
+import { distanceKm, rttFromDistance } from './latency-table.js';
+import type { Endpoint, EvalContext, PolicyNode, Region } from './types.js';
+
+export interface LatencyTarget {
+  readonly region: Region;
+  readonly node: PolicyNode;
+}
+
+export class LatencyNode implements PolicyNode {
+  readonly kind = 'latency';
+  readonly clientDependent = true;
+  readonly endpoints: readonly Endpoint[];
+
+  constructor(
+    readonly targets: readonly LatencyTarget[],
+    readonly toleranceMs: number,
+  ) {
+    this.endpoints = [...new Set(targets.flatMap((t) => t.node.endpoints))];
+  }
+
+  /** RTT estimate per target, in target order; Infinity where nothing is known. */
+  estimates(ctx: EvalContext): { rtt: number[]; via: string } {
+    const loc = locate(ctx.client);
+    const match = ctx.latency?.rowFor(ctx.client, loc.country);
+    const row = match?.row;
+    const known = !Number.isNaN(loc.lat);
+    // A CIDR row decides alone; otherwise the client's geolocation block does too.
+    dependOn(ctx, match?.byNetwork ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
+    const rtt = this.targets.map((t) => {
+      const measured = row?.get(t.region.id);
+      if (measured !== undefined) return measured;
+      return known ? rttFromDistance(distanceKm(loc.lat, loc.lon, t.region.lat, t.region.lon)) : Infinity;
+    });
+    const via = row ? match!.via : known ? `distance from ${loc.country || 'client'} (${loc.lat}, ${loc.lon})` : 'nothing (no location)';
+    return { rtt, via };
+  }
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    const { rtt, via } = this.estimates(ctx);
+    const order = this.targets.map((_, i) => i).sort((a, b) => rtt[a]! - rtt[b]! || a - b);
+    if (ctx.trace) note(ctx, path, `latency via ${via}: ${order.map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? Math.round(rtt[i]!) + ' ms' : '?'}`).join(', ')}`);
+    let best = Infinity;
+    let picks: Endpoint[][] | null = null;
+    for (const i of order) {
+      if (picks && !(rtt[i]! <= best + this.toleranceMs)) break;
+      const t = this.targets[i]!;
+      const r = t.node.evaluate(ctx, `${path} > ${t.region.id}`);
+      if (!r) continue;
+      if (!picks) {
+        picks = [r];
+        best = rtt[i]!;
+        // Without any estimate, the first usable region in written order answers.
+        if (!Number.isFinite(best) || this.toleranceMs === 0) break;
+      } else {
+        picks.push(r);
+      }
+    }
+    if (!picks) return null;
+    return picks.length === 1 ? picks[0]! : picks[Math.floor(ctx.random() * picks.length)]!;
+  }
+
+  usableCount(ctx: EvalContext): number {
+    let n = 0;
+    for (const t of this.targets) n += t.node.usableCount(ctx);
+    return n;
+  }
+}

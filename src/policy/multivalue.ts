@@ -1,0 +1,48 @@
+/**
+ * @module policy/multivalue
+ * `multivalue`: up to `max` (default 8) usable endpoints of a pool, in random order, so that
+ * clients spread over them and retry the next when one fails (Route 53's multivalue answer).
+ *
+ * | usable endpoints | answer                               | ECS scope |
+ * | ---------------- | ------------------------------------ | --------- |
+ * | n ≥ 1            | min(n, max) of them, shuffled        | 0         |
+ * | none             | nothing: the parent decides          | 0         |
+ */
+import { countUsable, note, usableEndpoints } from './common.js';
+import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+
+export const DEFAULT_MULTIVALUE_MAX = 8;
+
+export class MultivalueNode implements PolicyNode {
+  readonly kind = 'multivalue';
+  readonly clientDependent = false;
+
+  constructor(
+    readonly poolId: string,
+    readonly endpoints: readonly Endpoint[],
+    readonly max: number,
+  ) {}
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    const usable = usableEndpoints(this.endpoints, ctx, path);
+    if (usable.length === 0) {
+      note(ctx, path, `multivalue ${this.poolId}: nothing usable`);
+      return null;
+    }
+    // Fisher–Yates, stopped after the first `max` places.
+    const n = Math.min(this.max, usable.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(ctx.random() * (usable.length - i));
+      const t = usable[i]!;
+      usable[i] = usable[j]!;
+      usable[j] = t;
+    }
+    usable.length = n;
+    note(ctx, path, `multivalue ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);
+    return usable;
+  }
+
+  usableCount(ctx: EvalContext): number {
+    return countUsable(this.endpoints, ctx);
+  }
+}

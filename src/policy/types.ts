@@ -1,0 +1,109 @@
+/**
+ * @module policy/types
+ * The compiled model that policies run on: regions, endpoints, pools, policy nodes and policy
+ * records, plus what one evaluation reads (the client, the health view) and writes (the ECS
+ * scope, an optional trace). Compiled once per zone load by policy/compile.ts; read-only after.
+ *
+ * Every policy implements {@link PolicyNode}: given the context, return the endpoints it picks,
+ * or `null` when nothing under it is usable, so that its parent can try something else.
+ */
+import type { HealthView } from './health-view.js';
+import type { Client } from './client.js';
+import type { LatencyTable } from './latency-table.js';
+
+/** Where capacity lives. */
+export interface Region {
+  readonly id: string;
+  readonly name: string;
+  readonly lat: number;
+  readonly lon: number;
+  /** ISO 3166-1 alpha-2, upper case. */
+  readonly country: string;
+  /** Two-letter continent code: AF AN AS EU NA OC SA. */
+  readonly continent: string;
+}
+
+/** One answerable target: an address (A or AAAA) or a hostname (answered as CNAME). */
+export interface Endpoint {
+  /** `pool/id`: unique in its zone; the key of its health and overrides. */
+  readonly key: string;
+  readonly pool: string;
+  readonly id: string;
+  readonly region: string;
+  readonly weight: number;
+  /** 1 (A), 28 (AAAA) or 5 (CNAME). */
+  readonly rrtype: number;
+  /** The RDATA in wire form: 4 or 16 address octets, or the uncompressed target name. */
+  readonly rdata: Buffer;
+  /** The address or hostname as written. */
+  readonly value: string;
+  /** A 32-bit number fixed per endpoint, mixed into sticky hashes. */
+  readonly seed: number;
+}
+
+export interface Pool {
+  readonly id: string;
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** What the trace of one evaluation records (the simulator's explanation). */
+export interface TraceStep {
+  /** Path in the tree: `geo > branch EU > latency`. */
+  readonly at: string;
+  readonly note: string;
+}
+
+/** One evaluation's inputs and running outputs. Allocated once per query. */
+export interface EvalContext {
+  readonly client: Client;
+  readonly health: HealthView;
+  readonly latency: LatencyTable | null;
+  /** Record type being answered (A or AAAA); endpoints of other address families never qualify. */
+  readonly qtype: number;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+  /** The widest prefix of the client address the decision has depended on so far (RFC 7871 §7.2.1). */
+  scope: number;
+  /** Set by the simulator; undefined on the DNS path, where nothing is recorded. */
+  readonly trace: TraceStep[] | undefined;
+}
+
+/** A node of a policy tree. */
+export interface PolicyNode {
+  /** `pool`, `weighted`, `geo`, `latency`, `failover`, `multivalue`, `cidr`. */
+  readonly kind: string;
+  /** The endpoints chosen, or null when nothing below is usable. Never throws, never awaits. */
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null;
+  /** Endpoints below this node that are usable now (failover's `min_healthy`). */
+  usableCount(ctx: EvalContext): number;
+  /** Every endpoint below this node (the `serve_all` answer). */
+  readonly endpoints: readonly Endpoint[];
+  /** True when the choice can depend on the client's address. */
+  readonly clientDependent: boolean;
+}
+
+/** What a record does when its tree finds nothing usable. */
+export type AllDown = { readonly kind: 'serve_all' } | { readonly kind: 'serve_none' } | { readonly kind: 'pool'; readonly pool: Pool };
+
+/** A policy record: a name whose A, AAAA or CNAME answer is chosen per query. */
+export interface PolicyRecord {
+  /** Owner key (may be a wildcard `*.x`). */
+  readonly owner: string;
+  /** 1 (A), 28 (AAAA) or 5 (CNAME). */
+  readonly rrtype: number;
+  readonly ttlSeconds: number;
+  readonly tree: PolicyNode;
+  readonly onAllDown: AllDown;
+  /** Where it was written, for messages. */
+  readonly at: { readonly file: string; readonly line: number };
+}
+
+/** The outcome of one evaluation of a record. */
+export interface Decision {
+  /** Endpoints to answer with, in answer order; empty means NODATA (serve_none). */
+  readonly endpoints: readonly Endpoint[];
+  /** ECS scope prefix length (RFC 7871 §7.2.1), before capping at the source prefix. */
+  readonly scope: number;
+  /** True when the tree found nothing usable and `on_all_down` decided. */
+  readonly allDown: boolean;
+}

@@ -1,0 +1,116 @@
+/**
+ * @module policy/weighted
+ * `weighted`: one endpoint of a pool (or one child policy), with probability proportional to
+ * its weight among the usable ones. Weight 0 means drained: never picked while others are usable.
+ *
+ * `sticky: true` replaces the dice with weighted rendezvous hashing on the client's network
+ * (/24 for IPv4, /56 for IPv6 by default): a network keeps its endpoint while the usable set is
+ * stable, and when an endpoint goes, only the networks that had it move. A sticky answer
+ * depends on the client, so its ECS scope is the sticky prefix (capped at the source prefix);
+ * without stickiness the answer does not depend on the client and the scope is 0.
+ *
+ * | usable endpoints | sticky | answer                                   | ECS scope        |
+ * | ---------------- | ------ | ---------------------------------------- | ---------------- |
+ * | ≥ 1 with weight  | no     | one, P ∝ weight                          | 0                |
+ * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
+ * | none             | either | nothing: the parent decides              | as above         |
+ */
+import { countUsable, dependOn, hashPrefix, note, pickWeighted, rendezvous, usableEndpoints } from './common.js';
+import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+
+export interface Sticky {
+  readonly v4: number;
+  readonly v6: number;
+}
+
+export const DEFAULT_STICKY: Sticky = { v4: 24, v6: 56 };
+
+function stickyHash(ctx: EvalContext, sticky: Sticky): number {
+  const c = ctx.client;
+  const bits = Math.min(c.family === 4 ? sticky.v4 : sticky.v6, c.sourcePrefix);
+  dependOn(ctx, bits);
+  return hashPrefix(c.bytes, bits, c.family);
+}
+
+/** Weighted over the endpoints of one pool. */
+export class WeightedPoolNode implements PolicyNode {
+  readonly kind = 'weighted';
+  readonly clientDependent: boolean;
+
+  constructor(
+    readonly poolId: string,
+    readonly endpoints: readonly Endpoint[],
+    readonly sticky: Sticky | null,
+  ) {
+    this.clientDependent = sticky !== null;
+  }
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    const usable = usableEndpoints(this.endpoints, ctx, path);
+    if (usable.length === 0) {
+      note(ctx, path, `weighted ${this.poolId}: nothing usable`);
+      return null;
+    }
+    let i: number;
+    if (this.sticky) {
+      const h = stickyHash(ctx, this.sticky);
+      i = rendezvous(h, usable.length, (k) => usable[k]!.seed, (k) => usable[k]!.weight);
+    } else {
+      i = pickWeighted(usable.length, (k) => usable[k]!.weight, ctx.random);
+    }
+    const chosen = usable[i]!;
+    if (ctx.trace) {
+      const total = usable.reduce((n, e) => n + e.weight, 0);
+      note(ctx, path, `weighted ${this.poolId}: picked ${chosen.key} (weight ${chosen.weight} of ${total}${this.sticky ? ', sticky' : ''})`);
+    }
+    return [chosen];
+  }
+
+  usableCount(ctx: EvalContext): number {
+    return countUsable(this.endpoints, ctx);
+  }
+}
+
+export interface WeightedChild {
+  readonly weight: number;
+  readonly node: PolicyNode;
+  /** Seed for rendezvous hashing. */
+  readonly seed: number;
+}
+
+/** Weighted over child policies (a 90/10 split between two pools, say). */
+export class WeightedChildrenNode implements PolicyNode {
+  readonly kind = 'weighted';
+  readonly clientDependent: boolean;
+  readonly endpoints: readonly Endpoint[];
+
+  constructor(
+    readonly children: readonly WeightedChild[],
+    readonly sticky: Sticky | null,
+  ) {
+    this.clientDependent = sticky !== null || children.some((c) => c.node.clientDependent);
+    this.endpoints = [...new Set(children.flatMap((c) => c.node.endpoints))];
+  }
+
+  evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
+    const left = this.children.filter((c) => c.weight > 0);
+    const h = this.sticky ? stickyHash(ctx, this.sticky) : 0;
+    // Pick; if the pick has nothing usable, pick again among the rest.
+    while (left.length > 0) {
+      const i = this.sticky
+        ? rendezvous(h, left.length, (k) => left[k]!.seed, (k) => left[k]!.weight)
+        : pickWeighted(left.length, (k) => left[k]!.weight, ctx.random);
+      const child = left[i]!;
+      const at = `${path} > weighted child ${this.children.indexOf(child)}`;
+      const r = child.node.evaluate(ctx, at);
+      if (r) return r;
+      left.splice(i, 1);
+    }
+    note(ctx, path, 'weighted: no child has anything usable');
+    return null;
+  }
+
+  usableCount(ctx: EvalContext): number {
+    return this.children.reduce((n, c) => n + (c.weight > 0 ? c.node.usableCount(ctx) : 0), 0);
+  }
+}

@@ -18,3 +18,12 @@ const mix = [
   'missing.example.net A', 'app.gslb.example.org A', 'www.gslb.example.org AAAA', 'x.edge.gslb.example.org A',
 ];
 fs.writeFileSync(path.join(out, 'mix.txt'), mix.join('\n') + '\n');
+
+// Policy mixes (bench/run.sh sends them with an ECS option for a UK /24, 81.2.69.0/24).
+const policy = {
+  'policy-weighted': 'canary.gslb.example.org A',
+  'policy-geo-ecs': 'api.gslb.example.org A',
+  'policy-failover': 'static.gslb.example.org A',
+  'policy-latency': 'nearest.gslb.example.org A',
+};
+for (const [file, q] of Object.entries(policy)) fs.writeFileSync(path.join(out, `${file}.txt`), q + '\n');

@@ -28,8 +28,8 @@ wait_udp() { # port name
   echo "server on $1 did not answer" >&2; exit 1
 }
 
-perf() { # port queryfile label
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$SECONDS_PER_RUN" -q 200 -c 4 -T 1 >"$OUT/$3.txt" 2>&1
+perf() { # port queryfile label [extra dnsperf args]
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$SECONDS_PER_RUN" -q 200 -c 4 -T 1 "${@:4}" >"$OUT/$3.txt" 2>&1
   local qps lat lost
   qps=$(awk '/Queries per second:/ {print $4}' "$OUT/$3.txt")
   lat=$(awk '/Average Latency/ {print $4}' "$OUT/$3.txt")
@@ -53,7 +53,16 @@ wait_udp "$port_meridian" www.example.net
 perf "$port_meridian" "$OUT/static.txt" meridian-static
 perf "$port_meridian" "$OUT/nxdomain.txt" meridian-nxdomain
 perf "$port_meridian" "$OUT/mix.txt" meridian-mix
+# Policy answers, with EDNS Client Subnet 81.2.69.0/24 (family 1, source 24, scope 0; RFC 7871 §6).
+ECS=8:00011800510245
+for mix in policy-weighted policy-geo-ecs policy-failover policy-latency; do
+  perf "$port_meridian" "$OUT/$mix.txt" "meridian-$mix" -E "$ECS"
+done
 
+for mix in policy-weighted policy-geo-ecs policy-failover policy-latency; do
+  awk -v p="$(cat "$OUT/meridian-$mix.qps")" -v s="$(cat "$OUT/meridian-static.qps")" -v m="$mix" \
+    'BEGIN { printf "%s / meridian static ratio: %.2f\n", m, p / s }'
+done
 if [ -f "$OUT/ceiling-static.qps" ]; then
   awk -v m="$(cat "$OUT/meridian-static.qps")" -v c="$(cat "$OUT/ceiling-static.qps")" \
     'BEGIN { printf "static / ceiling ratio: %.2f\n", m / c }'

@@ -7,14 +7,42 @@
  */
 import type { EncodedResponse } from './wire.js';
 import type { LookupResult } from '../zone/lookup.js';
+import type { Endpoint } from '../policy/types.js';
 
 /**
  * A cache entry for a (type, name) whose answer a policy picks per query: where the lookup
  * ended (the CNAME chain and the policy record), so that only the decision runs per query.
  */
 export class PolicyRoute {
+  /** Encoded answers by decision: one endpoint (by identity), several (by their keys), none. */
+  readonly #single = new Map<Endpoint, EncodedResponse>();
+  readonly #multi = new Map<string, EncodedResponse>();
+  #none: EncodedResponse | undefined;
+
   constructor(readonly result: LookupResult & { kind: 'answer' }) {}
+
+  /** The encoded answer for a decision, made by `encode` the first time it is seen. */
+  answer(endpoints: readonly Endpoint[], encode: () => EncodedResponse): EncodedResponse {
+    if (endpoints.length === 1) {
+      const ep = endpoints[0]!;
+      let hit = this.#single.get(ep);
+      if (!hit) this.#single.set(ep, (hit = encode()));
+      return hit;
+    }
+    if (endpoints.length === 0) return (this.#none ??= encode());
+    let key = '';
+    for (const e of endpoints) key += e.key + ' ';
+    let hit = this.#multi.get(key);
+    if (!hit) {
+      // Shuffled multivalue answers can have many orders; keep memory bounded.
+      if (this.#multi.size >= MAX_DECISIONS_PER_NAME) this.#multi.clear();
+      this.#multi.set(key, (hit = encode()));
+    }
+    return hit;
+  }
 }
+
+const MAX_DECISIONS_PER_NAME = 4096;
 
 export type CacheEntry = EncodedResponse | PolicyRoute;
 

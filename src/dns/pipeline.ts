@@ -106,7 +106,7 @@ export function handleQuery(
   const limit = payloadLimit(query, ctx.transport, opts.maxUdpPayload);
   if (opts.useCache) {
     const hit = snapshot.cache.get(cacheKey);
-    if (hit instanceof PolicyRoute) return answerPolicy(query, hit, cacheKey, ctx, snapshot, opts, limit, observe);
+    if (hit instanceof PolicyRoute) return answerPolicy(query, hit, ctx, snapshot, opts, limit, observe);
     if (hit) {
       observe?.(query, hit.full[3]! & 0x0f, null);
       return finishResponse(query, hit, limit, 0, opts.maxUdpPayload);
@@ -122,7 +122,7 @@ export function handleQuery(
   if (result.kind === 'answer' && result.policy) {
     const route = new PolicyRoute(result);
     if (opts.useCache) snapshot.cache.set(cacheKey, route);
-    return answerPolicy(query, route, cacheKey, ctx, snapshot, opts, limit, observe);
+    return answerPolicy(query, route, ctx, snapshot, opts, limit, observe);
   }
   const sections = buildSections(result);
 
@@ -147,7 +147,6 @@ export function clientOf(query: Query, ctx: QueryContext): Client {
 function answerPolicy(
   query: Query,
   route: PolicyRoute,
-  cacheKey: string,
   ctx: QueryContext,
   snapshot: Snapshot,
   opts: PipelineOptions,
@@ -157,18 +156,8 @@ function answerPolicy(
   const { result } = route;
   const record = result.policy!.record;
   const decision = decide(record, clientOf(query, ctx), snapshot.health, { latency: result.zone.policies?.latency ?? null });
-  let encoded: EncodedResponse | undefined;
-  let key = '';
-  if (opts.useCache) {
-    key = cacheKey + '|';
-    for (const e of decision.endpoints) key += e.key + ' ';
-    const hit = snapshot.cache.get(key);
-    if (hit && !(hit instanceof PolicyRoute)) encoded = hit;
-  }
-  if (!encoded) {
-    encoded = encodeResponse(query, policySections(result, decision));
-    if (opts.useCache) snapshot.cache.set(key, encoded);
-  }
+  const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
+  const encoded = opts.useCache ? route.answer(decision.endpoints, encode) : encode();
   observe?.(query, Rcode.NOERROR, result.zone.origin);
   return finishResponse(query, encoded, limit, decision.scope, opts.maxUdpPayload);
 }

@@ -33,12 +33,25 @@ function ipv6Text(b: Uint8Array): string {
   return parts.join(':');
 }
 
+/** A client from the query path: the text form is made only if a policy asks for it. */
+class LazyClient implements Client {
+  #text: string | undefined;
+  constructor(
+    readonly family: 4 | 6,
+    readonly bytes: Uint8Array,
+    readonly sourcePrefix: number,
+    readonly fromEcs: boolean,
+  ) {}
+  get text(): string {
+    return (this.#text ??= this.family === 4 ? ipv4Text(this.bytes) : ipv6Text(this.bytes));
+  }
+}
+
 /** A client from ECS (RFC 7871 §6): family 1 = IPv4, 2 = IPv6; `address` holds ceil(prefix/8) octets. */
 export function clientFromEcs(family: number, sourcePrefix: number, address: Uint8Array): Client {
   const bytes = new Uint8Array(16);
   bytes.set(address.subarray(0, family === 1 ? 4 : 16));
-  const v4 = family === 1;
-  return { family: v4 ? 4 : 6, bytes, sourcePrefix, fromEcs: true, text: v4 ? ipv4Text(bytes) : ipv6Text(bytes) };
+  return new LazyClient(family === 1 ? 4 : 6, bytes, sourcePrefix, true);
 }
 
 /** Parses IPv4 or IPv6 text into 16 octets; null when it is not an address. */

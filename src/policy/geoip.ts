@@ -66,12 +66,14 @@ export function scopeWithin(addr: number, start: number, end: number, sourcePref
 
 const NOWHERE = (scope: number): Location => ({ country: '', subdivision: '', continent: '', lat: NaN, lon: NaN, scope });
 
-const cache = new Map<string, Location>();
+const cache = new Map<string | number, Location>();
 const CACHE_MAX = 50_000;
 
 /** Locates a client. Cached per address and prefix; safe to call per query. */
 export function locate(client: Client): Location {
-  const key = `${client.text}/${client.sourcePrefix}`;
+  const b = client.bytes;
+  // IPv4: a number (address × 64 + prefix) hashes without building a string.
+  const key = client.family === 4 ? (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) * 64 + client.sourcePrefix : `${client.text}/${client.sourcePrefix}`;
   let loc = cache.get(key);
   if (loc) return loc;
   loc = lookupUncached(client);

@@ -15,9 +15,15 @@
  * ECS scope: the matching table row's network scope, else the geoip block of the client.
  */
 import { dependOn, note } from './common.js';
-import { locate } from './geoip.js';
-import { distanceKm, rttFromDistance } from './latency-table.js';
+import { locate, type Location } from './geoip.js';
+import { distanceKm, rttFromDistance, type LatencyTable } from './latency-table.js';
 import type { Endpoint, EvalContext, PolicyNode, Region } from './types.js';
+
+interface Estimates {
+  readonly rtt: readonly number[];
+  readonly via: string;
+  readonly order: readonly number[];
+}
 
 export interface LatencyTarget {
   readonly region: Region;
@@ -36,26 +42,43 @@ export class LatencyNode implements PolicyNode {
     this.endpoints = [...new Set(targets.flatMap((t) => t.node.endpoints))];
   }
 
-  /** RTT estimate per target, in target order; Infinity where nothing is known. */
-  estimates(ctx: EvalContext): { rtt: number[]; via: string } {
+  /**
+   * Estimates depend only on the matching table row or the client's location, so they are
+   * remembered per row / location object (both are shared and long-lived) and the targets'
+   * order is computed once for each.
+   */
+  readonly #memo = new WeakMap<object, Estimates>();
+
+  /** RTT estimate per target, in target order (Infinity where nothing is known), and the order to try them in. */
+  estimates(ctx: EvalContext): Estimates {
     const loc = locate(ctx.client);
     const match = ctx.latency?.rowFor(ctx.client, loc.country);
-    const row = match?.row;
-    const known = !Number.isNaN(loc.lat);
     // A CIDR row decides alone; otherwise the client's geolocation block does too.
     dependOn(ctx, match?.byNetwork ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
+    const memoKey: object = match?.byNetwork ? match.row! : loc;
+    let e = this.#memo.get(memoKey);
+    if (!e) {
+      e = this.#estimate(loc, match);
+      this.#memo.set(memoKey, e);
+    }
+    return e;
+  }
+
+  #estimate(loc: Location, match: ReturnType<LatencyTable['rowFor']> | undefined): Estimates {
+    const row = match?.row;
+    const known = !Number.isNaN(loc.lat);
     const rtt = this.targets.map((t) => {
       const measured = row?.get(t.region.id);
       if (measured !== undefined) return measured;
       return known ? rttFromDistance(distanceKm(loc.lat, loc.lon, t.region.lat, t.region.lon)) : Infinity;
     });
     const via = row ? match!.via : known ? `distance from ${loc.country || 'client'} (${loc.lat}, ${loc.lon})` : 'nothing (no location)';
-    return { rtt, via };
+    const order = this.targets.map((_, i) => i).sort((a, b) => rtt[a]! - rtt[b]! || a - b);
+    return { rtt, via, order };
   }
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
-    const { rtt, via } = this.estimates(ctx);
-    const order = this.targets.map((_, i) => i).sort((a, b) => rtt[a]! - rtt[b]! || a - b);
+    const { rtt, via, order } = this.estimates(ctx);
     if (ctx.trace) note(ctx, path, `latency via ${via}: ${order.map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? Math.round(rtt[i]!) + ' ms' : '?'}`).join(', ')}`);
     let best = Infinity;
     let picks: Endpoint[][] | null = null;

@@ -149,16 +149,17 @@ latency:
   - { from: PT, rtt_ms: { eu-central: 10, eu-west: 40 } }
 `;
 
+type Ecs = { family: 1 | 2; sourcePrefix: number; address: string };
+
 // Documented public networks whose geolocation is stable in the GeoLite2 data shipped with
 // geoip-lite: a UK ISP block (St Albans, England), Google's 8.8.8.0/24 (US), RIPE NCC (NL).
-const UK = { family: 1, sourcePrefix: 24, address: '81.2.69.0' };
-const US = { family: 1, sourcePrefix: 24, address: '8.8.8.0' };
-const NL6 = { family: 2, sourcePrefix: 48, address: '2001:67c:2e8::' };
-const PT = { family: 1, sourcePrefix: 24, address: '193.136.0.0' }; // FCCN, Portugal
-const JP = { family: 1, sourcePrefix: 24, address: '133.11.0.0' }; // University of Tokyo
-const TABLE_NET = { family: 1, sourcePrefix: 24, address: '198.51.100.0' };
+const UK: Ecs = { family: 1, sourcePrefix: 24, address: '81.2.69.0' };
+const US: Ecs = { family: 1, sourcePrefix: 24, address: '8.8.8.0' };
+const NL6: Ecs = { family: 2, sourcePrefix: 48, address: '2001:67c:2e8::' };
+const PT: Ecs = { family: 1, sourcePrefix: 24, address: '193.136.0.0' }; // FCCN, Portugal
+const JP: Ecs = { family: 1, sourcePrefix: 24, address: '133.11.0.0' }; // University of Tokyo
+const TABLE_NET: Ecs = { family: 1, sourcePrefix: 24, address: '198.51.100.0' };
 
-type Ecs = { family: number; sourcePrefix: number; address: string };
 
 let node: RunningNode;
 let health: HealthState;

@@ -28,19 +28,30 @@ wait_udp() { # port name
   echo "server on $1 did not answer" >&2; exit 1
 }
 
+# CPU time (clock ticks) the server process has used: utime + stime, /proc/PID/stat fields 14-15.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 perf() { # port queryfile label [extra dnsperf args]
+  local t0; t0=$(cpu_ticks)
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$SECONDS_PER_RUN" -q 200 -c 4 -T 1 "${@:4}" >"$OUT/$3.txt" 2>&1
   local qps lat lost
   qps=$(awk '/Queries per second:/ {print $4}' "$OUT/$3.txt")
   lat=$(awk '/Average Latency/ {print $4}' "$OUT/$3.txt")
   lost=$(awk '/Queries lost:/ {print $3}' "$OUT/$3.txt")
-  printf '%-22s %12s qps   avg latency %10s s   lost %s\n' "$3" "$qps" "$lat" "$lost"
+  local done_q t1 cpu
+  done_q=$(awk '/Queries completed:/ {print $3}' "$OUT/$3.txt")
+  t1=$(cpu_ticks)
+  # Around 100k qps dnsperf's own core is the limit; server CPU per answer still compares.
+  cpu=$(awk -v t=$((t1 - t0)) -v u="$TICK_US" -v n="$done_q" 'BEGIN { printf "%.1f", t * u / n }')
+  printf '%-28s %12s qps   avg latency %10s s   lost %-4s  server CPU %5s us/answer\n' "$3" "$qps" "$lat" "$lost" "$cpu"
   echo "$qps" >"$OUT/$3.qps"
+  echo "$cpu" >"$OUT/$3.cpu"
 }
 
 echo "node $(node --version), $(nproc) cores, ${SECONDS_PER_RUN}s per run"
 if [ -f "$CEILING" ]; then
-  taskset -c 0 node "$CEILING" "$port_ceiling" >/dev/null & pids+=($!)
+  taskset -c 0 node "$CEILING" "$port_ceiling" >/dev/null & pids+=($!); SERVER_PID=$!
   wait_udp "$port_ceiling" www.example.net
   perf "$port_ceiling" "$OUT/static.txt" ceiling-static
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
@@ -48,22 +59,25 @@ else
   echo "no node-ceiling.js at $CEILING; skipping the ceiling"
 fi
 
-MERIDIAN_LOG_LEVEL=warn taskset -c 0 node dist/main.js serve --zones zones --dns "127.0.0.1:$port_meridian" --admin 127.0.0.1:0 & pids+=($!)
+MERIDIAN_LOG_LEVEL=warn taskset -c 0 node dist/main.js serve --zones zones --dns "127.0.0.1:$port_meridian" --admin 127.0.0.1:0 & pids+=($!); SERVER_PID=$!
 wait_udp "$port_meridian" www.example.net
 perf "$port_meridian" "$OUT/static.txt" meridian-static
 perf "$port_meridian" "$OUT/nxdomain.txt" meridian-nxdomain
 perf "$port_meridian" "$OUT/mix.txt" meridian-mix
 # Policy answers, with EDNS Client Subnet 81.2.69.0/24 (family 1, source 24, scope 0; RFC 7871 §6).
 ECS=8:00011800510245
+perf "$port_meridian" "$OUT/static.txt" meridian-static-ecs -E "$ECS"
 for mix in policy-weighted policy-geo-ecs policy-failover policy-latency; do
   perf "$port_meridian" "$OUT/$mix.txt" "meridian-$mix" -E "$ECS"
 done
 
 for mix in policy-weighted policy-geo-ecs policy-failover policy-latency; do
   awk -v p="$(cat "$OUT/meridian-$mix.qps")" -v s="$(cat "$OUT/meridian-static.qps")" -v m="$mix" \
-    'BEGIN { printf "%s / meridian static ratio: %.2f\n", m, p / s }'
+    -v pc="$(cat "$OUT/meridian-$mix.cpu")" -v sc="$(cat "$OUT/meridian-static.cpu")" \
+    'BEGIN { printf "%-18s qps vs static: %.2fx   CPU per answer vs static: %.2fx\n", m, p / s, pc / sc }'
 done
 if [ -f "$OUT/ceiling-static.qps" ]; then
   awk -v m="$(cat "$OUT/meridian-static.qps")" -v c="$(cat "$OUT/ceiling-static.qps")" \
-    'BEGIN { printf "static / ceiling ratio: %.2f\n", m / c }'
+    -v mc="$(cat "$OUT/meridian-static.cpu")" -v cc="$(cat "$OUT/ceiling-static.cpu")" \
+    'BEGIN { printf "static vs ceiling: %.2fx qps   CPU per answer %.2fx\n", m / c, mc / cc }'
 fi

@@ -155,7 +155,7 @@ function answerPolicy(
 ): Buffer {
   const { result } = route;
   const record = result.policy!.record;
-  const decision = decide(record, clientOf(query, ctx), snapshot.health, { latency: result.zone.policies?.latency ?? null });
+  const decision = decide(record, clientOf(query, ctx), snapshot.health, { latency: result.zone.policies?.latency ?? snapshot.live.latency });
   const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
   const encoded = opts.useCache ? route.answer(decision.endpoints, encode) : encode();
   observe?.(query, Rcode.NOERROR, result.zone.origin);
@@ -192,7 +192,7 @@ function transfer(query: Query, ctx: QueryContext, snapshot: Snapshot, opts: Pip
   // policies); their TTL is short, and the primary's answers stay the authoritative ones.
   const policySets: WireRRset[] = [];
   for (const rec of zone.policies?.records ?? []) {
-    const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, { latency: zone.policies?.latency ?? null }));
+    const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, { latency: zone.policies?.latency ?? snapshot.live.latency }));
     if (set && !(set.type === RRType.CNAME && zone.nodes.get(rec.owner)!.rrsets.size > 0)) policySets.push(set);
   }
   const messages = encodeTransfer(query, [...zone.rrsets, ...policySets, soa]);

@@ -9,6 +9,7 @@ import { AnswerCache } from '../dns/cache.js';
 import { Catalog } from '../zone/catalog.js';
 import type { Zone } from '../zone/zone.js';
 import { HealthState } from '../policy/health-view.js';
+import type { LiveTables } from './latency-file.js';
 
 export interface Snapshot {
   /** Increases by one with every swap. */
@@ -21,6 +22,8 @@ export interface Snapshot {
    * same object in every snapshot); policies read it synchronously, once per decision.
    */
   readonly health: HealthState;
+  /** Run-time tables shared by every snapshot (the `--latency` file's table). */
+  readonly live: LiveTables;
   readonly createdAt: Date;
 }
 
@@ -30,10 +33,11 @@ export class SnapshotHolder {
   readonly #listeners = new Set<(s: Snapshot) => void>();
 
   readonly health: HealthState;
+  readonly live: LiveTables = { latency: null };
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
-    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), health, createdAt: new Date() };
+    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), health, live: this.live, createdAt: new Date() };
   }
 
   get current(): Snapshot {
@@ -47,6 +51,7 @@ export class SnapshotHolder {
       catalog: new Catalog(zones),
       cache: new AnswerCache(),
       health: this.health,
+      live: this.live,
       createdAt: new Date(),
     };
     this.#current = next;

@@ -83,6 +83,7 @@ export const codes = {
   MRD_ERR_POLICY_CONFLICT: { message: 'policy record %s at "%s" conflicts with %s', statusCode: 400 },
   MRD_ERR_POLICY_NETWORK: { message: '%s: %s', statusCode: 400 },
   MRD_ERR_POLICY_ADDRESS: { message: '%s: "%s" is not an IPv4 or IPv6 address', statusCode: 400 },
+  MRD_ERR_HEALTH_CHECK: { message: '%s: %s', statusCode: 400 },
   MRD_ERR_CONFIG: { message: 'bad configuration: %s', statusCode: 500 },
   MRD_ERR_CLI_USAGE: { message: '%s', statusCode: 400 },
   MRD_ERR_LISTEN: { message: 'cannot listen on %s: %s', statusCode: 500 },

@@ -5,6 +5,7 @@
  */
 import { checkCommand } from './cli/check.js';
 import { serveCommand } from './cli/serve.js';
+import { checkerCommand } from './cli/checker.js';
 import { MeridianError } from './errors.js';
 
 const HELP = `Usage: meridian <command> [options]
@@ -14,6 +15,7 @@ Meridian is an authoritative DNS server whose answers follow routing policies an
 Commands:
   serve     serve the zones directory over DNS, with the admin API
   check     validate zone files and report every problem as file:line: message
+  checker   run health checks from one region and send the votes to a node
 
 Run "meridian <command> --help" for a command's options.
 `;
@@ -21,6 +23,7 @@ Run "meridian <command> --help" for a command's options.
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
   check: checkCommand,
+  checker: checkerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

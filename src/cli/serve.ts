@@ -14,6 +14,9 @@ import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { createError } from '../errors.js';
 import { formatHostPort, parseHostPort } from './args.js';
+import { HealthService } from '../health/service.js';
+import { LatencyFile } from '../state/latency-file.js';
+import { registerHealthRoutes } from '../admin/health-routes.js';
 
 export const SERVE_HELP = `Usage: meridian serve [options]
 
@@ -23,7 +26,10 @@ Options:
   --zones DIR            zone files to serve (*.zone, *.yaml); default ./zones
   --dns HOST:PORT        DNS address; default 127.0.0.1:5353 (port 0 picks a free port)
   --admin HOST:PORT      admin API address; default 127.0.0.1:8053
-  --region ID            the region this node runs in (used by health checks); default "local"
+  --region ID            the region this node's health checker votes for; default "local"
+  --state DIR            keep health votes here for a warm start (docs/health.md); default: none
+  --latency FILE         a latency table file, reloaded when it changes (docs/policies/latency.md)
+  --no-checks            do not run health checks from this node (votes still come from checkers)
   --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
   --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
   --tcp-max-connections N  concurrent TCP connections; default 1000
@@ -42,6 +48,12 @@ export interface ServeOptions {
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   useCache: boolean;
+  /** Directory for health state (warm start); undefined: none. */
+  stateDir?: string | undefined;
+  /** A latency table file to load and watch. */
+  latencyFile?: string | undefined;
+  /** Run health checks from this node (default true). */
+  runChecks?: boolean;
 }
 
 function positiveInt(text: string, flag: string, min: number, max: number): number {
@@ -65,6 +77,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
         'tcp-idle-timeout': { type: 'string', default: '10000' },
         'tcp-max-connections': { type: 'string', default: '1000' },
         'no-cache': { type: 'boolean', default: false },
+        state: { type: 'string' },
+        latency: { type: 'string' },
+        'no-checks': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -83,6 +98,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     tcpIdleTimeoutMs: positiveInt(values['tcp-idle-timeout'], '--tcp-idle-timeout', 1, 3_600_000),
     tcpMaxConnections: positiveInt(values['tcp-max-connections'], '--tcp-max-connections', 1, 1_000_000),
     useCache: !values['no-cache'],
+    stateDir: values.state === undefined ? undefined : path.resolve(values.state),
+    latencyFile: values.latency === undefined ? undefined : path.resolve(values.latency),
+    runChecks: !values['no-checks'],
   };
 }
 
@@ -92,6 +110,7 @@ export interface RunningNode {
   readonly dns: { host: string; port: number };
   readonly admin: { host: string; port: number };
   readonly source: FileSource;
+  readonly health: HealthService;
   stop(): Promise<void>;
 }
 
@@ -102,6 +121,17 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   let started = false;
   await source.start();
   started = true;
+  let latency: LatencyFile | undefined;
+  if (opts.latencyFile) {
+    try {
+      latency = new LatencyFile(opts.latencyFile, holder.live, log.child({ component: 'latency' }));
+    } catch (err) {
+      await source.stop();
+      throw createError('MRD_ERR_CONFIG', `--latency: ${(err as Error).message}`);
+    }
+  }
+  const health = new HealthService({ holder, region: opts.region, log, runChecks: opts.runChecks ?? true, stateDir: opts.stateDir });
+  health.start();
 
   const dns = new DnsServer({
     host: opts.dns.host,
@@ -115,10 +145,13 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   const dnsAddr = await dns.start();
 
   const app: FastifyInstance = buildAdminApp({ holder, source, log: log.child({ component: 'admin' }), started: () => started });
+  registerHealthRoutes(app, { holder, votes: health.store });
   try {
     await app.listen({ host: opts.admin.host, port: opts.admin.port });
   } catch (err) {
     await dns.stop();
+    await health.stop();
+    latency?.close();
     await source.stop();
     throw Object.assign(createError('MRD_ERR_LISTEN', formatHostPort(opts.admin.host, opts.admin.port), (err as Error).message), { cause: err });
   }
@@ -131,7 +164,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       region: opts.region,
       dns: formatHostPort(dnsAddr.host, dnsAddr.port),
       admin: formatHostPort(opts.admin.host, adminPort),
-      zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount })),
+      zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
+      checks: health.checker?.states().length ?? 0,
     },
     'meridian serving',
   );
@@ -141,9 +175,12 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     source,
     dns: dnsAddr,
     admin: { host: opts.admin.host, port: adminPort },
+    health,
     async stop() {
       await app.close();
       await dns.stop();
+      await health.stop();
+      latency?.close();
       await source.stop();
     },
   };

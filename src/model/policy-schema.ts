@@ -59,6 +59,7 @@ export const EndpointEntry = Type.Object(
     hostname: Type.Optional(Type.String({ minLength: 1, description: 'A host name, answered as a CNAME. Give `address` or `hostname`.' })),
     region: Id('The region it is in.'),
     weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Relative weight for `weighted` (default 1); 0 drains it.' })),
+    check: Type.Optional(Type.String({ minLength: 1, description: 'Health check id for this endpoint (overrides the pool\'s); `none` for no check.' })),
   },
   {
     title: 'Endpoint',
@@ -74,6 +75,7 @@ export const PoolEntry = Type.Object(
   {
     id: Id('Pool id, which policies refer to.'),
     endpoints: Type.Array(EndpointEntry, { minItems: 1, description: 'The endpoints; a pool may not be empty.' }),
+    check: Type.Optional(Type.String({ minLength: 1, description: 'Health check id for every endpoint of the pool.' })),
   },
   { title: 'Pool', description: 'A named group of endpoints.', additionalProperties: false },
 );

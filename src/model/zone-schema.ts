@@ -21,6 +21,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MAX_TTL } from '../zone/rdata.js';
 import { Duration, MAX_U32 } from './duration.js';
 import { LatencyRowEntry, PolicyRecordEntry, PoolEntry, RegionEntry } from './policy-schema.js';
+import { CheckEntry } from './health-schema.js';
 
 /**
  * A domain name in presentation form: relative to the zone, `@` for the apex, or absolute with a
@@ -105,6 +106,7 @@ export const ZoneDocument = Type.Object(
     pools: Type.Optional(Type.Array(PoolEntry, { description: 'Pools of endpoints that policy records answer from.' })),
     policies: Type.Optional(Type.Array(PolicyRecordEntry, { description: 'Policy records: names answered per query by a policy tree.' })),
     latency: Type.Optional(Type.Array(LatencyRowEntry, { description: 'Latency table rows for the latency policy.' })),
+    checks: Type.Optional(Type.Array(CheckEntry, { description: 'Health checks that pools and endpoints refer to (docs/health.md).' })),
   },
   { title: 'ZoneDocument', description: 'A Meridian zone: origin, SOA, apex NS, transfer ACL, records, and the regions, pools and policy records of load balancing.', additionalProperties: false },
 );

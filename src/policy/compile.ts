@@ -13,7 +13,7 @@ import { NameError, keyToWire, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName } from '../dns/types.js';
 import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from '../model/policy-schema.js';
 import { formatPath, validateAgainst, type PathSegment } from '../model/zone-schema.js';
-import { parseTtlUnits } from '../zone/rdata.js';
+import { MAX_TTL, parseTtlUnits } from '../zone/rdata.js';
 import { addressBytes } from './client.js';
 import { seedOf } from './common.js';
 import { CidrNode } from './cidr.js';
@@ -27,6 +27,8 @@ import { PoolNode } from './pool.js';
 import { PrefixTable } from './prefix-table.js';
 import { DEFAULT_STICKY, WeightedChildrenNode, WeightedPoolNode, type Sticky } from './weighted.js';
 import type { AllDown, Endpoint, PolicyNode, PolicyRecord, Pool, Region } from './types.js';
+import { compileChecks, type CheckPlan } from '../health/config.js';
+import type { CheckEntry } from '../model/health-schema.js';
 
 /** The TTL of policy answers when the record gives none: short, so changes reach clients soon. */
 export const DEFAULT_POLICY_TTL = 30;
@@ -36,6 +38,7 @@ export interface PolicyInput {
   pools?: PoolEntry[] | undefined;
   policies?: PolicyRecordEntry[] | undefined;
   latency?: LatencyRowEntry[] | undefined;
+  checks?: CheckEntry[] | undefined;
 }
 
 export interface PolicyProblem {
@@ -50,6 +53,8 @@ export interface CompiledPolicies {
   readonly pools: ReadonlyMap<string, Pool>;
   readonly records: readonly PolicyRecord[];
   readonly latency: LatencyTable | null;
+  /** Health checks by id. */
+  readonly checks: ReadonlyMap<string, CheckPlan>;
 }
 
 export interface CompileOptions {
@@ -69,9 +74,12 @@ class Compiler {
   readonly pools = new Map<string, Pool>();
   readonly records: PolicyRecord[] = [];
   latency: LatencyTable | null = null;
+  checks = new Map<string, CheckPlan>();
   #needsGeoip = false;
   /** Raw record entries by owner key, for `use`. */
   #byName = new Map<string, { entry: PolicyRecordEntry; index: number }>();
+  /** Owner keys of every policy record written, good or bad (a bad one was reported already). */
+  #written = new Set<string>();
 
   constructor(
     private readonly input: PolicyInput,
@@ -79,16 +87,27 @@ class Compiler {
   ) {}
 
   fail(code: ErrorCode, path: PathSegment[], ...args: unknown[]): void {
+    // A tree reached through `use` is compiled again for each record that uses it: say its problems once.
+    const same = (p: PolicyProblem) => p.code === code && formatPath(p.path) === formatPath(path) && JSON.stringify(p.args) === JSON.stringify(args);
+    if (this.problems.some(same)) return;
     this.problems.push({ code, path, args });
   }
 
+  /** True when a region of this id is written in the zone (it may have been bad, and reported). */
+  private regionDefined(id: string): boolean {
+    return (this.input.regions ?? []).some((r) => r?.id === id);
+  }
+
   run(): CompiledPolicies {
+    const { plans, problems } = compileChecks(this.input.checks ?? [], this.opts.isBad);
+    this.checks = plans;
+    this.problems.push(...problems);
     this.compileRegions();
     this.compilePools();
     this.compileLatency();
     this.compileRecords();
     if (this.#needsGeoip && this.problems.length === 0) loadGeoip();
-    return { regions: this.regions, pools: this.pools, records: this.records, latency: this.latency };
+    return { regions: this.regions, pools: this.pools, records: this.records, latency: this.latency, checks: this.checks };
   }
 
   private compileRegions(): void {
@@ -110,13 +129,14 @@ class Compiler {
       if (this.pools.has(p.id)) return this.fail('MRD_ERR_POLICY_DUPLICATE', [...path, 'id'], formatPath([...path, 'id']), `pool "${p.id}" is defined twice`);
       const endpoints: Endpoint[] = [];
       const ids = new Set<string>();
+      const problemsBefore = this.problems.length;
       p.endpoints.forEach((e, j) => {
         const ep = [...path, 'endpoints', j];
         const value = e.address ?? e.hostname ?? '';
         const id = e.id ?? value.toLowerCase();
         if (ids.has(id)) return this.fail('MRD_ERR_POLICY_DUPLICATE', ep, formatPath(ep), `endpoint id "${id}" appears twice in pool "${p.id}"`);
         ids.add(id);
-        if (!this.regions.has(e.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...ep, 'region'], formatPath([...ep, 'region']), 'region', e.region);
+        if (!this.regions.has(e.region) && !this.regionDefined(e.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...ep, 'region'], formatPath([...ep, 'region']), 'region', e.region);
         let rrtype: number;
         let rdata: Buffer;
         if (e.address !== undefined) {
@@ -134,9 +154,18 @@ class Compiler {
           rrtype = RRType.CNAME;
         }
         const key = `${p.id}/${id}`;
-        endpoints.push({ key, pool: p.id, id, region: e.region, weight: e.weight ?? 1, rrtype, rdata, value, seed: seedOf(key) });
+        const checkId = e.check ?? p.check;
+        const checkPath = e.check !== undefined ? [...ep, 'check'] : [...path, 'check'];
+        let check: CheckPlan | null = null;
+        if (checkId !== undefined && checkId !== 'none') {
+          check = this.checks.get(checkId) ?? null;
+          const defined = (this.input.checks ?? []).some((c) => c?.id === checkId);
+          if (!check && !defined) this.fail('MRD_ERR_POLICY_REFERENCE', checkPath, formatPath(checkPath), 'check', checkId);
+        }
+        endpoints.push({ key, pool: p.id, id, region: e.region, weight: e.weight ?? 1, rrtype, rdata, value, seed: seedOf(key), check });
       });
-      this.pools.set(p.id, { id: p.id, endpoints });
+      // A pool with a bad endpoint was reported; its users then say nothing more about it.
+      if (this.problems.length === problemsBefore) this.pools.set(p.id, { id: p.id, endpoints });
     });
   }
 
@@ -145,10 +174,11 @@ class Compiler {
     if (!rows || rows.length === 0) return;
     let good = true;
     rows.forEach((row, i) => {
+      if (this.opts.isBad(['latency', i])) return void (good = false);
       for (const region of Object.keys(row.rtt_ms)) {
         if (!this.regions.has(region)) {
           good = false;
-          this.fail('MRD_ERR_POLICY_REFERENCE', ['latency', i, 'rtt_ms', region], formatPath(['latency', i, 'rtt_ms']), 'region', region);
+          if (!this.regionDefined(region)) this.fail('MRD_ERR_POLICY_REFERENCE', ['latency', i, 'rtt_ms', region], formatPath(['latency', i, 'rtt_ms']), 'region', region);
         }
       }
       if (/^[A-Za-z]{2}$/.test(row.from) && !continentOf(row.from.toUpperCase())) {
@@ -170,9 +200,18 @@ class Compiler {
     const entries = this.input.policies ?? [];
     const owners: (string | undefined)[] = entries.map((r, i) => {
       const path: PathSegment[] = ['policies', i];
-      if (this.opts.isBad(path)) return undefined;
+      if (this.opts.isBad(path)) {
+        try {
+          if (typeof r?.name === 'string') this.#written.add(presentationToKey(r.name, this.opts.origin));
+        } catch {
+          // A bad name: reported by the schema, or below.
+        }
+        return undefined;
+      }
       try {
-        return presentationToKey(r.name, this.opts.origin);
+        const owner = presentationToKey(r.name, this.opts.origin);
+        this.#written.add(owner);
+        return owner;
       } catch (err) {
         if (!(err instanceof NameError)) throw err;
         this.fail('MRD_ERR_ZONE_NAME', [...path, 'name'], `${formatPath([...path, 'name'])}: ${err.message}`);
@@ -197,6 +236,7 @@ class Compiler {
       const rrtype = typeFromName(r.type.toUpperCase())!;
       const ttl = r.ttl === undefined ? DEFAULT_POLICY_TTL : typeof r.ttl === 'number' ? r.ttl : parseTtlUnits(r.ttl);
       if (ttl === undefined) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: "${r.ttl}" is not a duration`);
+      if (ttl > MAX_TTL) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: must be from 0 to ${MAX_TTL} seconds (RFC 2181 §8), not ${r.ttl} (${ttl} seconds)`);
       const tree = this.node(r.policy, [...path, 'policy'], rrtype, [r.name]);
       const onAllDown = this.allDown(r, path, rrtype);
       if (!tree || !onAllDown) return;
@@ -217,7 +257,7 @@ class Compiler {
   private poolEndpoints(id: string, path: PathSegment[], rrtype: number): Endpoint[] | null {
     const pool = this.pools.get(id);
     if (!pool) {
-      if (!(this.input.pools ?? []).some((p) => p.id === id)) this.fail('MRD_ERR_POLICY_REFERENCE', path, formatPath(path), 'pool', id);
+      if (!(this.input.pools ?? []).some((p) => p?.id === id)) this.fail('MRD_ERR_POLICY_REFERENCE', path, formatPath(path), 'pool', id);
       return null;
     }
     const fits = pool.endpoints.filter((e) => e.rrtype === RRType.CNAME || (e.rrtype === rrtype && rrtype !== RRType.CNAME));
@@ -248,7 +288,8 @@ class Compiler {
         const rel = formatPath(p.path);
         const reason = rel && p.message.startsWith(`${rel}: `) ? p.message.slice(rel.length + 2) : p.message;
         const full = [...at, ...p.path];
-        this.fail('MRD_ERR_ZONE_SCHEMA', full, `${formatPath(full)}: ${reason}`);
+        // An unknown field is pointed at by its own line (the node may span several).
+        this.fail('MRD_ERR_ZONE_SCHEMA', p.kind === 'unknown' && p.key !== undefined ? [...full, p.key] : full, `${formatPath(full)}: ${reason}`);
       }
       return null;
     }
@@ -291,7 +332,7 @@ class Compiler {
     const typeName = rrtype === RRType.A ? 'A' : rrtype === RRType.AAAA ? 'AAAA' : 'CNAME';
     const target = this.#byName.get(`${owner}|${typeName}`) ?? this.#byName.get(owner);
     if (!target) {
-      this.fail('MRD_ERR_POLICY_REFERENCE', at, formatPath(at), 'policy record', name);
+      if (!this.#written.has(owner)) this.fail('MRD_ERR_POLICY_REFERENCE', at, formatPath(at), 'policy record', name);
       return null;
     }
     if (stack.includes(target.entry.name)) {
@@ -374,7 +415,7 @@ class Compiler {
       const region = this.regions.get(t.region);
       if (!region) {
         ok = false;
-        if (!(this.input.regions ?? []).some((r) => r.id === t.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...p, 'region'], formatPath([...p, 'region']), 'region', t.region);
+        if (!this.regionDefined(t.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...p, 'region'], formatPath([...p, 'region']), 'region', t.region);
       } else if (seen.has(t.region)) {
         ok = false;
         this.fail('MRD_ERR_POLICY_DUPLICATE', [...p, 'region'], formatPath([...p, 'region']), `region "${t.region}" is listed twice`);
@@ -418,7 +459,10 @@ class Compiler {
 
 /** Compiles a zone's load-balancing section; `problems` is empty when it is all good. */
 export function compilePolicies(input: PolicyInput, opts: CompileOptions): { compiled: CompiledPolicies; problems: PolicyProblem[] } {
-  const c = new Compiler(input, opts);
+  // A section that is not a list was reported by the schema; compile the others.
+  const list = <T>(v: T[] | undefined): T[] | undefined => (Array.isArray(v) ? v : undefined);
+  const sections = { regions: list(input.regions), pools: list(input.pools), policies: list(input.policies), latency: list(input.latency), checks: list(input.checks) };
+  const c = new Compiler(sections, opts);
   const compiled = c.run();
   return { compiled, problems: c.problems };
 }

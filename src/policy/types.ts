@@ -10,6 +10,7 @@
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
 import type { LatencyTable } from './latency-table.js';
+import type { CheckPlan } from '../health/config.js';
 
 /** Where capacity lives. */
 export interface Region {
@@ -39,6 +40,8 @@ export interface Endpoint {
   readonly value: string;
   /** A 32-bit number fixed per endpoint, mixed into sticky hashes. */
   readonly seed: number;
+  /** The health check it runs (its own, else its pool's), or null: no check, health stays unknown. */
+  readonly check: CheckPlan | null;
 }
 
 export interface Pool {

@@ -119,9 +119,9 @@ class YamlZoneLoader {
 
   /** Regions, pools, policy records and latency rows (policy/compile.ts), when the zone has any. */
   private buildPolicies(doc: Partial<ZoneDocument>, origin: string): CompiledPolicies | undefined {
-    if (!doc.regions && !doc.pools && !doc.policies && !doc.latency) return undefined;
+    if (!doc.regions && !doc.pools && !doc.policies && !doc.latency && !doc.checks) return undefined;
     const { compiled, problems } = compilePolicies(
-      { regions: doc.regions, pools: doc.pools, policies: doc.policies, latency: doc.latency },
+      { regions: doc.regions, pools: doc.pools, policies: doc.policies, latency: doc.latency, checks: doc.checks },
       { origin, file: this.file, lineOf: (path) => this.lineOf(path), isBad: (path) => this.isBad(path) },
     );
     for (const p of problems) this.fail(p.code, this.lineOf(p.path), p.args);

@@ -1,0 +1,113 @@
+/**
+ * @module admin/health-routes
+ * The health view on the admin port (docs/health.md, docs/api.md):
+ *   GET  /v1/health         every checked endpoint: its view (up/down/unknown) and each vote
+ *   GET  /v1/regions        every region with its derived status and endpoint counts
+ *   POST /v1/health/votes   where standalone checkers (`meridian checker`) send their votes
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { compileSchema } from '../model/zone-schema.js';
+import { endpointsOf } from '../health/service.js';
+import type { VoteStore } from '../health/votes.js';
+import type { SnapshotHolder } from '../state/snapshot.js';
+import type { Region } from '../policy/types.js';
+
+const VoteBody = Type.Object(
+  {
+    checker: Type.String({ minLength: 1, maxLength: 63, description: 'Region id of the checker.' }),
+    votes: Type.Array(
+      Type.Object(
+        {
+          endpoint: Type.String({ minLength: 1 }),
+          checker: Type.String({ minLength: 1 }),
+          up: Type.Boolean(),
+          rttMs: Type.Number({ minimum: 0 }),
+          reason: Type.String({ maxLength: 500 }),
+          at: Type.Number({ minimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100_000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+type VoteBody = Static<typeof VoteBody>;
+
+export interface RegionStatus {
+  id: string;
+  name: string;
+  country: string;
+  continent: string;
+  location: { lat: number; lon: number };
+  status: 'healthy' | 'degraded' | 'down' | 'empty';
+  endpoints: { total: number; usable: number; up: number; down: number; unknown: number; overridden: number };
+  override: { kind: string; reason?: string; by?: string; expires_at?: string } | null;
+}
+
+/** Every region of every zone, with the status derived from its endpoints' health and overrides. */
+export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
+  const snap = holder.current;
+  const regions = new Map<string, Region>();
+  for (const zone of snap.catalog.zones) for (const r of zone.policies?.regions.values() ?? []) if (!regions.has(r.id)) regions.set(r.id, r);
+  const seen = new Set<string>();
+  const eps = endpointsOf(snap).filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const overrides = snap.health.overrides();
+  return [...regions.values()].map((r) => {
+    const mine = eps.filter((e) => e.region === r.id);
+    const c = { total: mine.length, usable: 0, up: 0, down: 0, unknown: 0, overridden: 0 };
+    for (const e of mine) {
+      if (snap.health.usable(e)) c.usable++;
+      c[snap.health.health(e.key)]++;
+      if (snap.health.overrideFor(e)) c.overridden++;
+    }
+    const status = c.total === 0 ? 'empty' : c.usable === c.total ? 'healthy' : c.usable === 0 ? 'down' : 'degraded';
+    const o = overrides.regions.get(r.id);
+    return {
+      id: r.id,
+      name: r.name,
+      country: r.country,
+      continent: r.continent,
+      location: { lat: r.lat, lon: r.lon },
+      status,
+      endpoints: c,
+      override: o ? { kind: o.kind, ...(o.reason ? { reason: o.reason } : {}), ...(o.by ? { by: o.by } : {}), ...(o.expiresAt ? { expires_at: new Date(o.expiresAt).toISOString() } : {}) } : null,
+    };
+  });
+}
+
+export function registerHealthRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; votes: VoteStore | null }): void {
+  app.get('/v1/health', async () => ({ endpoints: opts.votes?.view() ?? [] }));
+
+  app.get('/v1/regions', async () => {
+    const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
+    const snap = opts.holder.current;
+    const seen = new Set<string>();
+    const eps = endpointsOf(snap).filter((e) => !seen.has(e.key) && seen.add(e.key));
+    return {
+      regions: regionStatuses(opts.holder).map((r) => ({
+        ...r,
+        members: eps
+          .filter((e) => e.region === r.id)
+          .map((e) => ({ endpoint: e.key, address: e.value, state: snap.health.health(e.key), usable: snap.health.usable(e), reason: snap.health.reason(e), votes: views.get(e.key)?.votes ?? [] })),
+      })),
+    };
+  });
+
+  const validate = compileSchema(VoteBody);
+  app.post('/v1/health/votes', async (req, reply) => {
+    if (!validate(req.body)) {
+      const first = validate.errors?.[0];
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', title: 'Bad vote batch', status: 400, detail: `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}` });
+    }
+    const body = req.body as VoteBody;
+    if (!opts.votes) return reply.code(409).type('application/problem+json').send({ title: 'This node does not judge health', status: 409 });
+    // A checker votes for its own region only.
+    const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker));
+    return reply.code(202).send({ accepted });
+  });
+}

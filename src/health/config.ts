@@ -1,0 +1,166 @@
+/**
+ * @module health/config
+ * Compiles the `checks:` of a YAML zone into check plans, and works out which plan each endpoint
+ * runs (its own `check:`, else its pool's). What a schema cannot check is checked here, each
+ * problem with the path of the value at fault: unknown check ids, loops between calculated
+ * checks, a timeout not below the interval, an interval under 1 s, a tcp check without a port,
+ * `at_least` larger than its list, a bad regular expression.
+ *
+ * Rise and fall apply to the check an endpoint runs as a whole: a calculated check runs all of
+ * its probes each interval, combines them (all / any / at least N, then `inverted`), and the
+ * combined result goes through rise/fall (health/checker.ts).
+ */
+import type { ErrorCode } from '../errors.js';
+import { checkDurationMs, type CheckEntry } from '../model/health-schema.js';
+import { formatPath, type PathSegment } from '../model/zone-schema.js';
+
+export type Quorum = 'majority' | 'any' | 'all' | number;
+
+/** What one probe of a check does; the target comes from the endpoint at run time. */
+export interface ProbeTemplate {
+  readonly type: 'http' | 'https' | 'tcp';
+  readonly path: string;
+  readonly method: string;
+  readonly host: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expectStatus: [number, number];
+  readonly body: { substring: string } | { regex: RegExp } | undefined;
+  readonly tlsVerify: boolean;
+  readonly port: number | undefined;
+  readonly address: string | undefined;
+}
+
+export type CheckNode =
+  | { readonly kind: 'probe'; readonly id: string; readonly probe: ProbeTemplate; readonly inverted: boolean }
+  | { readonly kind: 'all' | 'any' | 'at_least'; readonly id: string; readonly n: number; readonly children: readonly CheckNode[]; readonly inverted: boolean };
+
+export interface CheckPlan {
+  readonly id: string;
+  readonly root: CheckNode;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly jitter: number;
+  readonly quorum: Quorum;
+  readonly staleAfterMs: number;
+}
+
+export const CHECK_DEFAULTS = { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 3, jitter: 0.1, expectStatus: [200, 399] as [number, number] };
+
+export interface CheckProblem {
+  readonly code: ErrorCode;
+  readonly path: PathSegment[];
+  readonly args: unknown[];
+}
+
+function ms(value: string | number | undefined): number | undefined {
+  return value === undefined ? undefined : checkDurationMs(value);
+}
+
+/** Compiles every check; returns the plans by id and the problems (empty when all is well). */
+export function compileChecks(entries: readonly CheckEntry[], isBad: (path: PathSegment[]) => boolean): { plans: Map<string, CheckPlan>; problems: CheckProblem[] } {
+  const problems: CheckProblem[] = [];
+  const fail = (path: PathSegment[], reason: string): void => void problems.push({ code: 'MRD_ERR_HEALTH_CHECK', path, args: [formatPath(path), reason] });
+  const byId = new Map<string, { entry: CheckEntry; index: number }>();
+  entries.forEach((entry, index) => {
+    if (isBad(['checks', index])) return;
+    if (byId.has(entry.id)) return fail(['checks', index, 'id'], `check "${entry.id}" is defined twice`);
+    byId.set(entry.id, { entry, index });
+  });
+
+  const nodes = new Map<string, CheckNode | null>();
+  const node = (id: string, stack: string[]): CheckNode | null => {
+    if (nodes.has(id)) return nodes.get(id)!;
+    const { entry: e, index } = byId.get(id)!;
+    const at = (field: string): PathSegment[] => ['checks', index, field];
+    let result: CheckNode | null = null;
+    if (e.type === 'all' || e.type === 'any' || e.type === 'at_least') {
+      if (!e.checks) fail(at('type'), `a calculated check (${e.type}) needs "checks"`);
+      else {
+        const children: CheckNode[] = [];
+        let ok = true;
+        e.checks.forEach((child, j) => {
+          if (!byId.has(child)) {
+            ok = false;
+            return void problems.push({ code: 'MRD_ERR_POLICY_REFERENCE', path: ['checks', index, 'checks', j], args: [formatPath(['checks', index, 'checks', j]), 'check', child] });
+          }
+          if (stack.includes(child)) {
+            ok = false;
+            return fail(['checks', index, 'checks', j], `checks combine each other in a loop: ${[...stack, child].join(' → ')}`);
+          }
+          const c = node(child, [...stack, child]);
+          if (c) children.push(c);
+          else ok = false;
+        });
+        const n = e.type === 'all' ? e.checks.length : e.type === 'any' ? 1 : e.at_least ?? 0;
+        if (e.type === 'at_least' && (e.at_least === undefined || e.at_least > e.checks.length)) {
+          ok = false;
+          fail(at('at_least'), `must be given, from 1 to the number of checks (${e.checks.length})`);
+        }
+        if (ok) result = { kind: e.type, id, n, children, inverted: e.inverted ?? false };
+      }
+    } else {
+      const before = problems.length;
+      let body: ProbeTemplate['body'];
+      if (e.body !== undefined && e.body_regex !== undefined) fail(at('body_regex'), 'give "body" or "body_regex", not both');
+      else if (e.body_regex !== undefined) {
+        try {
+          body = { regex: new RegExp(e.body_regex) };
+        } catch (err) {
+          fail(at('body_regex'), `not a regular expression: ${(err as Error).message}`);
+        }
+      } else if (e.body !== undefined) body = { substring: e.body };
+      if (e.type === 'tcp' && e.port === undefined) fail(at('port'), 'a tcp check needs a port');
+      if (e.follow_redirects === true) fail(at('follow_redirects'), 'following redirects is not supported; a 3xx status is judged by expect_status');
+      const [lo, hi] = e.expect_status ?? CHECK_DEFAULTS.expectStatus;
+      if (lo > hi) fail(at('expect_status'), `the range is empty (${lo} > ${hi})`);
+      const probe: ProbeTemplate = {
+        type: e.type,
+        path: e.path ?? '/',
+        method: e.method ?? 'GET',
+        host: e.host,
+        headers: e.headers ?? {},
+        expectStatus: [lo, hi],
+        body,
+        tlsVerify: e.tls_verify ?? true,
+        port: e.port,
+        address: e.address,
+      };
+      if (problems.length === before) result = { kind: 'probe', id, probe, inverted: e.inverted ?? false };
+    }
+    nodes.set(id, result);
+    return result;
+  };
+
+  const plans = new Map<string, CheckPlan>();
+  for (const [id, { entry: e, index }] of byId) {
+    const root = node(id, [id]);
+    const intervalMs = ms(e.interval) ?? CHECK_DEFAULTS.intervalMs;
+    const timeoutMs = ms(e.timeout) ?? Math.min(CHECK_DEFAULTS.timeoutMs, intervalMs / 2);
+    if (intervalMs < 1000) fail(['checks', index, 'interval'], 'must be at least 1s');
+    if (timeoutMs >= intervalMs) fail(['checks', index, 'timeout'], `must be less than the interval (${intervalMs / 1000}s)`);
+    if (timeoutMs <= 0) fail(['checks', index, 'timeout'], 'must be more than 0');
+    if (!root) continue;
+    plans.set(id, {
+      id,
+      root,
+      intervalMs,
+      timeoutMs,
+      rise: e.rise ?? CHECK_DEFAULTS.rise,
+      fall: e.fall ?? CHECK_DEFAULTS.fall,
+      jitter: e.jitter ?? CHECK_DEFAULTS.jitter,
+      quorum: e.quorum ?? 'majority',
+      staleAfterMs: ms(e.stale_after) ?? 3 * intervalMs,
+    });
+  }
+  return { plans, problems };
+}
+
+/** How many fresh up-votes an endpoint needs, out of `fresh` fresh votes. */
+export function votesNeeded(quorum: Quorum, fresh: number): number {
+  if (quorum === 'any') return 1;
+  if (quorum === 'all') return fresh;
+  if (quorum === 'majority') return Math.floor(fresh / 2) + 1;
+  return quorum;
+}

@@ -1,0 +1,178 @@
+/**
+ * @module health/votes
+ * Turns the votes of checkers in several regions into each endpoint's health view, and keeps
+ * the votes for display (`GET /v1/health`, `GET /v1/regions`).
+ *
+ * Each checker region holds one vote per endpoint: its latest verdict (after rise/fall), with
+ * the RTT, the reason and when it was taken. A vote older than the check's `stale_after` does
+ * not count. The endpoint is `up` when at least `quorum` of the fresh votes say up (`majority`
+ * of the fresh votes by default), `down` otherwise, and `unknown` with no fresh vote at all —
+ * which policies treat as up. One checker's broken network therefore cannot fail an endpoint
+ * over on its own, and a dead checker's votes age out by themselves.
+ *
+ * Every change of an endpoint's view is one structured log line. A sweep every second applies
+ * staleness even when no vote arrives.
+ */
+import { votesNeeded, type CheckPlan } from './config.js';
+import type { Health, HealthState } from '../policy/health-view.js';
+import type { Endpoint } from '../policy/types.js';
+import type { Logger } from '../log.js';
+
+/** One checker region's verdict on one endpoint. */
+export interface Vote {
+  /** Endpoint key (`pool/id`). */
+  readonly endpoint: string;
+  /** Region id of the checker that voted. */
+  readonly checker: string;
+  readonly up: boolean;
+  readonly rttMs: number;
+  readonly reason: string;
+  /** Milliseconds since the epoch when the observation was made. */
+  readonly at: number;
+}
+
+interface Tracked {
+  endpoint: Endpoint;
+  plan: CheckPlan;
+  view: Health;
+  votes: Map<string, Vote>;
+}
+
+export interface EndpointHealthView {
+  endpoint: string;
+  pool: string;
+  region: string;
+  address: string;
+  check: string | null;
+  state: Health;
+  quorum: string | number;
+  staleAfterMs: number;
+  votes: { checker: string; up: boolean; rttMs: number; reason: string; ageMs: number; fresh: boolean }[];
+}
+
+export class VoteStore {
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #health: HealthState;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(health: HealthState, log: Logger, now: () => number = Date.now) {
+    this.#health = health;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  /** Starts the staleness sweep. */
+  start(sweepMs = 1000): void {
+    this.#timer ??= setInterval(() => this.sweep(), sweepMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Called after every change of any view (persistence listens). */
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * The endpoints being judged (every endpoint with a check, across all zones). Votes of
+   * endpoints that remain are kept; endpoints that went away are forgotten.
+   */
+  setEndpoints(endpoints: Iterable<Endpoint>): void {
+    const seen = new Set<string>();
+    for (const ep of endpoints) {
+      if (!ep.check || seen.has(ep.key)) continue;
+      seen.add(ep.key);
+      const t = this.#tracked.get(ep.key);
+      if (t) {
+        t.endpoint = ep;
+        t.plan = ep.check;
+      } else {
+        this.#tracked.set(ep.key, { endpoint: ep, plan: ep.check, view: 'unknown', votes: new Map() });
+      }
+    }
+    for (const [key, t] of this.#tracked) {
+      if (seen.has(key)) continue;
+      this.#tracked.delete(key);
+      if (t.view !== 'unknown') this.#health.setHealth(key, 'unknown');
+    }
+    this.sweep();
+  }
+
+  /** Records votes (newer than what is held for the same endpoint and checker) and re-judges. */
+  record(votes: Iterable<Vote>): number {
+    let taken = 0;
+    const touched = new Set<Tracked>();
+    for (const v of votes) {
+      const t = this.#tracked.get(v.endpoint);
+      if (!t) continue;
+      const held = t.votes.get(v.checker);
+      if (held && held.at > v.at) continue;
+      t.votes.set(v.checker, v);
+      touched.add(t);
+      taken++;
+    }
+    for (const t of touched) this.#judge(t);
+    return taken;
+  }
+
+  /** Re-judges every endpoint (votes may have gone stale). */
+  sweep(): void {
+    for (const t of this.#tracked.values()) this.#judge(t);
+  }
+
+  #judge(t: Tracked): void {
+    const now = this.#now();
+    let fresh = 0;
+    let ups = 0;
+    for (const v of t.votes.values()) {
+      if (now - v.at > t.plan.staleAfterMs) continue;
+      fresh++;
+      if (v.up) ups++;
+    }
+    const view: Health = fresh === 0 ? 'unknown' : ups >= votesNeeded(t.plan.quorum, fresh) ? 'up' : 'down';
+    if (view === t.view) return;
+    const from = t.view;
+    t.view = view;
+    this.#health.setHealth(t.endpoint.key, view);
+    const votes = [...t.votes.values()].map((v) => ({ checker: v.checker, up: v.up, reason: v.reason, rttMs: Math.round(v.rttMs), ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs }));
+    const reason =
+      view === 'unknown' ? 'no fresh votes' : view === 'up' ? `${ups} of ${fresh} fresh votes up` : `${fresh - ups} of ${fresh} fresh votes down: ${[...new Set(votes.filter((v) => v.fresh && !v.up).map((v) => v.reason))].join(', ')}`;
+    this.#log.info({ endpoint: t.endpoint.key, region: t.endpoint.region, from, to: view, reason, quorum: t.plan.quorum, votes }, 'endpoint health changed');
+    for (const fn of this.#listeners) fn();
+  }
+
+  /** Every judged endpoint with its votes, for the admin API. */
+  view(): EndpointHealthView[] {
+    const now = this.#now();
+    return [...this.#tracked.values()].map((t) => ({
+      endpoint: t.endpoint.key,
+      pool: t.endpoint.pool,
+      region: t.endpoint.region,
+      address: t.endpoint.value,
+      check: t.plan.id,
+      state: t.view,
+      quorum: t.plan.quorum,
+      staleAfterMs: t.plan.staleAfterMs,
+      votes: [...t.votes.values()].map((v) => ({ checker: v.checker, up: v.up, rttMs: Math.round(v.rttMs * 10) / 10, reason: v.reason, ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs })),
+    }));
+  }
+
+  /** All votes held, for persistence. */
+  votes(): Vote[] {
+    return [...this.#tracked.values()].flatMap((t) => [...t.votes.values()]);
+  }
+
+  /** True once every judged endpoint has at least one vote (or there is none to judge). */
+  hasFirstRound(): boolean {
+    for (const t of this.#tracked.values()) if (t.votes.size === 0) return false;
+    return true;
+  }
+}

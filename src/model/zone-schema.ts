@@ -279,9 +279,9 @@ function describeErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
       let reason: string;
       if (ttlRange) {
         reason = `must be from 0 to ${MAX_TTL} seconds (RFC 2181 §8), not ${data}`;
-      } else if (typeof parent['x-error'] === 'string' && ['anyOf', 'oneOf', 'pattern', 'format'].includes(e.keyword)) {
+      } else if (typeof parent['x-error'] === 'string' && ['anyOf', 'oneOf', 'pattern', 'format', 'minProperties', 'maxProperties'].includes(e.keyword)) {
         reason = parent['x-error'];
-        if (e.keyword !== 'oneOf') reason += `, not ${kindOf(data)}`;
+        if (!['oneOf', 'minProperties', 'maxProperties'].includes(e.keyword)) reason += `, not ${kindOf(data)}`;
       } else if (e.keyword === 'minLength' && parent['minLength'] === 1) {
         reason = 'must not be empty';
       } else if (e.keyword === 'minItems') {

@@ -4,7 +4,7 @@
  * the probes a load balancer expects — `/livez` (the process is alive) and `/readyz` (zones are
  * loaded) — and a read-only list of zones; the admin API issue builds the full API on this.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { keyToPresentation } from '../dns/name.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
@@ -19,7 +19,8 @@ export interface AdminAppOptions {
 }
 
 export function buildAdminApp(opts: AdminAppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1 << 20 });
+  // No per-request info lines (a probe every few seconds would drown the log); errors still log.
+  const app = Fastify({ loggerInstance: opts.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1 << 20 });
 
   app.get('/livez', async () => ({ status: 'ok' }));
 

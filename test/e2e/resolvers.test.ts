@@ -78,9 +78,10 @@ stub-zone:
   });
 
   it('follows a CNAME chain', async () => {
-    const out = await dig(port, ['portal.example.net', 'A', '+short']);
-    expect(out.trim().split('\n')).toEqual(['web.example.net.', 'www.example.net.', '192.0.2.80', '192.0.2.81'].slice(0, 2).concat(out.trim().split('\n').slice(2)));
-    expect(out).toContain('192.0.2.80');
+    // +short prints the chain in order (portal → web → www), then www's addresses in any order.
+    const lines = (await dig(port, ['portal.example.net', 'A', '+short'])).trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual(['web.example.net.', 'www.example.net.']);
+    expect(lines.slice(2).sort()).toEqual(['192.0.2.80', '192.0.2.81']);
   });
 
   it('caches and returns NXDOMAIN', async () => {

@@ -1,57 +1,125 @@
 /**
  * @module admin/app
- * Builds the admin HTTP app (fastify). No listen() here, so tests can `inject`. For now it serves
- * the probes a load balancer expects — `/livez` (the process is alive) and `/readyz` (zones are
- * loaded) — and a read-only list of zones; the admin API issue builds the full API on this.
+ * Builds the admin HTTP app (fastify). There is no listen() here, so tests can `inject`. The
+ * routes live in admin/routes/ and admin/health-routes.ts. This module wires in what every
+ * route shares:
+ *   - bearer-token auth (admin/auth.ts);
+ *   - JSON-schema validation with the zone format's own TypeBox schemas. Unknown fields are
+ *     errors, never silently dropped;
+ *   - errors as RFC 9457 problem details (admin/problem.ts);
+ *   - a body size limit;
+ *   - the OpenAPI 3 description at `GET /openapi.json`, made from the route schemas (every
+ *     route is in it).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { keyToPresentation } from '../dns/name.js';
+import type { TSchema } from '@sinclair/typebox';
+import { validateAgainst } from '../model/zone-schema.js';
+import { registerAuth, type Token } from './auth.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { sendProblem } from './problem.js';
+import { registerZoneRoutes } from './routes/zones.js';
+import { registerSimulateRoutes } from './routes/simulate.js';
+import { registerAuditRoutes, registerOverrideRoutes, type OverrideFile } from './routes/overrides.js';
+import { registerLbRoutes } from './routes/lb.js';
+import { AuditLog } from '../state/audit.js';
+import { ZoneStore } from '../state/zone-store.js';
+import type { FileSource } from '../state/file-source.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
-import type { Source } from '../state/source.js';
+import type { VoteStore } from '../health/votes.js';
+import type { MetricsRegistry } from './metrics.js';
 
 export interface AdminAppOptions {
   readonly holder: SnapshotHolder;
-  readonly source: Source;
+  readonly source: FileSource;
   readonly log: Logger;
   /** True once the source's first load has finished. */
   readonly started: () => boolean;
+  readonly votes?: VoteStore | null;
+  readonly audit?: AuditLog;
+  readonly tokens?: readonly Token[];
+  /** Require tokens for /livez, /readyz and /metrics too. */
+  readonly protectProbes?: boolean;
+  readonly overrideFile?: OverrideFile | null;
+  readonly metrics?: MetricsRegistry | null;
+  /** Largest request body in bytes (default 1 MiB). */
+  readonly bodyLimit?: number;
 }
 
-export function buildAdminApp(opts: AdminAppOptions): FastifyInstance {
+export const OPENAPI_INFO = {
+  title: 'Meridian admin API',
+  version: '1',
+  description: 'Zones, records, regions, pools, health, overrides, the answer simulator and the audit log of a Meridian node. See docs/api.md.',
+};
+
+export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInstance> {
   // No per-request info lines (a probe every few seconds would drown the log); errors still log.
-  const app = Fastify({ loggerInstance: opts.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1 << 20 });
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    ajv: {
+      // Unknown fields are refused, never dropped: a typo must not be lost silently.
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: false, strictTypes: false },
+      plugins: [((ajv: { addKeyword(def: object): unknown }) => ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' })) as never],
+    },
+  });
+  const audit = opts.audit ?? new AuditLog(undefined);
+  const store = new ZoneStore(opts.source, audit);
 
-  app.get('/livez', async () => ({ status: 'ok' }));
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: OPENAPI_INFO,
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
 
-  app.get('/readyz', async (_req, reply) => {
+  registerAuth(app, { tokens: opts.tokens ?? [], protectProbes: opts.protectProbes ?? false });
+
+  app.addContentTypeParser(['text/plain', 'text/dns'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[err.validationContext === 'body' ? 'body' : (err.validationContext ?? 'body')] as TSchema | undefined;
+      const data = err.validationContext === 'body' ? req.body : err.validationContext === 'querystring' ? req.query : err.validationContext === 'params' ? req.params : req.headers;
+      const problems = schema ? validateAgainst(schema, data) : [];
+      const where = err.validationContext ?? 'body';
+      const errors = problems.length > 0
+        ? problems.map((p) => ({ field: p.message.includes(': ') ? p.message.slice(0, p.message.indexOf(': ')) : where, message: p.message }))
+        : err.validation.map((v) => ({ field: `${where}${v.instancePath}`, message: `${v.instancePath || where} ${v.message ?? 'is invalid'}` }));
+      return sendProblem(reply, 400, `The request ${where} is not valid`, errors.map((e) => e.message).join('; '), errors);
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'Request body too large', `the limit is ${opts.bodyLimit ?? 1 << 20} bytes`);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, 'Unsupported content type', `send application/json${req.url.includes('/import') ? ', or text/dns for a master file' : ''}`);
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return sendProblem(reply, 400, 'The body is not valid JSON', err.message);
+    if ((err.statusCode ?? 500) < 500) return sendProblem(reply, err.statusCode!, err.message, err.message);
+    req.log.error({ err, url: req.url, method: req.method }, 'admin request failed');
+    return sendProblem(reply, 500, 'Internal error', 'the request failed; the node logged the details');
+  });
+
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  app.get('/livez', { schema: { tags: ['probes'], summary: 'The process is alive', security: [] } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags: ['probes'], summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)', security: [] } }, async (_req, reply) => {
     const zones = opts.holder.current.catalog.size;
     if (!opts.started()) return reply.code(503).send({ status: 'not ready', reason: 'zones are still loading' });
     if (zones === 0) return reply.code(503).send({ status: 'not ready', reason: 'no zone loaded' });
+    if (opts.votes && !opts.votes.hasFirstRound()) return reply.code(503).send({ status: 'not ready', reason: 'the first round of health checks is not done' });
     return { status: 'ready', zones };
   });
 
-  app.get('/v1/zones', async () => {
-    const snap = opts.holder.current;
-    const files = opts.source.status();
-    return {
-      snapshot: snap.version,
-      zones: [...snap.catalog.zones].map((z) => ({
-        name: keyToPresentation(z.origin),
-        serial: z.serial,
-        records: z.recordCount,
-        file: z.file,
-        transfer_allow: z.transferAllow,
-      })),
-      files: files.map((f) => ({
-        file: f.name,
-        zone: f.origin === null ? null : keyToPresentation(f.origin),
-        serial: f.serial,
-        loaded_at: f.loadedAt?.toISOString() ?? null,
-        errors: f.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, record: e.record ?? null })),
-      })),
-    };
-  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  if (opts.metrics) opts.metrics.register(app);
+  registerZoneRoutes(app, { store, holder: opts.holder });
+  registerLbRoutes(app, { store, holder: opts.holder, votes: opts.votes ?? null });
+  registerHealthRoutes(app, { holder: opts.holder, votes: opts.votes ?? null });
+  registerOverrideRoutes(app, { health: opts.holder.health, audit, file: opts.overrideFile ?? null });
+  registerSimulateRoutes(app, { holder: opts.holder });
+  registerAuditRoutes(app, { audit });
   return app;
 }

@@ -25,3 +25,8 @@ export function parseHostPort(text: string, flag: string): HostPort {
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** True for loopback addresses and `localhost` (the admin API may be open there). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -16,7 +16,11 @@ import { createError } from '../errors.js';
 import { formatHostPort, parseHostPort } from './args.js';
 import { HealthService } from '../health/service.js';
 import { LatencyFile } from '../state/latency-file.js';
-import { registerHealthRoutes } from '../admin/health-routes.js';
+import { loadTokens, type Token } from '../admin/auth.js';
+import { MetricsRegistry } from '../admin/metrics.js';
+import { OverrideFile } from '../admin/routes/overrides.js';
+import { AuditLog } from '../state/audit.js';
+import { isLoopback } from './args.js';
 
 export const SERVE_HELP = `Usage: meridian serve [options]
 
@@ -30,6 +34,10 @@ Options:
   --state DIR            keep health votes here for a warm start (docs/health.md); default: none
   --latency FILE         a latency table file, reloaded when it changes (docs/policies/latency.md)
   --no-checks            do not run health checks from this node (votes still come from checkers)
+  --tokens FILE          admin API bearer tokens: a YAML/JSON list of { name, role: read|write, token }
+                         (also MERIDIAN_TOKENS="name:role:token,..."); without any, the admin API is
+                         open and must listen on loopback
+  --protect-probes       require a token for /livez, /readyz and /metrics too
   --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
   --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
   --tcp-max-connections N  concurrent TCP connections; default 1000
@@ -54,6 +62,9 @@ export interface ServeOptions {
   latencyFile?: string | undefined;
   /** Run health checks from this node (default true). */
   runChecks?: boolean;
+  /** Admin API tokens file. */
+  tokensFile?: string | undefined;
+  protectProbes?: boolean;
 }
 
 function positiveInt(text: string, flag: string, min: number, max: number): number {
@@ -80,6 +91,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
         state: { type: 'string' },
         latency: { type: 'string' },
         'no-checks': { type: 'boolean', default: false },
+        tokens: { type: 'string' },
+        'protect-probes': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -101,6 +114,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     stateDir: values.state === undefined ? undefined : path.resolve(values.state),
     latencyFile: values.latency === undefined ? undefined : path.resolve(values.latency),
     runChecks: !values['no-checks'],
+    tokensFile: values.tokens === undefined ? undefined : path.resolve(values.tokens),
+    protectProbes: values['protect-probes'],
   };
 }
 
@@ -116,8 +131,19 @@ export interface RunningNode {
 
 /** Starts a node: zones, DNS and admin. */
 export async function startNode(opts: ServeOptions, log: Logger): Promise<RunningNode> {
+  let tokens: Token[];
+  try {
+    tokens = loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']);
+  } catch (err) {
+    throw createError('MRD_ERR_CONFIG', `admin tokens: ${(err as Error).message}`);
+  }
+  if (tokens.length === 0 && !isLoopback(opts.admin.host)) {
+    throw createError('MRD_ERR_CONFIG', `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`);
+  }
   const holder = new SnapshotHolder();
+  const metrics = new MetricsRegistry(holder);
   const source = new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
+  source.observeLoad = metrics.observeLoad;
   let started = false;
   await source.start();
   started = true;
@@ -131,7 +157,12 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     }
   }
   const health = new HealthService({ holder, region: opts.region, log, runChecks: opts.runChecks ?? true, stateDir: opts.stateDir });
+  if (health.store) health.store.observeVote = metrics.observeVote;
   health.start();
+  const overrideFile = opts.stateDir ? new OverrideFile(opts.stateDir, holder.health) : null;
+  const restored = overrideFile?.load() ?? 0;
+  if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
+  const audit = new AuditLog(opts.stateDir);
 
   const dns = new DnsServer({
     host: opts.dns.host,
@@ -141,11 +172,23 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
     tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
     tcpMaxConnections: opts.tcpMaxConnections,
+    observe: metrics.observeQuery,
+    latency: metrics.observeLatency,
   });
   const dnsAddr = await dns.start();
 
-  const app: FastifyInstance = buildAdminApp({ holder, source, log: log.child({ component: 'admin' }), started: () => started });
-  registerHealthRoutes(app, { holder, votes: health.store });
+  const app: FastifyInstance = await buildAdminApp({
+    holder,
+    source,
+    log: log.child({ component: 'admin' }),
+    started: () => started,
+    votes: health.store,
+    audit,
+    tokens,
+    protectProbes: opts.protectProbes ?? false,
+    overrideFile,
+    metrics,
+  });
   try {
     await app.listen({ host: opts.admin.host, port: opts.admin.port });
   } catch (err) {

@@ -15,6 +15,8 @@ import { buildSections, errorSections, policyRRset, policySections } from './ans
 import { PolicyRoute } from './cache.js';
 import { decide } from '../policy/evaluate.js';
 import { UNKNOWN_CLIENT, clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
+import type { HealthView } from '../policy/health-view.js';
+import type { Decision, PolicyRecord, TraceStep } from '../policy/types.js';
 import {
   Opcode,
   Rcode,
@@ -52,8 +54,20 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = { maxUdpPayload: 1232, 
 /** What the pipeline tells the transport: one message, several (AXFR), or nothing (drop). */
 export type PipelineOutput = Buffer | Buffer[] | null;
 
+/**
+ * The simulator's hooks: collect the policy trace, and decide with another health view (what-if).
+ * When given, policy answers are encoded afresh (no cache), but by the same code.
+ */
+export interface Explain {
+  readonly trace: TraceStep[];
+  readonly health?: HealthView;
+  /** Filled in by the pipeline: the decision of the policy record, if one answered. */
+  decision?: Decision;
+  record?: PolicyRecord;
+}
+
 /** Called for each answered query, for metrics; must not throw. */
-export type QueryObserver = (query: Query, rcode: number, zone: string | null) => void;
+export type QueryObserver = (query: Query, rcode: number, zone: string | null, policy?: string | null) => void;
 
 const IN = 1;
 
@@ -77,6 +91,7 @@ export function handleQuery(
   snapshot: Snapshot,
   opts: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
   observe?: QueryObserver,
+  explain?: Explain,
 ): PipelineOutput {
   // 1. Decode.
   const query = parseQuery(msg);
@@ -106,9 +121,9 @@ export function handleQuery(
   const limit = payloadLimit(query, ctx.transport, opts.maxUdpPayload);
   if (opts.useCache) {
     const hit = snapshot.cache.get(cacheKey);
-    if (hit instanceof PolicyRoute) return answerPolicy(query, hit, ctx, snapshot, opts, limit, observe);
+    if (hit instanceof PolicyRoute) return answerPolicy(query, hit, ctx, snapshot, opts, limit, observe, explain);
     if (hit) {
-      observe?.(query, hit.full[3]! & 0x0f, null);
+      observe?.(query, hit.full[3]! & 0x0f, hit.zone ?? null);
       return finishResponse(query, hit, limit, 0, opts.maxUdpPayload);
     }
   }
@@ -122,12 +137,13 @@ export function handleQuery(
   if (result.kind === 'answer' && result.policy) {
     const route = new PolicyRoute(result);
     if (opts.useCache) snapshot.cache.set(cacheKey, route);
-    return answerPolicy(query, route, ctx, snapshot, opts, limit, observe);
+    return answerPolicy(query, route, ctx, snapshot, opts, limit, observe, explain);
   }
   const sections = buildSections(result);
 
   // 7. Encode (and remember), then finish for this query.
   const encoded = encodeResponse(query, sections);
+  encoded.zone = zone.origin;
   if (opts.useCache) snapshot.cache.set(cacheKey, encoded);
   observe?.(query, sections.rcode, zone.origin);
   return finishResponse(query, encoded, limit, 0, opts.maxUdpPayload);
@@ -152,13 +168,21 @@ function answerPolicy(
   opts: PipelineOptions,
   limit: number,
   observe?: QueryObserver,
+  explain?: Explain,
 ): Buffer {
   const { result } = route;
   const record = result.policy!.record;
-  const decision = decide(record, clientOf(query, ctx), snapshot.health, { latency: result.zone.policies?.latency ?? snapshot.live.latency });
+  const latency = result.zone.policies?.latency ?? snapshot.live.latency;
+  const decision = explain
+    ? decide(record, clientOf(query, ctx), explain.health ?? snapshot.health, { latency, trace: explain.trace })
+    : decide(record, clientOf(query, ctx), snapshot.health, { latency });
+  if (explain) {
+    explain.decision = decision;
+    explain.record = record;
+  }
   const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
-  const encoded = opts.useCache ? route.answer(decision.endpoints, encode) : encode();
-  observe?.(query, Rcode.NOERROR, result.zone.origin);
+  const encoded = opts.useCache && !explain ? route.answer(decision.endpoints, encode) : encode();
+  observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind);
   return finishResponse(query, encoded, limit, decision.scope, opts.maxUdpPayload);
 }
 

@@ -23,6 +23,8 @@ export interface DnsServerOptions {
   readonly tcpIdleTimeoutMs?: number;
   readonly tcpMaxConnections?: number;
   readonly observe?: QueryObserver;
+  /** Seconds from a message's arrival to its answer (metrics). */
+  readonly latency?: (seconds: number) => void;
 }
 
 export interface DnsAddress {
@@ -44,7 +46,7 @@ export class DnsServer {
   async start(): Promise<DnsAddress> {
     const o = this.#opts;
     const pipeline: PipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline };
-    const common = { host: o.host, holder: o.holder, pipeline, log: o.log, ...(o.observe ? { observe: o.observe } : {}) };
+    const common = { host: o.host, holder: o.holder, pipeline, log: o.log, ...(o.observe ? { observe: o.observe } : {}), ...(o.latency ? { latency: o.latency } : {}) };
     for (let attempt = 0; ; attempt++) {
       const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
         throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${o.host}:${o.port}`, err.message), { cause: err });

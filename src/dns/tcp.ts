@@ -23,6 +23,8 @@ export interface TcpOptions {
   /** Refuse connections beyond this many at once (RFC 7766 §6.2.2). */
   readonly maxConnections: number;
   readonly observe?: QueryObserver;
+  /** Seconds from a message's arrival to its answer (metrics). */
+  readonly latency?: (seconds: number) => void;
 }
 
 /** Binds a TCP server and serves DNS on it. Resolves once listening. */
@@ -59,12 +61,14 @@ function serveConnection(socket: net.Socket, opts: TcpOptions): void {
       const msg = pending.subarray(2, 2 + len);
       pending = pending.subarray(2 + len);
       let out;
+      const t0 = opts.latency ? performance.now() : 0;
       try {
         out = handleQuery(msg, { transport: 'tcp', remoteAddress }, opts.holder.current, opts.pipeline, opts.observe);
       } catch (err) {
         opts.log.error({ err, remote: remoteAddress }, 'query failed');
         out = servfailFor(msg);
       }
+      if (opts.latency) opts.latency((performance.now() - t0) / 1000);
       if (out === null) {
         // Not a query at all: nothing sensible can follow on this stream.
         socket.end();

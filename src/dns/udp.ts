@@ -16,6 +16,8 @@ export interface UdpOptions {
   readonly pipeline: PipelineOptions;
   readonly log: Logger;
   readonly observe?: QueryObserver;
+  /** Seconds from a message's arrival to its answer (metrics). */
+  readonly latency?: (seconds: number) => void;
 }
 
 /** Binds a UDP socket and serves queries on it. Resolves once bound. */
@@ -29,6 +31,7 @@ export function listenUdp(opts: UdpOptions): Promise<dgram.Socket> {
   });
   socket.on('message', (msg, rinfo) => {
     let out;
+    const t0 = opts.latency ? performance.now() : 0;
     try {
       out = handleQuery(msg, { transport: 'udp', remoteAddress: rinfo.address }, opts.holder.current, opts.pipeline, opts.observe);
     } catch (err) {
@@ -36,6 +39,7 @@ export function listenUdp(opts: UdpOptions): Promise<dgram.Socket> {
       opts.log.error({ err, remote: rinfo.address }, 'query failed');
       out = servfailFor(msg);
     }
+    if (opts.latency) opts.latency((performance.now() - t0) / 1000);
     if (out === null) return;
     const messages = Array.isArray(out) ? out : [out];
     for (const m of messages) socket.send(m, rinfo.port, rinfo.address);

@@ -301,6 +301,8 @@ export interface Sections {
  * with TC=1, RFC 6891 §7 / RFC 7766 §5). The transport picks the largest that fits.
  */
 export interface EncodedResponse {
+  /** The zone the answer came from, for metrics of cached answers. */
+  zone?: string;
   readonly full: Buffer;
   readonly reduced: Buffer | null;
   readonly truncated: Buffer;

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Vote, VoteStore } from './votes.js';
+import { writeFileAtomic } from '../state/atomic.js';
 import type { Logger } from '../log.js';
 
 const FILE = 'health.json';
@@ -19,27 +20,6 @@ interface Saved {
   version: 1;
   savedAt: number;
   votes: Vote[];
-}
-
-/** Writes `data` to `file` atomically: a crash leaves the old file or the new one, never a torn one. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  // The rename itself is durable once the directory is synced.
-  try {
-    const dfd = fs.openSync(path.dirname(file), 'r');
-    fs.fsyncSync(dfd);
-    fs.closeSync(dfd);
-  } catch {
-    // Some file systems cannot fsync a directory; the rename is still atomic.
-  }
 }
 
 export class HealthStateFile {

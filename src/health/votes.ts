@@ -57,6 +57,8 @@ export class VoteStore {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<() => void>();
+  /** Called for every vote taken (metrics). */
+  observeVote: ((v: Vote) => void) | undefined;
 
   constructor(health: HealthState, log: Logger, now: () => number = Date.now) {
     this.#health = health;
@@ -116,6 +118,7 @@ export class VoteStore {
       const held = t.votes.get(v.checker);
       if (held && held.at > v.at) continue;
       t.votes.set(v.checker, v);
+      this.observeVote?.(v);
       touched.add(t);
       taken++;
     }

@@ -97,7 +97,10 @@ export class LatencyNode implements PolicyNode {
       }
     }
     if (!picks) return null;
-    return picks.length === 1 ? picks[0]! : picks[Math.floor(ctx.random() * picks.length)]!;
+    if (picks.length === 1) return picks[0]!;
+    const chosen = picks[Math.floor(ctx.random() * picks.length)]!;
+    note(ctx, path, `${picks.length} regions within ${this.toleranceMs} ms of the best: picked ${chosen[0]?.region} at random`);
+    return chosen;
   }
 
   usableCount(ctx: EvalContext): number {

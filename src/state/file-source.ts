@@ -15,6 +15,7 @@ import { loadZoneText, zoneFileKind } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
 import type { InputStatus, Source } from './source.js';
 import type { SnapshotHolder } from './snapshot.js';
+import { writeFileAtomic } from './atomic.js';
 
 interface FileState {
   /** The last version that loaded cleanly, still served. */
@@ -23,6 +24,17 @@ interface FileState {
   errors: ZoneError[];
   /** mtime and size of the version last read, to skip unchanged files on a scan. */
   stamp: string;
+  /** The text of the version served. */
+  text: string;
+  /** Bumped by every in-process write, so a scan that read the file before it does not win. */
+  generation: number;
+}
+
+/** A served zone and the file it comes from. */
+export interface ZoneFile {
+  readonly file: string;
+  readonly zone: Zone;
+  readonly text: string;
 }
 
 export interface FileSourceOptions {
@@ -35,6 +47,9 @@ export interface FileSourceOptions {
   readonly scanIntervalMs?: number;
 }
 
+/** Called for every zone file load, good or refused (metrics). */
+export type LoadObserver = (ok: boolean) => void;
+
 export class FileSource implements Source {
   readonly #opts: FileSourceOptions;
   readonly #files = new Map<string, FileState>();
@@ -43,6 +58,7 @@ export class FileSource implements Source {
   #debounce: NodeJS.Timeout | null = null;
   #scanning: Promise<void> | null = null;
   #rescan = false;
+  observeLoad: LoadObserver | undefined;
 
   constructor(opts: FileSourceOptions) {
     this.#opts = opts;
@@ -129,9 +145,16 @@ export class FileSource implements Source {
         stat = await fsp.stat(file);
         const stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
         if (this.#files.get(file)?.stamp === stamp) continue;
+        const generation = this.#files.get(file)?.generation ?? 0;
         text = await fsp.readFile(file, 'utf8');
         const prev = this.#files.get(file);
-        const state: FileState = prev ?? { zone: null, loadedAt: null, errors: [], stamp: '' };
+        // An in-process write (commit) happened while this scan read the file: it has the newer text.
+        if ((prev?.generation ?? 0) !== generation) continue;
+        if (prev && prev.text === text && prev.zone) {
+          prev.stamp = stamp;
+          continue;
+        }
+        const state: FileState = prev ?? { zone: null, loadedAt: null, errors: [], stamp: '', text: '', generation: 0 };
         state.stamp = stamp;
         this.#files.set(file, state);
         const result = loadZoneText(text, file);
@@ -139,6 +162,7 @@ export class FileSource implements Source {
           state.errors = result.errors;
           for (const e of result.errors) log.error({ file: e.file, line: e.line, code: e.code, record: e.record }, e.message);
           if (state.zone) log.warn({ file, zone: state.zone.origin, serial: state.zone.serial }, 'zone file invalid; still serving its last good version');
+          this.observeLoad?.(false);
           continue;
         }
         const zone = result.zone;
@@ -151,24 +175,74 @@ export class FileSource implements Source {
         }
         for (const w of zone.warnings) log.warn({ file }, w);
         state.zone = zone;
+        state.text = text;
         state.errors = [];
         state.loadedAt = new Date();
         changed = true;
-        log.info({ file, zone: zone.origin, serial: zone.serial, records: zone.recordCount }, 'zone loaded');
+        this.observeLoad?.(true);
+        log.info({ file, zone: zone.origin, serial: zone.serial, records: zone.recordCount, policies: zone.policies?.records.length ?? 0 }, 'zone loaded');
       } catch (err) {
         const e = zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]);
-        const state = this.#files.get(file) ?? { zone: null, loadedAt: null, errors: [], stamp: '' };
+        const state = this.#files.get(file) ?? { zone: null, loadedAt: null, errors: [], stamp: '', text: '', generation: 0 };
         state.errors = [e];
         this.#files.set(file, state);
         log.error({ file, err }, 'cannot read zone file');
       }
     }
 
-    if (changed) {
-      const zones = [...this.#files.values()].flatMap((s) => (s.zone ? [s.zone] : []));
-      const snap = this.#opts.holder.swap(zones);
-      log.info({ version: snap.version, zones: zones.length }, 'snapshot swapped');
+    if (changed) this.#swap();
+  }
+
+  #swap(): void {
+    const zones = [...this.#files.values()].flatMap((s) => (s.zone ? [s.zone] : []));
+    const snap = this.#opts.holder.swap(zones);
+    this.#opts.log.info({ version: snap.version, zones: zones.length }, 'snapshot swapped');
+  }
+
+  /** The served zone with this origin, its file and text. */
+  zoneFile(origin: string): ZoneFile | undefined {
+    for (const [file, st] of this.#files) if (st.zone?.origin === origin) return { file, zone: st.zone, text: st.text };
+    return undefined;
+  }
+
+  /** Every zone served from this directory. */
+  zones(): Zone[] {
+    return [...this.#files.values()].flatMap((st) => (st.zone ? [st.zone] : []));
+  }
+
+  get dir(): string {
+    return this.#opts.dir;
+  }
+
+  /**
+   * Writes a zone file atomically (temp file, fsync, rename) and serves it at once, without
+   * waiting for the watcher: the new snapshot is in place when this returns. `zone` must be
+   * what `text` builds to. Files in `remove` are deleted (a zone moving to another file).
+   * Synchronous on purpose: no other write or query interleaves with it.
+   */
+  commit(file: string, text: string, zone: Zone | null, remove: readonly string[] = []): void {
+    if (zone !== null) {
+      writeFileAtomic(file, text);
+      const stat = fs.statSync(file);
+      const prev = this.#files.get(file);
+      this.#files.set(file, {
+        zone,
+        text,
+        loadedAt: new Date(),
+        errors: [],
+        stamp: `${stat.mtimeMs}:${stat.size}:${stat.ino}`,
+        generation: (prev?.generation ?? 0) + 1,
+      });
+      this.#opts.log.info({ file, zone: zone.origin, serial: zone.serial }, 'zone written');
     }
+    for (const gone of remove) {
+      fs.rmSync(gone, { force: true });
+      const prev = this.#files.get(gone);
+      if (prev) prev.generation++;
+      this.#files.delete(gone);
+      this.#opts.log.info({ file: gone }, 'zone file removed');
+    }
+    this.#swap();
   }
 
   /** The file currently serving `origin`, if any. */

@@ -1,0 +1,218 @@
+/**
+ * @module admin/routes/lb
+ * Regions, pools and endpoints. They are defined in zones, so writes name the zone:
+ *   GET  /v1/regions/{id}                    a region, from whichever zones define it
+ *   GET  /v1/regions/{id}/status             derived status, endpoints with health and votes
+ *   GET|POST         /v1/zones/{zone}/regions
+ *   GET|PUT|DELETE   /v1/zones/{zone}/regions/{id}     (DELETE refused while pools use it)
+ *   GET|POST         /v1/zones/{zone}/pools
+ *   GET|PUT|DELETE   /v1/zones/{zone}/pools/{id}       (DELETE refused while policies use it)
+ *   GET|POST         /v1/zones/{zone}/pools/{id}/endpoints
+ *   GET|PUT|DELETE   /v1/zones/{zone}/pools/{id}/endpoints/{endpoint}
+ * Writes are zone edits (state/zone-store.ts): validated, If-Match on the zone's ETag, atomic,
+ * audited, served at once.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/swagger';
+import { keyToPresentation } from '../../dns/name.js';
+import { EndpointEntry, PoolEntry, RegionEntry } from '../../model/policy-schema.js';
+import type { ZoneDocument } from '../../model/zone-schema.js';
+import { ZoneStore } from '../../state/zone-store.js';
+import type { SnapshotHolder } from '../../state/snapshot.js';
+import type { VoteStore } from '../../health/votes.js';
+import { endpointsOf } from '../../health/service.js';
+import { regionStatuses } from '../health-routes.js';
+import { sendProblem } from '../problem.js';
+import { sendOutcome } from './zones.js';
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Body: unknown }>;
+const ZoneParam = Type.Object({ zone: Type.String() });
+const ZoneId = Type.Object({ zone: Type.String(), id: Type.String() });
+const ZoneIdEp = Type.Object({ zone: Type.String(), id: Type.String(), endpoint: Type.String() });
+
+function ifMatch(req: FastifyRequest): string | undefined {
+  const h = req.headers['if-match'];
+  return Array.isArray(h) ? h.join(',') : h;
+}
+
+/** Does any policy tree in the document mention this pool? */
+function poolUsed(doc: ZoneDocument, id: string): string | null {
+  const hit = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(hit);
+    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => ((k === 'pool' || k === 'use') && v === id && k === 'pool') || hit(v));
+    return false;
+  };
+  for (const p of doc.policies ?? []) if (hit(p.policy) || (typeof p.on_all_down === 'object' && p.on_all_down.pool === id)) return p.name;
+  return null;
+}
+
+export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; votes: VoteStore | null }): void {
+  const { store } = opts;
+
+  app.get('/v1/regions/:id', { schema: { tags: ['regions'], summary: 'A region and the zones that define it', params: Type.Object({ id: Type.String() }) } }, async (req: Req, reply) => {
+    const id = req.params['id']!;
+    const zones = store.list().filter((z) => z.zone.policies?.regions.has(id));
+    if (zones.length === 0) return sendProblem(reply, 404, 'No such region', `no zone defines region "${id}"`);
+    const status = regionStatuses(opts.holder).find((r) => r.id === id)!;
+    return { ...status, zones: zones.map((z) => keyToPresentation(z.origin)) };
+  });
+
+  app.get('/v1/regions/:id/status', { schema: { tags: ['regions'], summary: 'Derived status of a region: its endpoints, their health view and every vote', params: Type.Object({ id: Type.String() }) } }, async (req: Req, reply) => {
+    const id = req.params['id']!;
+    const status = regionStatuses(opts.holder).find((r) => r.id === id);
+    if (!status) return sendProblem(reply, 404, 'No such region', `no zone defines region "${id}"`);
+    const snap = opts.holder.current;
+    const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
+    const seen = new Set<string>();
+    const endpoints = endpointsOf(snap)
+      .filter((e) => e.region === id && !seen.has(e.key) && seen.add(e.key))
+      .map((e) => ({
+        endpoint: e.key,
+        address: e.value,
+        weight: e.weight,
+        health: snap.health.health(e.key),
+        usable: snap.health.usable(e),
+        reason: snap.health.reason(e),
+        check: e.check?.id ?? null,
+        votes: views.get(e.key)?.votes ?? [],
+      }));
+    return { ...status, endpoints_detail: endpoints };
+  });
+
+  // ---- per-zone collections ----------------------------------------------------------------
+
+  type Coll = 'regions' | 'pools';
+  const schemaOf = { regions: RegionEntry, pools: PoolEntry } as const;
+
+  const zoneOr404 = (req: Req, reply: FastifyReply) => {
+    const origin = ZoneStore.originOf(req.params['zone']!);
+    const z = origin === null ? undefined : store.get(origin);
+    if (!z) {
+      sendProblem(reply, 404, 'No such zone', `zone ${req.params['zone']} is not served here`);
+      return null;
+    }
+    return z;
+  };
+
+  for (const coll of ['regions', 'pools'] as Coll[]) {
+    const tags = [coll];
+    const noun = coll === 'regions' ? 'region' : 'pool';
+    app.get(`/v1/zones/:zone/${coll}`, { schema: { tags, summary: `List the ${coll} of a zone`, params: ZoneParam } }, async (req: Req, reply) => {
+      const z = zoneOr404(req, reply);
+      if (!z) return reply;
+      return reply.header('etag', z.etag).send({ [coll]: z.document[coll] ?? [] });
+    });
+    app.get(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `One ${noun}`, params: ZoneId } }, async (req: Req, reply) => {
+      const z = zoneOr404(req, reply);
+      if (!z) return reply;
+      const item = (z.document[coll] as { id: string }[] | undefined)?.find((x) => x.id === req.params['id']);
+      if (!item) return sendProblem(reply, 404, `No such ${noun}`, `${noun} "${req.params['id']}" is not in zone ${keyToPresentation(z.origin)}`);
+      return reply.header('etag', z.etag).send(item);
+    });
+    app.post(`/v1/zones/:zone/${coll}`, { schema: { tags, summary: `Create a ${noun}`, params: ZoneParam, body: schemaOf[coll] } }, async (req: Req, reply) => {
+      const z = zoneOr404(req, reply);
+      if (!z) return reply;
+      const body = req.body as { id: string };
+      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.create`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
+        const list = ((doc as Record<string, unknown>)[coll] ??= []) as { id: string }[];
+        if (list.some((x) => x.id === body.id)) return { status: 409, title: `The ${noun} exists`, detail: `${noun} "${body.id}" already exists; replace it with PUT` };
+        list.push(body);
+      });
+      return sendOutcome(reply, out.ok ? { ...out, created: true } : out, 201, () => body);
+    });
+    app.put(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `Replace a ${noun}`, params: ZoneId, body: schemaOf[coll] } }, async (req: Req, reply) => {
+      const z = zoneOr404(req, reply);
+      if (!z) return reply;
+      const body = req.body as { id: string };
+      if (body.id !== req.params['id']) return sendProblem(reply, 400, 'The body names another id', `the body has id "${body.id}", the URL "${req.params['id']}"`, [{ field: 'id', message: 'must match the URL' }]);
+      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.replace`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
+        const list = ((doc as Record<string, unknown>)[coll] ?? []) as { id: string }[];
+        const i = list.findIndex((x) => x.id === body.id);
+        if (i < 0) return { status: 404, title: `No such ${noun}`, detail: `${noun} "${body.id}" does not exist; create it with POST` };
+        list[i] = body;
+      });
+      return sendOutcome(reply, out, 200, () => body);
+    });
+    app.delete(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `Delete a ${noun} (refused while something uses it)`, params: ZoneId } }, async (req: Req, reply) => {
+      const z = zoneOr404(req, reply);
+      if (!z) return reply;
+      const id = req.params['id']!;
+      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.delete`, target: `${keyToPresentation(z.origin)}/${coll}/${id}` }, (doc) => {
+        const list = ((doc as Record<string, unknown>)[coll] ?? []) as { id: string }[];
+        if (!list.some((x) => x.id === id)) return { status: 404, title: `No such ${noun}`, detail: `${noun} "${id}" is not in the zone` };
+        if (coll === 'regions') {
+          const users = (doc.pools ?? []).filter((p) => p.endpoints.some((e) => e.region === id)).map((p) => p.id);
+          const inPolicy = JSON.stringify(doc.policies ?? []).includes(`"region":"${id}"`) || (doc.latency ?? []).some((r) => id in r.rtt_ms);
+          if (users.length > 0 || inPolicy) return { status: 409, title: 'The region is in use', detail: `region "${id}" is used by ${users.length > 0 ? `pools ${users.join(', ')}` : 'policies or latency rows'}; move or delete those first` };
+        } else {
+          const user = poolUsed(doc, id);
+          if (user) return { status: 409, title: 'The pool is in use', detail: `pool "${id}" is used by policy record "${user}"; change it first` };
+        }
+        (doc as Record<string, unknown>)[coll] = list.filter((x) => x.id !== id);
+      });
+      if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+      return reply.code(204).header('etag', out.etag).send();
+    });
+  }
+
+  // ---- endpoints of a pool ------------------------------------------------------------------
+
+  const epId = (e: { id?: string | undefined; address?: string | undefined; hostname?: string | undefined }): string => e.id ?? (e.address ?? e.hostname ?? '').toLowerCase();
+
+  app.get('/v1/zones/:zone/pools/:id/endpoints', { schema: { tags: ['pools'], summary: 'The endpoints of a pool', params: ZoneId } }, async (req: Req, reply) => {
+    const z = zoneOr404(req, reply);
+    if (!z) return reply;
+    const pool = z.document.pools?.find((p) => p.id === req.params['id']);
+    if (!pool) return sendProblem(reply, 404, 'No such pool', `pool "${req.params['id']}" is not in zone ${keyToPresentation(z.origin)}`);
+    return reply.header('etag', z.etag).send({ endpoints: pool.endpoints });
+  });
+
+  app.get('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'One endpoint', params: ZoneIdEp } }, async (req: Req, reply) => {
+    const z = zoneOr404(req, reply);
+    if (!z) return reply;
+    const ep = z.document.pools?.find((p) => p.id === req.params['id'])?.endpoints.find((e) => epId(e) === req.params['endpoint']);
+    if (!ep) return sendProblem(reply, 404, 'No such endpoint', `endpoint "${req.params['endpoint']}" is not in pool "${req.params['id']}"`);
+    return reply.header('etag', z.etag).send(ep);
+  });
+
+  const editPool = (req: Req, reply: FastifyReply, action: string, fn: (endpoints: { id?: string }[], poolId: string) => { status: 400 | 404 | 409; title: string; detail: string } | void, status: number, body: () => unknown) => {
+    const z = zoneOr404(req, reply);
+    if (!z) return reply;
+    const poolId = req.params['id']!;
+    const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action, target: `${keyToPresentation(z.origin)}/pools/${poolId}/endpoints/${req.params['endpoint'] ?? epId(req.body as object)}` }, (doc) => {
+      const pool = doc.pools?.find((p) => p.id === poolId);
+      if (!pool) return { status: 404, title: 'No such pool', detail: `pool "${poolId}" is not in the zone` };
+      return fn(pool.endpoints as { id?: string }[], poolId);
+    });
+    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+    return reply.code(status === 201 ? 201 : status).header('etag', out.etag).send(status === 204 ? undefined : body());
+  };
+
+  app.post('/v1/zones/:zone/pools/:id/endpoints', { schema: { tags: ['pools'], summary: 'Add an endpoint to a pool', params: ZoneId, body: EndpointEntry } }, async (req: Req, reply) => {
+    const body = req.body as { id?: string; address?: string; hostname?: string };
+    return editPool(req, reply, 'endpoint.create', (eps, poolId) => {
+      if (eps.some((e) => epId(e) === epId(body))) return { status: 409, title: 'The endpoint exists', detail: `endpoint "${epId(body)}" is already in pool "${poolId}"` };
+      eps.push(body);
+    }, 201, () => body);
+  });
+
+  app.put('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'Replace an endpoint', params: ZoneIdEp, body: EndpointEntry } }, async (req: Req, reply) => {
+    const body = req.body as { id?: string; address?: string; hostname?: string };
+    return editPool(req, reply, 'endpoint.replace', (eps) => {
+      const i = eps.findIndex((e) => epId(e) === req.params['endpoint']);
+      if (i < 0) return { status: 404, title: 'No such endpoint', detail: `endpoint "${req.params['endpoint']}" is not in the pool` };
+      if (epId(body) !== req.params['endpoint']) return { status: 400, title: 'The body names another endpoint', detail: `the body is endpoint "${epId(body)}", the URL "${req.params['endpoint']}"` };
+      eps[i] = body;
+    }, 200, () => body);
+  });
+
+  app.delete('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'Remove an endpoint (a pool keeps at least one)', params: ZoneIdEp } }, async (req: Req, reply) =>
+    editPool(req, reply, 'endpoint.delete', (eps) => {
+      const i = eps.findIndex((e) => epId(e) === req.params['endpoint']);
+      if (i < 0) return { status: 404, title: 'No such endpoint', detail: `endpoint "${req.params['endpoint']}" is not in the pool` };
+      if (eps.length === 1) return { status: 409, title: 'A pool may not be empty', detail: 'delete the pool instead, or add another endpoint first' };
+      eps.splice(i, 1);
+    }, 204, () => undefined),
+  );
+}

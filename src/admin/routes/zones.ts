@@ -1,0 +1,253 @@
+/**
+ * @module admin/routes/zones
+ * Zones and the records in them (docs/api.md):
+ *   GET    /v1/zones                             list
+ *   POST   /v1/zones                             create (a zone document)
+ *   POST   /v1/zones/import?zone=NAME            create or replace from an RFC 1035 master file
+ *   GET    /v1/zones/{zone}                      the document, with its ETag
+ *   PUT    /v1/zones/{zone}                      replace (If-Match)
+ *   DELETE /v1/zones/{zone}                      delete (If-Match)
+ *   GET    /v1/zones/{zone}/export?format=yaml|zone
+ *   GET    /v1/zones/{zone}/records              plain and policy records
+ *   POST   /v1/zones/{zone}/records              create one (plain: values; policy: policy)
+ *   GET|PUT|DELETE /v1/zones/{zone}/records/{name}/{type}
+ * Every write goes through state/zone-store.ts (validation, If-Match, serial, atomic write,
+ * audit) and is served before the response is sent.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { keyToPresentation, presentationToKey } from '../../dns/name.js';
+import { typeFromName, typeToName } from '../../dns/types.js';
+import { RecordEntry, ZoneDocument } from '../../model/zone-schema.js';
+import { PolicyRecordEntry } from '../../model/policy-schema.js';
+import { decide } from '../../policy/evaluate.js';
+import { UNKNOWN_CLIENT } from '../../policy/client.js';
+import { policyRRset } from '../../dns/answer.js';
+import { formatRdata } from '../../zone/rdata.js';
+import { toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
+import { parseZoneText } from '../../zone/load.js';
+import type {} from '@fastify/swagger';
+import { buildZone } from '../../zone/zone.js';
+import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
+import type { SnapshotHolder } from '../../state/snapshot.js';
+import { sendProblem } from '../problem.js';
+
+export const ZoneParams = Type.Object({ zone: Type.String({ description: 'Zone name, with or without the trailing dot.' }) });
+export const RecordParams = Type.Object({
+  zone: Type.String({ description: 'Zone name.' }),
+  name: Type.String({ description: 'Owner, relative to the zone (`www`, `@`) or absolute (`www.example.net.`).' }),
+  type: Type.String({ description: 'Record type (A, AAAA, MX, ...).' }),
+});
+/** A record as the API shows and takes it: plain (values) or a policy record (policy). */
+export const ApiRecord = Type.Union([RecordEntry, PolicyRecordEntry], { title: 'Record', description: 'A plain RRset (`value`/`values`) or a policy record (`policy`).' });
+
+const ifMatchHeader = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'ETag the change is based on; a mismatch is 412.' })) });
+
+type ZoneReq = FastifyRequest<{ Params: { zone: string } }>;
+type RecordReq = FastifyRequest<{ Params: { zone: string; name: string; type: string }; Body: unknown }>;
+
+function originOr404(req: ZoneReq, reply: FastifyReply): string | null {
+  const origin = ZoneStore.originOf(req.params.zone);
+  if (origin === null) {
+    sendProblem(reply, 404, 'No such zone', `"${req.params.zone}" is not a zone name`);
+    return null;
+  }
+  return origin;
+}
+
+function ifMatch(req: FastifyRequest): string | undefined {
+  const h = req.headers['if-match'];
+  return Array.isArray(h) ? h.join(',') : h;
+}
+
+export function sendOutcome(reply: FastifyReply, out: WriteOutcome, okStatus: number, body: () => unknown): FastifyReply {
+  if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+  return reply.code(out.created ? 201 : okStatus).header('etag', out.etag).send(body());
+}
+
+/** Owner key and type number of a record key in a URL or body; null when not a name/type. */
+function keyOf(origin: string, name: string, type: string): { owner: string; type: number } | null {
+  try {
+    const t = typeFromName(type.toUpperCase());
+    if (t === undefined) return null;
+    return { owner: presentationToKey(name === '@' ? '@' : name, origin), type: t };
+  } catch {
+    return null;
+  }
+}
+
+function same(origin: string, entry: { name: string; type: string }, k: { owner: string; type: number }): boolean {
+  const ek = keyOf(origin, entry.name, entry.type);
+  return ek !== null && ek.owner === k.owner && ek.type === k.type;
+}
+
+export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder }): void {
+  const { store, holder } = opts;
+  const tags = ['zones'];
+
+  app.get('/v1/zones', { schema: { tags, summary: 'List zones' } }, async () => ({
+    zones: store.list().map((z) => ({
+      name: keyToPresentation(z.origin),
+      serial: z.zone.serial,
+      etag: z.etag,
+      file: z.file,
+      format: z.kind,
+      records: z.zone.recordCount,
+      policies: z.zone.policies?.records.length ?? 0,
+    })),
+  }));
+
+  app.post('/v1/zones', { schema: { tags, summary: 'Create a zone from a zone document', body: ZoneDocument } }, async (req, reply) => {
+    const out = store.write(null, req.body, { who: req.who });
+    if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
+    return sendOutcome(reply, out, 201, () => ({ name: out.ok ? keyToPresentation(out.zone.origin) : '', serial: out.ok ? out.serial : 0 }));
+  });
+
+  app.post(
+    '/v1/zones/import',
+    { schema: { tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }) } },
+    async (req, reply) => {
+      const text = req.body;
+      if (typeof text !== 'string') return sendProblem(reply, 415, 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
+      const q = req.query as { zone?: string };
+      const file = `${(q.zone ?? 'import').replace(/\.$/, '')}.zone`;
+      const parsed = parseZoneText(text, file);
+      const built = buildZone(parsed);
+      if (!built.ok) {
+        return sendProblem(reply, 400, 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
+      }
+      const doc = documentOf(built.zone, text, 'master');
+      const exists = store.get(built.zone.origin) !== undefined;
+      const out = store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req), action: 'zone.import' });
+      return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.ok ? out.serial : 0 }));
+    },
+  );
+
+  app.get('/v1/zones/:zone', { schema: { tags, summary: 'A zone as a document, with its ETag', params: ZoneParams } }, async (req: ZoneReq, reply) => {
+    const origin = originOr404(req, reply);
+    if (origin === null) return reply;
+    const z = store.get(origin);
+    if (!z) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+    return reply.header('etag', z.etag).send(z.document);
+  });
+
+  app.put('/v1/zones/:zone', { schema: { tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument } }, async (req: ZoneReq, reply) => {
+    const origin = originOr404(req, reply);
+    if (origin === null) return reply;
+    const out = store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
+    return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.ok ? out.serial : 0 }));
+  });
+
+  app.delete('/v1/zones/:zone', { schema: { tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader } }, async (req: ZoneReq, reply) => {
+    const origin = originOr404(req, reply);
+    if (origin === null) return reply;
+    const out = store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
+    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail);
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/v1/zones/:zone/export',
+    { schema: { tags, summary: 'Export a zone as YAML or as an RFC 1035 master file', params: ZoneParams, querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('yaml'), Type.Literal('zone')])) }) } },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      const z = store.get(origin);
+      if (!z) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+      const format = (req.query as { format?: string }).format ?? 'yaml';
+      reply.header('etag', z.etag);
+      if (format === 'zone') {
+        const answers = new Map<string, string[]>();
+        for (const rec of z.zone.policies?.records ?? []) {
+          const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, { latency: z.zone.policies?.latency ?? holder.current.live.latency }));
+          answers.set(`${rec.owner}|${rec.rrtype}`, set ? set.rdatas.map((r) => formatRdata(set.type, r)) : []);
+        }
+        return reply.type('text/dns; charset=utf-8').send(toMasterFile(z.zone, answers));
+      }
+      return reply.type('application/yaml; charset=utf-8').send(z.kind === 'yaml' ? z.text : documentToYaml(z.document));
+    },
+  );
+
+  // ---- records -----------------------------------------------------------------------------
+
+  const recordsOf = (origin: string) => {
+    const z = store.get(origin);
+    if (!z) return null;
+    const doc = z.document;
+    return { z, plain: doc.records ?? [], policies: doc.policies ?? [] };
+  };
+
+  app.get('/v1/zones/:zone/records', { schema: { tags: ['records'], summary: 'List the records of a zone', params: ZoneParams } }, async (req: ZoneReq, reply) => {
+    const origin = originOr404(req, reply);
+    if (origin === null) return reply;
+    const r = recordsOf(origin);
+    if (!r) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+    return reply.header('etag', r.z.etag).send({ records: [...r.plain, ...r.policies] });
+  });
+
+  const findRecord = (origin: string, name: string, type: string) => {
+    const r = recordsOf(origin);
+    const k = keyOf(origin, name, type);
+    if (!r || !k) return null;
+    const plain = r.plain.filter((e) => same(origin, e, k));
+    const policy = r.policies.find((e) => same(origin, e, k));
+    return { r, k, plain, policy };
+  };
+
+  app.post('/v1/zones/:zone/records', { schema: { tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord } }, async (req: ZoneReq, reply) => {
+    const origin = originOr404(req, reply);
+    if (origin === null) return reply;
+    const body = req.body as { name: string; type: string; policy?: unknown };
+    const k = keyOf(origin, body.name, body.type);
+    if (!k) return sendProblem(reply, 400, 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
+    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+      const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+      if (exists) return { status: 409, title: 'The record exists', detail: `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT` };
+      if ('policy' in body) (doc.policies ??= []).push(body as never);
+      else (doc.records ??= []).push(body as never);
+    });
+    if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`);
+    return sendOutcome(reply, out.ok ? { ...out, created: true } : out, 201, () => body);
+  });
+
+  app.get('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'One record', params: RecordParams } }, async (req: RecordReq, reply) => {
+    const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
+    if (!f || (f.plain.length === 0 && !f.policy)) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
+    reply.header('etag', f.r.z.etag);
+    if (f.policy) return f.policy;
+    const values = f.plain.flatMap((e) => e.values ?? [e.value!]);
+    return { name: f.plain[0]!.name, type: f.plain[0]!.type, ...(f.plain[0]!.ttl !== undefined ? { ttl: f.plain[0]!.ttl } : {}), values };
+  });
+
+  app.put('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord } }, async (req: RecordReq, reply) => {
+    const origin = ZoneStore.originOf(req.params.zone);
+    const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
+    if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    const body = req.body as { name: string; type: string; policy?: unknown };
+    if (!same(origin, body, k)) return sendProblem(reply, 400, 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
+    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+      const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+      if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone; create it with POST` };
+      doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
+      doc.policies = (doc.policies ?? []).filter((e) => !same(origin, e, k));
+      if ('policy' in body) doc.policies.push(body as never);
+      else doc.records.push(body as never);
+      if (doc.policies.length === 0) delete doc.policies;
+    });
+    return sendOutcome(reply, out, 200, () => body);
+  });
+
+  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader } }, async (req: RecordReq, reply) => {
+    const origin = ZoneStore.originOf(req.params.zone);
+    const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
+    if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+      const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+      if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone` };
+      doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
+      if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
+    });
+    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+    return reply.code(204).header('etag', out.etag).send();
+  });
+}

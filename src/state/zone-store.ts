@@ -1,0 +1,170 @@
+/**
+ * @module state/zone-store
+ * Zones as the admin API edits them: read a zone as a document with an ETag; write a whole new
+ * document (create, replace) or delete a zone. Every write:
+ *   - is checked by the same code that loads zone files (schema, then zone/zone.ts rules), so a
+ *     bad document is refused with every problem and changes nothing;
+ *   - honours If-Match: a stale ETag is refused (412), so two operators never overwrite each
+ *     other without knowing;
+ *   - bumps the SOA serial (RFC 1982 arithmetic) unless the document already raises it;
+ *   - is written atomically to the zones directory (temp file, fsync, rename) as YAML, and
+ *     served at once: the new snapshot is in place before the API answers;
+ *   - is recorded in the audit log with the revision before and after.
+ * Each write runs synchronously from check to swap, so no other write interleaves with it.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { keyToPresentation, presentationToKey } from '../dns/name.js';
+import { validateZoneDocument, type ZoneDocument } from '../model/zone-schema.js';
+import { documentOf, documentToYaml } from '../zone/export.js';
+import { loadZoneText, zoneFileKind } from '../zone/load.js';
+import type { Zone } from '../zone/zone.js';
+import type { AuditLog } from './audit.js';
+import type { FileSource, ZoneFile } from './file-source.js';
+
+export interface StoredZone {
+  readonly origin: string;
+  readonly file: string;
+  readonly kind: 'yaml' | 'master';
+  readonly zone: Zone;
+  readonly text: string;
+  readonly etag: string;
+  readonly document: ZoneDocument;
+}
+
+export type WriteOutcome =
+  | { ok: true; etag: string; serial: number; zone: Zone; created: boolean }
+  | { ok: false; status: 400 | 404 | 409 | 412; title: string; detail: string; errors?: { field?: string; line?: number; code: string; message: string }[] };
+
+export interface WriteOptions {
+  readonly who: string;
+  /** The If-Match header, when given (`*` matches any existing zone). */
+  readonly ifMatch?: string | undefined;
+  /** Audit action and target (default: zone.replace / the zone). */
+  readonly action?: string;
+  readonly target?: string;
+  readonly detail?: unknown;
+}
+
+/** A strong ETag for a zone revision: its serial and a hash of its text. */
+export function etagOf(zone: Zone, text: string): string {
+  return `"${zone.serial}-${createHash('sha1').update(text).digest('hex').slice(0, 12)}"`;
+}
+
+/** RFC 1982 §3.2: s1 is greater than s2 in serial number arithmetic. */
+function serialGreater(s1: number, s2: number): boolean {
+  return (s1 < s2 && s2 - s1 > 2 ** 31) || (s1 > s2 && s1 - s2 < 2 ** 31);
+}
+
+function matches(ifMatch: string | undefined, etag: string | null): boolean {
+  if (ifMatch === undefined) return true;
+  if (ifMatch.trim() === '*') return etag !== null;
+  if (etag === null) return false;
+  // A list of ETags; weak comparison is not allowed for If-Match (RFC 9110 §13.1.1).
+  return ifMatch.split(',').some((t) => t.trim() === etag);
+}
+
+export class ZoneStore {
+  constructor(
+    private readonly source: FileSource,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** The origin key of a zone name as written in a URL (`example.net` or `example.net.`). */
+  static originOf(name: string): string | null {
+    try {
+      return presentationToKey(name.endsWith('.') ? name : `${name}.`, null);
+    } catch {
+      return null;
+    }
+  }
+
+  list(): StoredZone[] {
+    const out: StoredZone[] = [];
+    for (const zone of this.source.zones()) {
+      const z = this.get(zone.origin);
+      if (z) out.push(z);
+    }
+    return out.sort((a, b) => a.origin.localeCompare(b.origin));
+  }
+
+  get(origin: string): StoredZone | undefined {
+    const zf = this.source.zoneFile(origin);
+    return zf ? this.#stored(zf) : undefined;
+  }
+
+  #stored(zf: ZoneFile): StoredZone {
+    const kind = zoneFileKind(path.basename(zf.file)) ?? 'yaml';
+    return { origin: zf.zone.origin, file: zf.file, kind, zone: zf.zone, text: zf.text, etag: etagOf(zf.zone, zf.text), document: documentOf(zf.zone, zf.text, kind) };
+  }
+
+  /**
+   * Writes a zone document. `origin` null means create (refused if the zone exists); otherwise
+   * the zone must exist (replace) and the document must keep its name.
+   */
+  write(origin: string | null, doc: unknown, opts: WriteOptions): WriteOutcome {
+    const problems = validateZoneDocument(doc);
+    if (problems.length > 0) {
+      return { ok: false, status: 400, title: 'The zone document is not valid', detail: problems.map((p) => p.message).join('; '), errors: problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message })) };
+    }
+    const d = structuredClone(doc) as ZoneDocument;
+    const docOrigin = ZoneStore.originOf(d.zone);
+    if (docOrigin === null) return { ok: false, status: 400, title: 'Bad zone name', detail: `zone: "${d.zone}" is not a domain name` };
+    const target = origin ?? docOrigin;
+    if (origin !== null && docOrigin !== origin) {
+      return { ok: false, status: 400, title: 'The document names another zone', detail: `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead` };
+    }
+    const current = this.source.zoneFile(target);
+    if (origin === null && current) return { ok: false, status: 409, title: 'The zone exists', detail: `zone ${keyToPresentation(target)} already exists (${path.basename(current.file)}); replace it with PUT` };
+    if (origin !== null && !current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(target)} is not served here` };
+    const before = current ? etagOf(current.zone, current.text) : null;
+    if (!matches(opts.ifMatch, before)) {
+      return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${before ?? '(none)'}; read the zone again and retry` };
+    }
+    // Every write moves the serial forward, so secondaries and caches see a new version.
+    if (current && !serialGreater(d.soa.serial, current.zone.serial)) d.soa.serial = (current.zone.serial + 1) % 2 ** 32;
+
+    const yamlFile = current && zoneFileKind(path.basename(current.file)) === 'yaml' ? current.file : path.join(this.source.dir, `${keyToPresentation(target).replace(/\.$/, '') || 'root'}.yaml`);
+    const text = documentToYaml(d);
+    const built = loadZoneText(text, yamlFile);
+    if (!built.ok) {
+      return {
+        ok: false,
+        status: 400,
+        title: 'The zone does not load',
+        detail: built.errors.map((e) => e.message).join('; '),
+        errors: built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })),
+      };
+    }
+    const remove = current && current.file !== yamlFile ? [current.file] : [];
+    this.source.commit(yamlFile, text, built.zone, remove);
+    const etag = etagOf(built.zone, text);
+    this.audit.record({ who: opts.who, action: opts.action ?? (current ? 'zone.replace' : 'zone.create'), target: opts.target ?? keyToPresentation(target), before, after: etag, ...(opts.detail !== undefined ? { detail: opts.detail } : {}) });
+    return { ok: true, etag, serial: built.zone.serial, zone: built.zone, created: !current };
+  }
+
+  /** Deletes a zone (its file); honours If-Match. */
+  remove(origin: string, opts: WriteOptions): WriteOutcome | { ok: true; deleted: true } {
+    const current = this.source.zoneFile(origin);
+    if (!current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(origin)} is not served here` };
+    const before = etagOf(current.zone, current.text);
+    if (!matches(opts.ifMatch, before)) return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${before}` };
+    this.source.commit(current.file, '', null, [current.file]);
+    this.audit.record({ who: opts.who, action: 'zone.delete', target: keyToPresentation(origin), before, after: null });
+    return { ok: true, deleted: true };
+  }
+
+  /**
+   * Edits a zone's document with `edit` (which may refuse with a problem) and writes it. The
+   * edit sees a copy; If-Match is checked against the revision the edit started from.
+   */
+  edit(origin: string, opts: WriteOptions, edit: (doc: ZoneDocument) => { status: 400 | 404 | 409; title: string; detail: string } | void): WriteOutcome {
+    const current = this.get(origin);
+    if (!current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(origin)} is not served here` };
+    if (!matches(opts.ifMatch, current.etag)) return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${current.etag}; read it again and retry` };
+    const doc = structuredClone(current.document);
+    const refused = edit(doc);
+    if (refused) return { ok: false, ...refused };
+    return this.write(origin, doc, { ...opts, ifMatch: current.etag });
+  }
+}

@@ -11,7 +11,7 @@
  * ECS scope: the shortest prefix for which the match is the same for every address
  * (policy/prefix-table.ts), so a /8 route with a /24 carved out of it answers /24 near the hole.
  */
-import { dependOn, note } from './common.js';
+import { dependOn, note, sub } from './common.js';
 import type { PrefixTable } from './prefix-table.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
@@ -32,13 +32,13 @@ export class CidrNode implements PolicyNode {
     const m = this.table.lookup(ctx.client);
     dependOn(ctx, m.scope);
     if (m.value) {
-      note(ctx, path, `client ${ctx.client.text}/${ctx.client.sourcePrefix} matches ${m.network} (scope /${m.scope})`);
-      const r = m.value.evaluate(ctx, `${path} > ${m.network}`);
+      if (ctx.trace) note(ctx, path, `client ${ctx.client.text}/${ctx.client.sourcePrefix} matches ${m.network} (scope /${m.scope})`);
+      const r = m.value.evaluate(ctx, sub(ctx, path, `${m.network}`));
       if (r) return r;
     } else {
-      note(ctx, path, `client ${ctx.client.text}/${ctx.client.sourcePrefix} matches no route (scope /${m.scope})`);
+      if (ctx.trace) note(ctx, path, `client ${ctx.client.text}/${ctx.client.sourcePrefix} matches no route (scope /${m.scope})`);
     }
-    return this.fallback ? this.fallback.evaluate(ctx, `${path} > default`) : null;
+    return this.fallback ? this.fallback.evaluate(ctx, sub(ctx, path, `default`)) : null;
   }
 
   usableCount(ctx: EvalContext): number {

@@ -34,6 +34,14 @@ export function pickWeighted(count: number, weightOf: (i: number) => number, ran
   return count - 1;
 }
 
+/**
+ * The path of a child node in the trace (`geo > branch EU`). Without a trace it is not built:
+ * the DNS path must not pay for strings nobody reads.
+ */
+export function sub(ctx: EvalContext, path: string, label: string): string {
+  return ctx.trace ? `${path} > ${label}` : path;
+}
+
 /** Records a trace note (only when the simulator asked for a trace). */
 export function note(ctx: EvalContext, at: string, text: string): void {
   ctx.trace?.push({ at, note: text });

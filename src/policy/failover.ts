@@ -9,7 +9,7 @@
  * | no                  | yes                 | tier 2                       |
  * | no                  | no                  | nothing: the parent decides  |
  */
-import { note } from './common.js';
+import { note, sub } from './common.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
 export class FailoverNode implements PolicyNode {
@@ -28,11 +28,11 @@ export class FailoverNode implements PolicyNode {
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     for (let i = 0; i < this.tiers.length; i++) {
       const tier = this.tiers[i]!;
-      const at = `${path} > tier ${i + 1}`;
+      const at = sub(ctx, path, `tier ${i + 1}`);
       if (this.minHealthy > 1) {
         const n = tier.usableCount(ctx);
         if (n < this.minHealthy) {
-          note(ctx, at, `skipped: ${n} usable, min_healthy is ${this.minHealthy}`);
+          if (ctx.trace) note(ctx, at, `skipped: ${n} usable, min_healthy is ${this.minHealthy}`);
           continue;
         }
       }

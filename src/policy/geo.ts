@@ -15,7 +15,7 @@
  * ECS scope: the geoip block the client's location came from (policy/geoip.ts). When every
  * branch and the default are the same policy, the answer cannot depend on the client: scope 0.
  */
-import { dependOn, note } from './common.js';
+import { dependOn, note, sub } from './common.js';
 import { locate } from './geoip.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
@@ -47,27 +47,26 @@ export class GeoNode implements PolicyNode {
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     if (this.sameEverywhere) {
-      note(ctx, path, 'geo: every branch is the same policy; location not needed');
-      return this.fallback!.node.evaluate(ctx, `${path} > ${this.fallback!.label}`);
+      if (ctx.trace) note(ctx, path, 'geo: every branch is the same policy; location not needed');
+      return this.fallback!.node.evaluate(ctx, sub(ctx, path, `${this.fallback!.label}`));
     }
     const loc = locate(ctx.client);
     dependOn(ctx, loc.scope);
-    note(ctx, path, loc.country
+    if (ctx.trace) note(ctx, path, loc.country
       ? `client ${ctx.client.text}/${ctx.client.sourcePrefix} located in ${loc.subdivision || loc.country} (${loc.continent}), geoip block /${loc.scope}`
       : `client ${ctx.client.text}/${ctx.client.sourcePrefix} has no geolocation`);
-    const tried = new Set<GeoBranch>();
-    for (const branch of [
-      loc.subdivision ? this.subdivisions.get(loc.subdivision) : undefined,
-      loc.country ? this.countries.get(loc.country) : undefined,
-      loc.continent ? this.continents.get(loc.continent) : undefined,
-      this.fallback ?? undefined,
-    ]) {
-      if (!branch || tried.has(branch)) continue;
-      tried.add(branch);
-      const r = branch.node.evaluate(ctx, `${path} > ${branch.label}`);
+    // Most specific first; a branch listed at several levels is tried once.
+    const b1 = loc.subdivision ? this.subdivisions.get(loc.subdivision) : undefined;
+    const b2 = loc.country ? this.countries.get(loc.country) : undefined;
+    const b3 = loc.continent ? this.continents.get(loc.continent) : undefined;
+    const b4 = this.fallback ?? undefined;
+    for (let i = 0; i < 4; i++) {
+      const branch = i === 0 ? b1 : i === 1 ? b2 : i === 2 ? b3 : b4;
+      if (!branch || (i > 0 && branch === b1) || (i > 1 && branch === b2) || (i > 2 && branch === b3)) continue;
+      const r = branch.node.evaluate(ctx, sub(ctx, path, branch.label));
       if (r) return r;
     }
-    if (!this.fallback) note(ctx, path, 'geo: no branch matched and there is no default');
+    if (!this.fallback && ctx.trace) note(ctx, path, 'geo: no branch matched and there is no default');
     return null;
   }
 

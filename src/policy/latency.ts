@@ -14,7 +14,7 @@
  *
  * ECS scope: the matching table row's network scope, else the geoip block of the client.
  */
-import { dependOn, note } from './common.js';
+import { dependOn, note, sub } from './common.js';
 import { locate, type Location } from './geoip.js';
 import { distanceKm, rttFromDistance, type LatencyTable } from './latency-table.js';
 import type { Endpoint, EvalContext, PolicyNode, Region } from './types.js';
@@ -85,7 +85,7 @@ export class LatencyNode implements PolicyNode {
     for (const i of order) {
       if (picks && !(rtt[i]! <= best + this.toleranceMs)) break;
       const t = this.targets[i]!;
-      const r = t.node.evaluate(ctx, `${path} > ${t.region.id}`);
+      const r = t.node.evaluate(ctx, sub(ctx, path, `${t.region.id}`));
       if (!r) continue;
       if (!picks) {
         picks = [r];
@@ -99,7 +99,7 @@ export class LatencyNode implements PolicyNode {
     if (!picks) return null;
     if (picks.length === 1) return picks[0]!;
     const chosen = picks[Math.floor(ctx.random() * picks.length)]!;
-    note(ctx, path, `${picks.length} regions within ${this.toleranceMs} ms of the best: picked ${chosen[0]?.region} at random`);
+    if (ctx.trace) note(ctx, path, `${picks.length} regions within ${this.toleranceMs} ms of the best: picked ${chosen[0]?.region} at random`);
     return chosen;
   }
 

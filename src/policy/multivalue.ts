@@ -26,7 +26,7 @@ export class MultivalueNode implements PolicyNode {
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     const usable = usableEndpoints(this.endpoints, ctx, path);
     if (usable.length === 0) {
-      note(ctx, path, `multivalue ${this.poolId}: nothing usable`);
+      if (ctx.trace) note(ctx, path, `multivalue ${this.poolId}: nothing usable`);
       return null;
     }
     // Fisher–Yates, stopped after the first `max` places.
@@ -38,7 +38,7 @@ export class MultivalueNode implements PolicyNode {
       usable[j] = t;
     }
     usable.length = n;
-    note(ctx, path, `multivalue ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);
+    if (ctx.trace) note(ctx, path, `multivalue ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);
     return usable;
   }
 

@@ -22,10 +22,10 @@ export class PoolNode implements PolicyNode {
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     const usable = usableEndpoints(this.endpoints, ctx, path);
     if (usable.length === 0) {
-      note(ctx, path, `pool ${this.poolId}: nothing usable`);
+      if (ctx.trace) note(ctx, path, `pool ${this.poolId}: nothing usable`);
       return null;
     }
-    note(ctx, path, `pool ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);
+    if (ctx.trace) note(ctx, path, `pool ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);
     return usable;
   }
 

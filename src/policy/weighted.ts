@@ -15,7 +15,7 @@
  * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
  * | none             | either | nothing: the parent decides              | as above         |
  */
-import { countUsable, dependOn, hashPrefix, note, pickWeighted, rendezvous, usableEndpoints } from './common.js';
+import { countUsable, dependOn, hashPrefix, note, pickWeighted, rendezvous, usableEndpoints, sub } from './common.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
 export interface Sticky {
@@ -48,7 +48,7 @@ export class WeightedPoolNode implements PolicyNode {
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     const usable = usableEndpoints(this.endpoints, ctx, path);
     if (usable.length === 0) {
-      note(ctx, path, `weighted ${this.poolId}: nothing usable`);
+      if (ctx.trace) note(ctx, path, `weighted ${this.poolId}: nothing usable`);
       return null;
     }
     let i: number;
@@ -101,12 +101,12 @@ export class WeightedChildrenNode implements PolicyNode {
         ? rendezvous(h, left.length, (k) => left[k]!.seed, (k) => left[k]!.weight)
         : pickWeighted(left.length, (k) => left[k]!.weight, ctx.random);
       const child = left[i]!;
-      const at = `${path} > weighted child ${this.children.indexOf(child)}`;
+      const at = sub(ctx, path, `weighted child ${this.children.indexOf(child)}`);
       const r = child.node.evaluate(ctx, at);
       if (r) return r;
       left.splice(i, 1);
     }
-    note(ctx, path, 'weighted: no child has anything usable');
+    if (ctx.trace) note(ctx, path, 'weighted: no child has anything usable');
     return null;
   }
 

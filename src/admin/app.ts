@@ -47,6 +47,13 @@ export interface AdminAppOptions {
   readonly bodyLimit?: number;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, with whether it is hidden from the OpenAPI description. */
+    registeredRoutes: { method: string; url: string; hidden: boolean }[];
+  }
+}
+
 export const OPENAPI_INFO = {
   title: 'Meridian admin API',
   version: '1',
@@ -65,6 +72,12 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       plugins: [((ajv: { addKeyword(def: object): unknown }) => ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' })) as never],
     },
   });
+  // Every route, as registered: the OpenAPI test checks that each one is documented.
+  const routes: { method: string; url: string; hidden: boolean }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of ([] as string[]).concat(r.method)) routes.push({ method: m, url: r.url, hidden: (r.schema as { hide?: boolean } | undefined)?.hide === true });
+  });
+  app.decorate('registeredRoutes', routes);
   const audit = opts.audit ?? new AuditLog(undefined);
   const store = new ZoneStore(opts.source, audit);
 

@@ -7,6 +7,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type {} from '@fastify/swagger';
 import { compileSchema } from '../model/zone-schema.js';
 import { endpointsOf } from '../health/service.js';
 import type { VoteStore } from '../health/votes.js';
@@ -78,9 +79,9 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; votes: VoteStore | null }): void {
-  app.get('/v1/health', async () => ({ endpoints: opts.votes?.view() ?? [] }));
+  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Every checked endpoint: its health view and each vote' } }, async () => ({ endpoints: opts.votes?.view() ?? [] }));
 
-  app.get('/v1/regions', async () => {
+  app.get('/v1/regions', { schema: { tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints' } }, async () => {
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
     const snap = opts.holder.current;
     const seen = new Set<string>();
@@ -96,7 +97,7 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
   });
 
   const validate = compileSchema(VoteBody);
-  app.post('/v1/health/votes', async (req, reply) => {
+  app.post('/v1/health/votes', { schema: { tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody } }, async (req, reply) => {
     if (!validate(req.body)) {
       const first = validate.errors?.[0];
       return reply

@@ -126,6 +126,8 @@ export interface RunningNode {
   readonly admin: { host: string; port: number };
   readonly source: FileSource;
   readonly health: HealthService;
+  /** The admin app (for tests that look at its routes). */
+  readonly app: FastifyInstance;
   stop(): Promise<void>;
 }
 
@@ -219,6 +221,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     dns: dnsAddr,
     admin: { host: opts.admin.host, port: adminPort },
     health,
+    app,
     async stop() {
       await app.close();
       await dns.stop();

@@ -113,7 +113,7 @@ export function compileChecks(entries: readonly CheckEntry[], isBad: (path: Path
       } else if (e.body !== undefined) body = { substring: e.body };
       if (e.type === 'tcp' && e.port === undefined) fail(at('port'), 'a tcp check needs a port');
       if (e.follow_redirects === true) fail(at('follow_redirects'), 'following redirects is not supported; a 3xx status is judged by expect_status');
-      const [lo, hi] = e.expect_status ?? CHECK_DEFAULTS.expectStatus;
+      const [lo, hi] = (e.expect_status ?? CHECK_DEFAULTS.expectStatus) as [number, number];
       if (lo > hi) fail(at('expect_status'), `the range is empty (${lo} > ${hi})`);
       const probe: ProbeTemplate = {
         type: e.type,

@@ -46,7 +46,8 @@ export const CheckEntry = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1, description: 'Host header and TLS SNI. Default: the endpoint\'s hostname, or none for an address.' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra request headers.' })),
     expect_status: Type.Optional(
-      Type.Tuple([Type.Integer({ minimum: 100, maximum: 599 }), Type.Integer({ minimum: 100, maximum: 599 })], { description: 'Inclusive status range that means up. Default [200, 399].' }),
+      // An array of two rather than a tuple: OpenAPI 3.0 has no tuple form.
+      Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 2, maxItems: 2, description: 'Inclusive status range [low, high] that means up. Default [200, 399].' }),
     ),
     body: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body contain this text.' })),
     body_regex: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body match this regular expression.' })),

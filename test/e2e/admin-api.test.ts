@@ -219,6 +219,35 @@ describe('overrides and audit', () => {
   });
 });
 
+describe('probes, metrics and limits', () => {
+  it('/livez, /readyz, and /metrics counting real queries by rcode, type, zone and policy', async () => {
+    expect((await api('GET', '/livez')).json).toEqual({ status: 'ok' });
+    expect((await api('GET', '/readyz')).json).toMatchObject({ status: 'ready' });
+    await ask(node.dns.port, 'www.example.net', 'A');
+    await ask(node.dns.port, 'api.gslb.example.org', 'A');
+    await ask(node.dns.port, 'nope.example.net', 'A');
+    const m = (await api('GET', '/metrics')).text;
+    expect(m).toMatch(/meridian_dns_queries_total\{rcode="NOERROR",qtype="A",zone="example\.net\.",policy=""\} \d+/);
+    expect(m).toMatch(/meridian_dns_queries_total\{rcode="NOERROR",qtype="A",zone="gslb\.example\.org\.",policy="geo"\} \d+/);
+    expect(m).toMatch(/meridian_dns_queries_total\{rcode="NXDOMAIN"/);
+    expect(m).toMatch(/meridian_dns_answer_duration_seconds_count \d+/);
+    expect(m).toContain('meridian_region_status{region="us-east"');
+    expect(m).toMatch(/meridian_zone_loads_total\{result="ok"\} \d+/);
+    expect(m).toContain('meridian_process_cpu_seconds_total');
+  });
+
+  it('a body over the 1 MiB limit is a 413 problem', async () => {
+    const res = await api('POST', '/v1/zones', { ...NEW_ZONE, zone: 'big.test', padding: 'x'.repeat(1.2 * 1024 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.json.code).toBe('MRD_ERR_API_TOO_LARGE');
+  });
+
+  it('unknown routes and zones are 404 problems', async () => {
+    expect((await api('GET', '/v1/nothing')).json).toMatchObject({ status: 404, code: 'MRD_ERR_API_NOT_FOUND' });
+    expect((await api('GET', '/v1/zones/nosuch.example')).status).toBe(404);
+  });
+});
+
 describe('OpenAPI', () => {
   it('is a valid OpenAPI 3 document that lists every route', async () => {
     const doc = (await api('GET', '/openapi.json')).json;

@@ -29,7 +29,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 export function problemBody(status: number, title: string, detail: string, errors?: readonly FieldProblem[]) {
   const code = CODE_BY_STATUS[status] ?? 'MRD_ERR_API_BAD_REQUEST';
   void codes[code];
-  return { type: `https://github.com/meridian-dns/meridian/blob/main/docs/errors.md#${code.toLowerCase()}`, title, status, detail, code, ...(errors && errors.length > 0 ? { errors } : {}) };
+  return { type: 'about:blank', title, status, detail, code, ...(errors && errors.length > 0 ? { errors } : {}) };
 }
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail: string, errors?: readonly FieldProblem[]): FastifyReply {

@@ -128,7 +128,7 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (opts.metrics) opts.metrics.register(app);
-  registerZoneRoutes(app, { store, holder: opts.holder });
+  registerZoneRoutes(app, { store, holder: opts.holder, source: opts.source });
   registerLbRoutes(app, { store, holder: opts.holder, votes: opts.votes ?? null });
   registerHealthRoutes(app, { holder: opts.holder, votes: opts.votes ?? null });
   registerOverrideRoutes(app, { health: opts.holder.health, audit, file: opts.overrideFile ?? null });

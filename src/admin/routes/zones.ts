@@ -30,6 +30,7 @@ import type {} from '@fastify/swagger';
 import { buildZone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
+import type { FileSource } from '../../state/file-source.js';
 import { sendProblem } from '../problem.js';
 
 export const ZoneParams = Type.Object({ zone: Type.String({ description: 'Zone name, with or without the trailing dot.' }) });
@@ -81,7 +82,7 @@ function same(origin: string, entry: { name: string; type: string }, k: { owner:
   return ek !== null && ek.owner === k.owner && ek.type === k.type;
 }
 
-export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder }): void {
+export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; source: FileSource }): void {
   const { store, holder } = opts;
   const tags = ['zones'];
 
@@ -94,6 +95,14 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       format: z.kind,
       records: z.zone.recordCount,
       policies: z.zone.policies?.records.length ?? 0,
+    })),
+    // Every file in the zones directory, with the problems that keep a bad one from loading.
+    files: opts.source.status().map((f) => ({
+      file: f.name,
+      zone: f.origin === null ? null : keyToPresentation(f.origin),
+      serial: f.serial,
+      loaded_at: f.loadedAt?.toISOString() ?? null,
+      errors: f.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, record: e.record ?? null })),
     })),
   }));
 

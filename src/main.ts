@@ -6,6 +6,7 @@
 import { checkCommand } from './cli/check.js';
 import { serveCommand } from './cli/serve.js';
 import { checkerCommand } from './cli/checker.js';
+import { ctlCommand } from './cli/ctl.js';
 import { MeridianError } from './errors.js';
 
 const HELP = `Usage: meridian <command> [options]
@@ -16,6 +17,7 @@ Commands:
   serve     serve the zones directory over DNS, with the admin API
   check     validate zone files and report every problem as file:line: message
   checker   run health checks from one region and send the votes to a node
+  ctl       operate a node through its admin API (zones, regions, drain, simulate)
 
 Run "meridian <command> --help" for a command's options.
 `;
@@ -24,6 +26,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
   check: checkCommand,
   checker: checkerCommand,
+  ctl: (argv) => ctlCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

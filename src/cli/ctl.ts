@@ -1,0 +1,267 @@
+/**
+ * @module cli/ctl
+ * `meridian ctl`: the common operator tasks over the admin API (docs/api.md), with aligned
+ * tables for people and `--json` for scripts. An API error prints the problem's title, detail
+ * and field errors to stderr and exits 1; bad usage exits 2.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { createError } from '../errors.js';
+
+export const CTL_HELP = `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
+
+Operate a Meridian node through its admin API.
+
+Commands:
+  zones list                                   zones with serial, format and counts
+  zones get ZONE                               the zone as YAML (--json: the document)
+  zones export ZONE [--format yaml|zone]       YAML or an RFC 1035 master file
+  zones apply FILE                             create or replace a zone from a *.yaml or *.zone file
+  regions list                                 regions with status and endpoint counts
+  regions status ID                            a region's endpoints, health and votes
+  drain ENDPOINT | --region ID --reason TEXT [--for DURATION]
+                                               take an endpoint (pool/id) or region out of answers
+  undrain ENDPOINT | --region ID               lift it
+  overrides list                               overrides in force
+  simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
+                                               the answer the server would give, and why
+
+Options:
+  --api URL       admin API (default $MERIDIAN_API or http://127.0.0.1:8053)
+  --token TOKEN   bearer token (default $MERIDIAN_TOKEN)
+  --json          print the API's JSON
+  -h, --help      show this help
+`;
+
+class ApiError extends Error {}
+
+interface Ctx {
+  api: string;
+  token: string | undefined;
+  json: boolean;
+  out: (s: string) => void;
+}
+
+async function call(ctx: Ctx, method: string, url: string, body?: { json?: unknown; text?: string; contentType?: string }, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+  const h: Record<string, string> = { ...headers };
+  if (ctx.token) h['authorization'] = `Bearer ${ctx.token}`;
+  let payload: string | undefined;
+  if (body?.json !== undefined) {
+    payload = JSON.stringify(body.json);
+    h['content-type'] = 'application/json';
+  } else if (body?.text !== undefined) {
+    payload = body.text;
+    h['content-type'] = body.contentType ?? 'text/plain';
+  }
+  let res: Response;
+  try {
+    res = await fetch(new URL(url, ctx.api), { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new ApiError(`cannot reach the admin API at ${ctx.api} (${cause})`);
+  }
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (res.status >= 400) {
+    const lines = [json?.title ? `${json.title} (HTTP ${res.status}${json.code ? `, ${json.code}` : ''})` : `HTTP ${res.status}`];
+    if (json?.detail && json.detail !== json.title) lines.push(json.detail);
+    for (const e of (json?.errors ?? []) as { field?: string; message: string; line?: number }[]) lines.push(`  - ${e.line ? `line ${e.line}: ` : ''}${e.message}`);
+    throw new ApiError(lines.join('\n'));
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Aligned columns. */
+export function table(rows: (string | number | null | undefined)[][], head: string[]): string {
+  const all = [head, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+function durationSeconds(text: string): number {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(text);
+  if (!m) throw createError('MRD_ERR_CLI_USAGE', `--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2] ?? 's']!;
+}
+
+function need(args: string[], n: number, what: string): void {
+  if (args.length < n) throw createError('MRD_ERR_CLI_USAGE', `missing ${what}; see "meridian ctl --help"`);
+}
+
+async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefined }): Promise<void> {
+  const [sub, arg] = args;
+  if (sub === 'list') {
+    const r = await call(ctx, 'GET', '/v1/zones');
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    ctx.out(table(r.json.zones.map((z: any) => [z.name, z.serial, z.format, z.records, z.policies, path.basename(z.file)]), ['ZONE', 'SERIAL', 'FORMAT', 'RECORDS', 'POLICIES', 'FILE']));
+    const bad = (r.json.files ?? []).filter((f: any) => f.errors.length > 0);
+    for (const f of bad) ctx.out(`! ${path.basename(f.file)}: ${f.errors.map((e: any) => `line ${e.line}: ${e.message}`).join('; ')}\n`);
+    return;
+  }
+  if (sub === 'get' || sub === 'export') {
+    need(args, 2, 'ZONE');
+    if (ctx.json && sub === 'get') return ctx.out(JSON.stringify((await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}`)).json, null, 2) + '\n');
+    const format = sub === 'get' ? 'yaml' : (opts.format ?? 'yaml');
+    if (format !== 'yaml' && format !== 'zone') throw createError('MRD_ERR_CLI_USAGE', '--format must be yaml or zone');
+    return ctx.out((await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}/export?format=${format}`)).text);
+  }
+  if (sub === 'apply') {
+    need(args, 2, 'FILE');
+    let text: string;
+    try {
+      text = fs.readFileSync(arg!, 'utf8');
+    } catch (err) {
+      throw new ApiError(`cannot read ${arg}: ${(err as Error).message}`);
+    }
+    let r;
+    if (arg!.endsWith('.zone')) {
+      const origin = /^\$ORIGIN\s+(\S+)/im.exec(text)?.[1] ?? path.basename(arg!).replace(/\.zone$/, '');
+      r = await call(ctx, 'POST', `/v1/zones/import?zone=${encodeURIComponent(origin)}`, { text, contentType: 'text/dns' });
+    } else {
+      let doc: { zone?: string };
+      try {
+        doc = parseYaml(text) as { zone?: string };
+      } catch (err) {
+        throw new ApiError(`${arg}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+      }
+      if (!doc || typeof doc.zone !== 'string') throw new ApiError(`${arg}: a zone file needs a "zone:" field`);
+      const name = encodeURIComponent(doc.zone);
+      const cur = await call(ctx, 'GET', `/v1/zones/${name}`).catch((err: Error) => (err.message.includes('HTTP 404') ? null : Promise.reject(err)));
+      r = cur ? await call(ctx, 'PUT', `/v1/zones/${name}`, { json: doc }, { 'if-match': cur.headers.get('etag')! }) : await call(ctx, 'POST', '/v1/zones', { json: doc });
+    }
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    return ctx.out(`${r.status === 201 ? 'created' : 'replaced'} ${r.json.name}, serial ${r.json.serial}\n`);
+  }
+  throw createError('MRD_ERR_CLI_USAGE', `unknown "zones ${sub ?? ''}"; use list, get, export or apply`);
+}
+
+async function regions(ctx: Ctx, args: string[]): Promise<void> {
+  const [sub, id] = args;
+  if (sub === 'list') {
+    const r = await call(ctx, 'GET', '/v1/regions');
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    return ctx.out(table(r.json.regions.map((g: any) => [g.id, g.status, `${g.endpoints.usable}/${g.endpoints.total}`, g.endpoints.up, g.endpoints.down, g.endpoints.unknown, g.override ? `${g.override.kind}${g.override.reason ? ` (${g.override.reason})` : ''}` : null]), ['REGION', 'STATUS', 'USABLE', 'UP', 'DOWN', 'UNKNOWN', 'OVERRIDE']));
+  }
+  if (sub === 'status') {
+    need(args, 2, 'region ID');
+    const r = await call(ctx, 'GET', `/v1/regions/${encodeURIComponent(id!)}/status`);
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    ctx.out(`${r.json.id} (${r.json.name}): ${r.json.status}, ${r.json.endpoints.usable} of ${r.json.endpoints.total} usable\n`);
+    const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.reason}`).join(', ');
+    return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
+  }
+  throw createError('MRD_ERR_CLI_USAGE', `unknown "regions ${sub ?? ''}"; use list or status`);
+}
+
+async function drain(ctx: Ctx, args: string[], opts: { region?: string | undefined; reason?: string | undefined; for?: string | undefined }, lift: boolean): Promise<void> {
+  const endpoint = args[0];
+  if (!endpoint === !opts.region) throw createError('MRD_ERR_CLI_USAGE', 'give an endpoint (pool/id) or --region ID');
+  const id = endpoint ? `endpoint:${endpoint}` : `region:${opts.region}`;
+  if (lift) {
+    await call(ctx, 'DELETE', `/v1/overrides/${encodeURIComponent(id)}`);
+    return ctx.out(`lifted ${id}\n`);
+  }
+  if (!opts.reason) throw createError('MRD_ERR_CLI_USAGE', '--reason is required (it goes into the audit log)');
+  const body = { ...(endpoint ? { endpoint } : { region: opts.region }), kind: 'drain', reason: opts.reason, ...(opts.for ? { expires_in: durationSeconds(opts.for) } : {}) };
+  const r = await call(ctx, 'POST', '/v1/overrides', { json: body });
+  if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+  return ctx.out(`drained ${id}${r.json.expires_at ? ` until ${r.json.expires_at}` : ''}\n`);
+}
+
+async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefined; client?: string | undefined; 'down-regions'?: string | undefined }): Promise<void> {
+  need(args, 1, 'NAME');
+  const q = new URLSearchParams({ name: args[0]!, type: opts.type ?? 'A' });
+  if (opts.client) q.set('client', opts.client);
+  if (opts['down-regions']) q.set('down_regions', opts['down-regions']);
+  const r = await call(ctx, 'GET', `/v1/simulate?${q}`);
+  if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+  const { answer, explanation } = r.json;
+  const lines = [`${answer.rcode}${answer.ecs_scope !== null ? `, ECS scope /${answer.ecs_scope}` : ''}`];
+  for (const rec of answer.records) lines.push(`  ${rec.name} ${rec.ttl} ${rec.type} ${typeof rec.data === 'string' ? rec.data : JSON.stringify(rec.data)}`);
+  if (explanation.geolocation) lines.push(`located in ${explanation.geolocation.subdivision ?? explanation.geolocation.country} (${explanation.geolocation.continent})`);
+  for (const step of explanation.path) lines.push(`  ${step.at}: ${step.note}`);
+  if (explanation.all_down_fallback) lines.push('  nothing usable: the record\'s on_all_down answered');
+  if (explanation.what_if) lines.push(`what-if: ${JSON.stringify(explanation.what_if)}`);
+  ctx.out(lines.join('\n') + '\n');
+}
+
+/** Runs `meridian ctl`; `out`/`err` are injectable for tests. */
+export async function ctlCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        api: { type: 'string' },
+        token: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        format: { type: 'string' },
+        region: { type: 'string' },
+        reason: { type: 'string' },
+        for: { type: 'string' },
+        type: { type: 'string' },
+        client: { type: 'string' },
+        'down-regions': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    throw createError('MRD_ERR_CLI_USAGE', (e as Error).message);
+  }
+  if (values.help || positionals.length === 0) {
+    out(CTL_HELP);
+    return values.help ? 0 : 2;
+  }
+  const ctx: Ctx = { api: values.api ?? process.env['MERIDIAN_API'] ?? 'http://127.0.0.1:8053', token: values.token ?? process.env['MERIDIAN_TOKEN'], json: values.json, out };
+  try {
+    new URL(ctx.api);
+  } catch {
+    throw createError('MRD_ERR_CLI_USAGE', `--api must be a URL such as http://127.0.0.1:8053, not "${ctx.api}"`);
+  }
+  const [cmd, ...rest] = positionals;
+  try {
+    switch (cmd) {
+      case 'zones':
+        await zones(ctx, rest, values);
+        break;
+      case 'regions':
+        await regions(ctx, rest);
+        break;
+      case 'drain':
+        await drain(ctx, rest, values, false);
+        break;
+      case 'undrain':
+        await drain(ctx, rest, values, true);
+        break;
+      case 'overrides': {
+        if (rest[0] !== 'list') throw createError('MRD_ERR_CLI_USAGE', 'use "overrides list"');
+        const r = await call(ctx, 'GET', '/v1/overrides');
+        if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
+        else out(table(r.json.overrides.map((o: any) => [o.id, o.kind, o.by, o.expires_at, o.reason]), ['TARGET', 'KIND', 'BY', 'EXPIRES', 'REASON']));
+        break;
+      }
+      case 'simulate':
+        await simulate(ctx, rest, values);
+        break;
+      default:
+        throw createError('MRD_ERR_CLI_USAGE', `unknown command "${cmd}"; see "meridian ctl --help"`);
+    }
+  } catch (e) {
+    if (e instanceof ApiError) {
+      err(`meridian ctl: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  return 0;
+}

@@ -219,6 +219,53 @@ describe('overrides and audit', () => {
   });
 });
 
+describe('regions, pools and endpoints (fastify inject)', () => {
+  const inject = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
+    const r = await node.app.inject({ method, url, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as any) : undefined, type: r.headers['content-type'] };
+  };
+  const Z = '/v1/zones/gslb.example.org';
+
+  it('region: create, get, update, delete; unknown → 404; in use → 409', async () => {
+    const region = { id: 'sa-east', name: 'São Paulo', location: { lat: -23.5, lon: -46.6 }, country: 'BR' };
+    expect((await inject('POST', `${Z}/regions`, region)).status).toBe(201);
+    expect((await inject('POST', `${Z}/regions`, region)).status).toBe(409);
+    expect((await inject('GET', `${Z}/regions/sa-east`)).json).toMatchObject({ id: 'sa-east', country: 'BR' });
+    expect((await inject('GET', '/v1/regions/sa-east')).json).toMatchObject({ id: 'sa-east', continent: 'SA', status: 'empty' });
+    expect((await inject('PUT', `${Z}/regions/sa-east`, { ...region, name: 'Sao Paulo' })).status).toBe(200);
+    expect((await inject('PUT', `${Z}/regions/sa-east`, { ...region, id: 'other' })).status).toBe(400);
+    expect((await inject('POST', `${Z}/regions`, { ...region, id: 'xx', country: 'XX' })).json).toMatchObject({ status: 400, code: 'MRD_ERR_API_BAD_REQUEST' });
+    expect((await inject('GET', `${Z}/regions/nope`)).status).toBe(404);
+    expect((await inject('GET', '/v1/regions/nope/status')).status).toBe(404);
+
+    // A pool in the region: the region cannot go while the pool uses it.
+    const pool = { id: 'web-sae', endpoints: [{ id: 'a', address: '198.51.100.50', region: 'sa-east' }] };
+    expect((await inject('POST', `${Z}/pools`, pool)).status).toBe(201);
+    expect((await inject('DELETE', `${Z}/regions/sa-east`)).status).toBe(409);
+
+    // Endpoints of the pool.
+    expect((await inject('POST', `${Z}/pools/web-sae/endpoints`, { id: 'b', address: '198.51.100.51', region: 'sa-east', weight: 2 })).status).toBe(201);
+    expect((await inject('GET', `${Z}/pools/web-sae/endpoints`)).json.endpoints).toHaveLength(2);
+    expect((await inject('PUT', `${Z}/pools/web-sae/endpoints/b`, { id: 'b', address: '198.51.100.52', region: 'sa-east' })).status).toBe(200);
+    expect((await inject('GET', `${Z}/pools/web-sae/endpoints/b`)).json).toMatchObject({ address: '198.51.100.52' });
+    expect((await inject('POST', `${Z}/pools/web-sae/endpoints`, { id: 'c', address: 'not-an-ip', region: 'sa-east' })).status).toBe(400);
+
+    // A policy record using the pool: the pool cannot go while it is used.
+    expect((await inject('POST', `${Z}/records`, { name: 'br', type: 'A', policy: { pool: 'web-sae' } })).status).toBe(201);
+    expect((await ask(node.dns.port, 'br.gslb.example.org', 'A')).answers?.map((a) => a.data).sort()).toEqual(['198.51.100.50', '198.51.100.52']);
+    expect((await inject('DELETE', `${Z}/pools/web-sae`)).status).toBe(409);
+    expect((await inject('GET', '/v1/regions/sa-east/status')).json.endpoints_detail).toHaveLength(2);
+
+    // Unwind: record, endpoints (a pool keeps one), pool, region.
+    expect((await inject('DELETE', `${Z}/records/br/A`)).status).toBe(204);
+    expect((await inject('DELETE', `${Z}/pools/web-sae/endpoints/b`)).status).toBe(204);
+    expect((await inject('DELETE', `${Z}/pools/web-sae/endpoints/a`)).status).toBe(409);
+    expect((await inject('DELETE', `${Z}/pools/web-sae`)).status).toBe(204);
+    expect((await inject('DELETE', `${Z}/regions/sa-east`)).status).toBe(204);
+    expect((await inject('GET', `${Z}/pools/web-sae`)).status).toBe(404);
+  });
+});
+
 describe('probes, metrics and limits', () => {
   it('/livez, /readyz, and /metrics counting real queries by rcode, type, zone and policy', async () => {
     expect((await api('GET', '/livez')).json).toEqual({ status: 'ok' });

@@ -66,7 +66,8 @@ function esc(v: string): string {
 }
 
 export class MetricsRegistry {
-  readonly #queries = new Map<string, number>();
+  /** zone → policy kind → (rcode << 16 | qtype) → count. Keys are strings the query path already holds, so no string is built per query. */
+  readonly #queries = new Map<string, Map<string, Map<number, number>>>();
   readonly #latency = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05]);
   readonly #votes = new Map<string, number>();
   readonly #checkDurations = new Map<string, Histogram>();
@@ -79,8 +80,14 @@ export class MetricsRegistry {
 
   /** For dns/pipeline.ts: one answered query. */
   readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null): void => {
-    const key = `${rcode}|${query.qtype}|${zone ?? ''}|${policy ?? ''}`;
-    this.#queries.set(key, (this.#queries.get(key) ?? 0) + 1);
+    const z = zone ?? '';
+    let byPolicy = this.#queries.get(z);
+    if (!byPolicy) this.#queries.set(z, (byPolicy = new Map()));
+    const p = policy ?? '';
+    let counts = byPolicy.get(p);
+    if (!counts) byPolicy.set(p, (counts = new Map()));
+    const k = (rcode << 16) | query.qtype;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
   };
 
   /** For the transports: seconds from a message's arrival to its answer. */
@@ -105,10 +112,14 @@ export class MetricsRegistry {
     const out: string[] = [];
     out.push('# HELP meridian_dns_queries_total DNS answers given, by rcode, query type, zone and policy kind (empty for static answers).');
     out.push('# TYPE meridian_dns_queries_total counter');
-    for (const [key, n] of this.#queries) {
-      const [rcode, qtype, zone, policy] = key.split('|') as [string, string, string, string];
-      const r = RCODES[Number(rcode)] ?? `RCODE${rcode}`;
-      out.push(`meridian_dns_queries_total{rcode="${r}",qtype="${typeToName(Number(qtype))}",zone="${esc(zone ? keyToPresentation(zone) : '')}",policy="${policy}"} ${n}`);
+    for (const [zone, byPolicy] of this.#queries) {
+      for (const [policy, counts] of byPolicy) {
+        for (const [k, n] of counts) {
+          const rcode = k >>> 16;
+          const r = RCODES[rcode] ?? `RCODE${rcode}`;
+          out.push(`meridian_dns_queries_total{rcode="${r}",qtype="${typeToName(k & 0xffff)}",zone="${esc(zone ? keyToPresentation(zone) : '')}",policy="${policy}"} ${n}`);
+        }
+      }
     }
     out.push('# HELP meridian_dns_answer_duration_seconds Time from a DNS message arriving to its answer being ready.');
     out.push('# TYPE meridian_dns_answer_duration_seconds histogram');

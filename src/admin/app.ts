@@ -23,6 +23,8 @@ import { registerZoneRoutes } from './routes/zones.js';
 import { registerSimulateRoutes } from './routes/simulate.js';
 import { registerAuditRoutes, registerOverrideRoutes, type OverrideFile } from './routes/overrides.js';
 import { registerLbRoutes } from './routes/lb.js';
+import { registerDrillRoutes } from './routes/drills.js';
+import { DrillRunner } from '../drill/runner.js';
 import { AuditLog } from '../state/audit.js';
 import { ZoneStore } from '../state/zone-store.js';
 import type { FileSource } from '../state/file-source.js';
@@ -45,6 +47,10 @@ export interface AdminAppOptions {
   readonly metrics?: MetricsRegistry | null;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** The node's DNS address; live drills ask it. Without it, only drill previews work. */
+  readonly dns?: { host: string; port: number };
+  /** State directory (drill reports). */
+  readonly stateDir?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -134,5 +140,8 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   registerOverrideRoutes(app, { health: opts.holder.health, audit, file: opts.overrideFile ?? null });
   registerSimulateRoutes(app, { holder: opts.holder });
   registerAuditRoutes(app, { audit });
+  const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}) });
+  app.addHook('onClose', async () => runner.stopAll());
+  registerDrillRoutes(app, { holder: opts.holder, runner });
   return app;
 }

@@ -190,6 +190,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     protectProbes: opts.protectProbes ?? false,
     overrideFile,
     metrics,
+    dns: dnsAddr,
+    stateDir: opts.stateDir,
   });
   try {
     await app.listen({ host: opts.admin.host, port: opts.admin.port });

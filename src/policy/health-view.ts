@@ -124,3 +124,12 @@ export function withRegionsDown(view: HealthView, regions: ReadonlySet<string>):
     reason: (ep) => (regions.has(ep.region) ? `down (what-if: region ${ep.region} down)` : view.reason(ep)),
   };
 }
+
+/** Wraps a view so that the given endpoints (keys `pool/id`) count as down: what-if and drills. */
+export function withEndpointsDown(view: HealthView, keys: ReadonlySet<string>): HealthView {
+  return {
+    usable: (ep) => !keys.has(ep.key) && view.usable(ep),
+    excludedByOperator: (ep) => view.excludedByOperator(ep),
+    reason: (ep) => (keys.has(ep.key) ? 'down (what-if)' : view.reason(ep)),
+  };
+}

@@ -14,7 +14,7 @@ import type {} from '@fastify/swagger';
 import { handleQuery, type Explain } from '../../dns/pipeline.js';
 import { clientFromText } from '../../policy/client.js';
 import { locate } from '../../policy/geoip.js';
-import { withRegionsDown, type HealthView } from '../../policy/health-view.js';
+import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import { sendProblem } from '../problem.js';
 
@@ -25,14 +25,6 @@ const Query = Type.Object({
   down_regions: Type.Optional(Type.String({ description: 'What-if: comma-separated regions to treat as down.' })),
   down_endpoints: Type.Optional(Type.String({ description: 'What-if: comma-separated endpoint keys (`pool/id`) to treat as down.' })),
 });
-
-function withEndpointsDown(view: HealthView, keys: ReadonlySet<string>): HealthView {
-  return {
-    usable: (ep) => !keys.has(ep.key) && view.usable(ep),
-    excludedByOperator: (ep) => view.excludedByOperator(ep),
-    reason: (ep) => (keys.has(ep.key) ? 'down (what-if)' : view.reason(ep)),
-  };
-}
 
 export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder }): void {
   app.get('/v1/simulate', { schema: { tags: ['simulate'], summary: 'The answer the DNS server would give now to this client, and why', querystring: Query } }, async (req, reply) => {

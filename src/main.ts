@@ -18,6 +18,7 @@ Commands:
   check     validate zone files and report every problem as file:line: message
   checker   run health checks from one region and send the votes to a node
   ctl       operate a node through its admin API (zones, regions, drain, simulate)
+  drill     preview, run, watch or abort a failover drill (same as "meridian ctl drill")
 
 Run "meridian <command> --help" for a command's options.
 `;
@@ -27,6 +28,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   check: checkCommand,
   checker: checkerCommand,
   ctl: (argv) => ctlCommand(argv),
+  drill: (argv) => ctlCommand(argv.includes('--help') || argv.includes('-h') ? ['--help'] : ['drill', ...argv]),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -27,6 +27,12 @@ Commands:
   overrides list                               overrides in force
   simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
                                                the answer the server would give, and why
+  drill preview --region ID | --endpoints a,b  what taking it out would change (changes nothing)
+  drill run --region ID | --endpoints a,b --for DURATION [--min-healthy-regions N] [--reason TEXT]
+                                               a live drill; waits for its report (--no-wait: don't)
+  drill status [ID]                            every drill, or one drill's report
+  drill abort ID                               abort a running drill and restore at once
+  (also as "meridian drill ...")
 
 Options:
   --api URL       admin API (default $MERIDIAN_API or http://127.0.0.1:8053)
@@ -192,6 +198,65 @@ async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefi
   ctx.out(lines.join('\n') + '\n');
 }
 
+function printReport(ctx: Ctx, r: any): void {
+  const lines = [`drill ${r.id}: ${r.state}  target ${JSON.stringify(r.target)}  ${r.duration_s}s  by ${r.by}  (${r.reason})`];
+  lines.push(table(r.nodes.map((n: any) => [n.node, n.drained_after_ms, n.restored_after_ms]), ['NODE', 'DRAINED AFTER MS', 'RESTORED AFTER MS']).trimEnd());
+  lines.push(table(r.checks.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']).trimEnd());
+  lines.push('timeline:');
+  for (const e of r.timeline) lines.push(`  ${e.at}  ${e.event}${e.detail ? `: ${e.detail}` : ''}`);
+  ctx.out(lines.join('\n') + '\n');
+}
+
+async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefined; endpoints?: string | undefined; for?: string | undefined; reason?: string | undefined; 'min-healthy-regions'?: string | undefined; 'no-wait'?: boolean | undefined }): Promise<void> {
+  const [sub, id] = args;
+  const target = () => {
+    if (!opts.region === !opts.endpoints) throw createError('MRD_ERR_CLI_USAGE', 'give --region ID or --endpoints pool/id,...');
+    return opts.region ? { region: opts.region } : { endpoints: opts.endpoints!.split(',').map((e) => e.trim()).filter(Boolean) };
+  };
+  if (sub === 'preview') {
+    const r = await call(ctx, 'POST', '/v1/drills', { json: { ...target(), mode: 'preview', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) } });
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    const rows: (string | number)[][] = [];
+    for (const rec of r.json.records) for (const v of rec.vantage) if (v.changed) rows.push([rec.name, rec.type, v.country, v.before.join(' '), v.after.join(' ') || '(nothing)', v.to_regions.join(',')]);
+    ctx.out(`${r.json.changed_answers} answers change across ${r.json.vantage_points.length} vantage points\n`);
+    if (rows.length) ctx.out(table(rows, ['RECORD', 'TYPE', 'FROM', 'NOW', 'DURING THE DRILL', 'TO REGIONS']));
+    ctx.out(table(r.json.capacity.map((c: any) => [c.region, `${c.usable_before} → ${c.usable_after}`, `${c.weight_before} → ${c.weight_after}`]), ['REGION', 'USABLE', 'WEIGHT']));
+    ctx.out(table(r.json.safety.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']));
+    return;
+  }
+  if (sub === 'run') {
+    if (!opts.for) throw createError('MRD_ERR_CLI_USAGE', '--for DURATION is required (e.g. --for 5m)');
+    const body = { ...target(), mode: 'live', duration_s: durationSeconds(opts.for), reason: opts.reason ?? 'drill', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) };
+    const r = await call(ctx, 'POST', '/v1/drills', { json: body });
+    if (opts['no-wait']) return ctx.out(ctx.json ? JSON.stringify(r.json, null, 2) + '\n' : `drill ${r.json.id} running until ${r.json.ends_at}\n`);
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 500));
+      const s = await call(ctx, 'GET', `/v1/drills/${r.json.id}`);
+      if (s.json.state === 'done' || s.json.state === 'aborted') {
+        if (ctx.json) ctx.out(JSON.stringify(s.json, null, 2) + '\n');
+        else printReport(ctx, s.json);
+        if (s.json.checks.some((c: any) => !c.pass)) throw new ApiError(`drill ${s.json.id} ${s.json.state}; some checks failed`);
+        return;
+      }
+    }
+  }
+  if (sub === 'status') {
+    if (id) {
+      const r = await call(ctx, 'GET', `/v1/drills/${encodeURIComponent(id)}`);
+      return ctx.json ? ctx.out(JSON.stringify(r.json, null, 2) + '\n') : printReport(ctx, r.json);
+    }
+    const r = await call(ctx, 'GET', '/v1/drills');
+    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    return ctx.out(table(r.json.drills.map((d: any) => [d.id, d.state, JSON.stringify(d.target), d.started_at, d.ends_at, d.by]), ['ID', 'STATE', 'TARGET', 'STARTED', 'ENDS', 'BY']));
+  }
+  if (sub === 'abort') {
+    need(args, 2, 'drill ID');
+    const r = await call(ctx, 'DELETE', `/v1/drills/${encodeURIComponent(id!)}`);
+    return ctx.json ? ctx.out(JSON.stringify(r.json, null, 2) + '\n') : printReport(ctx, r.json);
+  }
+  throw createError('MRD_ERR_CLI_USAGE', `unknown "drill ${sub ?? ''}"; use preview, run, status or abort`);
+}
+
 /** Runs `meridian ctl`; `out`/`err` are injectable for tests. */
 export async function ctlCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   let values;
@@ -210,6 +275,9 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         type: { type: 'string' },
         client: { type: 'string' },
         'down-regions': { type: 'string' },
+        endpoints: { type: 'string' },
+        'min-healthy-regions': { type: 'string' },
+        'no-wait': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -252,6 +320,9 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
       }
       case 'simulate':
         await simulate(ctx, rest, values);
+        break;
+      case 'drill':
+        await drill(ctx, rest, values);
         break;
       default:
         throw createError('MRD_ERR_CLI_USAGE', `unknown command "${cmd}"; see "meridian ctl --help"`);

@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 
 const ZONE = `
 zone: drill.test
@@ -130,5 +132,17 @@ describe('drills', () => {
     const report = (await again.api('GET', `/v1/drills/${start.json.id}`)).json;
     expect(report.state).toBe('aborted');
     expect(report.timeline.at(-1).event).toBe('interrupted');
+  }, 30_000);
+
+  it('meridian drill preview and run print a readable report', async () => {
+    const { p } = await node();
+    const drill = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, ...args]);
+    const pv = await drill('preview', '--region', 'eu');
+    expect(pv.stdout).toMatch(/answers change across \d+ vantage points/);
+    expect(pv.stdout).toMatch(/www\.drill\.test\.\s+A\s+DE\s+10\.1\.0\.1 10\.1\.0\.2\s+10\.2\.0\.1\s+us/);
+    const run = await drill('run', '--region', 'eu', '--for', '1s', '--reason', 'cli');
+    expect(run.stdout).toMatch(/: done /);
+    expect(run.stdout).toMatch(/pass\s+traffic_returned/);
+    expect(run.stdout).toContain('timeline:');
   }, 30_000);
 });

@@ -25,6 +25,7 @@ import { registerAuditRoutes, registerOverrideRoutes, type OverrideFile } from '
 import { registerLbRoutes } from './routes/lb.js';
 import { registerDrillRoutes } from './routes/drills.js';
 import { DrillRunner } from '../drill/runner.js';
+import { registerStatusPage } from './status/route.js';
 import { AuditLog } from '../state/audit.js';
 import { ZoneStore } from '../state/zone-store.js';
 import type { FileSource } from '../state/file-source.js';
@@ -143,5 +144,6 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}) });
   app.addHook('onClose', async () => runner.stopAll());
   registerDrillRoutes(app, { holder: opts.holder, runner });
+  registerStatusPage(app);
   return app;
 }

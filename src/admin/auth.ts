@@ -79,6 +79,8 @@ function find(tokens: readonly Token[], secret: string): Token | undefined {
 }
 
 const OPEN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+/** The status page's HTML holds no data (it calls the API with the operator's token). */
+const PAGE_PATHS = new Set(['/', '/status']);
 const WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
 
@@ -90,6 +92,7 @@ export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Toke
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const path = req.url.split('?')[0]!;
     if (opts.tokens.length === 0) return;
+    if (PAGE_PATHS.has(path) && req.method === 'GET') return;
     if (!opts.protectProbes && OPEN_PATHS.has(path)) return;
     const now = Date.now();
     const f = failures.get(req.ip);

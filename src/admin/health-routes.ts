@@ -79,7 +79,10 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; votes: VoteStore | null }): void {
-  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Every checked endpoint: its health view and each vote' } }, async () => ({ endpoints: opts.votes?.view() ?? [] }));
+  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Every checked endpoint: its health view and each vote, and the recent transitions' } }, async () => ({
+    endpoints: opts.votes?.view() ?? [],
+    transitions: opts.votes?.transitions() ?? [],
+  }));
 
   app.get('/v1/regions', { schema: { tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints' } }, async () => {
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));

@@ -59,6 +59,8 @@ export class VoteStore {
   readonly #listeners = new Set<() => void>();
   /** Called for every vote taken (metrics). */
   observeVote: ((v: Vote) => void) | undefined;
+  /** The most recent changes of any endpoint's view, newest last (the status page shows them). */
+  readonly #transitions: { at: number; endpoint: string; region: string; from: Health; to: Health; reason: string }[] = [];
 
   constructor(health: HealthState, log: Logger, now: () => number = Date.now) {
     this.#health = health;
@@ -149,6 +151,8 @@ export class VoteStore {
     const reason =
       view === 'unknown' ? 'no fresh votes' : view === 'up' ? `${ups} of ${fresh} fresh votes up` : `${fresh - ups} of ${fresh} fresh votes down: ${[...new Set(votes.filter((v) => v.fresh && !v.up).map((v) => v.reason))].join(', ')}`;
     this.#log.info({ endpoint: t.endpoint.key, region: t.endpoint.region, from, to: view, reason, quorum: t.plan.quorum, votes }, 'endpoint health changed');
+    this.#transitions.push({ at: now, endpoint: t.endpoint.key, region: t.endpoint.region, from, to: view, reason });
+    if (this.#transitions.length > 200) this.#transitions.shift();
     for (const fn of this.#listeners) fn();
   }
 
@@ -166,6 +170,11 @@ export class VoteStore {
       staleAfterMs: t.plan.staleAfterMs,
       votes: [...t.votes.values()].map((v) => ({ checker: v.checker, up: v.up, rttMs: Math.round(v.rttMs * 10) / 10, reason: v.reason, ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs })),
     }));
+  }
+
+  /** Recent view changes, newest first. */
+  transitions(limit = 50): { at: string; endpoint: string; region: string; from: Health; to: Health; reason: string }[] {
+    return this.#transitions.slice(-limit).reverse().map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
   }
 
   /** All votes held, for persistence. */

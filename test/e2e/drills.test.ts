@@ -108,6 +108,22 @@ describe('drills', () => {
     expect((await api('POST', '/v1/drills', { region: 'mars', mode: 'preview' })).status).toBe(404);
   });
 
+  it('aborts and restores at once when another outage during the drill would break a rule', async () => {
+    const { p, api } = await node();
+    const start = await api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 60 });
+    expect(start.status).toBe(202);
+    // Now the other region goes down too: www would be left with nothing usable.
+    expect((await api('POST', '/v1/overrides', { region: 'us', kind: 'force_down', reason: 'real outage' })).status).toBe(201);
+    const report = await waitFor(async () => {
+      const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+      return r.state === 'aborted' ? r : null;
+    }, 5_000, 100);
+    expect(report.timeline.at(-1)).toMatchObject({ event: 'aborted', detail: expect.stringContaining('safety rule broke') });
+    // The drill's drain is gone; the real outage's override stays.
+    expect((await api('GET', '/v1/overrides')).json.overrides.map((o: { id: string }) => o.id)).toEqual(['region:us']);
+    expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
+  });
+
   it('DELETE aborts and restores at once', async () => {
     const { p, api } = await node();
     const start = await api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 60 });

@@ -94,7 +94,11 @@ function childrenOf(n: PolicyNode): PolicyNode[] {
   return out.filter((c) => c && typeof (c as PolicyNode).evaluate === 'function');
 }
 
-export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView } = {}): Preview {
+/**
+ * @param opts.strict count every record left with nothing usable, even if it was so before the
+ *   drill (the guard of a running drill uses this: its target is already out).
+ */
+export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean } = {}): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
   const points = vantagePoints(countriesOf(snapshot));
@@ -116,7 +120,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
         const afterValues = a.endpoints.map((e) => e.value);
         const moved = before.join(' ') !== afterValues.join(' ');
         if (moved) changed++;
-        if (a.allDown && !b.allDown) {
+        if (a.allDown && (opts.strict || !b.allDown)) {
           const key = `${impact.name} ${impact.type}`;
           starved.set(key, [...(starved.get(key) ?? []), vp.country]);
         }

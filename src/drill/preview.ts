@@ -61,14 +61,12 @@ export function hits(target: DrillTarget, ep: Endpoint): boolean {
   return ep.region === target.region || (target.endpoints?.includes(ep.key) ?? false);
 }
 
-/** Countries the zones' geo rules and latency rows mention, plus the default set. */
+/** Countries the zones' geo rules, latency rows and regions mention, plus the default set. */
 function countriesOf(snapshot: Snapshot): string[] {
   const out = new Set<string>(DEFAULT_COUNTRIES);
   const walk = (n: PolicyNode): void => {
-    const g = n as unknown as { countries?: Map<string, unknown>; subdivisions?: Map<string, unknown>; continents?: Map<string, unknown> };
-    if (g.countries instanceof Map) for (const c of g.countries.keys()) out.add(c);
-    if (g.subdivisions instanceof Map) for (const s of g.subdivisions.keys()) out.add(s.slice(0, 2));
-    for (const child of childrenOf(n)) walk(child);
+    for (const c of n.routedCountries ?? []) out.add(c);
+    for (const child of n.children()) walk(child);
   };
   for (const zone of snapshot.catalog.zones) {
     for (const r of zone.policies?.records ?? []) walk(r.tree);
@@ -76,22 +74,6 @@ function countriesOf(snapshot: Snapshot): string[] {
     for (const region of zone.policies?.regions.values() ?? []) out.add(region.country);
   }
   return [...out].filter((c) => continentOf(c) !== undefined);
-}
-
-function childrenOf(n: PolicyNode): PolicyNode[] {
-  const a = n as unknown as Record<string, unknown>;
-  const out: PolicyNode[] = [];
-  for (const key of ['tiers', 'children', 'targets']) {
-    const list = a[key];
-    if (Array.isArray(list)) for (const c of list) out.push((c as { node?: PolicyNode }).node ?? (c as PolicyNode));
-  }
-  for (const key of ['subdivisions', 'countries', 'continents']) {
-    const m = a[key];
-    if (m instanceof Map) for (const b of m.values()) out.push((b as { node: PolicyNode }).node);
-  }
-  const fb = a['fallback'];
-  if (fb) out.push((fb as { node?: PolicyNode }).node ?? (fb as PolicyNode));
-  return out.filter((c) => c && typeof (c as PolicyNode).evaluate === 'function');
 }
 
 /**

@@ -23,9 +23,13 @@ export class CidrNode implements PolicyNode {
   constructor(
     readonly table: PrefixTable<PolicyNode>,
     readonly fallback: PolicyNode | null,
-    children: readonly PolicyNode[],
+    readonly routes: readonly PolicyNode[],
   ) {
-    this.endpoints = [...new Set(children.flatMap((c) => c.endpoints))];
+    this.endpoints = [...new Set(routes.flatMap((c) => c.endpoints))];
+  }
+
+  children(): readonly PolicyNode[] {
+    return this.routes;
   }
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {

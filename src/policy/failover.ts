@@ -42,6 +42,10 @@ export class FailoverNode implements PolicyNode {
     return null;
   }
 
+  children(): readonly PolicyNode[] {
+    return this.tiers;
+  }
+
   usableCount(ctx: EvalContext): number {
     let n = 0;
     for (const t of this.tiers) n += t.usableCount(ctx);

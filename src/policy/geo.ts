@@ -28,6 +28,8 @@ export class GeoNode implements PolicyNode {
   readonly kind = 'geo';
   readonly clientDependent: boolean;
   readonly endpoints: readonly Endpoint[];
+  readonly routedCountries: readonly string[];
+  readonly #branches: readonly GeoBranch[];
 
   /**
    * @param sameEverywhere true when every branch and the default are the same policy (then the
@@ -43,6 +45,12 @@ export class GeoNode implements PolicyNode {
   ) {
     this.clientDependent = !sameEverywhere || branches.some((b) => b.node.clientDependent);
     this.endpoints = [...new Set(branches.flatMap((b) => b.node.endpoints))];
+    this.#branches = branches;
+    this.routedCountries = [...new Set([...countries.keys(), ...[...subdivisions.keys()].map((s) => s.slice(0, 2))])];
+  }
+
+  children(): readonly PolicyNode[] {
+    return this.#branches.map((b) => b.node);
   }
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {

@@ -103,6 +103,10 @@ export class LatencyNode implements PolicyNode {
     return chosen;
   }
 
+  children(): readonly PolicyNode[] {
+    return this.targets.map((t) => t.node);
+  }
+
   usableCount(ctx: EvalContext): number {
     let n = 0;
     for (const t of this.targets) n += t.node.usableCount(ctx);

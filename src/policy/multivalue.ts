@@ -42,6 +42,10 @@ export class MultivalueNode implements PolicyNode {
     return usable;
   }
 
+  children(): readonly PolicyNode[] {
+    return [];
+  }
+
   usableCount(ctx: EvalContext): number {
     return countUsable(this.endpoints, ctx);
   }

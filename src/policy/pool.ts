@@ -29,6 +29,10 @@ export class PoolNode implements PolicyNode {
     return usable;
   }
 
+  children(): readonly PolicyNode[] {
+    return [];
+  }
+
   usableCount(ctx: EvalContext): number {
     return countUsable(this.endpoints, ctx);
   }

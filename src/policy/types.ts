@@ -79,6 +79,10 @@ export interface PolicyNode {
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null;
   /** Endpoints below this node that are usable now (failover's `min_healthy`). */
   usableCount(ctx: EvalContext): number;
+  /** The child policies (none for leaves), for tools that walk a tree (drill previews). */
+  children(): readonly PolicyNode[];
+  /** Countries this node routes by name (geo), so drills can pick vantage points there. */
+  readonly routedCountries?: readonly string[];
   /** Every endpoint below this node (the `serve_all` answer). */
   readonly endpoints: readonly Endpoint[];
   /** True when the choice can depend on the client's address. */

@@ -66,6 +66,10 @@ export class WeightedPoolNode implements PolicyNode {
     return [chosen];
   }
 
+  children(): readonly PolicyNode[] {
+    return [];
+  }
+
   usableCount(ctx: EvalContext): number {
     return countUsable(this.endpoints, ctx);
   }
@@ -85,15 +89,15 @@ export class WeightedChildrenNode implements PolicyNode {
   readonly endpoints: readonly Endpoint[];
 
   constructor(
-    readonly children: readonly WeightedChild[],
+    readonly weightedChildren: readonly WeightedChild[],
     readonly sticky: Sticky | null,
   ) {
-    this.clientDependent = sticky !== null || children.some((c) => c.node.clientDependent);
-    this.endpoints = [...new Set(children.flatMap((c) => c.node.endpoints))];
+    this.clientDependent = sticky !== null || weightedChildren.some((c) => c.node.clientDependent);
+    this.endpoints = [...new Set(weightedChildren.flatMap((c) => c.node.endpoints))];
   }
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
-    const left = this.children.filter((c) => c.weight > 0);
+    const left = this.weightedChildren.filter((c) => c.weight > 0);
     const h = this.sticky ? stickyHash(ctx, this.sticky) : 0;
     // Pick; if the pick has nothing usable, pick again among the rest.
     while (left.length > 0) {
@@ -101,7 +105,7 @@ export class WeightedChildrenNode implements PolicyNode {
         ? rendezvous(h, left.length, (k) => left[k]!.seed, (k) => left[k]!.weight)
         : pickWeighted(left.length, (k) => left[k]!.weight, ctx.random);
       const child = left[i]!;
-      const at = sub(ctx, path, `weighted child ${this.children.indexOf(child)}`);
+      const at = sub(ctx, path, `weighted child ${this.weightedChildren.indexOf(child)}`);
       const r = child.node.evaluate(ctx, at);
       if (r) return r;
       left.splice(i, 1);
@@ -110,7 +114,11 @@ export class WeightedChildrenNode implements PolicyNode {
     return null;
   }
 
+  children(): readonly PolicyNode[] {
+    return this.weightedChildren.map((c) => c.node);
+  }
+
   usableCount(ctx: EvalContext): number {
-    return this.children.reduce((n, c) => n + (c.weight > 0 ? c.node.usableCount(ctx) : 0), 0);
+    return this.weightedChildren.reduce((n, c) => n + (c.weight > 0 ? c.node.usableCount(ctx) : 0), 0);
   }
 }

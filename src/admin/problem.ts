@@ -5,7 +5,7 @@
  * input, an `errors` list naming each field and the reason.
  */
 import type { FastifyReply } from 'fastify';
-import { codes, type ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 
 export interface FieldProblem {
   field?: string | undefined;
@@ -28,7 +28,6 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 export function problemBody(status: number, title: string, detail: string, errors?: readonly FieldProblem[]) {
   const code = CODE_BY_STATUS[status] ?? 'MRD_ERR_API_BAD_REQUEST';
-  void codes[code];
   return { type: 'about:blank', title, status, detail, code, ...(errors && errors.length > 0 ? { errors } : {}) };
 }
 

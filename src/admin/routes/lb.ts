@@ -40,7 +40,8 @@ function ifMatch(req: FastifyRequest): string | undefined {
 function poolUsed(doc: ZoneDocument, id: string): string | null {
   const hit = (node: unknown): boolean => {
     if (Array.isArray(node)) return node.some(hit);
-    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => ((k === 'pool' || k === 'use') && v === id && k === 'pool') || hit(v));
+    // `pool: ID` appears as a leaf, and inside weighted, multivalue and on_all_down.
+    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => (k === 'pool' && v === id) || hit(v));
     return false;
   };
   for (const p of doc.policies ?? []) if (hit(p.policy) || (typeof p.on_all_down === 'object' && p.on_all_down.pool === id)) return p.name;

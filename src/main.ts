@@ -28,7 +28,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   check: checkCommand,
   checker: checkerCommand,
   ctl: (argv) => ctlCommand(argv),
-  drill: (argv) => ctlCommand(argv.includes('--help') || argv.includes('-h') ? ['--help'] : ['drill', ...argv]),
+  drill: (argv) => ctlCommand(['drill', ...argv]),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -25,7 +25,7 @@ Commands:
                                                take an endpoint (pool/id) or region out of answers
   undrain ENDPOINT | --region ID               lift it
   overrides list                               overrides in force
-  simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
+  simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b] [--down-endpoints pool/id,...]
                                                the answer the server would give, and why
   drill preview --region ID | --endpoints a,b  what taking it out would change (changes nothing)
   drill run --region ID | --endpoints a,b --for DURATION [--min-healthy-regions N] [--reason TEXT]
@@ -39,15 +39,97 @@ Options:
   --token TOKEN   bearer token (default $MERIDIAN_TOKEN)
   --json          print the API's JSON
   -h, --help      show this help
+
+Run "meridian ctl COMMAND --help" for one command's details.
 `;
 
-class ApiError extends Error {}
+const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "meridian ctl --help").
+`;
+
+/** Help for one command: `meridian ctl COMMAND --help`. */
+export const COMMAND_HELP: Record<string, string> = {
+  zones: `Usage: meridian ctl zones list
+       meridian ctl zones get ZONE
+       meridian ctl zones export ZONE [--format yaml|zone]
+       meridian ctl zones apply FILE
+
+  list     every zone with its serial, format, record and policy counts and file; files that
+           do not load are listed after it with their errors
+  get      the zone as YAML (GET /v1/zones/ZONE/export?format=yaml); --json: the zone document
+  export   YAML (default) or, with --format zone, an RFC 1035 master file in which policy
+           records show the answer an unknown client would get now
+  apply    create or replace a zone. A *.zone file is sent as a master file
+           (POST /v1/zones/import); any other file is read as a YAML zone document. When the
+           zone exists, the change carries its current ETag (If-Match), so a change someone
+           else made in between is refused (412) rather than overwritten.
+
+` + GLOBAL_OPTIONS,
+  regions: `Usage: meridian ctl regions list
+       meridian ctl regions status ID
+
+  list     every region: status, usable/total endpoints, up, down, unknown, and an override
+  status   one region's endpoints: address, health view, usable or why not, each checker's vote
+
+` + GLOBAL_OPTIONS,
+  drain: `Usage: meridian ctl drain ENDPOINT --reason TEXT [--for DURATION]
+       meridian ctl drain --region ID --reason TEXT [--for DURATION]
+
+Take an endpoint (pool/id, e.g. web-euw/euw-a) or a whole region out of answers. --reason is
+required (audit log, status page). --for lifts it by itself after 90s, 30m, 2h, 1d; without it
+the drain stays until "meridian ctl undrain". Draining a target again replaces the override.
+
+` + GLOBAL_OPTIONS,
+  undrain: `Usage: meridian ctl undrain ENDPOINT
+       meridian ctl undrain --region ID
+
+Lift the override on an endpoint (pool/id) or a region, whatever its kind.
+
+` + GLOBAL_OPTIONS,
+  overrides: `Usage: meridian ctl overrides list
+
+Overrides in force: target (endpoint:pool/id or region:id), kind, who set it, when it lifts, why.
+
+` + GLOBAL_OPTIONS,
+  simulate: `Usage: meridian ctl simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
+                             [--down-endpoints pool/id,...]
+
+The answer the DNS server would give now (rcode, records with TTLs, ECS scope) and the path the
+policies took. A subnet (192.0.2.0/24) is sent as EDNS Client Subnet, an address as the query's
+source (default 127.0.0.1). --down-regions and --down-endpoints ask "what if these were down";
+nothing is changed.
+
+` + GLOBAL_OPTIONS,
+  drill: `Usage: meridian ctl drill preview --region ID | --endpoints a,b [--min-healthy-regions N]
+       meridian ctl drill run --region ID | --endpoints a,b --for DURATION
+                              [--min-healthy-regions N] [--reason TEXT] [--no-wait]
+       meridian ctl drill status [ID]
+       meridian ctl drill abort ID
+
+  preview  what taking the target out would change, per record and country (changes nothing)
+  run      a live drill: drains the target for --for, then restores; waits for the report and
+           exits 1 when one of its checks failed (--no-wait: print its id and return)
+  status   every drill, or one drill's report
+  abort    abort a running drill and restore at once
+(also as "meridian drill ...")
+
+` + GLOBAL_OPTIONS,
+};
+
+/** A failure to report and exit 1 on: an API problem (with its HTTP status), an unreachable API, an unreadable file. */
+class ApiError extends Error {
+  readonly status: number | null;
+  constructor(message: string, status: number | null = null) {
+    super(message);
+    this.status = status;
+  }
+}
 
 interface Ctx {
   api: string;
   token: string | undefined;
   json: boolean;
   out: (s: string) => void;
+  err: (s: string) => void;
 }
 
 async function call(ctx: Ctx, method: string, url: string, body?: { json?: unknown; text?: string; contentType?: string }, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {
@@ -77,9 +159,11 @@ async function call(ctx: Ctx, method: string, url: string, body?: { json?: unkno
   }
   if (res.status >= 400) {
     const lines = [json?.title ? `${json.title} (HTTP ${res.status}${json.code ? `, ${json.code}` : ''})` : `HTTP ${res.status}`];
-    if (json?.detail && json.detail !== json.title) lines.push(json.detail);
-    for (const e of (json?.errors ?? []) as { field?: string; message: string; line?: number }[]) lines.push(`  - ${e.line ? `line ${e.line}: ` : ''}${e.message}`);
-    throw new ApiError(lines.join('\n'));
+    const errors = (json?.errors ?? []) as { field?: string; message: string; line?: number }[];
+    // A validation problem's detail is often just its errors joined; print them once, a line each.
+    if (json?.detail && json.detail !== json.title && json.detail !== errors.map((e) => e.message).join('; ')) lines.push(json.detail);
+    for (const e of errors) lines.push(`  - ${e.line ? `line ${e.line}: ` : ''}${e.message}`);
+    throw new ApiError(lines.join('\n'), res.status);
   }
   return { status: res.status, headers: res.headers, text, json };
 }
@@ -95,6 +179,16 @@ function durationSeconds(text: string): number {
   const m = /^(\d+)(s|m|h|d)?$/.exec(text);
   if (!m) throw createError('MRD_ERR_CLI_USAGE', `--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
   return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2] ?? 's']!;
+}
+
+/** The origin a `$ORIGIN` line gives when it comes before any record (only blanks, comments and `$TTL` before it). */
+function leadingOrigin(text: string): string | null {
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (t === '' || t.startsWith(';') || /^\$TTL\s/i.test(t)) continue;
+    return /^\$ORIGIN\s+(\S+)/i.exec(t)?.[1] ?? null;
+  }
+  return null;
 }
 
 function need(args: string[], n: number, what: string): void {
@@ -126,10 +220,18 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
     } catch (err) {
       throw new ApiError(`cannot read ${arg}: ${(err as Error).message}`);
     }
+    // The ETag of the zone as it is now, so that a change made since is refused (412), not overwritten.
+    const etagOf = async (zone: string): Promise<string | null> => {
+      const cur = await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(zone)}`).catch((err: unknown) => (err instanceof ApiError && err.status === 404 ? null : Promise.reject(err)));
+      return cur ? cur.headers.get('etag') : null;
+    };
     let r;
     if (arg!.endsWith('.zone')) {
-      const origin = /^\$ORIGIN\s+(\S+)/im.exec(text)?.[1] ?? path.basename(arg!).replace(/\.zone$/, '');
-      r = await call(ctx, 'POST', `/v1/zones/import?zone=${encodeURIComponent(origin)}`, { text, contentType: 'text/dns' });
+      // The server names the zone by a leading $ORIGIN, else by the file name (zone/load.ts).
+      const fromName = path.basename(arg!).replace(/\.zone$/, '');
+      const origin = leadingOrigin(text) ?? fromName;
+      const etag = await etagOf(origin);
+      r = await call(ctx, 'POST', `/v1/zones/import?zone=${encodeURIComponent(fromName)}`, { text, contentType: 'text/dns' }, etag ? { 'if-match': etag } : {});
     } else {
       let doc: { zone?: string };
       try {
@@ -139,8 +241,8 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
       }
       if (!doc || typeof doc.zone !== 'string') throw new ApiError(`${arg}: a zone file needs a "zone:" field`);
       const name = encodeURIComponent(doc.zone);
-      const cur = await call(ctx, 'GET', `/v1/zones/${name}`).catch((err: Error) => (err.message.includes('HTTP 404') ? null : Promise.reject(err)));
-      r = cur ? await call(ctx, 'PUT', `/v1/zones/${name}`, { json: doc }, { 'if-match': cur.headers.get('etag')! }) : await call(ctx, 'POST', '/v1/zones', { json: doc });
+      const etag = await etagOf(doc.zone);
+      r = etag !== null ? await call(ctx, 'PUT', `/v1/zones/${name}`, { json: doc }, { 'if-match': etag }) : await call(ctx, 'POST', '/v1/zones', { json: doc });
     }
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     return ctx.out(`${r.status === 201 ? 'created' : 'replaced'} ${r.json.name}, serial ${r.json.serial}\n`);
@@ -177,15 +279,20 @@ async function drain(ctx: Ctx, args: string[], opts: { region?: string | undefin
   if (!opts.reason) throw createError('MRD_ERR_CLI_USAGE', '--reason is required (it goes into the audit log)');
   const body = { ...(endpoint ? { endpoint } : { region: opts.region }), kind: 'drain', reason: opts.reason, ...(opts.for ? { expires_in: durationSeconds(opts.for) } : {}) };
   const r = await call(ctx, 'POST', '/v1/overrides', { json: body });
+  // The API takes any target, so a typo would drain nothing and say nothing; say it here.
+  const known = (await call(ctx, 'GET', '/v1/regions')).json.regions as { id: string; members: { endpoint: string }[] }[];
+  const exists = endpoint ? known.some((g) => g.members.some((m) => m.endpoint === endpoint)) : known.some((g) => g.id === opts.region);
+  if (!exists) ctx.err(`meridian ctl: warning: no zone defines ${endpoint ? `endpoint "${endpoint}" (pool/id)` : `region "${opts.region}"`}; the override is set but changes no answer\n`);
   if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
   return ctx.out(`drained ${id}${r.json.expires_at ? ` until ${r.json.expires_at}` : ''}\n`);
 }
 
-async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefined; client?: string | undefined; 'down-regions'?: string | undefined }): Promise<void> {
+async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefined; client?: string | undefined; 'down-regions'?: string | undefined; 'down-endpoints'?: string | undefined }): Promise<void> {
   need(args, 1, 'NAME');
   const q = new URLSearchParams({ name: args[0]!, type: opts.type ?? 'A' });
   if (opts.client) q.set('client', opts.client);
   if (opts['down-regions']) q.set('down_regions', opts['down-regions']);
+  if (opts['down-endpoints']) q.set('down_endpoints', opts['down-endpoints']);
   const r = await call(ctx, 'GET', `/v1/simulate?${q}`);
   if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
   const { answer, explanation } = r.json;
@@ -275,6 +382,7 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         type: { type: 'string' },
         client: { type: 'string' },
         'down-regions': { type: 'string' },
+        'down-endpoints': { type: 'string' },
         endpoints: { type: 'string' },
         'min-healthy-regions': { type: 'string' },
         'no-wait': { type: 'boolean', default: false },
@@ -287,10 +395,10 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
     throw createError('MRD_ERR_CLI_USAGE', (e as Error).message);
   }
   if (values.help || positionals.length === 0) {
-    out(CTL_HELP);
+    out(COMMAND_HELP[positionals[0] ?? ''] ?? CTL_HELP);
     return values.help ? 0 : 2;
   }
-  const ctx: Ctx = { api: values.api ?? process.env['MERIDIAN_API'] ?? 'http://127.0.0.1:8053', token: values.token ?? process.env['MERIDIAN_TOKEN'], json: values.json, out };
+  const ctx: Ctx = { api: values.api ?? process.env['MERIDIAN_API'] ?? 'http://127.0.0.1:8053', token: values.token ?? process.env['MERIDIAN_TOKEN'], json: values.json, out, err };
   try {
     new URL(ctx.api);
   } catch {

@@ -138,7 +138,20 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   registerZoneRoutes(app, { store, holder: opts.holder, source: opts.source });
   registerLbRoutes(app, { store, holder: opts.holder, votes: opts.votes ?? null });
   registerHealthRoutes(app, { holder: opts.holder, votes: opts.votes ?? null });
-  registerOverrideRoutes(app, { health: opts.holder.health, audit, file: opts.overrideFile ?? null });
+  registerOverrideRoutes(app, {
+    health: opts.holder.health,
+    audit,
+    file: opts.overrideFile ?? null,
+    known: (t) => {
+      for (const zone of opts.holder.current.catalog.zones) {
+        const p = zone.policies;
+        if (!p) continue;
+        if ('region' in t && p.regions.has(t.region)) return true;
+        if ('endpoint' in t) for (const pool of p.pools.values()) if (pool.endpoints.some((e) => e.key === t.endpoint)) return true;
+      }
+      return false;
+    },
+  });
   registerSimulateRoutes(app, { holder: opts.holder });
   registerAuditRoutes(app, { audit });
   const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}) });

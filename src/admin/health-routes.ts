@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import { compileSchema } from '../model/zone-schema.js';
+import { sendProblem } from './problem.js';
 import { endpointsOf } from '../health/service.js';
 import type { VoteStore } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
@@ -103,13 +104,10 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
   app.post('/v1/health/votes', { schema: { tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody } }, async (req, reply) => {
     if (!validate(req.body)) {
       const first = validate.errors?.[0];
-      return reply
-        .code(400)
-        .type('application/problem+json')
-        .send({ type: 'about:blank', title: 'Bad vote batch', status: 400, detail: `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}` });
+      return sendProblem(reply, 400, 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);
     }
     const body = req.body as VoteBody;
-    if (!opts.votes) return reply.code(409).type('application/problem+json').send({ title: 'This node does not judge health', status: 409 });
+    if (!opts.votes) return sendProblem(reply, 409, 'This node does not judge health', 'send votes to a node that serves DNS');
     // A checker votes for its own region only.
     const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker));
     return reply.code(202).send({ accepted });

@@ -171,11 +171,11 @@ describe('meridian ctl: regions, drains and simulate', () => {
     expect((await ctl('regions', 'list')).stdout).toMatch(/^eu-west\s+healthy\s+3\/3\s+\d+\s+\d+\s+\d+\s+-$/m);
   });
 
-  it('warns when a drain names an endpoint no zone defines, and undrain of nothing is an API error', async () => {
+  it('a drain naming an endpoint no zone defines is refused, and undrain of nothing is an API error', async () => {
     const r = await ctl('drain', 'web-euw/euw-typo', '--reason', 'typo');
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain('warning: no zone defines endpoint "web-euw/euw-typo"');
-    expect((await ctl('undrain', 'web-euw/euw-typo')).code).toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Unknown override target (HTTP 404');
+    expect(r.stderr).toContain('no zone defines endpoint "web-euw/euw-typo"');
     const again = await ctl('undrain', 'web-euw/euw-typo');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('No such override (HTTP 404');

@@ -94,13 +94,17 @@ export class OverrideFile {
   }
 }
 
-export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; file: OverrideFile | null }): void {
+export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; file: OverrideFile | null; known?: (target: { endpoint: string } | { region: string }) => boolean }): void {
   const tags = ['overrides'];
   app.get('/v1/overrides', { schema: { tags, summary: 'Overrides in force' } }, async () => ({ overrides: listOverrides(opts.health) }));
 
   app.post('/v1/overrides', { schema: { tags, summary: 'Drain, force up or force down an endpoint or a region', body: OverrideBody } }, async (req, reply) => {
     const b = req.body as OverrideBody;
     const target = b.endpoint !== undefined ? { endpoint: b.endpoint } : { region: b.region! };
+    // A typo must not be a silent no-op: the target has to exist in some zone.
+    if (opts.known && !opts.known(target)) {
+      return sendProblem(reply, 404, 'Unknown override target', `no zone defines ${'endpoint' in target ? `endpoint "${target.endpoint}"` : `region "${target.region}"`}`, [{ field: 'endpoint' in target ? 'endpoint' : 'region', message: 'must name an endpoint (pool/id) or region that a zone defines' }]);
+    }
     const id = idOf(target);
     const before = listOverrides(opts.health).find((o) => o.id === id) ?? null;
     const override = { kind: b.kind, reason: b.reason, by: req.who, setAt: Date.now(), ...(b.expires_in ? { expiresAt: Date.now() + b.expires_in * 1000 } : {}) } as Override;

@@ -28,14 +28,14 @@ import { DrillRunner } from '../drill/runner.js';
 import { registerStatusPage } from './status/route.js';
 import { AuditLog } from '../state/audit.js';
 import { ZoneStore } from '../state/zone-store.js';
-import type { FileSource } from '../state/file-source.js';
+import type { Source } from '../state/source.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { VoteStore } from '../health/votes.js';
 import type { MetricsRegistry } from './metrics.js';
 
 export interface AdminAppOptions {
   readonly holder: SnapshotHolder;
-  readonly source: FileSource;
+  readonly source: Source;
   readonly log: Logger;
   /** True once the source's first load has finished. */
   readonly started: () => boolean;

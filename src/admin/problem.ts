@@ -24,6 +24,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   413: 'MRD_ERR_API_TOO_LARGE',
   415: 'MRD_ERR_API_MEDIA_TYPE',
   429: 'MRD_ERR_API_RATE_LIMITED',
+  503: 'MRD_ERR_API_UNAVAILABLE',
 };
 
 export function problemBody(status: number, title: string, detail: string, errors?: readonly FieldProblem[]) {

@@ -13,7 +13,9 @@ import type { Logger } from 'pino';
 import { zoneError, type ZoneError } from '../errors.js';
 import { loadZoneText, zoneFileKind } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
-import type { InputStatus, Source } from './source.js';
+import { createHash } from 'node:crypto';
+import { keyToPresentation } from '../dns/name.js';
+import type { CommitResult, InputStatus, Source, ZoneEntry } from './source.js';
 import type { SnapshotHolder } from './snapshot.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -50,7 +52,13 @@ export interface FileSourceOptions {
 /** Called for every zone file load, good or refused (metrics). */
 export type LoadObserver = (ok: boolean) => void;
 
+/** A file's revision: a hash of its text (what `put` compares). */
+function revisionOf(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
+}
+
 export class FileSource implements Source {
+  readonly kind = 'files' as const;
   readonly #opts: FileSourceOptions;
   readonly #files = new Map<string, FileState>();
   #watcher: fs.FSWatcher | null = null;
@@ -203,6 +211,48 @@ export class FileSource implements Source {
   zoneFile(origin: string): ZoneFile | undefined {
     for (const [file, st] of this.#files) if (st.zone?.origin === origin) return { file, zone: st.zone, text: st.text };
     return undefined;
+  }
+
+  entry(origin: string): ZoneEntry | undefined {
+    const zf = this.zoneFile(origin);
+    if (!zf) return undefined;
+    return { name: zf.file, zone: zf.zone, text: zf.text, kind: zoneFileKind(path.basename(zf.file)) ?? 'yaml', revision: revisionOf(zf.text) };
+  }
+
+  /**
+   * Writes the zone as `<zone>.yaml` (or into the YAML file that serves it now); a master file
+   * that served it is removed. The compare and the write run without yielding, so nothing
+   * interleaves.
+   */
+  put(origin: string, text: string, zone: Zone, expected: string | null): Promise<CommitResult> {
+    const current = this.entry(origin);
+    const refused = this.#compare(origin, current, expected);
+    if (refused) return Promise.resolve(refused);
+    const file = current?.kind === 'yaml' ? current.name : path.join(this.#opts.dir, `${keyToPresentation(origin).replace(/\.$/, '') || 'root'}.yaml`);
+    this.commit(file, text, zone, current && current.name !== file ? [current.name] : []);
+    return Promise.resolve({ ok: true });
+  }
+
+  delete(origin: string, expected: string): Promise<CommitResult> {
+    const current = this.entry(origin);
+    const refused = this.#compare(origin, current, expected);
+    if (refused) return Promise.resolve(refused);
+    this.commit(current!.name, '', null, [current!.name]);
+    return Promise.resolve({ ok: true });
+  }
+
+  #compare(origin: string, current: ZoneEntry | undefined, expected: string | null): CommitResult | null {
+    if (expected === null && current) return { ok: false, status: 409, detail: `zone ${keyToPresentation(origin)} already exists (${path.basename(current.name)})` };
+    if (expected !== null && current?.revision !== expected) return { ok: false, status: 412, detail: `zone ${keyToPresentation(origin)} changed since revision ${expected}` };
+    return null;
+  }
+
+  writeBlocked(): string | null {
+    return null;
+  }
+
+  revision(): number {
+    return this.#opts.holder.current.version;
   }
 
   /** Every zone served from this directory. */

@@ -1,10 +1,13 @@
 /**
  * @module state/source
  * Where the served zones come from. The file source (the zones/ directory, the default) and, in
- * cluster mode, the etcd source implement the same interface, so the DNS path cannot tell them
- * apart: both build zones, then swap a new snapshot into the {@link SnapshotHolder}.
+ * cluster mode, the etcd source (cluster/etcd-source.ts) implement the same interface, so neither
+ * the DNS path nor the admin API can tell them apart: both build zones, then swap a new snapshot
+ * into the {@link SnapshotHolder}; both take writes as compare-and-swap on a revision.
+ * test/e2e/source-cases.ts is the one case suite both pass.
  */
 import type { ZoneError } from '../errors.js';
+import type { Zone } from '../zone/zone.js';
 
 /** What a source knows about one of its inputs (a file, or a key in etcd). */
 export interface InputStatus {
@@ -19,11 +22,54 @@ export interface InputStatus {
   readonly errors: readonly ZoneError[];
 }
 
+/** A served zone, where it comes from, and the revision a write must name to replace it. */
+export interface ZoneEntry {
+  /** File path or etcd key. */
+  readonly name: string;
+  readonly zone: Zone;
+  /** The text it was built from (YAML or master file). */
+  readonly text: string;
+  readonly kind: 'yaml' | 'master';
+  /** Opaque: changes with every stored version (files: a content hash; etcd: the key's mod revision). */
+  readonly revision: string;
+}
+
+/** How a write ended. A refused write changed nothing. */
+export type CommitResult =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** 412: the zone is not at the expected revision; 409: it exists (create); 503: the store is unreachable. */
+      readonly status: 409 | 412 | 503;
+      readonly detail: string;
+    };
+
 export interface Source {
+  /** `files` (a zones directory) or `etcd` (cluster mode). */
+  readonly kind: 'files' | 'etcd';
   /** Loads everything once and installs the first snapshot. */
   start(): Promise<void>;
   /** Stops watching. */
   stop(): Promise<void>;
   /** The state of each input. */
   status(): readonly InputStatus[];
+  /** Every zone served. */
+  zones(): Zone[];
+  /** The served zone with this origin key. */
+  entry(origin: string): ZoneEntry | undefined;
+  /**
+   * Stores `text` (a YAML zone document that builds to `zone`) as zone `origin`, if the zone is
+   * still at revision `expected` (null: it must not exist), and serves it: the new snapshot is in
+   * place on this node when the promise resolves, and on every other node of a cluster soon after.
+   */
+  put(origin: string, text: string, zone: Zone, expected: string | null): Promise<CommitResult>;
+  /** Deletes zone `origin` if it is still at revision `expected`. */
+  delete(origin: string, expected: string): Promise<CommitResult>;
+  /** Why writes cannot be stored now (the store is unreachable), or null. */
+  writeBlocked(): string | null;
+  /**
+   * How far this node has read the configuration: the etcd revision of the newest change applied
+   * (cluster), or the snapshot version (files). Nodes of a cluster that agree show the same number.
+   */
+  revision(): number;
 }

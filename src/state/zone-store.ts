@@ -7,23 +7,25 @@
  *   - honours If-Match: a stale ETag is refused (412), so two operators never overwrite each
  *     other without knowing;
  *   - bumps the SOA serial (RFC 1982 arithmetic) unless the document already raises it;
- *   - is written atomically to the zones directory (temp file, fsync, rename) as YAML, and
- *     served at once: the new snapshot is in place before the API answers;
+ *   - is stored as YAML through the {@link Source} as a compare-and-swap on the revision it was
+ *     checked against: atomically in the zones directory (temp file, fsync, rename), or in etcd
+ *     as a transaction on the key's mod revision (cluster mode). Either way a write that lost a
+ *     race is refused (412), never applied on top, and the new snapshot is in place on this node
+ *     before the API answers;
  *   - is recorded in the audit log with the revision before and after.
- * Each write runs synchronously from check to swap, so no other write interleaves with it.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { keyToPresentation, presentationToKey } from '../dns/name.js';
 import { validateZoneDocument, type ZoneDocument } from '../model/zone-schema.js';
 import { documentOf, documentToYaml } from '../zone/export.js';
-import { loadZoneText, zoneFileKind } from '../zone/load.js';
+import { loadZoneText } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
 import type { AuditLog } from './audit.js';
-import type { FileSource, ZoneFile } from './file-source.js';
+import type { Source, ZoneEntry } from './source.js';
 
 export interface StoredZone {
   readonly origin: string;
+  /** File path or etcd key. */
   readonly file: string;
   readonly kind: 'yaml' | 'master';
   readonly zone: Zone;
@@ -34,7 +36,7 @@ export interface StoredZone {
 
 export type WriteOutcome =
   | { ok: true; etag: string; serial: number; zone: Zone; created: boolean }
-  | { ok: false; status: 400 | 404 | 409 | 412; title: string; detail: string; errors?: { field?: string; line?: number; code: string; message: string }[] };
+  | { ok: false; status: 400 | 404 | 409 | 412 | 503; title: string; detail: string; errors?: { field?: string; line?: number; code: string; message: string }[] };
 
 export interface WriteOptions {
   readonly who: string;
@@ -64,9 +66,11 @@ function matches(ifMatch: string | undefined, etag: string | null): boolean {
   return ifMatch.split(',').some((t) => t.trim() === etag);
 }
 
+const UNAVAILABLE = 'The configuration store is unreachable';
+
 export class ZoneStore {
   constructor(
-    private readonly source: FileSource,
+    private readonly source: Source,
     private readonly audit: AuditLog,
   ) {}
 
@@ -89,20 +93,24 @@ export class ZoneStore {
   }
 
   get(origin: string): StoredZone | undefined {
-    const zf = this.source.zoneFile(origin);
-    return zf ? this.#stored(zf) : undefined;
+    const e = this.source.entry(origin);
+    return e ? this.#stored(e) : undefined;
   }
 
-  #stored(zf: ZoneFile): StoredZone {
-    const kind = zoneFileKind(path.basename(zf.file)) ?? 'yaml';
-    return { origin: zf.zone.origin, file: zf.file, kind, zone: zf.zone, text: zf.text, etag: etagOf(zf.zone, zf.text), document: documentOf(zf.zone, zf.text, kind) };
+  #stored(e: ZoneEntry): StoredZone {
+    return { origin: e.zone.origin, file: e.name, kind: e.kind, zone: e.zone, text: e.text, etag: etagOf(e.zone, e.text), document: documentOf(e.zone, e.text, e.kind) };
+  }
+
+  #blocked(): WriteOutcome | null {
+    const why = this.source.writeBlocked();
+    return why ? { ok: false, status: 503, title: UNAVAILABLE, detail: `${why}; nothing was changed, retry when it is back` } : null;
   }
 
   /**
    * Writes a zone document. `origin` null means create (refused if the zone exists); otherwise
    * the zone must exist (replace) and the document must keep its name.
    */
-  write(origin: string | null, doc: unknown, opts: WriteOptions): WriteOutcome {
+  async write(origin: string | null, doc: unknown, opts: WriteOptions): Promise<WriteOutcome> {
     const problems = validateZoneDocument(doc);
     if (problems.length > 0) {
       return { ok: false, status: 400, title: 'The zone document is not valid', detail: problems.map((p) => p.message).join('; '), errors: problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message })) };
@@ -114,19 +122,20 @@ export class ZoneStore {
     if (origin !== null && docOrigin !== origin) {
       return { ok: false, status: 400, title: 'The document names another zone', detail: `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead` };
     }
-    const current = this.source.zoneFile(target);
-    if (origin === null && current) return { ok: false, status: 409, title: 'The zone exists', detail: `zone ${keyToPresentation(target)} already exists (${path.basename(current.file)}); replace it with PUT` };
+    const current = this.source.entry(target);
+    if (origin === null && current) return { ok: false, status: 409, title: 'The zone exists', detail: `zone ${keyToPresentation(target)} already exists; replace it with PUT` };
     if (origin !== null && !current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(target)} is not served here` };
     const before = current ? etagOf(current.zone, current.text) : null;
     if (!matches(opts.ifMatch, before)) {
       return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${before ?? '(none)'}; read the zone again and retry` };
     }
+    const blocked = this.#blocked();
+    if (blocked) return blocked;
     // Every write moves the serial forward, so secondaries and caches see a new version.
     if (current && !serialGreater(d.soa.serial, current.zone.serial)) d.soa.serial = (current.zone.serial + 1) % 2 ** 32;
 
-    const yamlFile = current && zoneFileKind(path.basename(current.file)) === 'yaml' ? current.file : path.join(this.source.dir, `${keyToPresentation(target).replace(/\.$/, '') || 'root'}.yaml`);
     const text = documentToYaml(d);
-    const built = loadZoneText(text, yamlFile);
+    const built = loadZoneText(text, `${keyToPresentation(target).replace(/\.$/, '') || 'root'}.yaml`);
     if (!built.ok) {
       return {
         ok: false,
@@ -136,29 +145,40 @@ export class ZoneStore {
         errors: built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })),
       };
     }
-    const remove = current && current.file !== yamlFile ? [current.file] : [];
-    this.source.commit(yamlFile, text, built.zone, remove);
+    const stored = await this.source.put(target, text, built.zone, current?.revision ?? null);
+    if (!stored.ok) return this.#refused(stored.status, target, stored.detail);
     const etag = etagOf(built.zone, text);
     this.audit.record({ who: opts.who, action: opts.action ?? (current ? 'zone.replace' : 'zone.create'), target: opts.target ?? keyToPresentation(target), before, after: etag, ...(opts.detail !== undefined ? { detail: opts.detail } : {}) });
     return { ok: true, etag, serial: built.zone.serial, zone: built.zone, created: !current };
   }
 
-  /** Deletes a zone (its file); honours If-Match. */
-  remove(origin: string, opts: WriteOptions): WriteOutcome | { ok: true; deleted: true } {
-    const current = this.source.zoneFile(origin);
+  /** A write the store refused: another write got there first, or the store is unreachable. */
+  #refused(status: 409 | 412 | 503, origin: string, detail: string): WriteOutcome {
+    if (status === 503) return { ok: false, status, title: UNAVAILABLE, detail: `${detail}; nothing was changed, retry when it is back` };
+    if (status === 409) return { ok: false, status, title: 'The zone exists', detail: `${detail}: another write created it first; read it and replace it with PUT` };
+    return { ok: false, status, title: 'The zone has changed', detail: `${detail}: another write got there first; read zone ${keyToPresentation(origin)} again and retry` };
+  }
+
+  /** Deletes a zone; honours If-Match. */
+  async remove(origin: string, opts: WriteOptions): Promise<WriteOutcome | { ok: true; deleted: true }> {
+    const current = this.source.entry(origin);
     if (!current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(origin)} is not served here` };
     const before = etagOf(current.zone, current.text);
     if (!matches(opts.ifMatch, before)) return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${before}` };
-    this.source.commit(current.file, '', null, [current.file]);
+    const blocked = this.#blocked();
+    if (blocked) return blocked;
+    const stored = await this.source.delete(origin, current.revision);
+    if (!stored.ok) return this.#refused(stored.status, origin, stored.detail);
     this.audit.record({ who: opts.who, action: 'zone.delete', target: keyToPresentation(origin), before, after: null });
     return { ok: true, deleted: true };
   }
 
   /**
    * Edits a zone's document with `edit` (which may refuse with a problem) and writes it. The
-   * edit sees a copy; If-Match is checked against the revision the edit started from.
+   * edit sees a copy; If-Match is checked against the revision the edit started from, and the
+   * store refuses the write if the zone changed while it ran.
    */
-  edit(origin: string, opts: WriteOptions, edit: (doc: ZoneDocument) => { status: 400 | 404 | 409; title: string; detail: string } | void): WriteOutcome {
+  async edit(origin: string, opts: WriteOptions, edit: (doc: ZoneDocument) => { status: 400 | 404 | 409; title: string; detail: string } | void): Promise<WriteOutcome> {
     const current = this.get(origin);
     if (!current) return { ok: false, status: 404, title: 'No such zone', detail: `zone ${keyToPresentation(origin)} is not served here` };
     if (!matches(opts.ifMatch, current.etag)) return { ok: false, status: 412, title: 'The zone has changed', detail: `If-Match ${opts.ifMatch} does not match the current revision ${current.etag}; read it again and retry` };

@@ -115,7 +115,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const body = req.body as { id: string };
-      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.create`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
+      const out = await store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.create`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
         const list = ((doc as Record<string, unknown>)[coll] ??= []) as { id: string }[];
         if (list.some((x) => x.id === body.id)) return { status: 409, title: `The ${noun} exists`, detail: `${noun} "${body.id}" already exists; replace it with PUT` };
         list.push(body);
@@ -127,7 +127,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       if (!z) return reply;
       const body = req.body as { id: string };
       if (body.id !== req.params['id']) return sendProblem(reply, 400, 'The body names another id', `the body has id "${body.id}", the URL "${req.params['id']}"`, [{ field: 'id', message: 'must match the URL' }]);
-      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.replace`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
+      const out = await store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.replace`, target: `${keyToPresentation(z.origin)}/${coll}/${body.id}` }, (doc) => {
         const list = ((doc as Record<string, unknown>)[coll] ?? []) as { id: string }[];
         const i = list.findIndex((x) => x.id === body.id);
         if (i < 0) return { status: 404, title: `No such ${noun}`, detail: `${noun} "${body.id}" does not exist; create it with POST` };
@@ -139,7 +139,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const id = req.params['id']!;
-      const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.delete`, target: `${keyToPresentation(z.origin)}/${coll}/${id}` }, (doc) => {
+      const out = await store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action: `${noun}.delete`, target: `${keyToPresentation(z.origin)}/${coll}/${id}` }, (doc) => {
         const list = ((doc as Record<string, unknown>)[coll] ?? []) as { id: string }[];
         if (!list.some((x) => x.id === id)) return { status: 404, title: `No such ${noun}`, detail: `${noun} "${id}" is not in the zone` };
         if (coll === 'regions') {
@@ -177,11 +177,11 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     return reply.header('etag', z.etag).send(ep);
   });
 
-  const editPool = (req: Req, reply: FastifyReply, action: string, fn: (endpoints: { id?: string }[], poolId: string) => { status: 400 | 404 | 409; title: string; detail: string } | void, status: number, body: () => unknown) => {
+  const editPool = async (req: Req, reply: FastifyReply, action: string, fn: (endpoints: { id?: string }[], poolId: string) => { status: 400 | 404 | 409; title: string; detail: string } | void, status: number, body: () => unknown) => {
     const z = zoneOr404(req, reply);
     if (!z) return reply;
     const poolId = req.params['id']!;
-    const out = store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action, target: `${keyToPresentation(z.origin)}/pools/${poolId}/endpoints/${req.params['endpoint'] ?? epId(req.body as object)}` }, (doc) => {
+    const out = await store.edit(z.origin, { who: req.who, ifMatch: ifMatch(req), action, target: `${keyToPresentation(z.origin)}/pools/${poolId}/endpoints/${req.params['endpoint'] ?? epId(req.body as object)}` }, (doc) => {
       const pool = doc.pools?.find((p) => p.id === poolId);
       if (!pool) return { status: 404, title: 'No such pool', detail: `pool "${poolId}" is not in the zone` };
       return fn(pool.endpoints as { id?: string }[], poolId);

@@ -30,7 +30,7 @@ import type {} from '@fastify/swagger';
 import { buildZone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
-import type { FileSource } from '../../state/file-source.js';
+import type { Source } from '../../state/source.js';
 import { sendProblem } from '../problem.js';
 
 export const ZoneParams = Type.Object({ zone: Type.String({ description: 'Zone name, with or without the trailing dot.' }) });
@@ -82,7 +82,7 @@ function same(origin: string, entry: { name: string; type: string }, k: { owner:
   return ek !== null && ek.owner === k.owner && ek.type === k.type;
 }
 
-export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; source: FileSource }): void {
+export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; source: Source }): void {
   const { store, holder } = opts;
   const tags = ['zones'];
 
@@ -107,7 +107,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   }));
 
   app.post('/v1/zones', { schema: { tags, summary: 'Create a zone from a zone document', body: ZoneDocument } }, async (req, reply) => {
-    const out = store.write(null, req.body, { who: req.who });
+    const out = await store.write(null, req.body, { who: req.who });
     if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
     return sendOutcome(reply, out, 201, () => ({ name: out.ok ? keyToPresentation(out.zone.origin) : '', serial: out.ok ? out.serial : 0 }));
   });
@@ -127,7 +127,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       }
       const doc = documentOf(built.zone, text, 'master');
       const exists = store.get(built.zone.origin) !== undefined;
-      const out = store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req), action: 'zone.import' });
+      const out = await store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req), action: 'zone.import' });
       return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.ok ? out.serial : 0 }));
     },
   );
@@ -143,14 +143,14 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   app.put('/v1/zones/:zone', { schema: { tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
-    const out = store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
+    const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
     return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.ok ? out.serial : 0 }));
   });
 
   app.delete('/v1/zones/:zone', { schema: { tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
-    const out = store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
+    const out = await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
     if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail);
     return reply.code(204).send();
   });
@@ -209,7 +209,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const body = req.body as { name: string; type: string; policy?: unknown };
     const k = keyOf(origin, body.name, body.type);
     if (!k) return sendProblem(reply, 400, 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
-    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
       if (exists) return { status: 409, title: 'The record exists', detail: `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT` };
       if ('policy' in body) (doc.policies ??= []).push(body as never);
@@ -234,7 +234,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
     const body = req.body as { name: string; type: string; policy?: unknown };
     if (!same(origin, body, k)) return sendProblem(reply, 400, 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
-    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
       if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone; create it with POST` };
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
@@ -250,7 +250,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
     if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
-    const out = store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
+    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
       if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone` };
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));

@@ -1,0 +1,79 @@
+/**
+ * @module cluster/layout
+ * The one key layout of a Meridian cluster in etcd (docs/operations.md, "Running a cluster").
+ * Everything lives under a prefix (`--etcd-prefix`, default `/meridian`):
+ *
+ *   <prefix>/zones/<zone>                a zone: its YAML document or master file, exactly the text
+ *                                        of a file in a zones directory. Regions, pools, policies
+ *                                        and checks are part of the zone document, as in files.
+ *                                        <zone> is the name without the final dot (`.` for the root).
+ *   <prefix>/overrides/<id>              an operator override (`endpoint:pool/id` or `region:id`),
+ *                                        JSON; one that expires carries a lease that ends with it
+ *   <prefix>/latency                     the shared latency table (the `--latency` file's format)
+ *   <prefix>/votes/<region>/<endpoint>   a region's latest vote on an endpoint (JSON), under the
+ *                                        lease of the checker that cast it (TTL = stale_after)
+ *   <prefix>/checkers/<region>           the region's active checker (JSON), under its lease:
+ *                                        whoever creates the key runs the region's checks
+ *   <prefix>/nodes/<id>                  a node or checker's membership record (JSON), under its lease
+ *
+ * The zones directory and etcd hold the same texts: `meridian cluster import` and `export` copy
+ * one to the other.
+ */
+import { keyToPresentation } from '../dns/name.js';
+
+export class KeyLayout {
+  readonly prefix: string;
+  readonly zones: string;
+  readonly overrides: string;
+  readonly latency: string;
+  readonly votes: string;
+  readonly checkers: string;
+  readonly nodes: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.zones = `${prefix}/zones/`;
+    this.overrides = `${prefix}/overrides/`;
+    this.latency = `${prefix}/latency`;
+    this.votes = `${prefix}/votes/`;
+    this.checkers = `${prefix}/checkers/`;
+    this.nodes = `${prefix}/nodes/`;
+  }
+
+  /** Everything of this cluster (what a node watches). */
+  get all(): string {
+    return `${this.prefix}/`;
+  }
+
+  /** The key of a zone, from its origin key. */
+  zone(origin: string): string {
+    return this.zones + zoneKeyName(origin);
+  }
+
+  override(id: string): string {
+    return this.overrides + id;
+  }
+
+  vote(region: string, endpoint: string): string {
+    return `${this.votes}${region}/${endpoint}`;
+  }
+
+  checker(region: string): string {
+    return this.checkers + region;
+  }
+
+  node(id: string): string {
+    return this.nodes + id;
+  }
+}
+
+/** `example.net.` → `example.net`; the root stays `.`. */
+export function zoneKeyName(origin: string): string {
+  const p = keyToPresentation(origin);
+  return p === '.' ? '.' : p.replace(/\.$/, '');
+}
+
+/** A zone key's text is YAML when it is a mapping with a top-level `zone:`; a master file otherwise. */
+export function sniffZoneKind(text: string): 'yaml' | 'master' {
+  return /^zone\s*:/m.test(text) ? 'yaml' : 'master';
+}

@@ -21,7 +21,10 @@ import { registerHealthRoutes } from './health-routes.js';
 import { sendProblem } from './problem.js';
 import { registerZoneRoutes } from './routes/zones.js';
 import { registerSimulateRoutes } from './routes/simulate.js';
-import { registerAuditRoutes, registerOverrideRoutes, type OverrideFile } from './routes/overrides.js';
+import { registerAuditRoutes, registerOverrideRoutes, OverrideFile } from './routes/overrides.js';
+import type { OverrideBackend } from '../cluster/overrides.js';
+import type { MemberRecord } from '../cluster/membership.js';
+import { nodeViews, registerNodeRoutes, type ClusterView } from './routes/nodes.js';
 import { registerLbRoutes } from './routes/lb.js';
 import { registerDrillRoutes } from './routes/drills.js';
 import { DrillRunner } from '../drill/runner.js';
@@ -45,6 +48,8 @@ export interface AdminAppOptions {
   /** Require tokens for /livez, /readyz and /metrics too. */
   readonly protectProbes?: boolean;
   readonly overrideFile?: OverrideFile | null;
+  /** Where override changes are stored (cluster mode: etcd); default: here, and the override file. */
+  readonly overrides?: OverrideBackend;
   readonly metrics?: MetricsRegistry | null;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
@@ -52,12 +57,18 @@ export interface AdminAppOptions {
   readonly dns?: { host: string; port: number };
   /** State directory (drill reports). */
   readonly stateDir?: string | undefined;
+  /** Cluster mode: membership, etcd reachability (readiness, `GET /v1/nodes`). */
+  readonly cluster?: ClusterView | null;
+  /** This node's record when it runs alone. */
+  readonly self?: () => MemberRecord;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered, with whether it is hidden from the OpenAPI description. */
     registeredRoutes: { method: string; url: string; hidden: boolean }[];
+    /** Every node of the cluster (just this one when alone), for region status and the status page. */
+    nodeViews: () => ReturnType<typeof nodeViews>;
   }
 }
 
@@ -127,9 +138,13 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   app.get('/readyz', { schema: { tags: ['probes'], summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)', security: [] } }, async (_req, reply) => {
     const zones = opts.holder.current.catalog.size;
     if (!opts.started()) return reply.code(503).send({ status: 'not ready', reason: 'zones are still loading' });
+    const cluster = opts.cluster;
+    if (cluster && !cluster.loaded()) return reply.code(503).send({ status: 'not ready', reason: 'etcd unreachable: no configuration loaded yet' });
     if (zones === 0) return reply.code(503).send({ status: 'not ready', reason: 'no zone loaded' });
     if (opts.votes && !opts.votes.hasFirstRound()) return reply.code(503).send({ status: 'not ready', reason: 'the first round of health checks is not done' });
-    return { status: 'ready', zones };
+    // Without etcd the node still answers DNS from its last snapshot: degraded, not unready.
+    if (cluster && !cluster.reachable()) return { status: 'degraded', reason: 'degraded: etcd unreachable', zones, revision: cluster.self().revision };
+    return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}) };
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -138,10 +153,11 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   registerZoneRoutes(app, { store, holder: opts.holder, source: opts.source });
   registerLbRoutes(app, { store, holder: opts.holder, votes: opts.votes ?? null });
   registerHealthRoutes(app, { holder: opts.holder, votes: opts.votes ?? null });
+  const overrides = opts.overrides ?? OverrideFile.backend(opts.holder.health, opts.overrideFile ?? null);
   registerOverrideRoutes(app, {
     health: opts.holder.health,
     audit,
-    file: opts.overrideFile ?? null,
+    backend: overrides,
     known: (t) => {
       for (const zone of opts.holder.current.catalog.zones) {
         const p = zone.policies;
@@ -154,9 +170,12 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   });
   registerSimulateRoutes(app, { holder: opts.holder });
   registerAuditRoutes(app, { audit });
-  const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}) });
+  const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}), ...(opts.overrides ? { publishOverride: (t, o) => void opts.overrides!.set(t, o).catch((err: Error) => opts.log.warn({ err: err.message }, 'drill override not stored in etcd; it holds on this node only')) } : {}) });
   app.addHook('onClose', async () => runner.stopAll());
   registerDrillRoutes(app, { holder: opts.holder, runner });
+  const single = opts.self ?? (() => ({ id: 'local', kind: 'node' as const, region: 'local', dns: opts.dns ? `${opts.dns.host}:${opts.dns.port}` : null, admin: null, version: '', revision: opts.holder.current.version, active_checker: false, started_at: new Date(0).toISOString(), seen_at: new Date().toISOString() }));
+  registerNodeRoutes(app, { cluster: opts.cluster ?? null, single });
+  app.decorate('nodeViews', () => nodeViews(opts.cluster ?? null, single));
   registerStatusPage(app);
   return app;
 }

@@ -93,6 +93,9 @@ export class MetricsRegistry {
   /** For the transports: seconds from a message's arrival to its answer. */
   readonly observeLatency = (seconds: number): void => this.#latency.observe(seconds);
 
+  /** Cluster mode: etcd reachability and the configuration revision. */
+  cluster: { readonly client: { readonly reachable: boolean }; readonly unreachableCount: number; readonly source: { revision(): number } } | null = null;
+
   /** For the vote store: every vote taken. */
   readonly observeVote = (v: Vote): void => {
     const key = `${v.checker}|${v.up ? 'up' : 'down'}`;
@@ -158,6 +161,17 @@ export class MetricsRegistry {
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);
+    if (this.cluster) {
+      out.push('# HELP meridian_etcd_up 1 while etcd answers this node, 0 while it is unreachable (the node serves its last snapshot).');
+      out.push('# TYPE meridian_etcd_up gauge');
+      out.push(`meridian_etcd_up ${this.cluster.client.reachable ? 1 : 0}`);
+      out.push('# HELP meridian_etcd_unreachable_total Times etcd became unreachable.');
+      out.push('# TYPE meridian_etcd_unreachable_total counter');
+      out.push(`meridian_etcd_unreachable_total ${this.cluster.unreachableCount}`);
+      out.push('# HELP meridian_config_revision The etcd revision of the newest configuration change this node serves.');
+      out.push('# TYPE meridian_config_revision gauge');
+      out.push(`meridian_config_revision ${this.cluster.source.revision()}`);
+    }
     return out.join('\n') + '\n' + (await this.#process.metrics());
   }
 

@@ -21,6 +21,11 @@ import { MetricsRegistry } from '../admin/metrics.js';
 import { OverrideFile } from '../admin/routes/overrides.js';
 import { AuditLog } from '../state/audit.js';
 import { isLoopback } from './args.js';
+import { Cluster } from '../cluster/runtime.js';
+import type { EtcdSource } from '../cluster/etcd-source.js';
+import { normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
+import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
+import type { Source } from '../state/source.js';
 
 export const SERVE_HELP = `Usage: meridian serve [options]
 
@@ -38,6 +43,15 @@ Options:
                          (also MERIDIAN_TOKENS="name:role:token,..."); without any, the admin API is
                          open and must listen on loopback
   --protect-probes       require a token for /livez, /readyz and /metrics too
+  --notify HOST:PORT[,…] send DNS NOTIFY (RFC 1996) to these secondaries when a zone's serial changes
+
+Cluster mode (docs/operations.md, "Running a cluster"):
+  --etcd URL[,URL…]      take zones, overrides, the latency table and votes from etcd instead of
+                         --zones, and share them with every other node
+  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+  --node-id ID           this node's id in the cluster; default <hostname>-<pid>
+  --lease-ttl SECONDS    TTL of the checker election and membership leases: a dead node's region
+                         checks move to a standby within it; default 5
   --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
   --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
   --tcp-max-connections N  concurrent TCP connections; default 1000
@@ -65,6 +79,13 @@ export interface ServeOptions {
   /** Admin API tokens file. */
   tokensFile?: string | undefined;
   protectProbes?: boolean;
+  /** Secondaries to NOTIFY when a zone's serial changes. */
+  notify?: NotifyTarget[];
+  /** Cluster mode: etcd endpoints; undefined runs on the zones directory. */
+  etcd?: string[] | undefined;
+  etcdPrefix?: string;
+  nodeId?: string | undefined;
+  leaseTtlSeconds?: number;
 }
 
 function positiveInt(text: string, flag: string, min: number, max: number): number {
@@ -93,6 +114,11 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
         'no-checks': { type: 'boolean', default: false },
         tokens: { type: 'string' },
         'protect-probes': { type: 'boolean', default: false },
+        notify: { type: 'string' },
+        etcd: { type: 'string' },
+        'etcd-prefix': { type: 'string', default: '/meridian' },
+        'node-id': { type: 'string' },
+        'lease-ttl': { type: 'string', default: '5' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -116,7 +142,18 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     runChecks: !values['no-checks'],
     tokensFile: values.tokens === undefined ? undefined : path.resolve(values.tokens),
     protectProbes: values['protect-probes'],
+    notify: values.notify === undefined ? [] : parseNotifyTargets(values.notify),
+    etcd: values.etcd === undefined ? undefined : parseEtcdEndpoints(values.etcd),
+    etcdPrefix: normalisePrefix(values['etcd-prefix']),
+    nodeId: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']),
+    leaseTtlSeconds: positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600),
   };
+}
+
+/** A node id: what may be part of an etcd key and a URL path. */
+export function nodeIdOf(text: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) throw createError('MRD_ERR_CLI_USAGE', `--node-id must be letters, digits, ".", "_" or "-" (at most 63), not "${text}"`);
+  return text;
 }
 
 /** A running node: what `serve` starts, and what tests start in-process. */
@@ -124,8 +161,10 @@ export interface RunningNode {
   readonly holder: SnapshotHolder;
   readonly dns: { host: string; port: number };
   readonly admin: { host: string; port: number };
-  readonly source: FileSource;
+  readonly source: Source;
   readonly health: HealthService;
+  /** Cluster mode's etcd wiring; null on a single node. */
+  readonly cluster: Cluster | null;
   /** The admin app (for tests that look at its routes). */
   readonly app: FastifyInstance;
   stop(): Promise<void>;
@@ -142,29 +181,52 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   if (tokens.length === 0 && !isLoopback(opts.admin.host)) {
     throw createError('MRD_ERR_CONFIG', `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`);
   }
+  if (opts.etcd && opts.latencyFile) throw createError('MRD_ERR_CONFIG', '--latency is for a single node; in cluster mode the latency table lives in etcd (meridian cluster import --latency FILE)');
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
-  const source = new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
-  source.observeLoad = metrics.observeLoad;
-  let started = false;
-  await source.start();
-  started = true;
+  const cluster = opts.etcd
+    ? new Cluster({ endpoints: opts.etcd, prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
+    : null;
+  const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
+  (source as FileSource | EtcdSource).observeLoad = metrics.observeLoad;
+  if (cluster) metrics.cluster = cluster;
   let latency: LatencyFile | undefined;
   if (opts.latencyFile) {
     try {
       latency = new LatencyFile(opts.latencyFile, holder.live, log.child({ component: 'latency' }));
     } catch (err) {
-      await source.stop();
       throw createError('MRD_ERR_CONFIG', `--latency: ${(err as Error).message}`);
     }
   }
-  const health = new HealthService({ holder, region: opts.region, log, runChecks: opts.runChecks ?? true, stateDir: opts.stateDir });
+  let health: HealthService;
+  health = new HealthService({
+    holder,
+    region: opts.region,
+    log,
+    runChecks: opts.runChecks ?? true,
+    stateDir: opts.stateDir,
+    ...(cluster ? { publish: cluster.publishFor((votes) => void health.store?.record(votes)), active: false } : {}),
+  });
   if (health.store) health.store.observeVote = metrics.observeVote;
-  health.start();
-  const overrideFile = opts.stateDir ? new OverrideFile(opts.stateDir, holder.health) : null;
+  let started = false;
+  if (cluster) {
+    // In a cluster the health service listens for snapshot swaps before the first load, so the
+    // vote store tracks the first snapshot's endpoints when the votes in etcd arrive.
+    health.start();
+    cluster.attach(health);
+    await cluster.start();
+  } else {
+    // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
+    await source.start();
+    health.start();
+  }
+  started = true;
+  const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
   const restored = overrideFile?.load() ?? 0;
   if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
   const audit = new AuditLog(opts.stateDir);
+  const notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
+  notifier?.start();
 
   const dns = new DnsServer({
     host: opts.dns.host,
@@ -192,6 +254,18 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     metrics,
     dns: dnsAddr,
     stateDir: opts.stateDir,
+    ...(cluster
+      ? {
+          overrides: cluster.overrides,
+          cluster: {
+            reachable: () => cluster.client.reachable,
+            loaded: () => cluster.source.loaded,
+            members: () => cluster.membership.members(),
+            self: () => cluster.self(),
+            checkers: () => cluster.election?.holders() ?? new Map(),
+          },
+        }
+      : {}),
   });
   try {
     await app.listen({ host: opts.admin.host, port: opts.admin.port });
@@ -199,16 +273,19 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     await dns.stop();
     await health.stop();
     latency?.close();
-    await source.stop();
+    await notifier?.stop();
+    await (cluster ?? source).stop();
     throw Object.assign(createError('MRD_ERR_LISTEN', formatHostPort(opts.admin.host, opts.admin.port), (err as Error).message), { cause: err });
   }
   const addr = app.server.address();
   const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
+  cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), formatHostPort(opts.admin.host, adminPort));
 
   const snap = holder.current;
   log.info(
     {
       region: opts.region,
+      ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
       dns: formatHostPort(dnsAddr.host, dnsAddr.port),
       admin: formatHostPort(opts.admin.host, adminPort),
       zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
@@ -220,6 +297,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   return {
     holder,
     source,
+    cluster,
     dns: dnsAddr,
     admin: { host: opts.admin.host, port: adminPort },
     health,
@@ -229,7 +307,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       await dns.stop();
       await health.stop();
       latency?.close();
-      await source.stop();
+      await notifier?.stop();
+      await (cluster ?? source).stop();
     },
   };
 }

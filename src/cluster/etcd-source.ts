@@ -141,9 +141,10 @@ export class EtcdSource implements Source {
       if (zoneKeys.has(key)) continue;
       changed = this.#drop(key) || changed;
     }
-    for (const { prefix, sub } of this.#subscribers) sub.reset(kvs.filter((kv) => kv.key.startsWith(prefix)));
     for (const kv of kvs) if (this.#tracked(kv.key)) this.#revision = Math.max(this.#revision, kv.modRevision);
+    // Zones first: the vote store judges only endpoints the served zones define.
     if (changed || !this.#loaded) this.#swap();
+    for (const { prefix, sub } of this.#subscribers) sub.reset(kvs.filter((kv) => kv.key.startsWith(prefix)));
     return revision;
   }
 

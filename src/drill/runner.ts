@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import type { HealthState } from '../policy/health-view.js';
+import type { HealthState, Override } from '../policy/health-view.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
@@ -74,6 +74,8 @@ export interface DrillContext {
   readonly stateDir?: string | undefined;
   /** Saves overrides (the state directory's overrides.json), so a drain outlives a crash until its expiry. */
   readonly saveOverrides?: () => void;
+  /** Carries an override set or lifted here to the rest of the cluster (cluster mode). */
+  readonly publishOverride?: (target: { endpoint: string } | { region: string }, override: Override | null) => void;
 }
 
 function overrideTargets(t: DrillTarget): ({ region: string } | { endpoint: string })[] {
@@ -142,7 +144,9 @@ export class DrillRunner {
 
     const expiresAt = t0 + req.durationS * 1000;
     for (const target of overrideTargets(req.target)) {
-      this.ctx.health.setOverride(target, { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as never);
+      const drain = { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override;
+      this.ctx.health.setOverride(target, drain);
+      this.ctx.publishOverride?.(target, drain);
     }
     this.ctx.saveOverrides?.();
     event('drained', `${JSON.stringify(req.target)} until ${report.ends_at}; watching ${pairs.length} answers`);
@@ -191,7 +195,10 @@ export class DrillRunner {
       stopped = true;
       clearInterval(watch);
       clearInterval(guard);
-      for (const target of overrideTargets(req.target)) this.ctx.health.setOverride(target, null);
+      for (const target of overrideTargets(req.target)) {
+        this.ctx.health.setOverride(target, null);
+        this.ctx.publishOverride?.(target, null);
+      }
       this.ctx.saveOverrides?.();
       sock.close();
       report.state = state;

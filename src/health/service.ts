@@ -38,6 +38,8 @@ export interface HealthServiceOptions {
   /** Persist votes here for a warm start. */
   readonly stateDir?: string | undefined;
   readonly prober?: Prober;
+  /** Whether the checker runs from the start (default true); see {@link HealthService.setActive}. */
+  readonly active?: boolean;
 }
 
 export class HealthService {
@@ -47,9 +49,11 @@ export class HealthService {
   readonly #stateFile: HealthStateFile | null;
   readonly #holder: SnapshotHolder;
   #unsubscribe: (() => void) | undefined;
+  #active: boolean;
 
   constructor(opts: HealthServiceOptions) {
     this.#holder = opts.holder;
+    this.#active = opts.active ?? true;
     const judge = opts.judge ?? true;
     this.store = judge ? new VoteStore(opts.holder.health, opts.log.child({ component: 'health' })) : null;
     const runChecks = opts.runChecks ?? true;
@@ -64,13 +68,27 @@ export class HealthService {
     const apply = (s: Snapshot): void => {
       const endpoints = endpointsOf(s);
       this.store?.setEndpoints(endpoints);
-      this.checker?.setEndpoints(endpoints);
+      this.checker?.setEndpoints(this.#active ? endpoints : []);
     };
     apply(this.#holder.current);
     this.#stateFile?.load();
     this.#stateFile?.start();
     this.store?.start();
     this.#unsubscribe = this.#holder.onSwap(apply);
+  }
+
+  /**
+   * Starts or pauses this process's checks (cluster mode: only the region's active checker
+   * probes; the others stand by with their checker paused). Votes already cast stay.
+   */
+  setActive(active: boolean): void {
+    if (active === this.#active) return;
+    this.#active = active;
+    this.checker?.setEndpoints(active ? endpointsOf(this.#holder.current) : []);
+  }
+
+  get active(): boolean {
+    return this.#active && this.checker !== null;
   }
 
   async stop(): Promise<void> {

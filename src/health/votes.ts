@@ -128,6 +128,20 @@ export class VoteStore {
     return taken;
   }
 
+  /** Drops one checker region's vote on an endpoint (its lease in etcd expired) and re-judges. */
+  forget(endpoint: string, checker: string): void {
+    const t = this.#tracked.get(endpoint);
+    if (t?.votes.delete(checker)) this.#judge(t);
+  }
+
+  /** Keeps only the votes `keep` says to keep (a reload of every vote from etcd), and re-judges. */
+  retain(keep: (endpoint: string, checker: string) => boolean): void {
+    for (const [key, t] of this.#tracked) {
+      for (const checker of [...t.votes.keys()]) if (!keep(key, checker)) t.votes.delete(checker);
+    }
+    this.sweep();
+  }
+
   /** Re-judges every endpoint (votes may have gone stale). */
   sweep(): void {
     for (const t of this.#tracked.values()) this.#judge(t);

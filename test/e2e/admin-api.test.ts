@@ -12,6 +12,7 @@ import { ask } from '../support/dns-client.js';
 import { spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/cli/serve.js';
+import type { FileSource } from '../../src/state/file-source.js';
 
 let node: RunningNode;
 let base: string;
@@ -72,12 +73,12 @@ describe('zones and records through the API are served by DNS at once', () => {
     expect((soa.answers?.[0]?.data as { serial: number }).serial).toBe(2);
 
     // The file on disk is the new version, written as YAML.
-    expect(fs.readFileSync(path.join(node.source.dir, 'api.test.yaml'), 'utf8')).toContain('192.0.2.81');
+    expect(fs.readFileSync(path.join((node.source as FileSource).dir, 'api.test.yaml'), 'utf8')).toContain('192.0.2.81');
 
     const del = await api('DELETE', '/v1/zones/api.test', undefined, { 'if-match': replaced.headers.get('etag')! });
     expect(del.status).toBe(204);
     expect((await ask(node.dns.port, 'www.api.test', 'A')).rcode).toBe('REFUSED');
-    expect(fs.existsSync(path.join(node.source.dir, 'api.test.yaml'))).toBe(false);
+    expect(fs.existsSync(path.join((node.source as FileSource).dir, 'api.test.yaml'))).toBe(false);
   });
 
   it('records: create, replace, delete a plain record and a policy record', async () => {
@@ -107,13 +108,13 @@ describe('zones and records through the API are served by DNS at once', () => {
     ['a CNAME beside other data', { ...NEW_ZONE, zone: 'bad.test', records: [...NEW_ZONE.records, { name: 'www', type: 'CNAME', value: 'x' }] }, 'CNAME'],
     ['a policy naming an unknown pool', { ...NEW_ZONE, zone: 'bad.test', policies: [{ name: 'lb', type: 'A', policy: { pool: 'nope' } }] }, 'nope'],
   ])('a bad body (%s) is a 400 problem naming it, and changes nothing', async (_name, body, mention) => {
-    const zonesBefore = fs.readdirSync(node.source.dir).sort();
+    const zonesBefore = fs.readdirSync((node.source as FileSource).dir).sort();
     const res = await api('POST', '/v1/zones', body);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.json.errors.length).toBeGreaterThan(0);
     expect(JSON.stringify(res.json.errors)).toContain(mention);
-    expect(fs.readdirSync(node.source.dir).sort()).toEqual(zonesBefore);
+    expect(fs.readdirSync((node.source as FileSource).dir).sort()).toEqual(zonesBefore);
     expect((await ask(node.dns.port, 'www.bad.test', 'A')).rcode).toBe('REFUSED');
   });
 

@@ -2,7 +2,8 @@
  * @module admin/routes/lb
  * Regions, pools and endpoints. They are defined in zones, so writes name the zone:
  *   GET  /v1/regions/{id}                    a region, from whichever zones define it
- *   GET  /v1/regions/{id}/status             derived status, endpoints with health and votes
+ *   GET  /v1/regions/{id}/status             derived status, endpoints with health and votes, and the
+ *                                            nodes and checkers in the region
  *   GET|POST         /v1/zones/{zone}/regions
  *   GET|PUT|DELETE   /v1/zones/{zone}/regions/{id}     (DELETE refused while pools use it)
  *   GET|POST         /v1/zones/{zone}/pools
@@ -78,7 +79,8 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
         check: e.check?.id ?? null,
         votes: views.get(e.key)?.votes ?? [],
       }));
-    return { ...status, endpoints_detail: endpoints };
+    // The nodes and checkers in this region (cluster mode), with their last-seen time and revision.
+    return { ...status, endpoints_detail: endpoints, nodes: app.nodeViews().filter((n) => n.region === id) };
   });
 
   // ---- per-zone collections ----------------------------------------------------------------

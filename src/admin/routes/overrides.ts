@@ -5,7 +5,8 @@
  *   POST   /v1/overrides             set one (replaces an override on the same target)
  *   DELETE /v1/overrides/{id}        lift one (`endpoint:pool/id` or `region:id`)
  * An override with an expiry lifts by itself. With `--state DIR`, overrides are saved in
- * `overrides.json` (atomically) and survive a restart. Every change is in the audit log.
+ * `overrides.json` (atomically) and survive a restart; in cluster mode they live in etcd and hold
+ * on every node (cluster/overrides.ts). Every change is in the audit log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import type { HealthState, Override } from '../../policy/health-view.js';
 import type { AuditLog } from '../../state/audit.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import { sendProblem } from '../problem.js';
+import { overrideId as idOf, overrideTarget as targetOf, type OverrideBackend } from '../../cluster/overrides.js';
 
 export const OverrideBody = Type.Object(
   {
@@ -36,16 +38,6 @@ interface Saved {
   by?: string;
   expiresAt?: number;
   setAt?: number;
-}
-
-function idOf(target: { endpoint: string } | { region: string }): string {
-  return 'endpoint' in target ? `endpoint:${target.endpoint}` : `region:${target.region}`;
-}
-
-function targetOf(id: string): { endpoint: string } | { region: string } | null {
-  if (id.startsWith('endpoint:')) return { endpoint: id.slice(9) };
-  if (id.startsWith('region:')) return { region: id.slice(7) };
-  return null;
 }
 
 /** Lists live overrides with ids (expired ones are dropped). */
@@ -85,6 +77,16 @@ export class OverrideFile {
     }
     return n;
   }
+  /** The backend that applies a change here and saves the file. */
+  static backend(health: HealthState, file: OverrideFile | null): OverrideBackend {
+    return {
+      set: async (target, override) => {
+        health.setOverride(target, override);
+        file?.save();
+      },
+    };
+  }
+
   save(): void {
     const { endpoints, regions } = this.health.overrides();
     const out: Saved[] = [];
@@ -94,7 +96,7 @@ export class OverrideFile {
   }
 }
 
-export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; file: OverrideFile | null; known?: (target: { endpoint: string } | { region: string }) => boolean }): void {
+export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; backend: OverrideBackend; known?: (target: { endpoint: string } | { region: string }) => boolean }): void {
   const tags = ['overrides'];
   app.get('/v1/overrides', { schema: { tags, summary: 'Overrides in force' } }, async () => ({ overrides: listOverrides(opts.health) }));
 
@@ -108,8 +110,11 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const id = idOf(target);
     const before = listOverrides(opts.health).find((o) => o.id === id) ?? null;
     const override = { kind: b.kind, reason: b.reason, by: req.who, setAt: Date.now(), ...(b.expires_in ? { expiresAt: Date.now() + b.expires_in * 1000 } : {}) } as Override;
-    opts.health.setOverride(target, override);
-    opts.file?.save();
+    try {
+      await opts.backend.set(target, override);
+    } catch (err) {
+      return sendProblem(reply, 503, 'The override was not stored', `${(err as Error).message}; nothing was changed`);
+    }
     const after = listOverrides(opts.health).find((o) => o.id === id)!;
     opts.audit.record({ who: req.who, action: 'override.set', target: id, before: before ? `${before.kind}` : null, after: after.kind, detail: { reason: b.reason, expires_at: after.expires_at } });
     return reply.code(before ? 200 : 201).header('location', `/v1/overrides/${encodeURIComponent(id)}`).send(after);
@@ -120,8 +125,11 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const target = targetOf(id);
     const before = listOverrides(opts.health).find((o) => o.id === id);
     if (!target || !before) return sendProblem(reply, 404, 'No such override', `no override "${id}" is in force`);
-    opts.health.setOverride(target, null);
-    opts.file?.save();
+    try {
+      await opts.backend.set(target, null);
+    } catch (err) {
+      return sendProblem(reply, 503, 'The override was not lifted', `${(err as Error).message}; nothing was changed`);
+    }
     opts.audit.record({ who: req.who, action: 'override.lift', target: id, before: before.kind, after: null });
     return reply.code(204).send();
   });

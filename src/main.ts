@@ -7,6 +7,7 @@ import { checkCommand } from './cli/check.js';
 import { serveCommand } from './cli/serve.js';
 import { checkerCommand } from './cli/checker.js';
 import { ctlCommand } from './cli/ctl.js';
+import { clusterCommand } from './cli/cluster.js';
 import { MeridianError } from './errors.js';
 
 const HELP = `Usage: meridian <command> [options]
@@ -16,7 +17,8 @@ Meridian is an authoritative DNS server whose answers follow routing policies an
 Commands:
   serve     serve the zones directory over DNS, with the admin API
   check     validate zone files and report every problem as file:line: message
-  checker   run health checks from one region and send the votes to a node
+  checker   run health checks from one region (votes to a node, or to etcd in a cluster)
+  cluster   import a zones directory into etcd, export it back, list the cluster's nodes
   ctl       operate a node through its admin API (zones, regions, drain, simulate)
   drill     preview, run, watch or abort a failover drill (same as "meridian ctl drill")
 
@@ -29,6 +31,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   checker: checkerCommand,
   ctl: (argv) => ctlCommand(argv),
   drill: (argv) => ctlCommand(['drill', ...argv]),
+  cluster: (argv) => clusterCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,11 @@
 /**
  * @module cli/checker
- * `meridian checker`: runs the health checks of a zones directory from one region and sends the
- * votes to a node's admin API, without serving DNS: an extra vantage point (docs/health.md).
+ * `meridian checker`: runs the health checks from one region without serving DNS: an extra
+ * vantage point (docs/health.md). Two ways:
+ *   - `--node URL --zones DIR`: checks the zones of a directory and POSTs the votes to a node's
+ *     admin API;
+ *   - `--etcd URL`: cluster mode. Takes the zones from etcd, campaigns to be its region's active
+ *     checker (cluster/election.ts), and while it is, writes votes to etcd under leases.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,18 +15,30 @@ import { RemoteVotePublisher } from '../health/remote.js';
 import { createLogger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
+import { Cluster } from '../cluster/runtime.js';
+import { normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
+import { nodeIdOf } from './serve.js';
 
 export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
+       meridian checker --region ID --etcd URL[,URL…] [options]
 
-Run the health checks of the zones in a directory from one region, and send the votes to a
-Meridian node's admin API (POST /v1/health/votes). Serves no DNS.
+Run health checks from one region. Serves no DNS.
+
+With --node, check the zones in a directory and send the votes to a Meridian node's admin API
+(POST /v1/health/votes). With --etcd (cluster mode), take the zones from etcd, stand for the
+region's active checker, and while elected write the votes to etcd under leases that expire
+after the checks' stale_after.
 
 Options:
-  --region ID     the region this checker votes for (required)
-  --node URL      admin API of the node that judges health, e.g. http://127.0.0.1:8053 (required)
-  --zones DIR     zone files whose checks to run; default ./zones
-  --token TOKEN   bearer token for the node's admin API (or MERIDIAN_TOKEN)
-  -h, --help      show this help
+  --region ID            the region this checker votes for (required)
+  --node URL             admin API of the node that judges health, e.g. http://127.0.0.1:8053
+  --zones DIR            zone files whose checks to run (with --node); default ./zones
+  --token TOKEN          bearer token for the node's admin API (or MERIDIAN_TOKEN)
+  --etcd URL[,URL…]      cluster mode: the etcd cluster
+  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+  --node-id ID           this checker's id in the cluster; default <hostname>-<pid>
+  --lease-ttl SECONDS    election and membership lease TTL; default 5
+  -h, --help             show this help
 
 Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
 `;
@@ -37,6 +53,10 @@ export async function checkerCommand(argv: string[]): Promise<number> {
         node: { type: 'string' },
         zones: { type: 'string', default: './zones' },
         token: { type: 'string' },
+        etcd: { type: 'string' },
+        'etcd-prefix': { type: 'string', default: '/meridian' },
+        'node-id': { type: 'string' },
+        'lease-ttl': { type: 'string', default: '5' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -50,21 +70,47 @@ export async function checkerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.region) throw createError('MRD_ERR_CLI_USAGE', '--region is required');
-  if (!values.node) throw createError('MRD_ERR_CLI_USAGE', '--node is required');
-  try {
-    new URL(values.node);
-  } catch {
-    throw createError('MRD_ERR_CLI_USAGE', `--node must be a URL such as http://127.0.0.1:8053, not "${values.node}"`);
-  }
-
+  if (values.etcd !== undefined && values.node !== undefined) throw createError('MRD_ERR_CLI_USAGE', 'give --node (send votes to a node) or --etcd (cluster mode), not both');
   const log = createLogger();
-  const holder = new SnapshotHolder();
-  const source = new FileSource({ dir: path.resolve(values.zones), holder, log: log.child({ component: 'zones' }) });
-  await source.start();
-  const publisher = new RemoteVotePublisher(values.node, values.region, log.child({ component: 'votes' }), values.token ?? process.env['MERIDIAN_TOKEN']);
-  const health = new HealthService({ holder, region: values.region, log, judge: false, publish: publisher.publish });
-  health.start();
-  log.info({ region: values.region, node: values.node, endpoints: health.checker?.states().length ?? 0 }, 'meridian checker running');
+  let stopAll: () => Promise<void>;
+  if (values.etcd !== undefined) {
+    const ttl = Number(values['lease-ttl']);
+    if (!/^\d+$/.test(values['lease-ttl']) || ttl < 1 || ttl > 600) throw createError('MRD_ERR_CLI_USAGE', '--lease-ttl must be an integer from 1 to 600');
+    const holder = new SnapshotHolder();
+    const cluster = new Cluster(
+      { endpoints: parseEtcdEndpoints(values.etcd), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
+      holder,
+      log,
+    );
+    const health = new HealthService({ holder, region: values.region, log, judge: false, publish: cluster.publishFor(null), active: false });
+    health.start();
+    cluster.attach(health);
+    await cluster.start();
+    log.info({ region: values.region, id: cluster.id, etcd: cluster.client.endpoints, prefix: cluster.layout.prefix }, 'meridian checker running (cluster mode)');
+    stopAll = async () => {
+      await health.stop();
+      await cluster.stop();
+    };
+  } else {
+    if (!values.node) throw createError('MRD_ERR_CLI_USAGE', '--node or --etcd is required');
+    try {
+      new URL(values.node);
+    } catch {
+      throw createError('MRD_ERR_CLI_USAGE', `--node must be a URL such as http://127.0.0.1:8053, not "${values.node}"`);
+    }
+    const holder = new SnapshotHolder();
+    const source = new FileSource({ dir: path.resolve(values.zones), holder, log: log.child({ component: 'zones' }) });
+    await source.start();
+    const publisher = new RemoteVotePublisher(values.node, values.region, log.child({ component: 'votes' }), values.token ?? process.env['MERIDIAN_TOKEN']);
+    const health = new HealthService({ holder, region: values.region, log, judge: false, publish: publisher.publish });
+    health.start();
+    log.info({ region: values.region, node: values.node, endpoints: health.checker?.states().length ?? 0 }, 'meridian checker running');
+    stopAll = async () => {
+      await health.stop();
+      await publisher.close();
+      await source.stop();
+    };
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -74,8 +120,6 @@ export async function checkerCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await health.stop();
-  await publisher.close();
-  await source.stop();
+  await stopAll();
   return 0;
 }

@@ -5,38 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
-
-/** An HTTP target that can be healthy, failing (500) or stopped, on one loopback address. */
-class Target {
-  server: http.Server | null = null;
-  status = 200;
-  constructor(
-    readonly host: string,
-    readonly port: number,
-  ) {}
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      res.writeHead(this.status, { 'content-type': 'text/plain', connection: 'close' });
-      res.end(this.status === 200 ? 'ok' : 'failing');
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.port, this.host, () => resolve());
-    });
-  }
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
+import { Target } from '../support/target.js';
 
 function zoneText(port: number, overrideAddress?: string): string {
   return `

@@ -1,0 +1,192 @@
+/**
+ * @module cli/cluster
+ * `meridian cluster import|export|nodes`: moves a cluster's configuration between a zones
+ * directory and etcd (the key layout is in cluster/layout.ts), and lists its members.
+ *
+ * import checks every file first, exactly as `meridian check` does, and writes nothing if any
+ * file has a problem. It then writes every zone (and the latency table, if given) in one etcd
+ * transaction, which also compares each zone it replaces against the revision it read: a change
+ * made through the API meanwhile makes the import fail instead of being overwritten.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createError } from '../errors.js';
+import { keyToPresentation } from '../dns/name.js';
+import { checkZoneDir } from '../state/file-source.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import { parseLatencyFile } from '../state/latency-file.js';
+import { loadZoneText } from '../zone/load.js';
+import { EtcdClient, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
+import { KeyLayout, sniffZoneKind } from '../cluster/layout.js';
+import { silentLogger } from '../log.js';
+
+export const CLUSTER_HELP = `Usage: meridian cluster <command> --etcd URL[,URL…] [options]
+
+Commands:
+  import --zones DIR [--latency FILE] [--replace] [--prune]
+          check every zone file in DIR (nothing is written if any has a problem), then store them
+          in etcd in one transaction. A zone already in etcd with other text is only replaced
+          with --replace; --prune also deletes zones that are not in DIR.
+  export --zones DIR [--latency FILE]
+          write every zone in etcd to DIR as files (<zone>.yaml or <zone>.zone), and the latency
+          table to FILE
+  nodes   list the nodes and checkers registered in etcd
+
+Options:
+  --etcd URL[,URL…]      the etcd cluster (required)
+  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+  -h, --help             show this help
+`;
+
+export async function clusterCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '-h' || sub === '--help') {
+    out(CLUSTER_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        etcd: { type: 'string' },
+        'etcd-prefix': { type: 'string', default: '/meridian' },
+        zones: { type: 'string' },
+        latency: { type: 'string' },
+        replace: { type: 'boolean', default: false },
+        prune: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
+  }
+  if (values.help) {
+    out(CLUSTER_HELP);
+    return 0;
+  }
+  if (!['import', 'export', 'nodes'].includes(sub)) throw createError('MRD_ERR_CLI_USAGE', `unknown cluster command "${sub}" (import, export, nodes)`);
+  if (values.etcd === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
+  const layout = new KeyLayout(normalisePrefix(values['etcd-prefix']));
+  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), log: silentLogger(), timeoutMs: 5000 });
+  try {
+    if (sub === 'nodes') {
+      const { kvs } = await client.range(layout.nodes, { prefix: true });
+      for (const kv of kvs) {
+        const m = JSON.parse(kv.value) as { id: string; kind: string; region: string; dns: string | null; admin: string | null; revision: number; active_checker: boolean; seen_at: string };
+        out(`${m.id}\t${m.kind}\t${m.region}\tdns=${m.dns ?? '-'}\tadmin=${m.admin ?? '-'}\trevision=${m.revision}${m.active_checker ? '\tactive-checker' : ''}\tseen=${m.seen_at}\n`);
+      }
+      if (kvs.length === 0) out('no node is registered\n');
+      return 0;
+    }
+    if (values.zones === undefined) throw createError('MRD_ERR_CLI_USAGE', '--zones DIR is required');
+    const dir = path.resolve(values.zones);
+    return sub === 'import' ? await importZones(client, layout, dir, values, out) : await exportZones(client, layout, dir, values.latency, out);
+  } finally {
+    await client.close();
+  }
+}
+
+async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o: { latency?: string | undefined; replace: boolean; prune: boolean }, out: (s: string) => void): Promise<number> {
+  const { zones, errors } = await checkZoneDir(dir);
+  if (errors.length > 0) {
+    for (const e of errors) out(`${e.format()} (${e.code})\n`);
+    out(`nothing imported: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  let latencyText: string | undefined;
+  if (o.latency !== undefined) {
+    latencyText = fs.readFileSync(o.latency, 'utf8');
+    try {
+      parseLatencyFile(latencyText, o.latency);
+    } catch (err) {
+      out(`${(err as Error).message}\nnothing imported\n`);
+      return 1;
+    }
+  }
+  const { kvs } = await client.range(layout.zones, { prefix: true });
+  const held = new Map(kvs.map((kv) => [kv.key, kv]));
+  const compare: Compare[] = [];
+  const ops: TxnOp[] = [];
+  const lines: string[] = [];
+  const refused: string[] = [];
+  for (const zone of zones) {
+    const text = fs.readFileSync(zone.file, 'utf8');
+    const key = layout.zone(zone.origin);
+    // The text must load from its key exactly as a node will load it.
+    const kind = sniffZoneKind(text);
+    const check = loadZoneText(text, `etcd:${key}${kind === 'yaml' ? '.yaml' : '.zone'}`);
+    if (!check.ok || check.zone.origin !== zone.origin) {
+      refused.push(`${path.basename(zone.file)}: does not load from ${key} (a master file needs $ORIGIN before its first record)`);
+      continue;
+    }
+    const now = held.get(key);
+    const name = keyToPresentation(zone.origin);
+    if (now && now.value === text) {
+      lines.push(`unchanged ${name} (serial ${zone.serial})`);
+      continue;
+    }
+    if (now && !o.replace) {
+      refused.push(`${name} is already in etcd with other text (revision ${now.modRevision}); give --replace to overwrite it`);
+      continue;
+    }
+    compare.push(now ? { key, target: 'MOD', result: 'EQUAL', modRevision: now.modRevision } : { key, target: 'CREATE', result: 'EQUAL', createRevision: 0 });
+    ops.push({ put: { key, value: text } });
+    lines.push(`${now ? 'replaced' : 'imported'} ${name} (serial ${zone.serial}) -> ${key}`);
+  }
+  if (o.prune) {
+    const keep = new Set(zones.map((z) => layout.zone(z.origin)));
+    for (const kv of kvs) {
+      if (keep.has(kv.key)) continue;
+      compare.push({ key: kv.key, target: 'MOD', result: 'EQUAL', modRevision: kv.modRevision });
+      ops.push({ delete: { key: kv.key } });
+      lines.push(`deleted ${kv.key}`);
+    }
+  }
+  if (refused.length > 0) {
+    for (const r of refused) out(`${r}\n`);
+    out('nothing imported\n');
+    return 1;
+  }
+  if (latencyText !== undefined) {
+    ops.push({ put: { key: layout.latency, value: latencyText } });
+    lines.push(`imported the latency table -> ${layout.latency}`);
+  }
+  if (ops.length > 0) {
+    const res = await client.txn(compare, ops);
+    if (!res.succeeded) {
+      out('a zone changed in etcd while importing; nothing imported, run the import again\n');
+      return 1;
+    }
+    lines.push(`revision ${res.revision}`);
+  }
+  for (const l of lines) out(`${l}\n`);
+  return 0;
+}
+
+async function exportZones(client: EtcdClient, layout: KeyLayout, dir: string, latencyFile: string | undefined, out: (s: string) => void): Promise<number> {
+  fs.mkdirSync(dir, { recursive: true });
+  const { kvs, revision } = await client.range(layout.zones, { prefix: true });
+  for (const kv of kvs) {
+    const name = kv.key.slice(layout.zones.length);
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('..')) {
+      out(`skipped ${kv.key}: not a zone key name\n`);
+      continue;
+    }
+    const file = path.join(dir, `${name === '.' ? 'root' : name}${sniffZoneKind(kv.value) === 'yaml' ? '.yaml' : '.zone'}`);
+    writeFileAtomic(file, kv.value);
+    out(`exported ${kv.key} -> ${file}\n`);
+  }
+  if (latencyFile !== undefined) {
+    const kv = await client.get(layout.latency);
+    if (kv) {
+      writeFileAtomic(path.resolve(latencyFile), kv.value);
+      out(`exported ${layout.latency} -> ${latencyFile}\n`);
+    } else out(`no latency table in etcd (${layout.latency})\n`);
+  }
+  out(`${kvs.length} zone${kvs.length === 1 ? '' : 's'} at revision ${revision}\n`);
+  return 0;
+}

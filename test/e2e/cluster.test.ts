@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
+import { ask } from '../support/dns-client.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
 
 const LEASE = 2;
@@ -222,5 +223,147 @@ describe('a three-node cluster on etcd (real processes)', () => {
     const h1 = a!.hits;
     await new Promise((r) => setTimeout(r, 3_000));
     expect(a!.hits - h1).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('etcd goes away and comes back', () => {
+  it('DNS never stops, readiness says degraded, writes fail cleanly with 503, and all converges again without a restart', async () => {
+    const port = await freePort();
+    const [a] = await startTargets(port);
+    const prefix = await seed(port);
+    const nodes = [await node(prefix, 'n1', 'eu'), await node(prefix, 'n2', 'us')];
+    for (const n of nodes) await waitFor(async () => (await json<HealthView>(n, '/v1/health')).endpoints.find((e) => e.endpoint === 'first/a')?.votes.length === 2, 15_000, 200);
+    const etag = (await fetch(api(nodes[0]!, '/v1/zones/cl.test'))).headers.get('etag');
+
+    // Ask both nodes every 50 ms for the whole outage; every question must be answered.
+    let asked = 0;
+    const failures: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const n of nodes) {
+          asked++;
+          try {
+            const r = await ask(n.dnsPort, 'app.cl.test', 'A', { timeoutMs: 1000 });
+            if (r.rcode !== 'NOERROR' || (r.answers ?? []).length === 0) failures.push(`${r.rcode} ${JSON.stringify(r.answers)}`);
+          } catch (err) {
+            failures.push(String(err));
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+
+    await etcd.stop();
+    for (const n of nodes) {
+      const ready = await waitFor(async () => {
+        const res = await fetch(api(n, '/readyz'));
+        const body = (await res.json()) as { status: string; reason?: string };
+        return body.status === 'degraded' ? { code: res.status, body } : null;
+      }, 10_000, 100);
+      // Degraded, not unready: a load balancer keeps sending DNS traffic.
+      expect(ready.code).toBe(200);
+      expect(ready.body.reason).toBe('degraded: etcd unreachable');
+    }
+    const w = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'down', type: 'A', value: '198.51.100.9' }) });
+    expect(w.status).toBe(503);
+    expect(w.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await w.json()) as { code: string }).code).toBe('MRD_ERR_API_UNAVAILABLE');
+    const o = await fetch(api(nodes[1]!, '/v1/overrides'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'test' }) });
+    expect(o.status).toBe(503);
+    expect((await fetch(api(nodes[1]!, '/v1/overrides')).then((r) => r.json())) as unknown).toEqual({ overrides: [] });
+    expect((await (await fetch(api(nodes[0]!, '/metrics'))).text())).toMatch(/^meridian_etcd_up 0$/m);
+    expect((await fetch(api(nodes[0]!, '/v1/zones/cl.test'))).headers.get('etag')).toBe(etag);
+
+    // Each node still checks from its own region and acts on what it sees.
+    await a!.stop();
+    for (const n of nodes) await waitFor(async () => (await answer(n)) === '127.0.0.32', 15_000, 100);
+
+    await etcd.start();
+    for (const n of nodes) await waitFor(async () => ((await (await fetch(api(n, '/readyz'))).json()) as { status: string }).status === 'ready', 15_000, 100);
+    const again = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'back', type: 'A', value: '198.51.100.10' }) });
+    expect(again.status).toBe(201);
+    await waitFor(async () => (await answer(nodes[1]!, 'back.cl.test')) === '198.51.100.10', 5_000, 50);
+    await a!.start();
+    for (const n of nodes) await waitFor(async () => (await answer(n)) === '127.0.0.31 127.0.0.32', 15_000, 100);
+    polling = false;
+    await poller;
+    expect(asked).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('concurrent writes on two nodes', () => {
+  it('exactly one of two conflicting writes wins, the other gets 412, and nothing is lost', async () => {
+    const port = await freePort();
+    const prefix = await seed(port);
+    const n1 = await node(prefix, 'n1', 'eu', ['--no-checks']);
+    const n2 = await node(prefix, 'n2', 'us', ['--no-checks']);
+    const r1 = await fetch(api(n1, '/v1/zones/cl.test'));
+    const r2 = await fetch(api(n2, '/v1/zones/cl.test'));
+    const etag = r1.headers.get('etag')!;
+    expect(r2.headers.get('etag')).toBe(etag);
+    const doc = (await r1.json()) as { records: { name: string; type: string; value: string }[] };
+    const withTxt = (v: string) => ({ ...doc, records: [...doc.records, { name: 'who', type: 'TXT', value: `"${v}"` }] });
+    const put = (n: MeridianProcess, body: unknown) => fetch(api(n, '/v1/zones/cl.test'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(body) });
+    const [p1, p2] = await Promise.all([put(n1, withTxt('node1')), put(n2, withTxt('node2'))]);
+    expect([p1.status, p2.status].sort()).toEqual([200, 412]);
+    const loser = p1.status === 412 ? p1 : p2;
+    expect(((await loser.json()) as { code: string }).code).toBe('MRD_ERR_API_PRECONDITION');
+    const winner = p1.status === 200 ? 'node1' : 'node2';
+    for (const n of [n1, n2]) await waitFor(async () => (await answer(n, 'who.cl.test', 'TXT')) === `"${winner}"`, 5_000, 50);
+
+    // Record writes without If-Match, two at a time on both nodes: each one either succeeded and is
+    // in the final zone, or was refused (412) and is not. None is silently dropped.
+    const outcomes: { name: string; status: number }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const post = async (n: MeridianProcess, name: string) => {
+        const res = await fetch(api(n, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, type: 'A', value: '198.51.100.50' }) });
+        outcomes.push({ name, status: res.status });
+      };
+      await Promise.all([post(n1, `x${i}`), post(n2, `y${i}`)]);
+    }
+    expect(outcomes.every((o) => o.status === 201 || o.status === 412)).toBe(true);
+    expect(outcomes.some((o) => o.status === 201)).toBe(true);
+    const final = await waitFor(async () => {
+      const [z1, z2] = await Promise.all([fetch(api(n1, '/v1/zones/cl.test')), fetch(api(n2, '/v1/zones/cl.test'))]);
+      if (z1.headers.get('etag') !== z2.headers.get('etag')) return null;
+      return (await z1.json()) as { records: { name: string }[] };
+    }, 5_000, 50);
+    const names = new Set(final.records.map((r) => r.name));
+    for (const o of outcomes) expect(names.has(o.name)).toBe(o.status === 201);
+  });
+});
+
+describe('meridian cluster import and export', () => {
+  it('refuses a directory with a broken zone and writes nothing; round-trips files byte for byte; replaces only when asked', async () => {
+    const prefix = `/ie-${process.pid}`;
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-ie-'));
+    dirs.push(broken);
+    fs.copyFileSync(path.join(repoRoot, 'zones/example.net.zone'), path.join(broken, 'example.net.zone'));
+    fs.writeFileSync(path.join(broken, 'bad.test.yaml'), 'zone: bad.test\nsoa: { mname: ns1 }\n');
+    const r = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', broken]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/bad\.test\.yaml/);
+    expect(r.out).toContain('nothing imported');
+    expect((await meridian(['cluster', 'export', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', path.join(broken, 'out')])).out).toContain('0 zones');
+
+    const shipped = path.join(repoRoot, 'zones');
+    expect((await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', shipped])).code).toBe(0);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-ie-'));
+    dirs.push(out);
+    const e = await meridian(['cluster', 'export', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
+    expect(e.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(fs.readdirSync(shipped).sort());
+    for (const f of fs.readdirSync(shipped)) expect(fs.readFileSync(path.join(out, f), 'utf8')).toBe(fs.readFileSync(path.join(shipped, f), 'utf8'));
+
+    fs.writeFileSync(path.join(out, 'example.net.zone'), fs.readFileSync(path.join(out, 'example.net.zone'), 'utf8').replace('2026112401', '2026112402'));
+    const refused = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('--replace');
+    const replaced = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out, '--replace']);
+    expect(replaced.code).toBe(0);
+    expect(replaced.out).toContain('replaced example.net.');
+    expect(replaced.out).toContain('unchanged gslb.example.org.');
   });
 });

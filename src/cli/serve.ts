@@ -21,7 +21,8 @@ import { MetricsRegistry } from '../admin/metrics.js';
 import { OverrideFile } from '../admin/routes/overrides.js';
 import { AuditLog } from '../state/audit.js';
 import { isLoopback } from './args.js';
-import { Cluster } from '../cluster/runtime.js';
+import os from 'node:os';
+import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import type { EtcdSource } from '../cluster/etcd-source.js';
 import { normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
@@ -241,6 +242,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   });
   const dnsAddr = await dns.start();
 
+  const startedAt = new Date().toISOString();
+  let adminAddress: string | null = null;
   const app: FastifyInstance = await buildAdminApp({
     holder,
     source,
@@ -254,6 +257,18 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     metrics,
     dns: dnsAddr,
     stateDir: opts.stateDir,
+    self: () => ({
+      id: opts.nodeId ?? os.hostname(),
+      kind: 'node',
+      region: opts.region,
+      dns: formatHostPort(dnsAddr.host, dnsAddr.port),
+      admin: adminAddress,
+      version: MERIDIAN_VERSION,
+      revision: holder.current.version,
+      active_checker: health.active,
+      started_at: startedAt,
+      seen_at: new Date().toISOString(),
+    }),
     ...(cluster
       ? {
           overrides: cluster.overrides,
@@ -279,7 +294,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   }
   const addr = app.server.address();
   const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
-  cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), formatHostPort(opts.admin.host, adminPort));
+  adminAddress = formatHostPort(opts.admin.host, adminPort);
+  cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), adminAddress);
 
   const snap = holder.current;
   log.info(

@@ -12,6 +12,7 @@
  *     Other regions' votes age out by their `stale_after`. When etcd returns, the election decides
  *     again and the votes in etcd take over.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { EtcdClient } from './etcd-client.js';
 import { EtcdSource } from './etcd-source.js';
@@ -26,7 +27,14 @@ import type { Vote } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Logger } from '../log.js';
 
-export const MERIDIAN_VERSION = '0.1.0';
+/** The version in package.json (two levels up from both src/cluster and dist/cluster). */
+export const MERIDIAN_VERSION: string = (() => {
+  try {
+    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 export interface ClusterOptions {
   readonly endpoints: readonly string[];

@@ -44,6 +44,10 @@ policies:
     type: A
     ttl: 1
     policy: { failover: { tiers: [ { pool: first }, { pool: second } ] } }
+  - name: near
+    type: A
+    ttl: 1
+    policy: { latency: { regions: [ { region: eu, policy: { weighted: { pool: first } } }, { region: us, policy: { weighted: { pool: second } } } ] } }
 `;
 }
 
@@ -64,7 +68,10 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await etcd?.destroy();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(`${d}.latency.yaml`, { force: true });
+  }
 });
 
 /** Runs a meridian command to completion. */
@@ -365,5 +372,60 @@ describe('meridian cluster import and export', () => {
     expect(replaced.code).toBe(0);
     expect(replaced.out).toContain('replaced example.net.');
     expect(replaced.out).toContain('unchanged gslb.example.org.');
+  });
+});
+
+describe('overrides, the latency table and NOTIFY across the cluster', () => {
+  it('a drain set on one node holds on the others; a latency table written to etcd steers every node; secondaries get NOTIFY', async () => {
+    const port = await freePort();
+    const prefix = await seed(port);
+    // A secondary that acknowledges NOTIFY (RFC 1996 §4.7) and records what it got.
+    const dgram = await import('node:dgram');
+    const dnsPacket = (await import('dns-packet')).default;
+    const secondary = dgram.createSocket('udp4');
+    const notified: { name: string; serial: number }[] = [];
+    secondary.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg) as unknown as { id: number; opcode: string; questions: { name: string; type: string }[]; answers?: { data: { serial: number } }[] };
+      if (q.opcode !== 'NOTIFY') return;
+      notified.push({ name: q.questions[0]!.name, serial: q.answers?.[0]?.data.serial ?? -1 });
+      secondary.send(dnsPacket.encode({ id: q.id, type: 'response', opcode: 'NOTIFY', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions } as never), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => secondary.bind(0, '127.0.0.1', () => r()));
+    const secondaryPort = (secondary.address() as { port: number }).port;
+    try {
+      const n1 = await node(prefix, 'n1', 'eu', ['--no-checks']);
+      const n2 = await node(prefix, 'n2', 'us', ['--no-checks', '--notify', `127.0.0.1:${secondaryPort}`]);
+      expect(await answer(n2)).toBe('127.0.0.31 127.0.0.32');
+
+      const set = await fetch(api(n1, '/v1/overrides'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'maintenance', expires_in: 600 }) });
+      expect(set.status).toBe(201);
+      await waitFor(async () => (await answer(n2)) === '127.0.0.33', 5_000, 50);
+      const listed = (await json<{ overrides: { id: string; kind: string; reason: string; expires_at: string }[] }>(n2, '/v1/overrides')).overrides;
+      expect(listed).toMatchObject([{ id: 'region:eu', kind: 'drain', reason: 'maintenance' }]);
+      const lifted = await fetch(api(n2, `/v1/overrides/${encodeURIComponent('region:eu')}`), { method: 'DELETE' });
+      expect(lifted.status).toBe(204);
+      await waitFor(async () => (await answer(n1)) === '127.0.0.31 127.0.0.32', 5_000, 50);
+
+      // The latency table lives in etcd: every node reads the same one.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-lat-'));
+      dirs.push(dir);
+      fs.writeFileSync(path.join(dir, 'cl.test.yaml'), zoneText(port));
+      const near = async (n: MeridianProcess) => ((await ask(n.dnsPort, 'near.cl.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers ?? []).map((a) => a.data as string).sort().join(' ');
+      // us is nearer, then eu (whose weighted pool gives one of its two endpoints).
+      for (const [rtt, want] of [[{ eu: 200, us: 10 }, /^127\.0\.0\.33$/], [{ eu: 10, us: 200 }, /^127\.0\.0\.3[12]$/]] as const) {
+        fs.writeFileSync(`${dir}.latency.yaml`, `- { from: 203.0.113.0/24, rtt_ms: { eu: ${rtt.eu}, us: ${rtt.us} } }\n`);
+        const r = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', dir, '--latency', `${dir}.latency.yaml`]);
+        expect(r.out).toContain('imported the latency table');
+        expect(r.code).toBe(0);
+        for (const n of [n1, n2]) await waitFor(async () => want.test(await near(n)), 5_000, 50);
+      }
+
+      // A zone write on node 1 changes the serial; node 2 sees it through etcd and notifies.
+      const w = await fetch(api(n1, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'n', type: 'A', value: '198.51.100.3' }) });
+      expect(w.status).toBe(201);
+      await waitFor(async () => notified.some((x) => x.name === 'cl.test' && x.serial === 2), 5_000, 50);
+    } finally {
+      secondary.close();
+    }
   });
 });

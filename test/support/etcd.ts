@@ -40,6 +40,7 @@ export async function startEtcd(): Promise<TestEtcd> {
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null) return;
     child = spawn(
       'etcd',
       [

@@ -89,7 +89,7 @@ await new Promise((r) => imp.on('exit', r));
 
 // --- nodes ---
 async function startNode(id, region) {
-  const child = spawn(process.execPath, [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
   children.push(child);
   const ports = await new Promise((resolve) => {
     let buf = '';
@@ -113,12 +113,8 @@ async function startNode(id, region) {
   });
   return { id, ...ports };
 }
-// `meridian serving` is logged at info; run the nodes with info on stdout but keep it quiet.
 const nodes = [];
-for (const [id, region] of [['n1', 'eu'], ['n2', 'us'], ['n3', 'ap']]) {
-  process.env.MERIDIAN_LOG_LEVEL = 'info';
-  nodes.push(await startNode(id, region));
-}
+for (const [id, region] of [['n1', 'eu'], ['n2', 'us'], ['n3', 'ap']]) nodes.push(await startNode(id, region));
 
 const sock = dgram.createSocket('udp4');
 await new Promise((r) => sock.bind(0, '127.0.0.1', r));

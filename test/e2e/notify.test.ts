@@ -20,6 +20,7 @@ import type { Zone } from '../../src/zone/zone.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 import { silentLogger } from '../../src/log.js';
 import { dig, freePort, shippedZones, startTestNode, tempZones, waitFor } from '../support/tools.js';
+import { namedSecondaryConf } from '../support/named.js';
 
 const SERIAL = 2026112401;
 const ZONE_FILE = 'example.net.zone';
@@ -287,22 +288,7 @@ describe.skipIf(!named)('BIND named as a secondary, told of a change by NOTIFY',
     const conf = path.join(dir, 'named.conf');
     // The zone's SOA refresh is 1h, so within this test named only learns of the change from
     // the NOTIFY. named accepts NOTIFY from the addresses of its primaries (127.0.0.1) by default.
-    fs.writeFileSync(conf, `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-  notify no;
-};
-controls { };
-zone "example.net" {
-  type secondary;
-  primaries { 127.0.0.1 port ${node.dns.port}; };
-  file "${dir}/example.net.db";
-};
-`);
+    fs.writeFileSync(conf, namedSecondaryConf(dir, port, node.dns.port, ['example.net']));
     const output: string[] = [];
     const child = startDaemon(named!, ['-g', '-c', conf, '-n', '1'], output);
     cleanups.push(() => stopDaemon(child));

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, hasCommand, startTestNode, waitFor } from '../support/tools.js';
+import { namedSecondaryConf } from '../support/named.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 
 let node: RunningNode;
@@ -117,27 +118,7 @@ describe.skipIf(!named)('BIND named as a secondary', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-named-'));
     fs.chmodSync(dir, 0o777);
     const conf = path.join(dir, 'named.conf');
-    fs.writeFileSync(conf, `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-  notify no;
-};
-controls { };
-zone "example.net" {
-  type secondary;
-  primaries { 127.0.0.1 port ${node.dns.port}; };
-  file "${dir}/example.net.db";
-};
-zone "gslb.example.org" {
-  type secondary;
-  primaries { 127.0.0.1 port ${node.dns.port}; };
-  file "${dir}/gslb.example.org.db";
-};
-`);
+    fs.writeFileSync(conf, namedSecondaryConf(dir, port, node.dns.port, ['example.net', 'gslb.example.org']));
     child = startDaemon(named!, ['-g', '-c', conf, '-n', '1']);
   });
   afterAll(() => stopDaemon(child));

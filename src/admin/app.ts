@@ -24,6 +24,7 @@ import { registerSimulateRoutes } from './routes/simulate.js';
 import { registerAuditRoutes, registerOverrideRoutes, OverrideFile } from './routes/overrides.js';
 import type { OverrideBackend } from '../cluster/overrides.js';
 import type { MemberRecord } from '../cluster/membership.js';
+import { parseHostPort } from '../cli/args.js';
 import { nodeViews, registerNodeRoutes, type ClusterView } from './routes/nodes.js';
 import { registerLbRoutes } from './routes/lb.js';
 import { registerDrillRoutes } from './routes/drills.js';
@@ -170,7 +171,22 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   });
   registerSimulateRoutes(app, { holder: opts.holder });
   registerAuditRoutes(app, { audit });
-  const runner = new DrillRunner({ holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}), ...(opts.overrides ? { publishOverride: (t, o) => void opts.overrides!.set(t, o).catch((err: Error) => opts.log.warn({ err: err.message }, 'drill override not stored in etcd; it holds on this node only')) } : {}) });
+  // In a cluster a live drill watches every serving node's DNS, not only this one's.
+  const peers = (): { id: string; host: string; port: number }[] => {
+    const c = opts.cluster;
+    if (!c) return [];
+    const me = c.self().id;
+    return c.members().flatMap((m) => {
+      if (m.kind !== 'node' || m.id === me || !m.dns) return [];
+      try {
+        const hp = parseHostPort(m.dns, 'dns');
+        return [{ id: m.id, host: hp.host, port: hp.port }];
+      } catch {
+        return [];
+      }
+    });
+  };
+  const runner = new DrillRunner({ peers, holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}), ...(opts.overrides ? { publishOverride: (t, o) => void opts.overrides!.set(t, o).catch((err: Error) => opts.log.warn({ err: err.message }, 'drill override not stored in etcd; it holds on this node only')) } : {}) });
   app.addHook('onClose', async () => runner.stopAll());
   registerDrillRoutes(app, { holder: opts.holder, runner });
   const single = opts.self ?? (() => ({ id: 'local', kind: 'node' as const, region: 'local', dns: opts.dns ? `${opts.dns.host}:${opts.dns.port}` : null, admin: null, version: '', revision: opts.holder.current.version, active_checker: false, started_at: new Date(0).toISOString(), seen_at: new Date().toISOString() }));

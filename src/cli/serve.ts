@@ -205,7 +205,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     region: opts.region,
     log,
     runChecks: opts.runChecks ?? true,
-    stateDir: opts.stateDir,
+    // In a cluster the votes in etcd are the warm start; the state directory keeps drills and audit.
+    stateDir: cluster ? undefined : opts.stateDir,
     ...(cluster ? { publish: cluster.publishFor((votes) => void health.store?.record(votes)), active: false } : {}),
   });
   if (health.store) health.store.observeVote = metrics.observeVote;

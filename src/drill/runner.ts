@@ -74,6 +74,12 @@ export interface DrillContext {
   readonly stateDir?: string | undefined;
   /** Saves overrides (the state directory's overrides.json), so a drain outlives a crash until its expiry. */
   readonly saveOverrides?: () => void;
+  /**
+   * The other nodes of the cluster, whose DNS the drill watches too (cluster mode): each node's
+   * id and DNS address. The drain reaches them through etcd; the report says when each one
+   * dropped the target and took it back.
+   */
+  readonly peers?: () => { id: string; host: string; port: number }[];
   /** Carries an override set or lifted here to the rest of the cluster (cluster mode). */
   readonly publishOverride?: (target: { endpoint: string } | { region: string }, override: Override | null) => void;
 }
@@ -152,24 +158,39 @@ export class DrillRunner {
     event('drained', `${JSON.stringify(req.target)} until ${report.ends_at}; watching ${pairs.length} answers`);
     this.ctx.audit.record({ who: req.by, action: 'drill.start', target: `drill:${id}`, before: null, after: 'running', detail: { target: req.target, duration_s: req.durationS } });
 
-    const sock = dgram.createSocket(this.ctx.dns.host.includes(':') ? 'udp6' : 'udp4');
-    sock.on('error', () => undefined);
+    // The nodes watched: this one, and in a cluster every other node (each keeps its own record
+    // of when each answer dropped the target and took it back).
+    const self = { id: `${this.ctx.dns.host}:${this.ctx.dns.port}`, host: this.ctx.dns.host, port: this.ctx.dns.port };
+    const watched = [self, ...(this.ctx.peers?.() ?? [])];
+    report.nodes = watched.map((n) => ({ node: n.id, drained_after_ms: null, restored_after_ms: null }));
+    const perNode = watched.map(() => pairs.map(() => ({ gone: null as number | null, back: null as number | null })));
+    const sockets = new Map<'udp4' | 'udp6', dgram.Socket>();
     const pending = new Map<number, (answers: string[] | null, rcode: string) => void>();
-    sock.on('message', (msg) => {
-      try {
-        const p = dnsPacket.decode(msg) as dnsPacket.DecodedPacket & { rcode?: string };
-        const cb = pending.get(p.id ?? -1);
-        if (!cb) return;
-        pending.delete(p.id!);
-        cb(((p.answers ?? []) as { type: string; data: unknown }[]).filter((a) => a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME').map((a) => String(a.data)), p.rcode ?? 'NOERROR');
-      } catch {
-        // not ours
-      }
-    });
+    const socketFor = (host: string): dgram.Socket => {
+      const family = host.includes(':') ? 'udp6' : 'udp4';
+      let sock = sockets.get(family);
+      if (sock) return sock;
+      sock = dgram.createSocket(family);
+      sock.on('error', () => undefined);
+      sock.on('message', (msg) => {
+        try {
+          const p = dnsPacket.decode(msg) as dnsPacket.DecodedPacket & { rcode?: string };
+          const cb = pending.get(p.id ?? -1);
+          if (!cb) return;
+          pending.delete(p.id!);
+          cb(((p.answers ?? []) as { type: string; data: unknown }[]).filter((a) => a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME').map((a) => String(a.data)), p.rcode ?? 'NOERROR');
+        } catch {
+          // not ours
+        }
+      });
+      sockets.set(family, sock);
+      return sock;
+    };
     let nextId = 1;
-    const ask = (pair: Pair): Promise<{ answers: string[] | null; rcode: string }> =>
+    const ask = (pair: Pair, node: { host: string; port: number }): Promise<{ answers: string[] | null; rcode: string }> =>
       new Promise((resolve) => {
-        const qid = nextId++ & 0xffff;
+        let qid = nextId++ & 0xffff;
+        while (pending.has(qid)) qid = nextId++ & 0xffff;
         const [address, prefix] = pair.subnet.split('/');
         const timer = setTimeout(() => {
           pending.delete(qid);
@@ -185,7 +206,7 @@ export class DrillRunner {
           questions: [{ name: pair.name.replace(/\.$/, ''), type: pair.type as dnsPacket.RecordType }],
           additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: Number(prefix), scopePrefixLength: 0, ip: address! }] } as unknown as dnsPacket.Answer],
         });
-        sock.send(msg, this.ctx.dns.port, this.ctx.dns.host);
+        socketFor(node.host).send(msg, node.port, node.host);
       });
 
     let stopped = false;
@@ -200,14 +221,20 @@ export class DrillRunner {
         this.ctx.publishOverride?.(target, null);
       }
       this.ctx.saveOverrides?.();
-      sock.close();
+      for (const sock of sockets.values()) sock.close();
       report.state = state;
       report.finished_at = new Date().toISOString();
       event(state === 'done' ? 'finished' : 'aborted', why);
-      const drained = pairs.map((p) => p.goneAfterMs);
-      const restored = pairs.map((p) => p.backAfterMs);
-      report.nodes[0]!.drained_after_ms = drained.every((x) => x !== null) ? Math.max(0, ...(drained as number[])) : null;
-      report.nodes[0]!.restored_after_ms = restored.every((x) => x !== null) ? Math.max(0, ...(restored as number[])) : null;
+      watched.forEach((_, i) => {
+        const drained = perNode[i]!.map((x) => x.gone);
+        const restored = perNode[i]!.map((x) => x.back);
+        report.nodes[i]!.drained_after_ms = drained.every((x) => x !== null) ? Math.max(0, ...(drained as number[])) : null;
+        report.nodes[i]!.restored_after_ms = restored.every((x) => x !== null) ? Math.max(0, ...(restored as number[])) : null;
+      });
+      const slowest = (k: 'drained_after_ms' | 'restored_after_ms'): number | null => (report.nodes.every((n) => n[k] !== null) ? Math.max(...report.nodes.map((n) => n[k]!)) : null);
+      const drainedAll = slowest('drained_after_ms');
+      const restoredAll = slowest('restored_after_ms');
+      const many = report.nodes.length > 1 ? ` on all ${report.nodes.length} nodes` : '';
       report.observations = pairs.map((p) => ({
         name: p.name,
         type: p.type,
@@ -222,9 +249,9 @@ export class DrillRunner {
       }));
       report.checks = [
         ...pv.safety,
-        { rule: 'converged', pass: report.nodes[0]!.drained_after_ms !== null, detail: report.nodes[0]!.drained_after_ms !== null ? `every watched answer dropped the target within ${report.nodes[0]!.drained_after_ms} ms` : 'some answers never dropped the target' },
+        { rule: 'converged', pass: drainedAll !== null, detail: drainedAll !== null ? `every watched answer dropped the target within ${drainedAll} ms${many}` : `some answers never dropped the target${report.nodes.filter((n) => n.drained_after_ms === null).map((n) => ` (node ${n.node})`).join('')}` },
         { rule: 'no_client_without_answer', pass: report.empty_or_servfail === 0, detail: `${report.empty_or_servfail} empty, SERVFAIL or missing answers` },
-        { rule: 'traffic_returned', pass: state === 'done' && report.nodes[0]!.restored_after_ms !== null, detail: report.nodes[0]!.restored_after_ms !== null ? `the target was back in every answer ${report.nodes[0]!.restored_after_ms} ms after the end` : 'the target did not come back in every answer' },
+        { rule: 'traffic_returned', pass: state === 'done' && restoredAll !== null, detail: restoredAll !== null ? `the target was back in every answer ${restoredAll} ms after the end${many}` : 'the target did not come back in every answer' },
         { rule: 'predictions', pass: report.observations.every((o) => o.matches_prediction !== false), detail: `${report.observations.filter((o) => o.matches_prediction).length} of ${report.observations.length} observed answers match the preview` },
       ];
       this.ctx.audit.record({ who: req.by, action: `drill.${state}`, target: `drill:${id}`, before: 'running', after: state, ...(why ? { detail: { why } } : {}) });
@@ -241,25 +268,33 @@ export class DrillRunner {
         event('drain lifted', 'the overrides expired; watching the target come back');
       }
       void Promise.all(
-        pairs.map(async (p) => {
-          const { answers, rcode } = await ask(p);
-          if (answers === null || rcode !== 'NOERROR' || answers.length === 0) {
-            report.empty_or_servfail++;
-            return;
-          }
-          const hasTarget = answers.some((a) => targetValues.has(a));
-          if (!ended) {
-            if (!hasTarget && p.goneAfterMs === null) {
-              p.goneAfterMs = Date.now() - t0;
-              p.observed = answers;
+        watched.flatMap((node, n) =>
+          pairs.map(async (p, i) => {
+            const { answers, rcode } = await ask(p, node);
+            if (answers === null || rcode !== 'NOERROR' || answers.length === 0) {
+              report.empty_or_servfail++;
+              return;
             }
-          } else if (hasTarget && p.backAfterMs === null) {
-            p.backAfterMs = Date.now() - expiresAt;
-          }
-        }),
+            const hasTarget = answers.some((a) => targetValues.has(a));
+            const mine = perNode[n]![i]!;
+            if (!ended) {
+              if (!hasTarget && mine.gone === null) {
+                mine.gone = Date.now() - t0;
+                // The observations are this node's; the others' are in report.nodes.
+                if (n === 0) {
+                  p.goneAfterMs = mine.gone;
+                  p.observed = answers;
+                }
+              }
+            } else if (hasTarget && mine.back === null) {
+              mine.back = Date.now() - expiresAt;
+              if (n === 0) p.backAfterMs = mine.back;
+            }
+          }),
+        ),
       ).then(() => {
         ticking = false;
-        if (ended && pairs.every((p) => p.backAfterMs !== null)) finish('done');
+        if (ended && perNode.every((ps) => ps.every((x) => x.back !== null))) finish('done');
         else if (ended && Date.now() - expiresAt > 30_000) finish('done', 'gave up waiting for every answer to return after 30 s');
       });
     }, 100);

@@ -429,3 +429,34 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
     }
   });
 });
+
+describe('a live drill in a cluster', () => {
+  it('drains the region on every node and reports when each node dropped and took back the target', async () => {
+    const port = await freePort();
+    const prefix = await seed(port);
+    const n1 = await node(prefix, 'n1', 'eu', ['--no-checks']);
+    const n2 = await node(prefix, 'n2', 'us', ['--no-checks']);
+    const n3 = await node(prefix, 'n3', 'ap', ['--no-checks']);
+    await waitFor(async () => (await json<Nodes>(n1, '/v1/nodes')).nodes.length === 3, 10_000);
+    const start = await fetch(api(n1, '/v1/drills'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', mode: 'live', duration_s: 2, reason: 'cluster drill' }) });
+    expect(start.status).toBe(202);
+    const id = ((await start.json()) as { id: string }).id;
+    // The drain is stored in etcd, so the other nodes stop answering with eu too.
+    for (const n of [n2, n3]) await waitFor(async () => (await answer(n)) === '127.0.0.33', 3_000, 20);
+    const report = await waitFor(async () => {
+      const r = (await json<{ state: string }>(n1, `/v1/drills/${id}`)) as { state: string; nodes: { node: string; drained_after_ms: number | null; restored_after_ms: number | null }[]; checks: { rule: string; pass: boolean; detail: string }[]; empty_or_servfail: number };
+      return r.state === 'done' ? r : null;
+    }, 20_000, 200);
+    expect(report.nodes).toHaveLength(3);
+    expect(report.nodes.map((x) => x.node)).toEqual(expect.arrayContaining(['n2', 'n3']));
+    for (const x of report.nodes) {
+      expect(x.drained_after_ms, x.node).not.toBeNull();
+      expect(x.restored_after_ms, x.node).not.toBeNull();
+    }
+    expect(report.empty_or_servfail).toBe(0);
+    for (const c of report.checks) expect(c.pass, `${c.rule}: ${c.detail}`).toBe(true);
+    expect(report.checks.find((c) => c.rule === 'converged')!.detail).toContain('on all 3 nodes');
+    for (const n of [n1, n2, n3]) expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
+    expect((await json<{ overrides: unknown[] }>(n3, '/v1/overrides')).overrides).toEqual([]);
+  }, 40_000);
+});

@@ -460,3 +460,36 @@ describe('a live drill in a cluster', () => {
     expect((await json<{ overrides: unknown[] }>(n3, '/v1/overrides')).overrides).toEqual([]);
   }, 40_000);
 });
+
+describe('cluster mode: bad arguments and a cold start without etcd', () => {
+  it('refuses bad cluster arguments with a usage error', async () => {
+    const bad = await meridian(['serve', '--etcd', 'not a url']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('--etcd');
+    const both = await meridian(['checker', '--region', 'eu', '--etcd', etcd.url, '--node', 'http://127.0.0.1:1']);
+    expect(both.code).toBe(2);
+    const latency = await meridian(['serve', '--etcd', etcd.url, '--latency', '/nonexistent', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+    expect(latency.code).toBe(1);
+    expect(latency.out).toContain('MRD_ERR_CONFIG');
+    const id = await meridian(['serve', '--etcd', etcd.url, '--node-id', 'a/b']);
+    expect(id.code).toBe(2);
+    const sub = await meridian(['cluster', 'frobnicate', '--etcd', etcd.url]);
+    expect(sub.code).toBe(2);
+  });
+
+  it('a node started while etcd is down is not ready, then loads by itself when etcd comes up', async () => {
+    const port = await freePort();
+    const prefix = await seed(port);
+    await etcd.stop();
+    const n = await node(prefix, 'cold', 'eu', ['--no-checks']);
+    const res = await fetch(api(n, '/readyz'));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { reason: string }).reason).toContain('etcd unreachable');
+    expect((await ask(n.dnsPort, 'app.cl.test', 'A')).rcode).toBe('REFUSED');
+    await etcd.start();
+    await waitFor(async () => (await answer(n)) === '127.0.0.31 127.0.0.32', 15_000, 100);
+    // Loaded; with no checker anywhere (--no-checks) it waits for the first votes, not for etcd.
+    const now = (await (await fetch(api(n, '/readyz'))).json()) as { reason?: string };
+    expect(now.reason).toBe('the first round of health checks is not done');
+  });
+});

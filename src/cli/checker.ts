@@ -16,7 +16,7 @@ import { createLogger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, etcdTlsOf, normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
 import { nodeIdOf } from './serve.js';
 
 export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
@@ -34,8 +34,7 @@ Options:
   --node URL             admin API of the node that judges health, e.g. http://127.0.0.1:8053
   --zones DIR            zone files whose checks to run (with --node); default ./zones
   --token TOKEN          bearer token for the node's admin API (or MERIDIAN_TOKEN)
-  --etcd URL[,URL…]      cluster mode: the etcd cluster
-  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+${ETCD_HELP}
   --node-id ID           this checker's id in the cluster; default <hostname>-<pid>
   --lease-ttl SECONDS    election and membership lease TTL; default 5
   -h, --help             show this help
@@ -53,8 +52,7 @@ export async function checkerCommand(argv: string[]): Promise<number> {
         node: { type: 'string' },
         zones: { type: 'string', default: './zones' },
         token: { type: 'string' },
-        etcd: { type: 'string' },
-        'etcd-prefix': { type: 'string', default: '/meridian' },
+        ...ETCD_ARGS,
         'node-id': { type: 'string' },
         'lease-ttl': { type: 'string', default: '5' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -78,7 +76,7 @@ export async function checkerCommand(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values['lease-ttl']) || ttl < 1 || ttl > 600) throw createError('MRD_ERR_CLI_USAGE', '--lease-ttl must be an integer from 1 to 600');
     const holder = new SnapshotHolder();
     const cluster = new Cluster(
-      { endpoints: parseEtcdEndpoints(values.etcd), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
+      { endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
       holder,
       log,
     );

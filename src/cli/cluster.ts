@@ -17,7 +17,7 @@ import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
 import { loadZoneText } from '../zone/load.js';
-import { EtcdClient, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
 import { KeyLayout, sniffZoneKind } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
 
@@ -34,8 +34,7 @@ Commands:
   nodes   list the nodes and checkers registered in etcd
 
 Options:
-  --etcd URL[,URL…]      the etcd cluster (required)
-  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+${ETCD_HELP}
   -h, --help             show this help
 `;
 
@@ -50,8 +49,7 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
     ({ values } = parseArgs({
       args: rest,
       options: {
-        etcd: { type: 'string' },
-        'etcd-prefix': { type: 'string', default: '/meridian' },
+        ...ETCD_ARGS,
         zones: { type: 'string' },
         latency: { type: 'string' },
         replace: { type: 'boolean', default: false },
@@ -71,7 +69,7 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
   if (!['import', 'export', 'nodes'].includes(sub)) throw createError('MRD_ERR_CLI_USAGE', `unknown cluster command "${sub}" (import, export, nodes)`);
   if (values.etcd === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
   const layout = new KeyLayout(normalisePrefix(values['etcd-prefix']));
-  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), log: silentLogger(), timeoutMs: 5000 });
+  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), log: silentLogger(), timeoutMs: 5000 });
   try {
     if (sub === 'nodes') {
       const { kvs } = await client.range(layout.nodes, { prefix: true });

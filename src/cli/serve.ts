@@ -24,7 +24,7 @@ import { isLoopback } from './args.js';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import type { EtcdSource } from '../cluster/etcd-source.js';
-import { normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type EtcdTls } from '../cluster/etcd-client.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
 
@@ -50,6 +50,9 @@ Cluster mode (docs/operations.md, "Running a cluster"):
   --etcd URL[,URL…]      take zones, overrides, the latency table and votes from etcd instead of
                          --zones, and share them with every other node
   --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+  --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
+  --etcd-cert FILE       client certificate (PEM), when etcd requires one
+  --etcd-key FILE        the client certificate's private key (PEM)
   --node-id ID           this node's id in the cluster; default <hostname>-<pid>
   --lease-ttl SECONDS    TTL of the checker election and membership leases: a dead node's region
                          checks move to a standby within it; default 5
@@ -85,6 +88,7 @@ export interface ServeOptions {
   /** Cluster mode: etcd endpoints; undefined runs on the zones directory. */
   etcd?: string[] | undefined;
   etcdPrefix?: string;
+  etcdTls?: EtcdTls;
   nodeId?: string | undefined;
   leaseTtlSeconds?: number;
 }
@@ -116,8 +120,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
         tokens: { type: 'string' },
         'protect-probes': { type: 'boolean', default: false },
         notify: { type: 'string' },
-        etcd: { type: 'string' },
-        'etcd-prefix': { type: 'string', default: '/meridian' },
+        ...ETCD_ARGS,
         'node-id': { type: 'string' },
         'lease-ttl': { type: 'string', default: '5' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -145,6 +148,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     protectProbes: values['protect-probes'],
     notify: values.notify === undefined ? [] : parseNotifyTargets(values.notify),
     etcd: values.etcd === undefined ? undefined : parseEtcdEndpoints(values.etcd),
+    etcdTls: etcdTlsOf(values),
     etcdPrefix: normalisePrefix(values['etcd-prefix']),
     nodeId: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']),
     leaseTtlSeconds: positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600),
@@ -186,7 +190,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
-    ? new Cluster({ endpoints: opts.etcd, prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
+    ? new Cluster({ endpoints: opts.etcd, ...(opts.etcdTls ? { tls: opts.etcdTls } : {}), prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
   (source as FileSource | EtcdSource).observeLoad = metrics.observeLoad;

@@ -16,6 +16,7 @@
  * Keys and values are UTF-8 strings; the gateway wants them base64, and 64-bit numbers come back
  * as decimal strings.
  */
+import fs from 'node:fs';
 import { request, Agent } from 'undici';
 import { createError, type MeridianError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -86,9 +87,17 @@ function kvOf(r: RawKv): KeyValue {
   return { key: unb64(r.key), value: unb64(r.value), createRevision: Number(r.create_revision ?? 0), modRevision: Number(r.mod_revision ?? 0), lease: r.lease ?? '0' };
 }
 
+/** TLS towards etcd (`https://` endpoints): the CA that signed etcd's certificate, and a client certificate when etcd asks for one (`--client-cert-auth`). PEM texts. */
+export interface EtcdTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 export interface EtcdClientOptions {
   /** Client URLs, e.g. `http://127.0.0.1:2379`; requests go to the first that answers. */
   readonly endpoints: readonly string[];
+  readonly tls?: EtcdTls;
   readonly log: Logger;
   /** Deadline of one request (default 2000 ms). */
   readonly timeoutMs?: number;
@@ -98,7 +107,7 @@ export class EtcdClient {
   readonly #endpoints: string[];
   readonly #log: Logger;
   readonly #timeoutMs: number;
-  readonly #agent = new Agent({ connect: { timeout: 1000 }, keepAliveTimeout: 10_000 });
+  readonly #agent: Agent;
   /** The endpoint that answered last; tried first. */
   #current = 0;
   #reachable = true;
@@ -109,6 +118,8 @@ export class EtcdClient {
   constructor(opts: EtcdClientOptions) {
     if (opts.endpoints.length === 0) throw createError('MRD_ERR_CONFIG', 'no etcd endpoint given');
     this.#endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ''));
+    const tls = opts.tls ?? {};
+    this.#agent = new Agent({ connect: { timeout: 1000, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) }, keepAliveTimeout: 10_000 });
     this.#log = opts.log;
     this.#timeoutMs = opts.timeoutMs ?? 2000;
   }
@@ -345,4 +356,33 @@ export function normalisePrefix(prefix: string): string {
   const p = `/${prefix.replace(/^\/+|\/+$/g, '')}`;
   if (p === '/' || /\s/.test(p)) throw createError('MRD_ERR_CLI_USAGE', `--etcd-prefix must be a non-empty key prefix such as /meridian, not "${prefix}"`);
   return p;
+}
+
+/** The etcd options every cluster command takes (`node:util` parseArgs form). */
+export const ETCD_ARGS = {
+  etcd: { type: 'string' },
+  'etcd-prefix': { type: 'string', default: '/meridian' },
+  'etcd-ca': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
+} as const;
+
+export const ETCD_HELP = `  --etcd URL[,URL…]      the etcd cluster's client URLs (http:// or https://)
+  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
+  --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
+  --etcd-cert FILE       client certificate (PEM), when etcd requires one (--client-cert-auth)
+  --etcd-key FILE        the client certificate's private key (PEM)`;
+
+/** Reads the TLS files named by `--etcd-ca/--etcd-cert/--etcd-key`; throws MRD_ERR_CLI_USAGE on a bad combination or an unreadable file. */
+export function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
+  const { 'etcd-ca': ca, 'etcd-cert': cert, 'etcd-key': key } = values;
+  if ((cert === undefined) !== (key === undefined)) throw createError('MRD_ERR_CLI_USAGE', '--etcd-cert and --etcd-key go together');
+  const read = (file: string, flag: string): string => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw createError('MRD_ERR_CLI_USAGE', `${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
 }

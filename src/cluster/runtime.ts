@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { EtcdClient } from './etcd-client.js';
+import { EtcdClient, type EtcdTls } from './etcd-client.js';
 import { EtcdSource } from './etcd-source.js';
 import { KeyLayout } from './layout.js';
 import { EtcdOverrides } from './overrides.js';
@@ -38,6 +38,7 @@ export const MERIDIAN_VERSION: string = (() => {
 
 export interface ClusterOptions {
   readonly endpoints: readonly string[];
+  readonly tls?: EtcdTls;
   readonly prefix: string;
   readonly region: string;
   /** This process's id in the cluster (default: host name and admin port, or pid). */
@@ -71,7 +72,7 @@ export class Cluster {
   ) {
     const clog = log.child({ component: 'cluster' });
     this.id = opts.id ?? `${os.hostname()}-${process.pid}`;
-    this.client = new EtcdClient({ endpoints: opts.endpoints, log: clog });
+    this.client = new EtcdClient({ endpoints: opts.endpoints, log: clog, ...(opts.tls ? { tls: opts.tls } : {}) });
     this.client.onReachability((up) => {
       if (!up) this.unreachableCount++;
       this.#gate();

@@ -493,3 +493,35 @@ describe('cluster mode: bad arguments and a cold start without etcd', () => {
     expect(now.reason).toBe('the first round of health checks is not done');
   });
 });
+
+describe('etcd over TLS with client certificates', () => {
+  it('import, serve and checker work with --etcd-ca/--etcd-cert/--etcd-key; without a client certificate etcd refuses', async () => {
+    const secure = await startEtcd({ tls: true });
+    try {
+      const tls = secure.tls!;
+      const flags = ['--etcd', secure.url, '--etcd-ca', tls.ca, '--etcd-cert', tls.clientCert, '--etcd-key', tls.clientKey];
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-tls-'));
+      dirs.push(dir);
+      const port = await freePort();
+      await startTargets(port);
+      fs.writeFileSync(path.join(dir, 'cl.test.yaml'), zoneText(port));
+      const refused = await meridian(['cluster', 'import', '--etcd', secure.url, '--etcd-ca', tls.ca, '--zones', dir]);
+      expect(refused.code).toBe(1);
+      expect(refused.out).toContain('MRD_ERR_ETCD');
+      const ok = await meridian(['cluster', 'import', ...flags, '--zones', dir]);
+      expect(ok.code).toBe(0);
+      const n = await spawnMeridian([...flags, '--node-id', 't1', '--region', 'eu', '--lease-ttl', String(LEASE)]);
+      procs.push(n.child);
+      const c = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'checker', ...flags, '--region', 'us', '--node-id', 'tc'], { stdio: 'ignore' });
+      procs.push(c);
+      expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
+      await waitFor(async () => (await json<HealthView>(n, '/v1/health')).endpoints.find((e) => e.endpoint === 'first/a')?.votes.map((v) => v.checker).sort().join() === 'eu,us', 15_000, 200);
+      const nodes = await json<Nodes>(n, '/v1/nodes');
+      expect(nodes.etcd).toBe('reachable');
+      expect(nodes.nodes.map((x) => x.id)).toEqual(['t1', 'tc']);
+    } finally {
+      for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
+      await secure.destroy();
+    }
+  });
+});

@@ -3,6 +3,9 @@
 // region. Two figures (docs/performance.md):
 //   1. write-to-answer propagation: an API write on node 1, then UDP queries to nodes 2 and 3
 //      every 2 ms until both answer with the new record; 50 writes.
+//   3. checker handover: region eu gets a standby `meridian checker --etcd`; its active checker is
+//      killed (SIGKILL, no goodbye) and node 2's /v1/nodes is asked every 20 ms until another
+//      process is eu's active checker (lease TTL 2 s); 5 trials.
 //   2. target-death-to-failover: both endpoints of the primary pool stop (interval 1 s, fall 2,
 //      checkers in three regions); every node is asked every 20 ms until it answers from the
 //      backup pool. Then the targets come back and the next trial waits for the answers to return.
@@ -88,9 +91,11 @@ const imp = spawn(process.execPath, [main, 'cluster', 'import', '--etcd', etcdUr
 await new Promise((r) => imp.on('exit', r));
 
 // --- nodes ---
+const procsById = new Map();
 async function startNode(id, region) {
   const child = spawn(process.execPath, [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
   children.push(child);
+  procsById.set(id, child);
   const ports = await new Promise((resolve) => {
     let buf = '';
     const onData = (d) => {
@@ -191,5 +196,29 @@ for (let i = 0; i < failovers; i++) {
 }
 console.log(`target death to failover (interval 1 s, fall 2, checkers in 3 regions), every node: ${fmt(stats(fo))}`);
 console.log(`  spread between the first and the last node to fail over: ${fmt(stats(foAll))}`);
+
+// --- 3. checker handover ---
+const handover = [];
+const n2 = nodes[1];
+const nodesOf = async () => (await fetch(`http://127.0.0.1:${n2.admin}/v1/nodes`)).json();
+for (let i = 0; i < 5; i++) {
+  const id = `c${i}`;
+  const child = spawn(process.execPath, [main, 'checker', '--etcd', etcdUrl, '--region', 'eu', '--node-id', id, '--lease-ttl', '2'], { stdio: 'ignore' });
+  children.push(child);
+  procsById.set(id, child);
+  while (!(await nodesOf()).nodes.some((m) => m.id === id)) await sleep(50);
+  const leader = (await nodesOf()).active_checkers.eu.id;
+  await sleep(Math.random() * 700); // anywhere in the renewal cycle
+  const t0 = performance.now();
+  procsById.get(leader).kill('SIGKILL');
+  for (;;) {
+    const now = (await nodesOf()).active_checkers.eu?.id;
+    if (now && now !== leader) break;
+    await sleep(20);
+  }
+  handover.push(performance.now() - t0);
+  console.log(`  handover ${i + 1}: ${leader} killed, eu checks moved after ${(performance.now() - t0).toFixed(0)} ms`);
+}
+console.log(`active checker killed to standby active (lease TTL 2 s): ${fmt(stats(handover))}`);
 sock.close();
 process.exit(0);

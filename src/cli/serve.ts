@@ -214,12 +214,14 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     ...(cluster ? { publish: cluster.publishFor((votes) => void health.store?.record(votes)), active: false } : {}),
   });
   if (health.store) health.store.observeVote = metrics.observeVote;
+  const audit = new AuditLog(opts.stateDir);
   let started = false;
   if (cluster) {
     // In a cluster the health service listens for snapshot swaps before the first load, so the
     // vote store tracks the first snapshot's endpoints when the votes in etcd arrive.
     health.start();
     cluster.attach(health);
+    cluster.attachAudit(audit);
     await cluster.start();
   } else {
     // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
@@ -230,7 +232,6 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
   const restored = overrideFile?.load() ?? 0;
   if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
-  const audit = new AuditLog(opts.stateDir);
   const notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
   notifier?.start();
 

@@ -196,8 +196,9 @@ export class EtcdClient {
     return Number(r.header.revision);
   }
 
-  async delete(key: string, opts: { prefix?: boolean } = {}): Promise<number> {
-    const r = await this.#call<{ header: { revision: string } }>('/v3/kv/deleterange', { key: b64(key), ...(opts.prefix ? { range_end: prefixEnd(key) } : {}) });
+  async delete(key: string, opts: { prefix?: boolean; to?: string } = {}): Promise<number> {
+    const end = opts.to !== undefined ? b64(opts.to) : opts.prefix ? prefixEnd(key) : undefined;
+    const r = await this.#call<{ header: { revision: string } }>('/v3/kv/deleterange', { key: b64(key), ...(end ? { range_end: end } : {}) });
     return Number(r.header.revision);
   }
 

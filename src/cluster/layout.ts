@@ -15,6 +15,7 @@
  *   <prefix>/checkers/<region>           the region's active checker (JSON), under its lease:
  *                                        whoever creates the key runs the region's checks
  *   <prefix>/nodes/<id>                  a node or checker's membership record (JSON), under its lease
+ *   <prefix>/audit/<time>-<node>-<n>     an audit log entry (JSON), kept 90 days
  *
  * The zones directory and etcd hold the same texts: `meridian cluster import` and `export` copy
  * one to the other.
@@ -29,6 +30,7 @@ export class KeyLayout {
   readonly votes: string;
   readonly checkers: string;
   readonly nodes: string;
+  readonly audit: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -38,6 +40,7 @@ export class KeyLayout {
     this.votes = `${prefix}/votes/`;
     this.checkers = `${prefix}/checkers/`;
     this.nodes = `${prefix}/nodes/`;
+    this.audit = `${prefix}/audit/`;
   }
 
   /** Everything of this cluster (what a node watches). */

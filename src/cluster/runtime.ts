@@ -22,6 +22,8 @@ import { EtcdLatency } from './latency.js';
 import { EtcdVoteFeed, EtcdVotePublisher } from './votes.js';
 import { RegionElection } from './election.js';
 import { Membership, type MemberRecord } from './membership.js';
+import { EtcdAudit } from './audit.js';
+import type { AuditLog } from '../state/audit.js';
 import { endpointsOf, type HealthService } from '../health/service.js';
 import type { Vote } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
@@ -128,6 +130,11 @@ export class Cluster {
       local?.(votes);
       if (this.election?.leader && this.client.reachable) this.#publisher!.publish(votes);
     };
+  }
+
+  /** Keeps the audit log cluster-wide: entries go to etcd, and every node's entries come back. */
+  attachAudit(audit: AuditLog): void {
+    this.source.subscribe(this.layout.audit, new EtcdAudit(this.client, this.layout.audit, this.id, audit, this.log.child({ component: 'audit' })));
   }
 
   /** Hooks a health service in: its checker follows the election, its store the votes in etcd. */

@@ -164,6 +164,15 @@ describe('a three-node cluster on etcd (real processes)', () => {
     const put = await fetch(api(nodes[2]!, '/v1/zones/cl.test/records/w1/A'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': zone.headers.get('etag')! }, body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.2' }) });
     expect(put.status).toBe(200);
     for (const n of nodes) await waitFor(async () => (await answer(n, 'w1.cl.test')) === '198.51.100.2', 5_000, 20);
+    // One audit log across the cluster: each node shows both writes, with the node that took it.
+    for (const n of nodes) {
+      const entries = await waitFor(async () => {
+        const { entries } = await json<{ entries: { action: string; target: string; node?: string; before: string | null; after: string | null }[] }>(n, '/v1/audit?target=cl.test.');
+        return entries.length >= 2 ? entries : null;
+      }, 5_000, 50);
+      expect(entries.slice(0, 2).map((e) => `${e.action}@${e.node}`)).toEqual(['record.replace@n3', 'record.create@n1']);
+      expect(entries[0]!.before).toBe(entries[1]!.after);
+    }
   });
 
   it('a dead target is failed over by all three nodes alike; a dead checker\'s votes expire and the rest decide', async () => {

@@ -17,6 +17,7 @@ import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
 import { loadZoneText } from '../zone/load.js';
+import { serialGreater } from '../state/zone-store.js';
 import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
 import { KeyLayout, sniffZoneKind } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
@@ -134,6 +135,11 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
     compare.push(now ? { key, target: 'MOD', result: 'EQUAL', modRevision: now.modRevision } : { key, target: 'CREATE', result: 'EQUAL', createRevision: 0 });
     ops.push({ put: { key, value: text } });
     lines.push(`${now ? 'replaced' : 'imported'} ${name} (serial ${zone.serial}) -> ${key}`);
+    if (now) {
+      // RFC 1982 §3.2: secondaries transfer only when the serial grows.
+      const held = loadZoneText(now.value, `etcd:${key}${sniffZoneKind(now.value) === 'yaml' ? '.yaml' : '.zone'}`);
+      if (held.ok && !serialGreater(zone.serial, held.zone.serial)) lines.push(`warning: ${name} serial ${zone.serial} is not greater than the ${held.zone.serial} in etcd; secondaries will not transfer the change`);
+    }
   }
   if (o.prune) {
     const keep = new Set(zones.map((z) => layout.zone(z.origin)));

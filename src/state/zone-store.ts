@@ -54,7 +54,7 @@ export function etagOf(zone: Zone, text: string): string {
 }
 
 /** RFC 1982 §3.2: s1 is greater than s2 in serial number arithmetic. */
-function serialGreater(s1: number, s2: number): boolean {
+export function serialGreater(s1: number, s2: number): boolean {
   return (s1 < s2 && s2 - s1 > 2 ** 31) || (s1 > s2 && s1 - s2 < 2 ** 31);
 }
 

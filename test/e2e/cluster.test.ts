@@ -380,6 +380,11 @@ describe('meridian cluster import and export', () => {
     const replaced = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out, '--replace']);
     expect(replaced.code).toBe(0);
     expect(replaced.out).toContain('replaced example.net.');
+    expect(replaced.out).not.toContain('warning');
+    fs.writeFileSync(path.join(out, 'example.net.zone'), fs.readFileSync(path.join(out, 'example.net.zone'), 'utf8').replace('2026112402', '2026112402 ; same serial').replace('ns1.example.net.', 'ns1.example.net. '));
+    const same = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out, '--replace']);
+    expect(same.code).toBe(0);
+    expect(same.out).toMatch(/warning: example\.net\. serial 2026112402 is not greater/);
     expect(replaced.out).toContain('unchanged gslb.example.org.');
   });
 });

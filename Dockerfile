@@ -25,4 +25,6 @@ ENTRYPOINT ["node", "/app/dist/main.js"]
 # The admin API refuses to listen beyond loopback without tokens. To reach it from outside the
 # container, pass tokens and the address, e.g.
 #   docker run -e MERIDIAN_TOKENS="ops:write:<secret>" meridian serve ... --admin 0.0.0.0:8053
+# In a cluster, the zones live in etcd instead (docs/operations.md, "Running a cluster"):
+#   docker run meridian serve --etcd https://etcd:2379 --etcd-ca ... --region eu-west --node-id ns1 ...
 CMD ["serve", "--zones", "/app/zones", "--state", "/app/state", "--dns", "0.0.0.0:53", "--admin", "127.0.0.1:8053"]

@@ -63,6 +63,10 @@ describe('status page', () => {
     const euStatus = page.locator('#regions tr[data-region="eu-west"] .status').first();
     await expect.poll(() => euStatus.textContent(), { timeout: 10_000 }).toBe('healthy');
     await expect.poll(() => page.locator('#pins g[data-region="eu-west"]').getAttribute('class')).toContain('healthy');
+    // A single node lists itself in the nodes table (a cluster lists every member: cluster.test.ts).
+    expect(await page.locator('#etcd').textContent()).toBe('· single node');
+    expect(await page.locator('#nodes tbody tr').count()).toBe(1);
+    expect(await page.locator('#nodes tbody tr').first().textContent()).toMatch(/\(this node\).*active checker.*test/);
 
     // The target dies: within fall (1) × interval (1 s) plus a poll the region is down, in red.
     target.closeAllConnections();

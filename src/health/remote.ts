@@ -5,8 +5,8 @@
  * `{ "checker": REGION, "votes": [Vote, ...] }`. Votes are batched for up to 200 ms; a failed
  * post is logged and dropped (the next run sends fresh votes, and on the node old ones go stale).
  *
- * This is the one transport between checkers and deciders; the etcd cluster moves votes onto
- * etcd behind the same `publish(votes)` function.
+ * This is the transport between a standalone checker and a single node; in a cluster, votes go
+ * through etcd instead (cluster/votes.ts), behind the same `publish(votes)` function.
  */
 import { request } from 'undici';
 import type { Vote } from './votes.js';

@@ -2,7 +2,7 @@
  * @module state/snapshot
  * The immutable Snapshot that the query path reads: the zones being served and the answer cache
  * that belongs to them. A query takes the current snapshot once, at its start, and never sees a
- * mix of old and new data. Writers (state/file-source.ts now, etcd later) build a new snapshot
+ * mix of old and new data. Writers (state/file-source.ts, cluster/etcd-source.ts) build a new snapshot
  * and swap it in through {@link SnapshotHolder}.
  */
 import { AnswerCache } from '../dns/cache.js';

@@ -16,7 +16,7 @@ import { createLogger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { ETCD_ARGS, ETCD_HELP, etcdTlsOf, normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
 import { nodeIdOf } from './serve.js';
 
 export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
@@ -76,7 +76,7 @@ export async function checkerCommand(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values['lease-ttl']) || ttl < 1 || ttl > 600) throw createError('MRD_ERR_CLI_USAGE', '--lease-ttl must be an integer from 1 to 600');
     const holder = new SnapshotHolder();
     const cluster = new Cluster(
-      { endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
+      { endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), auth: etcdAuthOf(values), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
       holder,
       log,
     );

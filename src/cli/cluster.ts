@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
 import { loadZoneText } from '../zone/load.js';
 import { serialGreater } from '../state/zone-store.js';
-import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
 import { KeyLayout, sniffZoneKind } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
 
@@ -70,7 +70,7 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
   if (!['import', 'export', 'nodes'].includes(sub)) throw createError('MRD_ERR_CLI_USAGE', `unknown cluster command "${sub}" (import, export, nodes)`);
   if (values.etcd === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
   const layout = new KeyLayout(normalisePrefix(values['etcd-prefix']));
-  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), log: silentLogger(), timeoutMs: 5000 });
+  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), ...(etcdAuthOf(values) ? { auth: etcdAuthOf(values)! } : {}), log: silentLogger(), timeoutMs: 5000 });
   try {
     if (sub === 'nodes') {
       const { kvs } = await client.range(layout.nodes, { prefix: true });

@@ -24,7 +24,7 @@ import { isLoopback } from './args.js';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import type { EtcdSource } from '../cluster/etcd-source.js';
-import { ETCD_ARGS, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type EtcdTls } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type EtcdTls } from '../cluster/etcd-client.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
 
@@ -53,6 +53,7 @@ Cluster mode (docs/operations.md, "Running a cluster"):
   --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
   --etcd-cert FILE       client certificate (PEM), when etcd requires one
   --etcd-key FILE        the client certificate's private key (PEM)
+  --etcd-user NAME       an etcd user (etcd auth); the password comes from MERIDIAN_ETCD_PASSWORD
   --node-id ID           this node's id in the cluster; default <hostname>-<pid>
   --lease-ttl SECONDS    TTL of the checker election and membership leases: a dead node's region
                          checks move to a standby within it; default 5
@@ -89,6 +90,7 @@ export interface ServeOptions {
   etcd?: string[] | undefined;
   etcdPrefix?: string;
   etcdTls?: EtcdTls;
+  etcdAuth?: { user: string; password: string } | undefined;
   nodeId?: string | undefined;
   leaseTtlSeconds?: number;
 }
@@ -149,6 +151,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     notify: values.notify === undefined ? [] : parseNotifyTargets(values.notify),
     etcd: values.etcd === undefined ? undefined : parseEtcdEndpoints(values.etcd),
     etcdTls: etcdTlsOf(values),
+    etcdAuth: etcdAuthOf(values),
     etcdPrefix: normalisePrefix(values['etcd-prefix']),
     nodeId: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']),
     leaseTtlSeconds: positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600),
@@ -190,7 +193,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
-    ? new Cluster({ endpoints: opts.etcd, ...(opts.etcdTls ? { tls: opts.etcdTls } : {}), prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
+    ? new Cluster({ endpoints: opts.etcd, ...(opts.etcdTls ? { tls: opts.etcdTls } : {}), auth: opts.etcdAuth, prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
   (source as FileSource | EtcdSource).observeLoad = metrics.observeLoad;

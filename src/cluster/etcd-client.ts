@@ -98,6 +98,8 @@ export interface EtcdClientOptions {
   /** Client URLs, e.g. `http://127.0.0.1:2379`; requests go to the first that answers. */
   readonly endpoints: readonly string[];
   readonly tls?: EtcdTls;
+  /** An etcd user (etcd with `auth enable`): the client authenticates and sends the token. */
+  readonly auth?: { readonly user: string; readonly password: string };
   readonly log: Logger;
   /** Deadline of one request (default 2000 ms). */
   readonly timeoutMs?: number;
@@ -114,8 +116,12 @@ export class EtcdClient {
   readonly #listeners = new Set<(reachable: boolean) => void>();
   readonly #watchers = new Set<{ close(): void }>();
   #closed = false;
+  readonly #auth: { readonly user: string; readonly password: string } | undefined;
+  /** The auth token in use (etcd with auth), refreshed when etcd says it is no longer valid. */
+  #token: string | null = null;
 
   constructor(opts: EtcdClientOptions) {
+    this.#auth = opts.auth;
     if (opts.endpoints.length === 0) throw createError('MRD_ERR_CONFIG', 'no etcd endpoint given');
     this.#endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ''));
     const tls = opts.tls ?? {};
@@ -147,8 +153,35 @@ export class EtcdClient {
     for (const fn of this.#listeners) fn(reachable);
   }
 
-  /** One gateway call, trying each endpoint in turn from the last good one. */
+  /** Headers of every request: JSON, and the auth token when etcd has auth on. */
+  #headers(): Record<string, string> {
+    return { 'content-type': 'application/json', ...(this.#token ? { authorization: this.#token } : {}) };
+  }
+
+  /** Gets a token for the configured user (etcd `Authenticate`). */
+  async #authenticate(): Promise<void> {
+    this.#token = null;
+    const r = await this.#send<{ token: string }>('/v3/auth/authenticate', { name: this.#auth!.user, password: this.#auth!.password }, this.#timeoutMs);
+    this.#token = r.token;
+  }
+
+  /**
+   * One gateway call. With a user configured, authenticates first and once more when etcd says
+   * the token is no longer valid (simple tokens expire when unused).
+   */
   async #call<T>(path: string, body: unknown, timeoutMs = this.#timeoutMs): Promise<T> {
+    if (this.#auth && this.#token === null) await this.#authenticate();
+    try {
+      return await this.#send<T>(path, body, timeoutMs);
+    } catch (err) {
+      if (!this.#auth || (err as { status?: number }).status !== 401) throw err;
+      await this.#authenticate();
+      return this.#send<T>(path, body, timeoutMs);
+    }
+  }
+
+  /** One request, trying each endpoint in turn from the last good one. */
+  async #send<T>(path: string, body: unknown, timeoutMs: number): Promise<T> {
     if (this.#closed) throw createError('MRD_ERR_ETCD', 'client closed');
     let lastErr: unknown;
     for (let i = 0; i < this.#endpoints.length; i++) {
@@ -157,7 +190,7 @@ export class EtcdClient {
         const res = await request(`${this.#endpoints[at]}${path}`, {
           method: 'POST',
           body: JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
+          headers: this.#headers(),
           dispatcher: this.#agent,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
@@ -168,7 +201,7 @@ export class EtcdClient {
         const json = JSON.parse(text) as T & { error?: string; message?: string; code?: number };
         this.#current = at;
         this.#mark(true);
-        if (res.statusCode >= 400) throw Object.assign(createError('MRD_ERR_ETCD', `${path}: ${json.message ?? json.error ?? text.slice(0, 200)}`), { refused: true });
+        if (res.statusCode >= 400) throw Object.assign(createError('MRD_ERR_ETCD', `${path}: ${json.message ?? json.error ?? text.slice(0, 200)}`), { refused: true, status: res.statusCode });
         return json;
       } catch (err) {
         if ((err as { refused?: boolean }).refused) throw err;
@@ -256,16 +289,20 @@ export class EtcdClient {
         controller = new AbortController();
         const at = this.#current;
         try {
+          if (this.#auth && this.#token === null) await this.#authenticate();
           const res = await request(`${this.#endpoints[at]}/v3/watch`, {
             method: 'POST',
             body: JSON.stringify({ create_request: { key: b64(prefix), range_end: prefixEnd(prefix), start_revision: String(next) } }),
-            headers: { 'content-type': 'application/json' },
+            headers: this.#headers(),
             dispatcher: this.#agent,
             headersTimeout: this.#timeoutMs,
             bodyTimeout: 0,
             signal: controller.signal,
           });
-          if (res.statusCode !== 200) throw new Error(`watch: HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+          if (res.statusCode !== 200) {
+            if (res.statusCode === 401) this.#token = null;
+            throw new Error(`watch: HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+          }
           let buffered = '';
           let reset = false;
           for await (const chunk of res.body) {
@@ -276,7 +313,11 @@ export class EtcdClient {
               buffered = buffered.slice(nl + 1);
               if (!line) continue;
               const msg = JSON.parse(line) as { result?: { created?: boolean; canceled?: boolean; compact_revision?: string; events?: { type?: string; kv: RawKv }[] }; error?: { message?: string } };
-              if (msg.error) throw new Error(`watch: ${msg.error.message ?? JSON.stringify(msg.error)}`);
+              if (msg.error) {
+                // An expired token: get a new one before reconnecting.
+                if (this.#auth && /auth|token|permission/i.test(msg.error.message ?? '')) this.#token = null;
+                throw new Error(`watch: ${msg.error.message ?? JSON.stringify(msg.error)}`);
+              }
               const r = msg.result;
               if (!r) continue;
               if (r.created) {
@@ -366,13 +407,16 @@ export const ETCD_ARGS = {
   'etcd-ca': { type: 'string' },
   'etcd-cert': { type: 'string' },
   'etcd-key': { type: 'string' },
+  'etcd-user': { type: 'string' },
 } as const;
 
 export const ETCD_HELP = `  --etcd URL[,URL…]      the etcd cluster's client URLs (http:// or https://)
   --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
   --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
   --etcd-cert FILE       client certificate (PEM), when etcd requires one (--client-cert-auth)
-  --etcd-key FILE        the client certificate's private key (PEM)`;
+  --etcd-key FILE        the client certificate's private key (PEM)
+  --etcd-user NAME       an etcd user, for an etcd with auth enabled; the password comes from
+                         MERIDIAN_ETCD_PASSWORD`;
 
 /** Reads the TLS files named by `--etcd-ca/--etcd-cert/--etcd-key`; throws MRD_ERR_CLI_USAGE on a bad combination or an unreadable file. */
 export function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
@@ -386,4 +430,13 @@ export function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?
     }
   };
   return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
+}
+
+/** The etcd user from `--etcd-user` and the password from `MERIDIAN_ETCD_PASSWORD`. */
+export function etcdAuthOf(values: { 'etcd-user'?: string | undefined }, env: NodeJS.ProcessEnv = process.env): { user: string; password: string } | undefined {
+  const user = values['etcd-user'];
+  if (user === undefined) return undefined;
+  const password = env['MERIDIAN_ETCD_PASSWORD'];
+  if (!user || password === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd-user needs a user name, and its password in MERIDIAN_ETCD_PASSWORD');
+  return { user, password };
 }

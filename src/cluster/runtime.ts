@@ -41,6 +41,7 @@ export const MERIDIAN_VERSION: string = (() => {
 export interface ClusterOptions {
   readonly endpoints: readonly string[];
   readonly tls?: EtcdTls;
+  readonly auth?: { readonly user: string; readonly password: string } | undefined;
   readonly prefix: string;
   readonly region: string;
   /** This process's id in the cluster (default: host name and admin port, or pid). */
@@ -74,7 +75,7 @@ export class Cluster {
   ) {
     const clog = log.child({ component: 'cluster' });
     this.id = opts.id ?? `${os.hostname()}-${process.pid}`;
-    this.client = new EtcdClient({ endpoints: opts.endpoints, log: clog, ...(opts.tls ? { tls: opts.tls } : {}) });
+    this.client = new EtcdClient({ endpoints: opts.endpoints, log: clog, ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.auth ? { auth: opts.auth } : {}) });
     this.client.onReachability((up) => {
       if (!up) this.unreachableCount++;
       this.#gate();

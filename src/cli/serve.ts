@@ -30,7 +30,8 @@ import type { Source } from '../state/source.js';
 
 export const SERVE_HELP = `Usage: meridian serve [options]
 
-Serve the zones in a directory over DNS (UDP and TCP on one port) with an admin API.
+Serve the zones in a directory (or, with --etcd, a cluster's zones) over DNS (UDP and TCP on one
+port) with an admin API.
 
 Options:
   --zones DIR            zone files to serve (*.zone, *.yaml); default ./zones
@@ -45,6 +46,11 @@ Options:
                          open and must listen on loopback
   --protect-probes       require a token for /livez, /readyz and /metrics too
   --notify HOST:PORT[,…] send DNS NOTIFY (RFC 1996) to these secondaries when a zone's serial changes
+  --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
+  --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
+  --tcp-max-connections N  concurrent TCP connections; default 1000
+  --no-cache             disable the encoded-answer cache (for debugging)
+  -h, --help             show this help
 
 Cluster mode (docs/operations.md, "Running a cluster"):
   --etcd URL[,URL…]      take zones, overrides, the latency table and votes from etcd instead of
@@ -57,11 +63,6 @@ Cluster mode (docs/operations.md, "Running a cluster"):
   --node-id ID           this node's id in the cluster; default <hostname>-<pid>
   --lease-ttl SECONDS    TTL of the checker election and membership leases: a dead node's region
                          checks move to a standby within it; default 5
-  --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
-  --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
-  --tcp-max-connections N  concurrent TCP connections; default 1000
-  --no-cache             disable the encoded-answer cache (for debugging)
-  -h, --help             show this help
 
 Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
 `;

@@ -128,7 +128,7 @@ export class Cluster {
     this.holder.onSwap(refresh);
     this.#publisher = new EtcdVotePublisher(this.client, this.layout, this.id, (k) => staleAfter.get(k), this.log.child({ component: 'votes' }));
     return (votes) => {
-      local?.(votes);
+      local?.(votes.map((v) => ({ ...v, by: this.id })));
       if (this.election?.leader && this.client.reachable) this.#publisher!.publish(votes);
     };
   }

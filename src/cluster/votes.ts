@@ -14,9 +14,7 @@ import type { Subscriber } from './etcd-source.js';
 import type { Logger } from '../log.js';
 
 /** A vote as stored: the vote and the checker process that cast it. */
-interface StoredVote extends Vote {
-  readonly by: string;
-}
+type StoredVote = Vote & { readonly by: string };
 
 /** Writes a checker's votes to etcd (the checker side). */
 export class EtcdVotePublisher {
@@ -124,7 +122,7 @@ export class EtcdVoteFeed implements Subscriber {
     try {
       const v = JSON.parse(kv.value) as StoredVote;
       if (!parts || typeof v.up !== 'boolean' || typeof v.at !== 'number') throw new Error('not a vote');
-      return { endpoint: parts.endpoint, checker: parts.checker, up: v.up, rttMs: Number(v.rttMs) || 0, reason: String(v.reason ?? ''), at: v.at };
+      return { endpoint: parts.endpoint, checker: parts.checker, up: v.up, rttMs: Number(v.rttMs) || 0, reason: String(v.reason ?? ''), at: v.at, ...(typeof v.by === 'string' ? { by: v.by } : {}) };
     } catch (err) {
       this.log.warn({ key: kv.key, err: (err as Error).message }, 'ignoring a vote key that is not a vote');
       return null;

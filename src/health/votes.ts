@@ -29,6 +29,8 @@ export interface Vote {
   readonly reason: string;
   /** Milliseconds since the epoch when the observation was made. */
   readonly at: number;
+  /** In a cluster: the id of the process that cast it (its region's active checker then). */
+  readonly by?: string;
 }
 
 interface Tracked {
@@ -47,7 +49,7 @@ export interface EndpointHealthView {
   state: Health;
   quorum: string | number;
   staleAfterMs: number;
-  votes: { checker: string; up: boolean; rttMs: number; reason: string; ageMs: number; fresh: boolean }[];
+  votes: { checker: string; by?: string; up: boolean; rttMs: number; reason: string; ageMs: number; fresh: boolean }[];
 }
 
 export class VoteStore {
@@ -182,7 +184,7 @@ export class VoteStore {
       state: t.view,
       quorum: t.plan.quorum,
       staleAfterMs: t.plan.staleAfterMs,
-      votes: [...t.votes.values()].map((v) => ({ checker: v.checker, up: v.up, rttMs: Math.round(v.rttMs * 10) / 10, reason: v.reason, ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs })),
+      votes: [...t.votes.values()].map((v) => ({ checker: v.checker, ...(v.by ? { by: v.by } : {}), up: v.up, rttMs: Math.round(v.rttMs * 10) / 10, reason: v.reason, ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs })),
     }));
   }
 

@@ -132,7 +132,7 @@ async function json<T>(n: MeridianProcess, p: string): Promise<T> {
 }
 
 type Nodes = { etcd: string; active_checkers: Record<string, { id: string }>; nodes: { id: string; kind: string; region: string; revision: number; active_checker: boolean; last_seen_ms_ago: number }[] };
-type HealthView = { endpoints: { endpoint: string; state: string; votes: { checker: string; up: boolean; fresh: boolean }[] }[] };
+type HealthView = { endpoints: { endpoint: string; state: string; votes: { checker: string; by?: string; up: boolean; fresh: boolean }[] }[] };
 
 describe('a three-node cluster on etcd (real processes)', () => {
   it('an API write on node 1 is answered by nodes 2 and 3, with the same serial; every member is listed', async () => {
@@ -188,6 +188,8 @@ describe('a three-node cluster on etcd (real processes)', () => {
     await b!.stop();
     for (const n of nodes) await waitFor(async () => (await answer(n)) === '127.0.0.33', 15_000, 100);
     for (const n of nodes) expect((await view(n, 'first/a'))!.state).toBe('down');
+    // Open votes: every node shows each region's vote and the process that cast it.
+    expect((await view(nodes[1]!, 'first/a'))!.votes.map((v) => `${v.checker}:${v.by}:${v.up}`).sort()).toEqual(['ap:n3:false', 'eu:n1:false', 'us:n2:false']);
 
     // Kill node 3 (region ap's only checker): its votes go when its lease does (stale_after 3 s).
     nodes[2]!.child.kill('SIGKILL');

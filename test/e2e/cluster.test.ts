@@ -188,8 +188,10 @@ describe('a three-node cluster on etcd (real processes)', () => {
     await b!.stop();
     for (const n of nodes) await waitFor(async () => (await answer(n)) === '127.0.0.33', 15_000, 100);
     for (const n of nodes) expect((await view(n, 'first/a'))!.state).toBe('down');
-    // Open votes: every node shows each region's vote and the process that cast it.
-    expect((await view(nodes[1]!, 'first/a'))!.votes.map((v) => `${v.checker}:${v.by}:${v.up}`).sort()).toEqual(['ap:n3:false', 'eu:n1:false', 'us:n2:false']);
+    // Open votes: every node shows each region's vote and the process that cast it. (The majority
+    // decided already; the third region may need one more check to reach fall 2.)
+    const votes = async () => (await view(nodes[1]!, 'first/a'))!.votes.map((v) => `${v.checker}:${v.by}:${v.up}`).sort().join(' ');
+    await waitFor(async () => (await votes()) === 'ap:n3:false eu:n1:false us:n2:false', 5_000, 100);
 
     // Kill node 3 (region ap's only checker): its votes go when its lease does (stale_after 3 s).
     nodes[2]!.child.kill('SIGKILL');

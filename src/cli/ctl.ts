@@ -25,6 +25,8 @@ Commands:
                                                take an endpoint (pool/id) or region out of answers
   undrain ENDPOINT | --region ID               lift it
   overrides list                               overrides in force
+  nodes                                        the cluster's nodes and checkers: region, revision, lag,
+                                               last seen, active checker (this node alone when single)
   simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b] [--down-endpoints pool/id,...]
                                                the answer the server would give, and why
   drill preview --region ID | --endpoints a,b  what taking it out would change (changes nothing)
@@ -62,6 +64,14 @@ export const COMMAND_HELP: Record<string, string> = {
            (POST /v1/zones/import); any other file is read as a YAML zone document. When the
            zone exists, the change carries its current ETag (If-Match), so a change someone
            else made in between is refused (412) rather than overwritten.
+
+` + GLOBAL_OPTIONS,
+  nodes: `Usage: meridian ctl nodes
+
+  Every node and checker of the cluster (GET /v1/nodes): id (* is the node asked), kind, region,
+  DNS address, the configuration revision it serves, how many revisions it lags behind the most
+  current member, when it was last seen, and whether it runs its region's checks. A single node
+  lists itself.
 
 ` + GLOBAL_OPTIONS,
   regions: `Usage: meridian ctl regions list
@@ -421,6 +431,15 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         const r = await call(ctx, 'GET', '/v1/overrides');
         if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
         else out(table(r.json.overrides.map((o: any) => [o.id, o.kind, o.by, o.expires_at, o.reason]), ['TARGET', 'KIND', 'BY', 'EXPIRES', 'REASON']));
+        break;
+      }
+      case 'nodes': {
+        const r = await call(ctx, 'GET', '/v1/nodes');
+        if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
+        else {
+          if (r.json.mode === 'cluster') out(`cluster, etcd ${r.json.etcd}\n`);
+          out(table(r.json.nodes.map((n: any) => [`${n.id}${n.self ? ' *' : ''}`, n.kind, n.region, n.dns, n.revision, n.lag, `${(n.last_seen_ms_ago / 1000).toFixed(1)}s`, n.active_checker ? 'yes' : 'no']), ['NODE', 'KIND', 'REGION', 'DNS', 'REVISION', 'LAG', 'SEEN', 'CHECKS']));
+        }
         break;
       }
       case 'simulate':

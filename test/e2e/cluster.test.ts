@@ -157,6 +157,11 @@ describe('a three-node cluster on etcd (real processes)', () => {
     expect(view.etcd).toBe('reachable');
     expect(view.nodes.map((x) => `${x.id}/${x.region}`)).toEqual(['n1/eu', 'n2/us', 'n3/ap']);
     expect(Object.fromEntries(Object.entries(view.active_checkers).map(([r, c]) => [r, c.id]))).toEqual({ eu: 'n1', us: 'n2', ap: 'n3' });
+    const listed = await meridian(['ctl', '--api', api(nodes[1]!, ''), 'nodes']);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContain('cluster, etcd reachable');
+    expect(listed.out).toMatch(/^n2 \*\s+node\s+us\s/m);
+    expect(listed.out).toMatch(/^n1\s+node\s+eu\s.*\syes$/m);
     const region = await json<{ nodes: { id: string }[] }>(nodes[0]!, '/v1/regions/us/status');
     expect(region.nodes.map((x) => x.id)).toEqual(['n2']);
     // A write on node 3 with an ETag read on node 2 works too (one truth).

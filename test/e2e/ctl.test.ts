@@ -72,6 +72,7 @@ describe('meridian ctl: help', () => {
       [['ctl', 'drain', '--help'], '--reason is\nrequired'],
       [['ctl', 'undrain', '--help'], 'meridian ctl undrain --region ID'],
       [['ctl', 'overrides', '--help'], 'meridian ctl overrides list'],
+      [['ctl', 'nodes', '--help'], 'GET /v1/nodes'],
       [['ctl', 'simulate', '--help'], 'EDNS Client Subnet'],
       [['drill', '--help'], 'meridian ctl drill preview'],
     ];
@@ -103,6 +104,17 @@ describe('meridian ctl: help', () => {
     const badApi = await meridian(['ctl', '--api', 'not a url', 'zones', 'list']);
     expect(badApi.code).toBe(2);
     expect(badApi.stderr).toContain('--api must be a URL');
+  });
+});
+
+describe('meridian ctl: nodes', () => {
+  it('a single node lists itself', async () => {
+    const r = await ctl('nodes');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^NODE\s+KIND\s+REGION\s+DNS\s+REVISION\s+LAG\s+SEEN\s+CHECKS/);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatch(/ \*\s+node\s+\S+\s+127\.0\.0\.1:\d+\s+\d+\s+0\s/);
   });
 });
 

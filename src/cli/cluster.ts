@@ -16,10 +16,9 @@ import { keyToPresentation } from '../dns/name.js';
 import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
-import { loadZoneText } from '../zone/load.js';
 import { serialGreater } from '../state/zone-store.js';
 import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
-import { KeyLayout, sniffZoneKind } from '../cluster/layout.js';
+import { KeyLayout, loadZoneKey, zoneSuffix } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
 
 export const CLUSTER_HELP = `Usage: meridian cluster <command> --etcd URL[,URL…] [options]
@@ -116,8 +115,7 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
     const text = fs.readFileSync(zone.file, 'utf8');
     const key = layout.zone(zone.origin);
     // The text must load from its key exactly as a node will load it.
-    const kind = sniffZoneKind(text);
-    const check = loadZoneText(text, `etcd:${key}${kind === 'yaml' ? '.yaml' : '.zone'}`);
+    const check = loadZoneKey(key, text);
     if (!check.ok || check.zone.origin !== zone.origin) {
       refused.push(`${path.basename(zone.file)}: does not load from ${key} (a master file needs $ORIGIN before its first record)`);
       continue;
@@ -137,7 +135,7 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
     lines.push(`${now ? 'replaced' : 'imported'} ${name} (serial ${zone.serial}) -> ${key}`);
     if (now) {
       // RFC 1982 §3.2: secondaries transfer only when the serial grows.
-      const held = loadZoneText(now.value, `etcd:${key}${sniffZoneKind(now.value) === 'yaml' ? '.yaml' : '.zone'}`);
+      const held = loadZoneKey(key, now.value);
       if (held.ok && !serialGreater(zone.serial, held.zone.serial)) lines.push(`warning: ${name} serial ${zone.serial} is not greater than the ${held.zone.serial} in etcd; secondaries will not transfer the change`);
     }
   }
@@ -180,7 +178,7 @@ async function exportZones(client: EtcdClient, layout: KeyLayout, dir: string, l
       out(`skipped ${kv.key}: not a zone key name\n`);
       continue;
     }
-    const file = path.join(dir, `${name === '.' ? 'root' : name}${sniffZoneKind(kv.value) === 'yaml' ? '.yaml' : '.zone'}`);
+    const file = path.join(dir, `${name === '.' ? 'root' : name}${zoneSuffix(kv.value)}`);
     writeFileAtomic(file, kv.value);
     out(`exported ${kv.key} -> ${file}\n`);
   }

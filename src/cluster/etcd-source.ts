@@ -20,13 +20,12 @@
  */
 import { zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../dns/name.js';
-import { loadZoneText } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
 import type { CommitResult, InputStatus, Source, ZoneEntry } from '../state/source.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import { ZoneStore } from '../state/zone-store.js';
 import type { EtcdClient, KeyValue, WatchEvent, Watcher } from './etcd-client.js';
-import { sniffZoneKind, type KeyLayout } from './layout.js';
+import { loadZoneKey, sniffZoneKind, type KeyLayout } from './layout.js';
 import type { Logger } from '../log.js';
 
 interface KeyState {
@@ -178,13 +177,12 @@ export class EtcdSource implements Source {
     const { log, layout } = this.#opts;
     const name = key.slice(layout.zones.length);
     const kind = sniffZoneKind(text);
-    const file = `etcd:${key}${kind === 'yaml' ? '.yaml' : '.zone'}`;
     const st: KeyState = this.#keys.get(key) ?? { zone: null, text: '', kind, served: 0, seen: 0, loadedAt: null, errors: [] };
     this.#keys.set(key, st);
     st.seen = modRevision;
-    const result = loadZoneText(text, file);
+    const result = loadZoneKey(key, text);
     let errors: ZoneError[] = result.ok ? [] : result.errors;
-    const origin = ZoneStore.originOf(name === '.' ? '.' : name);
+    const origin = ZoneStore.originOf(name);
     if (result.ok && origin !== result.zone.origin) errors = [zoneError('MRD_ERR_ZONE_KEY', { file: key, line: 0 }, [name, keyToPresentation(result.zone.origin)])];
     if (errors.length > 0 || !result.ok) {
       st.errors = errors;

@@ -21,6 +21,8 @@
  * one to the other.
  */
 import { keyToPresentation } from '../dns/name.js';
+import { loadZoneText } from '../zone/load.js';
+import type { BuildResult } from '../zone/zone.js';
 
 export class KeyLayout {
   readonly prefix: string;
@@ -79,4 +81,18 @@ export function zoneKeyName(origin: string): string {
 /** A zone key's text is YAML when it is a mapping with a top-level `zone:`; a master file otherwise. */
 export function sniffZoneKind(text: string): 'yaml' | 'master' {
   return /^zone\s*:/m.test(text) ? 'yaml' : 'master';
+}
+
+/** The file suffix a zone key's text gets when it is written out or loaded: `.yaml` or `.zone`. */
+export function zoneSuffix(text: string): '.yaml' | '.zone' {
+  return sniffZoneKind(text) === 'yaml' ? '.yaml' : '.zone';
+}
+
+/**
+ * Builds a zone key's text the way every node does (and `cluster import` checks): as the file
+ * `etcd:<key>.yaml` or `etcd:<key>.zone`, so a master file without `$ORIGIN` takes its origin
+ * from the key's name, and errors name the key.
+ */
+export function loadZoneKey(key: string, text: string): BuildResult {
+  return loadZoneText(text, `etcd:${key}${zoneSuffix(text)}`);
 }

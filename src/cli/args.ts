@@ -1,6 +1,6 @@
 /**
  * @module cli/args
- * Small helpers shared by the subcommands: HOST:PORT parsing and usage errors.
+ * Small helpers shared by the subcommands: HOST:PORT, integer and node id parsing, usage errors.
  */
 import { isIP } from 'node:net';
 import { createError } from '../errors.js';
@@ -19,6 +19,19 @@ export function parseHostPort(text: string, flag: string): HostPort {
   if (isIP(host) === 0) throw createError('MRD_ERR_CLI_USAGE', `${flag}: "${host}" is not an IP address`);
   if (port > 65535) throw createError('MRD_ERR_CLI_USAGE', `${flag}: port ${port} is out of range`);
   return { host, port };
+}
+
+/** An integer option from `min` to `max`; throws MRD_ERR_CLI_USAGE otherwise. */
+export function positiveInt(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw createError('MRD_ERR_CLI_USAGE', `${flag} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** A node id (`--node-id`): what may be part of an etcd key and a URL path. */
+export function nodeIdOf(text: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) throw createError('MRD_ERR_CLI_USAGE', `--node-id must be letters, digits, ".", "_" or "-" (at most 63), not "${text}"`);
+  return text;
 }
 
 /** Formats a host and port for logs, bracketing IPv6. */

@@ -16,8 +16,8 @@ import { createLogger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { ETCD_ARGS, ETCD_HELP, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints } from '../cluster/etcd-client.js';
-import { nodeIdOf } from './serve.js';
+import { ETCD_ARGS, ETCD_HELP, etcdConnectionOf } from '../cluster/etcd-client.js';
+import { nodeIdOf, positiveInt } from './args.js';
 
 export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
        meridian checker --region ID --etcd URL[,URL…] [options]
@@ -71,12 +71,12 @@ export async function checkerCommand(argv: string[]): Promise<number> {
   if (values.etcd !== undefined && values.node !== undefined) throw createError('MRD_ERR_CLI_USAGE', 'give --node (send votes to a node) or --etcd (cluster mode), not both');
   const log = createLogger();
   let stopAll: () => Promise<void>;
-  if (values.etcd !== undefined) {
-    const ttl = Number(values['lease-ttl']);
-    if (!/^\d+$/.test(values['lease-ttl']) || ttl < 1 || ttl > 600) throw createError('MRD_ERR_CLI_USAGE', '--lease-ttl must be an integer from 1 to 600');
+  const etcd = etcdConnectionOf(values);
+  if (etcd) {
+    const ttl = positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600);
     const holder = new SnapshotHolder();
     const cluster = new Cluster(
-      { endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), auth: etcdAuthOf(values), prefix: normalisePrefix(values['etcd-prefix']), region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
+      { etcd, region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
       holder,
       log,
     );

@@ -17,7 +17,7 @@ import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
 import { serialGreater } from '../state/zone-store.js';
-import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type Compare, type TxnOp } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdConnectionOf, type Compare, type TxnOp } from '../cluster/etcd-client.js';
 import { KeyLayout, loadZoneKey, zoneSuffix } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
 
@@ -67,9 +67,10 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
     return 0;
   }
   if (!['import', 'export', 'nodes'].includes(sub)) throw createError('MRD_ERR_CLI_USAGE', `unknown cluster command "${sub}" (import, export, nodes)`);
-  if (values.etcd === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
-  const layout = new KeyLayout(normalisePrefix(values['etcd-prefix']));
-  const client = new EtcdClient({ endpoints: parseEtcdEndpoints(values.etcd), tls: etcdTlsOf(values), ...(etcdAuthOf(values) ? { auth: etcdAuthOf(values)! } : {}), log: silentLogger(), timeoutMs: 5000 });
+  const etcd = etcdConnectionOf(values);
+  if (!etcd) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
+  const layout = new KeyLayout(etcd.prefix);
+  const client = new EtcdClient({ ...etcd, log: silentLogger(), timeoutMs: 5000 });
   try {
     if (sub === 'nodes') {
       const { kvs } = await client.range(layout.nodes, { prefix: true });

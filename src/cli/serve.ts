@@ -20,11 +20,11 @@ import { loadTokens, type Token } from '../admin/auth.js';
 import { MetricsRegistry } from '../admin/metrics.js';
 import { OverrideFile } from '../admin/routes/overrides.js';
 import { AuditLog } from '../state/audit.js';
-import { isLoopback } from './args.js';
+import { isLoopback, nodeIdOf, positiveInt } from './args.js';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import type { EtcdSource } from '../cluster/etcd-source.js';
-import { ETCD_ARGS, etcdAuthOf, etcdTlsOf, normalisePrefix, parseEtcdEndpoints, type EtcdTls } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
 
@@ -87,19 +87,10 @@ export interface ServeOptions {
   protectProbes?: boolean;
   /** Secondaries to NOTIFY when a zone's serial changes. */
   notify?: NotifyTarget[];
-  /** Cluster mode: etcd endpoints; undefined runs on the zones directory. */
-  etcd?: string[] | undefined;
-  etcdPrefix?: string;
-  etcdTls?: EtcdTls;
-  etcdAuth?: { user: string; password: string } | undefined;
+  /** Cluster mode: how to reach etcd; undefined runs on the zones directory. */
+  etcd?: EtcdConnection | undefined;
   nodeId?: string | undefined;
   leaseTtlSeconds?: number;
-}
-
-function positiveInt(text: string, flag: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw createError('MRD_ERR_CLI_USAGE', `${flag} must be an integer from ${min} to ${max}`);
-  return n;
 }
 
 /** Parses `serve` arguments; throws MRD_ERR_CLI_USAGE on bad ones. Returns null for --help. */
@@ -150,19 +141,10 @@ export function parseServeArgs(argv: string[]): ServeOptions | null {
     tokensFile: values.tokens === undefined ? undefined : path.resolve(values.tokens),
     protectProbes: values['protect-probes'],
     notify: values.notify === undefined ? [] : parseNotifyTargets(values.notify),
-    etcd: values.etcd === undefined ? undefined : parseEtcdEndpoints(values.etcd),
-    etcdTls: etcdTlsOf(values),
-    etcdAuth: etcdAuthOf(values),
-    etcdPrefix: normalisePrefix(values['etcd-prefix']),
+    etcd: etcdConnectionOf(values),
     nodeId: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']),
     leaseTtlSeconds: positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600),
   };
-}
-
-/** A node id: what may be part of an etcd key and a URL path. */
-export function nodeIdOf(text: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) throw createError('MRD_ERR_CLI_USAGE', `--node-id must be letters, digits, ".", "_" or "-" (at most 63), not "${text}"`);
-  return text;
 }
 
 /** A running node: what `serve` starts, and what tests start in-process. */
@@ -194,7 +176,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
-    ? new Cluster({ endpoints: opts.etcd, ...(opts.etcdTls ? { tls: opts.etcdTls } : {}), auth: opts.etcdAuth, prefix: opts.etcdPrefix ?? '/meridian', region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
+    ? new Cluster({ etcd: opts.etcd, region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
   (source as FileSource | EtcdSource).observeLoad = metrics.observeLoad;
@@ -311,7 +293,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   log.info(
     {
       region: opts.region,
-      ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
+      ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
       dns: formatHostPort(dnsAddr.host, dnsAddr.port),
       admin: formatHostPort(opts.admin.host, adminPort),
       zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),

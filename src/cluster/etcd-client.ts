@@ -419,7 +419,7 @@ export const ETCD_HELP = `  --etcd URL[,URL…]      the etcd cluster's client U
                          MERIDIAN_ETCD_PASSWORD`;
 
 /** Reads the TLS files named by `--etcd-ca/--etcd-cert/--etcd-key`; throws MRD_ERR_CLI_USAGE on a bad combination or an unreadable file. */
-export function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
+function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
   const { 'etcd-ca': ca, 'etcd-cert': cert, 'etcd-key': key } = values;
   if ((cert === undefined) !== (key === undefined)) throw createError('MRD_ERR_CLI_USAGE', '--etcd-cert and --etcd-key go together');
   const read = (file: string, flag: string): string => {
@@ -432,8 +432,23 @@ export function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?
   return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
 }
 
+/** Where and how to reach a cluster's etcd: what the `--etcd*` options say. */
+export interface EtcdConnection {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly tls: EtcdTls;
+  readonly auth?: { readonly user: string; readonly password: string };
+}
+
+/** The etcd connection the `--etcd*` options ({@link ETCD_ARGS}) describe; undefined without `--etcd`. Throws MRD_ERR_CLI_USAGE on bad options. */
+export function etcdConnectionOf(values: { etcd?: string | undefined; 'etcd-prefix': string; 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined; 'etcd-user'?: string | undefined }): EtcdConnection | undefined {
+  if (values.etcd === undefined) return undefined;
+  const auth = etcdAuthOf(values);
+  return { endpoints: parseEtcdEndpoints(values.etcd), prefix: normalisePrefix(values['etcd-prefix']), tls: etcdTlsOf(values), ...(auth ? { auth } : {}) };
+}
+
 /** The etcd user from `--etcd-user` and the password from `MERIDIAN_ETCD_PASSWORD`. */
-export function etcdAuthOf(values: { 'etcd-user'?: string | undefined }, env: NodeJS.ProcessEnv = process.env): { user: string; password: string } | undefined {
+function etcdAuthOf(values: { 'etcd-user'?: string | undefined }, env: NodeJS.ProcessEnv = process.env): { user: string; password: string } | undefined {
   const user = values['etcd-user'];
   if (user === undefined) return undefined;
   const password = env['MERIDIAN_ETCD_PASSWORD'];

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { EtcdClient, type EtcdTls } from './etcd-client.js';
+import { EtcdClient, type EtcdConnection } from './etcd-client.js';
 import { EtcdSource } from './etcd-source.js';
 import { KeyLayout } from './layout.js';
 import { EtcdOverrides } from './overrides.js';
@@ -39,10 +39,7 @@ export const MERIDIAN_VERSION: string = (() => {
 })();
 
 export interface ClusterOptions {
-  readonly endpoints: readonly string[];
-  readonly tls?: EtcdTls;
-  readonly auth?: { readonly user: string; readonly password: string } | undefined;
-  readonly prefix: string;
+  readonly etcd: EtcdConnection;
   readonly region: string;
   /** This process's id in the cluster (default: host name and admin port, or pid). */
   readonly id?: string | undefined;
@@ -75,12 +72,12 @@ export class Cluster {
   ) {
     const clog = log.child({ component: 'cluster' });
     this.id = opts.id ?? `${os.hostname()}-${process.pid}`;
-    this.client = new EtcdClient({ endpoints: opts.endpoints, log: clog, ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.auth ? { auth: opts.auth } : {}) });
+    this.client = new EtcdClient({ ...opts.etcd, log: clog });
     this.client.onReachability((up) => {
       if (!up) this.unreachableCount++;
       this.#gate();
     });
-    this.layout = new KeyLayout(opts.prefix);
+    this.layout = new KeyLayout(opts.etcd.prefix);
     this.source = new EtcdSource({ client: this.client, layout: this.layout, holder, log: log.child({ component: 'zones' }) });
     this.overrides = new EtcdOverrides(this.client, this.layout, holder.health, this.source, clog);
     this.source.subscribe(this.layout.overrides, this.overrides);

@@ -186,7 +186,7 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       }
     });
   };
-  const runner = new DrillRunner({ peers, holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, ...(opts.overrideFile ? { saveOverrides: () => opts.overrideFile!.save() } : {}), ...(opts.overrides ? { publishOverride: (t, o) => void opts.overrides!.set(t, o).catch((err: Error) => opts.log.warn({ err: err.message }, 'drill override not stored in etcd; it holds on this node only')) } : {}) });
+  const runner = new DrillRunner({ peers, holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, overrides });
   app.addHook('onClose', async () => runner.stopAll());
   registerDrillRoutes(app, { holder: opts.holder, runner });
   const single = opts.self ?? (() => ({ id: 'local', kind: 'node' as const, region: 'local', dns: opts.dns ? `${opts.dns.host}:${opts.dns.port}` : null, admin: null, version: '', revision: opts.holder.current.version, active_checker: false, started_at: new Date(0).toISOString(), seen_at: new Date().toISOString() }));

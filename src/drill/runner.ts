@@ -21,6 +21,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import type { HealthState, Override } from '../policy/health-view.js';
+import type { OverrideBackend } from '../cluster/overrides.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
@@ -42,8 +43,6 @@ interface Pair {
   before: string[];
   predicted: string[];
   observed: string[] | null;
-  goneAfterMs: number | null;
-  backAfterMs: number | null;
 }
 
 export interface DrillReport {
@@ -72,16 +71,18 @@ export interface DrillContext {
   /** The node's DNS address, asked during the drill. */
   readonly dns: { host: string; port: number };
   readonly stateDir?: string | undefined;
-  /** Saves overrides (the state directory's overrides.json), so a drain outlives a crash until its expiry. */
-  readonly saveOverrides?: () => void;
+  /**
+   * Where the drill's drain is stored besides this node's health view: the state directory's
+   * overrides.json (so a drain outlives a crash until its expiry), or etcd (so it holds on every
+   * node of a cluster).
+   */
+  readonly overrides?: OverrideBackend;
   /**
    * The other nodes of the cluster, whose DNS the drill watches too (cluster mode): each node's
    * id and DNS address. The drain reaches them through etcd; the report says when each one
    * dropped the target and took it back.
    */
   readonly peers?: () => { id: string; host: string; port: number }[];
-  /** Carries an override set or lifted here to the rest of the cluster (cluster mode). */
-  readonly publishOverride?: (target: { endpoint: string } | { region: string }, override: Override | null) => void;
 }
 
 function overrideTargets(t: DrillTarget): ({ region: string } | { endpoint: string })[] {
@@ -144,17 +145,17 @@ export class DrillRunner {
     const pairs: Pair[] = [];
     for (const rec of pv.records) {
       for (const v of rec.vantage) {
-        if (v.before.some((x) => targetValues.has(x))) pairs.push({ name: rec.name, type: rec.type, country: v.country, subnet: v.subnet, before: v.before, predicted: v.after, observed: null, goneAfterMs: null, backAfterMs: null });
+        if (v.before.some((x) => targetValues.has(x))) pairs.push({ name: rec.name, type: rec.type, country: v.country, subnet: v.subnet, before: v.before, predicted: v.after, observed: null });
       }
     }
 
+    // Applied here at once (this node's answers change now), then stored; a store that fails is in the timeline.
+    const setOverride = (target: { endpoint: string } | { region: string }, override: Override | null): void => {
+      this.ctx.health.setOverride(target, override);
+      this.ctx.overrides?.set(target, override).catch((err: Error) => event('override not stored', `${override ? 'drain' : 'lift'} of ${JSON.stringify(target)}: ${err.message}; it holds on this node only`));
+    };
     const expiresAt = t0 + req.durationS * 1000;
-    for (const target of overrideTargets(req.target)) {
-      const drain = { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override;
-      this.ctx.health.setOverride(target, drain);
-      this.ctx.publishOverride?.(target, drain);
-    }
-    this.ctx.saveOverrides?.();
+    for (const target of overrideTargets(req.target)) setOverride(target, { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override);
     event('drained', `${JSON.stringify(req.target)} until ${report.ends_at}; watching ${pairs.length} answers`);
     this.ctx.audit.record({ who: req.by, action: 'drill.start', target: `drill:${id}`, before: null, after: 'running', detail: { target: req.target, duration_s: req.durationS } });
 
@@ -216,11 +217,7 @@ export class DrillRunner {
       stopped = true;
       clearInterval(watch);
       clearInterval(guard);
-      for (const target of overrideTargets(req.target)) {
-        this.ctx.health.setOverride(target, null);
-        this.ctx.publishOverride?.(target, null);
-      }
-      this.ctx.saveOverrides?.();
+      for (const target of overrideTargets(req.target)) setOverride(target, null);
       for (const sock of sockets.values()) sock.close();
       report.state = state;
       report.finished_at = new Date().toISOString();
@@ -235,7 +232,7 @@ export class DrillRunner {
       const drainedAll = slowest('drained_after_ms');
       const restoredAll = slowest('restored_after_ms');
       const many = report.nodes.length > 1 ? ` on all ${report.nodes.length} nodes` : '';
-      report.observations = pairs.map((p) => ({
+      report.observations = pairs.map((p, i) => ({
         name: p.name,
         type: p.type,
         country: p.country,
@@ -244,8 +241,8 @@ export class DrillRunner {
         predicted: p.predicted,
         observed: p.observed,
         matches_prediction: p.observed === null ? null : [...p.observed].sort().join(' ') === [...p.predicted].sort().join(' ') || (p.predicted.length > 1 && p.observed.every((x) => p.predicted.includes(x))),
-        gone_after_ms: p.goneAfterMs,
-        back_after_ms: p.backAfterMs,
+        gone_after_ms: perNode[0]![i]!.gone,
+        back_after_ms: perNode[0]![i]!.back,
       }));
       report.checks = [
         ...pv.safety,
@@ -280,15 +277,11 @@ export class DrillRunner {
             if (!ended) {
               if (!hasTarget && mine.gone === null) {
                 mine.gone = Date.now() - t0;
-                // The observations are this node's; the others' are in report.nodes.
-                if (n === 0) {
-                  p.goneAfterMs = mine.gone;
-                  p.observed = answers;
-                }
+                // The observed answers are this node's; the others' times are in report.nodes.
+                if (n === 0) p.observed = answers;
               }
             } else if (hasTarget && mine.back === null) {
               mine.back = Date.now() - expiresAt;
-              if (n === 0) p.backAfterMs = mine.back;
             }
           }),
         ),

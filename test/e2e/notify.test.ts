@@ -4,7 +4,6 @@
  * answers only the second copy (§3.6 retries); then BIND's named as a real secondary, which must
  * pick up a new serial through NOTIFY alone (its SOA refresh is an hour away).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +19,7 @@ import type { Zone } from '../../src/zone/zone.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 import { silentLogger } from '../../src/log.js';
 import { dig, freePort, shippedZones, startTestNode, tempZones, waitFor } from '../support/tools.js';
-import { namedSecondaryConf } from '../support/named.js';
+import { namedSecondaryConf, startDaemon, stopDaemon } from '../support/daemons.js';
 
 const SERIAL = 2026112401;
 const ZONE_FILE = 'example.net.zone';
@@ -260,21 +259,6 @@ describe('Notifier against a fake secondary on loopback', () => {
 });
 
 const named = ['/usr/sbin/named', '/usr/bin/named'].find((p) => fs.existsSync(p));
-
-function startDaemon(cmd: string, args: string[], output: string[]): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  return child;
-}
-
-async function stopDaemon(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  child.kill('SIGKILL');
-}
 
 describe.skipIf(!named)('BIND named as a secondary, told of a change by NOTIFY', () => {
   it('serves the new serial within seconds of the zone file changing', async () => {

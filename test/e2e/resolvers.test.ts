@@ -2,13 +2,13 @@
  * Delegation for real: unbound, a real recursive resolver, is pointed at Meridian with stub-zones
  * and resolves names through it; BIND's named runs as a secondary and transfers a zone by AXFR.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, hasCommand, startTestNode, waitFor } from '../support/tools.js';
-import { namedSecondaryConf } from '../support/named.js';
+import { namedSecondaryConf, startDaemon, stopDaemon } from '../support/daemons.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 
 let node: RunningNode;
@@ -16,21 +16,6 @@ beforeAll(async () => {
   node = await startTestNode();
 });
 afterAll(() => node.stop());
-
-function startDaemon(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return child;
-}
-
-async function stopDaemon(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  child.kill('SIGKILL');
-}
 
 describe.skipIf(!hasCommand('unbound'))('unbound resolves through a stub-zone to Meridian', () => {
   let unbound: ChildProcess;

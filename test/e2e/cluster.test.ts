@@ -74,9 +74,9 @@ afterAll(async () => {
   }
 });
 
-/** Runs a meridian command to completion. */
-function meridian(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a meridian command to completion (stdout and stderr together in `out`). */
+function meridian(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -572,22 +572,15 @@ describe('etcd with authentication on', () => {
       const port = await freePort();
       await startTargets(port);
       fs.writeFileSync(path.join(dir, 'cl.test.yaml'), zoneText(port));
-      const run = (args: string[], env: NodeJS.ProcessEnv) => {
-        const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-        return new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
-      };
-      const anonymous = await run(['cluster', 'import', '--etcd', authed.url, '--zones', dir], {});
+      const anonymous = await meridian(['cluster', 'import', '--etcd', authed.url, '--zones', dir]);
       expect(anonymous.code).toBe(1);
       expect(anonymous.out).toMatch(/MRD_ERR_ETCD/);
-      const wrong = await run(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], { MERIDIAN_ETCD_PASSWORD: 'nope' });
+      const wrong = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], { MERIDIAN_ETCD_PASSWORD: 'nope' });
       expect(wrong.code).toBe(1);
       expect(wrong.out).toMatch(/authenticate.*(invalid|failed)/i);
-      const missing = await run(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], {});
+      const missing = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir]);
       expect(missing.code).toBe(2);
-      const ok = await run(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], { MERIDIAN_ETCD_PASSWORD: 's3cret-pw' });
+      const ok = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], { MERIDIAN_ETCD_PASSWORD: 's3cret-pw' });
       expect(ok.out).toContain('imported cl.test.');
 
       const n = await spawnMeridian(['--etcd', authed.url, '--etcd-user', 'meridian', '--node-id', 'a1', '--region', 'eu', '--lease-ttl', String(LEASE)], { MERIDIAN_ETCD_PASSWORD: 's3cret-pw' });

@@ -23,7 +23,6 @@ import { AuditLog } from '../state/audit.js';
 import { isLoopback, nodeIdOf, positiveInt } from './args.js';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
-import type { EtcdSource } from '../cluster/etcd-source.js';
 import { ETCD_ARGS, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
@@ -179,7 +178,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     ? new Cluster({ etcd: opts.etcd, region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
-  (source as FileSource | EtcdSource).observeLoad = metrics.observeLoad;
+  source.observeLoad = metrics.observeLoad;
   if (cluster) metrics.cluster = cluster;
   let latency: LatencyFile | undefined;
   if (opts.latencyFile) {

@@ -53,6 +53,8 @@ export interface Source {
   stop(): Promise<void>;
   /** The state of each input. */
   status(): readonly InputStatus[];
+  /** Called for every load of an input, good or refused (metrics). */
+  observeLoad: ((ok: boolean) => void) | undefined;
   /** Every zone served. */
   zones(): Zone[];
   /** The served zone with this origin key. */

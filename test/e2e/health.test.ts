@@ -153,10 +153,12 @@ describe('quorum across three checker regions', () => {
     await spawnChecker('us', good, node);
     await spawnChecker('ap', broken, node);
 
-    // All three vote; the broken one says down, the quorum (majority) says up.
+    // All three vote on both endpoints of the first tier; the broken one says down, the quorum
+    // (majority) says up. (Waiting on first/a alone raced first/b's votes.)
     const first = await waitFor(async () => {
-      const v = (await healthOf(node)).find((e) => e.endpoint === 'first/a');
-      return v && v.votes.length === 3 && v.votes.every((x) => x.fresh) && v.state === 'up' ? v : null;
+      const h = await healthOf(node);
+      const judged = ['first/a', 'first/b'].map((ep) => h.find((e) => e.endpoint === ep));
+      return judged.every((v) => v && v.votes.length === 3 && v.votes.every((x) => x.fresh) && v.state === 'up') ? judged[0] : null;
     }, 15_000, 200);
     expect(first.votes.find((v) => v.checker === 'ap')).toMatchObject({ up: false });
     expect(first.votes.filter((v) => v.up)).toHaveLength(2);

@@ -96,6 +96,8 @@ export const codes = {
   MRD_ERR_API_UNAVAILABLE: { message: '%s', statusCode: 503 },
   MRD_ERR_ZONE_KEY: { message: 'the key names zone %s but its text is zone %s', statusCode: 400 },
   MRD_ERR_ETCD: { message: 'etcd: %s', statusCode: 503 },
+  MRD_ERR_ETCD_AUTH: { message: 'etcd refuses this process\'s credentials: %s', statusCode: 503 },
+  MRD_ERR_CHECKER_REFUSED: { message: 'the node refuses this checker\'s votes: %s', statusCode: 500 },
   MRD_ERR_CONFIG: { message: 'bad configuration: %s', statusCode: 500 },
   MRD_ERR_CLI_USAGE: { message: '%s', statusCode: 400 },
   MRD_ERR_LISTEN: { message: 'cannot listen on %s: %s', statusCode: 500 },

@@ -56,11 +56,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let settled = false;
+// Node exits with status 0 when the event loop empties, even with the command's promise still
+// pending: a long-running command whose work stopped would look like a clean exit to a supervisor
+// (issue 12). Long-running commands hold the loop themselves (cli/lifetime.ts); if one ever does
+// not, this makes it a failure that says so.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write(`meridian ${process.argv[2] ?? ''}: stopped before the command finished (nothing left running); this is a bug\n`);
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err) => {
+    settled = true;
     process.stderr.write(`meridian: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   },

@@ -6,18 +6,25 @@
  *     admin API;
  *   - `--etcd URL`: cluster mode. Takes the zones from etcd, campaigns to be its region's active
  *     checker (cluster/election.ts), and while it is, writes votes to etcd under leases.
+ *
+ * Either way it runs until SIGTERM/SIGINT (exit 0) and never exits because etcd or the node is
+ * unreachable: every loop retries with capped backoff, logs the change once, and resumes when the
+ * dependency is back (cli/lifetime.ts holds the process open meanwhile). It exits non-zero only
+ * for what it cannot run with: bad options or an unreadable file (2), etcd refusing its
+ * credentials (MRD_ERR_ETCD_AUTH) or the node refusing its token (MRD_ERR_CHECKER_REFUSED) (1).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createError } from '../errors.js';
 import { HealthService } from '../health/service.js';
 import { RemoteVotePublisher } from '../health/remote.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { ETCD_ARGS, ETCD_HELP, etcdConnectionOf } from '../cluster/etcd-client.js';
+import { ETCD_ARGS, ETCD_HELP, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
 import { nodeIdOf, positiveInt } from './args.js';
+import { Lifetime } from './lifetime.js';
 
 export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
        meridian checker --region ID --etcd URL[,URL…] [options]
@@ -38,6 +45,10 @@ ${ETCD_HELP}
   --node-id ID           this checker's id in the cluster; default <hostname>-<pid>
   --lease-ttl SECONDS    election and membership lease TTL; default 5
   -h, --help             show this help
+
+It never exits because etcd or the node is unreachable: it retries with backoff and resumes when
+it is back. Exit status: 0 after SIGTERM/SIGINT; 2 for bad options or an unreadable file; 1 when
+etcd refuses its credentials or the node refuses its token (retrying cannot fix those).
 
 Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
 `;
@@ -70,54 +81,64 @@ export async function checkerCommand(argv: string[]): Promise<number> {
   if (!values.region) throw createError('MRD_ERR_CLI_USAGE', '--region is required');
   if (values.etcd !== undefined && values.node !== undefined) throw createError('MRD_ERR_CLI_USAGE', 'give --node (send votes to a node) or --etcd (cluster mode), not both');
   const log = createLogger();
-  let stopAll: () => Promise<void>;
+  const region = values.region;
   const etcd = etcdConnectionOf(values);
-  if (etcd) {
-    const ttl = positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600);
-    const holder = new SnapshotHolder();
-    const cluster = new Cluster(
-      { etcd, region: values.region, id: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']), kind: 'checker', leaseTtlSeconds: ttl, checks: true },
-      holder,
-      log,
-    );
-    const health = new HealthService({ holder, region: values.region, log, judge: false, publish: cluster.publishFor(null), active: false });
-    health.start();
-    cluster.attach(health);
-    await cluster.start();
-    log.info({ region: values.region, id: cluster.id, etcd: cluster.client.endpoints, prefix: cluster.layout.prefix }, 'meridian checker running (cluster mode)');
-    stopAll = async () => {
-      await health.stop();
-      await cluster.stop();
-    };
-  } else {
+  if (!etcd) {
     if (!values.node) throw createError('MRD_ERR_CLI_USAGE', '--node or --etcd is required');
     try {
       new URL(values.node);
     } catch {
       throw createError('MRD_ERR_CLI_USAGE', `--node must be a URL such as http://127.0.0.1:8053, not "${values.node}"`);
     }
-    const holder = new SnapshotHolder();
-    const source = new FileSource({ dir: path.resolve(values.zones), holder, log: log.child({ component: 'zones' }) });
-    await source.start();
-    const publisher = new RemoteVotePublisher(values.node, values.region, log.child({ component: 'votes' }), values.token ?? process.env['MERIDIAN_TOKEN']);
-    const health = new HealthService({ holder, region: values.region, log, judge: false, publish: publisher.publish });
-    health.start();
-    log.info({ region: values.region, node: values.node, endpoints: health.checker?.states().length ?? 0 }, 'meridian checker running');
-    stopAll = async () => {
-      await health.stop();
-      await publisher.close();
-      await source.stop();
-    };
   }
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const ttl = positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600);
+  const id = values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']);
+  // From here on the process lives until a signal or a refusal, whatever is reachable.
+  const life = new Lifetime(log);
+  let stopAll: () => Promise<void>;
+  try {
+    stopAll = etcd
+      ? await startClusterChecker(etcd, region, id, ttl, log, life)
+      : await startNodeChecker(values.node!, path.resolve(values.zones), region, values.token ?? process.env['MERIDIAN_TOKEN'], log, life);
+  } catch (err) {
+    life.release();
+    throw err;
+  }
+  const end = await life.ended;
   await stopAll();
+  if ('fatal' in end) throw end.fatal;
   return 0;
+}
+
+/** Cluster mode: zones from etcd, the region's election, votes to etcd. Returns how to stop it. */
+async function startClusterChecker(etcd: EtcdConnection, region: string, id: string | undefined, ttl: number, log: Logger, life: Lifetime): Promise<() => Promise<void>> {
+  const holder = new SnapshotHolder();
+  const cluster = new Cluster({ etcd, region, id, kind: 'checker', leaseTtlSeconds: ttl, checks: true }, holder, log);
+  cluster.client.onCredentialsRefused((err) => life.fail(err));
+  const health = new HealthService({ holder, region, log, judge: false, publish: cluster.publishFor(null), active: false });
+  health.start();
+  cluster.attach(health);
+  await cluster.start();
+  log.info({ region, id: cluster.id, etcd: cluster.client.endpoints, prefix: cluster.layout.prefix }, 'meridian checker running (cluster mode)');
+  return async () => {
+    await health.stop();
+    await cluster.stop();
+  };
+}
+
+/** `--node`: zones from a directory, votes POSTed to a node. Returns how to stop it. */
+async function startNodeChecker(node: string, zonesDir: string, region: string, token: string | undefined, log: Logger, life: Lifetime): Promise<() => Promise<void>> {
+  const holder = new SnapshotHolder();
+  const source = new FileSource({ dir: zonesDir, holder, log: log.child({ component: 'zones' }) });
+  await source.start();
+  const publisher = new RemoteVotePublisher(node, region, log.child({ component: 'votes' }), token);
+  publisher.onRefused = (err) => life.fail(err);
+  const health = new HealthService({ holder, region, log, judge: false, publish: publisher.publish });
+  health.start();
+  log.info({ region, node, endpoints: health.checker?.states().length ?? 0 }, 'meridian checker running');
+  return async () => {
+    await health.stop();
+    await publisher.close();
+    await source.stop();
+  };
 }

@@ -24,6 +24,7 @@ import { isLoopback, nodeIdOf, positiveInt } from './args.js';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import { ETCD_ARGS, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
+import { Lifetime } from './lifetime.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
 
@@ -329,24 +330,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const log = createLogger();
   const node = await startNode(opts, log);
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      node.stop().then(
-        () => {
-          log.info('stopped');
-          resolve(0);
-        },
-        (err) => {
-          log.error({ err }, 'stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  // Lives until SIGTERM/SIGINT, whatever etcd does (cli/lifetime.ts).
+  await new Lifetime(log).ended;
+  try {
+    await node.stop();
+    log.info('stopped');
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'stop failed');
+    return 1;
+  }
 }

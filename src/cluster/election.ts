@@ -9,8 +9,12 @@
  * (at most one TTL later), etcd deletes the key, every standby sees the delete through its watch
  * and campaigns at once; one wins. A leader that cannot renew for a whole TTL knows its lease is
  * gone and stops checking by itself, so two checkers of one region never both vote for long.
- * A standby also re-campaigns every half TTL, in case it missed the delete.
+ * A standby also re-campaigns every third of the TTL, in case it missed the delete; while etcd
+ * cannot be reached it backs off instead (from a third of the TTL doubling to 5 s, with jitter;
+ * src/backoff.ts), and campaigns again as soon as etcd answers. Nothing here ends the process:
+ * when etcd comes back after any outage, the region's election simply runs again.
  */
+import { Backoff } from '../backoff.js';
 import type { EtcdClient, KeyValue, WatchEvent } from './etcd-client.js';
 import type { KeyLayout } from './layout.js';
 import type { Subscriber } from './etcd-source.js';
@@ -40,10 +44,13 @@ export class RegionElection implements Subscriber {
   #lastRenew = 0;
   #campaigning = false;
   #stopped = false;
+  readonly #backoff: Backoff;
 
   constructor(opts: ElectionOptions) {
     this.#o = opts;
     this.#key = opts.layout.checker(opts.region);
+    const every = (opts.ttlSeconds * 1000) / 3;
+    this.#backoff = new Backoff(every, Math.max(every, 5000));
   }
 
   get leader(): boolean {
@@ -58,9 +65,11 @@ export class RegionElection implements Subscriber {
   start(): void {
     const tick = (): void => {
       if (this.#stopped) return;
-      void (this.#leader ? this.#renew() : this.campaign()).finally(() => {
+      const leader = this.#leader;
+      void (leader ? this.#renew().then(() => true) : this.campaign()).then((answered) => {
         if (this.#stopped) return;
-        this.#timer = setTimeout(tick, (this.#o.ttlSeconds * 1000) / 3);
+        // The leader renews every third of the TTL whatever happens (it must, to keep its lease).
+        this.#timer = setTimeout(tick, leader || this.#leader || answered ? (this.#o.ttlSeconds * 1000) / 3 : this.#backoff.next());
         this.#timer.unref();
       });
     };
@@ -100,9 +109,9 @@ export class RegionElection implements Subscriber {
     }
   }
 
-  /** Tries to become the region's active checker. */
-  async campaign(): Promise<void> {
-    if (this.#campaigning || this.#leader || this.#stopped) return;
+  /** Tries to become the region's active checker; false if etcd could not be asked. */
+  async campaign(): Promise<boolean> {
+    if (this.#campaigning || this.#leader || this.#stopped) return true;
     this.#campaigning = true;
     try {
       const { client } = this.#o;
@@ -118,8 +127,11 @@ export class RegionElection implements Subscriber {
         this.#lastRenew = Date.now();
         this.#set(true);
       }
+      this.#backoff.reset();
+      return true;
     } catch {
-      // etcd unreachable: try again at the next tick.
+      // etcd unreachable (the client logged it once): try again after the backoff.
+      return false;
     } finally {
       this.#campaigning = false;
     }

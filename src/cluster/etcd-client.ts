@@ -10,15 +10,20 @@
  *   - every request has a deadline; a request that cannot reach any endpoint throws
  *     `MRD_ERR_ETCD` and marks the client unreachable (listeners hear it once);
  *   - the next request that succeeds marks it reachable again;
- *   - a watch reconnects by itself with backoff and resumes after the last revision it
- *     delivered; if etcd compacted that revision away, the watcher's `reset` reloads everything
- *     and says where to resume.
+ *   - etcd answering but refusing who this process is (a wrong password, no user on an etcd with
+ *     auth on, no permission on the prefix) is not "unreachable": it throws `MRD_ERR_ETCD_AUTH`,
+ *     and listeners of {@link EtcdClient.onCredentialsRefused} hear it once; a process that cannot
+ *     run without etcd (`meridian checker`) exits on it, since retrying cannot fix it;
+ *   - a watch reconnects by itself with capped, jittered backoff (src/backoff.ts) and resumes
+ *     after the last revision it delivered; if etcd compacted that revision away, the watcher's
+ *     `reset` reloads everything and says where to resume.
  * Keys and values are UTF-8 strings; the gateway wants them base64, and 64-bit numbers come back
  * as decimal strings.
  */
 import fs from 'node:fs';
 import { request, Agent } from 'undici';
 import { createError, type MeridianError } from '../errors.js';
+import { Backoff } from '../backoff.js';
 import type { Logger } from '../log.js';
 
 export interface KeyValue {
@@ -114,6 +119,9 @@ export class EtcdClient {
   #current = 0;
   #reachable = true;
   readonly #listeners = new Set<(reachable: boolean) => void>();
+  readonly #refusalListeners = new Set<(err: MeridianError) => void>();
+  /** Set while etcd refuses this process's credentials (logged once per episode). */
+  #refused: MeridianError | null = null;
   readonly #watchers = new Set<{ close(): void }>();
   #closed = false;
   readonly #auth: { readonly user: string; readonly password: string } | undefined;
@@ -145,12 +153,36 @@ export class EtcdClient {
     return () => this.#listeners.delete(fn);
   }
 
+  /**
+   * Called once each time etcd starts refusing this process's credentials (`MRD_ERR_ETCD_AUTH`):
+   * a wrong password, a missing user on an etcd with auth on, or no permission on the prefix.
+   */
+  onCredentialsRefused(fn: (err: MeridianError) => void): () => void {
+    this.#refusalListeners.add(fn);
+    return () => this.#refusalListeners.delete(fn);
+  }
+
   #mark(reachable: boolean, why?: string): void {
     if (reachable === this.#reachable) return;
     this.#reachable = reachable;
     if (reachable) this.#log.info({ endpoints: this.#endpoints }, 'etcd reachable again');
-    else this.#log.warn({ endpoints: this.#endpoints, reason: why }, 'etcd unreachable; serving the last snapshot');
+    else this.#log.warn({ endpoints: this.#endpoints, reason: why }, 'etcd unreachable, retrying (a serving node answers from its last snapshot meanwhile)');
     for (const fn of this.#listeners) fn(reachable);
+  }
+
+  /** Turns a refusal of who this process is into MRD_ERR_ETCD_AUTH and tells the listeners once. */
+  #credentials(err: unknown, path: string): unknown {
+    const e = err as MeridianError & { refused?: boolean; status?: number };
+    if (!e.refused) return err;
+    const auth = path === '/v3/auth/authenticate' || e.status === 401 || e.status === 403 || /user name is empty|permission denied|authentication failed|invalid user/i.test(e.message);
+    if (!auth) return err;
+    const refused = Object.assign(createError('MRD_ERR_ETCD_AUTH', `${this.#auth ? `user "${this.#auth.user}"` : 'no --etcd-user given'}: ${e.message.replace(/^etcd: /, '')}`), { refused: true, status: e.status });
+    if (this.#refused === null) {
+      this.#log.error({ endpoints: this.#endpoints, err: refused.message }, 'etcd refuses this process\'s credentials');
+      for (const fn of this.#refusalListeners) fn(refused);
+    }
+    this.#refused = refused;
+    return refused;
   }
 
   /** Headers of every request: JSON, and the auth token when etcd has auth on. */
@@ -170,13 +202,24 @@ export class EtcdClient {
    * the token is no longer valid (simple tokens expire when unused).
    */
   async #call<T>(path: string, body: unknown, timeoutMs = this.#timeoutMs): Promise<T> {
-    if (this.#auth && this.#token === null) await this.#authenticate();
+    let step = '/v3/auth/authenticate';
     try {
-      return await this.#send<T>(path, body, timeoutMs);
+      if (this.#auth && this.#token === null) await this.#authenticate();
+      step = path;
+      let out: T;
+      try {
+        out = await this.#send<T>(path, body, timeoutMs);
+      } catch (err) {
+        if (!this.#auth || (err as { status?: number }).status !== 401) throw err;
+        step = '/v3/auth/authenticate';
+        await this.#authenticate();
+        step = path;
+        out = await this.#send<T>(path, body, timeoutMs);
+      }
+      this.#refused = null;
+      return out;
     } catch (err) {
-      if (!this.#auth || (err as { status?: number }).status !== 401) throw err;
-      await this.#authenticate();
-      return this.#send<T>(path, body, timeoutMs);
+      throw this.#credentials(err, step);
     }
   }
 
@@ -277,14 +320,14 @@ export class EtcdClient {
 
   /**
    * Watches every key under `prefix` from `startRevision` on. Reconnects by itself (backoff
-   * 100 ms doubling to 2 s) and resumes after the last revision delivered.
+   * from 100 ms doubling to 2 s, with jitter) and resumes after the last revision delivered.
    */
   watch(prefix: string, startRevision: number, handler: WatchHandler): Watcher {
     let next = startRevision;
     let closed = false;
     let controller: AbortController | null = null;
     const run = async (): Promise<void> => {
-      let backoff = 100;
+      const backoff = new Backoff(100, 2000);
       while (!closed && !this.#closed) {
         controller = new AbortController();
         const at = this.#current;
@@ -322,7 +365,7 @@ export class EtcdClient {
               if (!r) continue;
               if (r.created) {
                 this.#mark(true);
-                backoff = 100;
+                backoff.reset();
               }
               if (r.compact_revision && r.compact_revision !== '0') {
                 this.#log.warn({ from: next, compacted: Number(r.compact_revision) }, 'etcd compacted the revisions the watch needed; reloading everything');
@@ -352,9 +395,8 @@ export class EtcdClient {
           this.#log.debug({ err: (err as Error).message }, 'etcd watch interrupted; reconnecting');
           // Try another endpoint next time, and let requests find out whether etcd is gone.
           if (this.#endpoints.length > 1) this.#current = (at + 1) % this.#endpoints.length;
-          if (backoff >= 400) this.#mark(false, (err as Error).message);
-          await new Promise((r) => setTimeout(r, backoff).unref());
-          backoff = Math.min(backoff * 2, 2000);
+          if (backoff.failures >= 2) this.#mark(false, (err as Error).message);
+          await new Promise((r) => setTimeout(r, backoff.next()).unref());
         }
       }
     };

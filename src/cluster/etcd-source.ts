@@ -16,8 +16,10 @@
  * through their watch, and the event for this node's own write is recognised and skipped.
  *
  * If etcd is unreachable the node keeps serving its last snapshot; writes fail with 503; the watch
- * reconnects and resumes by itself, and a node whose first load failed keeps retrying.
+ * reconnects and resumes by itself, and a node whose first load failed keeps retrying (from
+ * 250 ms doubling to 5 s, with jitter; src/backoff.ts).
  */
+import { Backoff } from '../backoff.js';
 import { zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../dns/name.js';
 import type { Zone } from '../zone/zone.js';
@@ -87,21 +89,26 @@ export class EtcdSource implements Source {
 
   /**
    * Loads everything and starts watching. If etcd cannot be reached, resolves anyway (the node
-   * serves nothing yet and says so on /readyz) and keeps trying every second.
+   * serves nothing yet and says so on /readyz) and keeps trying with backoff. The retry timer
+   * does not hold the process open: the command that runs it does (cli/lifetime.ts).
    */
   async start(): Promise<void> {
     try {
       await this.#firstLoad();
     } catch (err) {
-      this.#opts.log.warn({ err: (err as Error).message }, 'cannot load the configuration from etcd; retrying every second');
+      this.#opts.log.warn({ err: (err as Error).message }, 'cannot load the configuration from etcd; retrying with backoff');
+      const backoff = new Backoff(250, 5000);
       const again = (): void => {
         if (this.#stopped) return;
-        this.#firstLoad().catch(() => {
-          this.#retry = setTimeout(again, 1000);
-          this.#retry.unref();
-        });
+        this.#firstLoad().then(
+          () => this.#opts.log.info('configuration loaded from etcd'),
+          () => {
+            this.#retry = setTimeout(again, backoff.next());
+            this.#retry.unref();
+          },
+        );
       };
-      this.#retry = setTimeout(again, 1000);
+      this.#retry = setTimeout(again, backoff.next());
       this.#retry.unref();
     }
   }

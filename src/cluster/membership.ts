@@ -7,8 +7,11 @@
  * operator sees a node that lags (a lower revision) or went quiet (an old `last_seen`).
  *
  * The heartbeat write doubles as the node's probe of etcd: when it fails, the client marks etcd
- * unreachable (readiness says "degraded") until a request succeeds again.
+ * unreachable (readiness says "degraded") until a request succeeds again. While it fails, beats
+ * back off (from the interval doubling to 5 s, with jitter; src/backoff.ts) instead of hammering
+ * an etcd that is down, and the first one that succeeds resumes the normal interval.
  */
+import { Backoff } from '../backoff.js';
 import type { EtcdClient, KeyValue, WatchEvent } from './etcd-client.js';
 import type { KeyLayout } from './layout.js';
 import type { Subscriber } from './etcd-source.js';
@@ -46,31 +49,37 @@ export class Membership implements Subscriber {
   #lease: string | null = null;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  readonly #backoff: Backoff;
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
+    const interval = opts.intervalMs ?? 1000;
+    this.#backoff = new Backoff(interval, Math.max(interval, 5000));
   }
 
   start(): void {
     const tick = (): void => {
-      void this.beat().finally(() => {
+      void this.beat().then((ok) => {
         if (this.#stopped) return;
-        this.#timer = setTimeout(tick, this.#o.intervalMs ?? 1000);
+        this.#timer = setTimeout(tick, ok ? this.#o.intervalMs ?? 1000 : this.#backoff.next());
         this.#timer.unref();
       });
     };
     tick();
   }
 
-  /** Renews the lease and writes this member's record. */
-  async beat(): Promise<void> {
+  /** Renews the lease and writes this member's record; false if etcd could not be reached. */
+  async beat(): Promise<boolean> {
     const { client, layout } = this.#o;
     try {
       if (this.#lease === null || (await client.keepAlive(this.#lease)) <= 0) this.#lease = await client.grant(this.#o.ttlSeconds);
       const me = this.#o.self();
       await client.put(layout.node(me.id), JSON.stringify(me), { lease: this.#lease });
+      this.#backoff.reset();
+      return true;
     } catch {
-      // The client logged that etcd is unreachable; the next beat tries again.
+      // The client logged that etcd is unreachable (or refuses us); the next beat tries again.
+      return false;
     }
   }
 

@@ -1,14 +1,23 @@
 /**
  * @module health/remote
- * How the votes of a standalone checker (`meridian checker`) reach the node that serves DNS:
- * the checker POSTs them to the node's admin API, `POST /v1/health/votes`, as
- * `{ "checker": REGION, "votes": [Vote, ...] }`. Votes are batched for up to 200 ms; a failed
- * post is logged and dropped (the next run sends fresh votes, and on the node old ones go stale).
+ * How the votes of a standalone checker (`meridian checker --node`) reach the node that serves
+ * DNS: the checker POSTs them to the node's admin API, `POST /v1/health/votes`, as
+ * `{ "checker": REGION, "votes": [Vote, ...] }`. Votes are batched for up to 200 ms.
+ *
+ * A node that cannot be reached (down, restarting, answering 5xx) is retried, never given up on:
+ * the votes not yet delivered are kept (only the newest per endpoint; each keeps its own `at`, so
+ * the node judges its age) and sent again after a capped, jittered backoff (500 ms doubling to
+ * 5 s; src/backoff.ts), while new votes merge into them instead of each making a request. The
+ * change is logged once each way ("node unreachable, retrying", "node reachable again"). A node
+ * that refuses the checker itself (401/403: a wrong or missing token) cannot be fixed by
+ * retrying: `onRefused` hears it and `meridian checker` exits non-zero with the reason.
  *
  * This is the transport between a standalone checker and a single node; in a cluster, votes go
  * through etcd instead (cluster/votes.ts), behind the same `publish(votes)` function.
  */
 import { request } from 'undici';
+import { Backoff } from '../backoff.js';
+import { createError, type MeridianError } from '../errors.js';
 import type { Vote } from './votes.js';
 import type { Logger } from '../log.js';
 
@@ -17,9 +26,15 @@ export class RemoteVotePublisher {
   readonly #region: string;
   readonly #log: Logger;
   readonly #token: string | undefined;
-  #batch: Vote[] = [];
+  /** Votes not yet delivered, the newest per checker and endpoint. */
+  readonly #pending = new Map<string, Vote>();
   #timer: NodeJS.Timeout | undefined;
+  #sending = false;
   #failing = false;
+  #closed = false;
+  readonly #backoff = new Backoff(500, 5000);
+  /** Called once when the node refuses this checker (401/403). */
+  onRefused: ((err: MeridianError) => void) | undefined;
 
   constructor(nodeUrl: string, region: string, log: Logger, token?: string) {
     this.#url = new URL('/v1/health/votes', nodeUrl).toString();
@@ -29,31 +44,58 @@ export class RemoteVotePublisher {
   }
 
   readonly publish = (votes: Vote[]): void => {
-    this.#batch.push(...votes);
-    this.#timer ??= setTimeout(() => void this.flush(), 200);
+    if (this.#closed) return;
+    for (const v of votes) this.#pending.set(`${v.checker}\0${v.endpoint}`, v);
+    this.#schedule(200);
   };
 
+  #schedule(ms: number): void {
+    if (this.#timer || this.#sending || this.#closed || this.#pending.size === 0) return;
+    this.#timer = setTimeout(() => void this.flush(), ms);
+    this.#timer.unref();
+  }
+
+  /** Sends what is pending now; on failure keeps it and retries after the backoff. */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#batch.length === 0) return;
-    const votes = this.#batch;
-    this.#batch = [];
+    if (this.#pending.size === 0 || this.#sending) return;
+    const batch = new Map(this.#pending);
+    this.#pending.clear();
+    this.#sending = true;
+    let retryIn = 0;
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
-      const res = await request(this.#url, { method: 'POST', headers, body: JSON.stringify({ checker: this.#region, votes }), headersTimeout: 5000, bodyTimeout: 5000 });
+      const res = await request(this.#url, { method: 'POST', headers, body: JSON.stringify({ checker: this.#region, votes: [...batch.values()] }), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(5000) });
       const text = await res.body.text();
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        this.#closed = true;
+        const why = `HTTP ${res.statusCode} from ${this.#url}: ${text.slice(0, 200)} (check --token or MERIDIAN_TOKEN, and that the token may write)`;
+        this.onRefused?.(createError('MRD_ERR_CHECKER_REFUSED', why));
+        return;
+      }
       if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-      if (this.#failing) this.#log.info({ url: this.#url }, 'votes reach the node again');
+      if (this.#failing) this.#log.info({ url: this.#url }, 'node reachable again; votes delivered');
       this.#failing = false;
+      this.#backoff.reset();
     } catch (err) {
-      if (!this.#failing) this.#log.warn({ url: this.#url, err: (err as Error).message }, 'cannot send votes to the node; will retry with the next ones');
+      // Keep what was not superseded meanwhile, and try again later.
+      for (const [k, v] of batch) if (!this.#pending.has(k)) this.#pending.set(k, v);
+      retryIn = this.#backoff.next();
+      if (!this.#failing) this.#log.warn({ url: this.#url, err: (err as Error).message }, 'node unreachable, retrying; votes are kept until it answers');
       this.#failing = true;
+    } finally {
+      this.#sending = false;
     }
+    this.#schedule(retryIn || 200);
   }
 
+  /** Sends what is pending once (no retry) and stops. */
   async close(): Promise<void> {
-    await this.flush();
+    if (!this.#closed && !this.#failing) await this.flush();
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -10,6 +10,7 @@
  * - An API write to example.net (zones/example.net.zone) writes example.net.zone back as an RFC
  *   1035 master file with the managed header; no example.net.yaml appears; dig answers the new
  *   record; a write that needs YAML (a policy record) is refused with MRD_ERR_API_MASTER_FILE.
+ * - In cluster mode the same: the example.net key in etcd stays master-file text.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig, repoRoot, spawnMeridian, tempZones, type MeridianProcess } from '../support/tools.js';
+import { dig, repoRoot, shippedZones, spawnMeridian, tempZones, type MeridianProcess } from '../support/tools.js';
+import { startEtcd } from '../support/etcd.js';
+import { EtcdClient } from '../../src/cluster/etcd-client.js';
+import { silentLogger } from '../../src/log.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import { MANAGED_MASTER_HEADER } from '../../src/zone/export.js';
 
@@ -260,5 +264,45 @@ describe('an API write to a master-file zone keeps it a master file', () => {
     expect(fs.existsSync(path.join(zones, 'fresh-mf.test.zone'))).toBe(true);
     expect(fs.existsSync(path.join(zones, 'fresh-mf.test.yaml'))).toBe(false);
     expect(await short('www.fresh-mf.test')).toEqual(['192.0.2.80']);
+  });
+});
+
+describe('cluster mode: a master-file zone in etcd stays master-file text', () => {
+  it('an API write to example.net stores RFC 1035 text with the managed header under its key, and ctl get/apply guard it the same way', async () => {
+    const etcd = await startEtcd();
+    const prefix = `/writes-${process.pid}`;
+    let node: MeridianProcess | undefined;
+    const reader = new EtcdClient({ endpoints: [etcd.url], log: silentLogger() });
+    try {
+      await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', shippedZones]);
+      node = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', 'w1', '--region', 'eu', '--no-checks']);
+      const a = `http://127.0.0.1:${node.adminPort}`;
+      const ctlHere = (...args: string[]) => run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', a, ...args]).then((r) => ({ code: 0, ...r }), (e: Result) => e);
+      const got = await ctlHere('zones', 'get', 'example.net');
+      expect(got.code).toBe(0);
+      expect(got.stdout.startsWith('; meridian-etag: "2026112401-')).toBe(true);
+
+      const res = await fetch(`${a}/v1/zones/example.net/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'in-etcd', type: 'A', value: '192.0.2.230' }) });
+      expect(res.status).toBe(201);
+      const value = (await reader.get(`${prefix}/zones/example.net`))!.value;
+      expect(value.startsWith(`${MANAGED_MASTER_HEADER}\n$ORIGIN example.net.\n`)).toBe(true);
+      expect(value).not.toMatch(/^zone\s*:/m);
+      expect(value).toMatch(/^in-etcd\.example\.net\.\t3600\tIN\tA\t192\.0\.2\.230$/m);
+      expect((await dig(node.dnsPort, ['+short', 'in-etcd.example.net', 'A'])).trim()).toBe('192.0.2.230');
+      const listed = (await (await fetch(`${a}/v1/zones`)).json()) as { zones: { name: string; format: string }[] };
+      expect(listed.zones.find((z) => z.name === 'example.net.')?.format).toBe('master');
+
+      // The copy read before that write is stale here too.
+      fs.writeFileSync(file('etcd-stale.zone'), `${got.stdout}mine IN A 192.0.2.231\n`);
+      const stale = await ctlHere('zones', 'apply', file('etcd-stale.zone'));
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toContain('the zone changed since you read it');
+      expect((await reader.get(`${prefix}/zones/example.net`))!.value).toBe(value);
+    } finally {
+      await reader.close();
+      node?.child.kill('SIGTERM');
+      await node?.exited;
+      await etcd.destroy();
+    }
   });
 });

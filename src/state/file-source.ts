@@ -136,7 +136,8 @@ export class FileSource implements Source {
     let changed = false;
 
     for (const file of [...this.#files.keys()]) {
-      if (!present.has(file)) {
+      // A file the API wrote (commit) while readdir ran is not in its list but is there: keep it.
+      if (!present.has(file) && !fs.existsSync(file)) {
         const gone = this.#files.get(file)!;
         this.#files.delete(file);
         if (gone.zone) {

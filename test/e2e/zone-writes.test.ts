@@ -259,6 +259,16 @@ describe('an API write to a master-file zone keeps it a master file', () => {
     const exists = await api('POST', '/v1/zones/import', got.stdout.slice(got.stdout.indexOf('\n') + 1), { 'if-none-match': '*' });
     expect(exists.status).toBe(412);
 
+    // A master file cannot replace a zone that holds policies: that would drop them.
+    const etagG = (await api('GET', '/v1/zones/gslb.example.org')).etag;
+    const exported = await api('GET', '/v1/zones/gslb.example.org/export?format=zone');
+    const over = await api('POST', '/v1/zones/import', exported.text, { 'if-match': etagG! });
+    expect(over.status).toBe(422);
+    expect(over.json.code).toBe('MRD_ERR_API_MASTER_FILE');
+    expect(over.json.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['regions', 'pools', 'policies']));
+    expect((await api('GET', '/v1/zones/gslb.example.org')).etag).toBe(etagG);
+    expect(fs.existsSync(path.join(zones, 'gslb.example.org.yaml'))).toBe(true);
+
     const created = await api('POST', '/v1/zones/import', '$ORIGIN fresh-mf.test.\n@ 300 IN SOA ns1 hostmaster 1 1h 15m 2w 60\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\nwww 300 IN A 192.0.2.80\n', { 'if-none-match': '*' });
     expect(created.status).toBe(201);
     expect(fs.existsSync(path.join(zones, 'fresh-mf.test.zone'))).toBe(true);

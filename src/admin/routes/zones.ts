@@ -26,7 +26,7 @@ import { decide } from '../../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../../policy/client.js';
 import { policyRRset } from '../../dns/answer.js';
 import { formatRdata } from '../../zone/rdata.js';
-import { toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
+import { beyondMasterFile, toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
 import { parseZoneText } from '../../zone/load.js';
 import { splitEtagLine } from '../../zone/etag-line.js';
 import type {} from '@fastify/swagger';
@@ -129,7 +129,20 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
         return sendProblem(reply, 400, 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
       }
       const doc = documentOf(built.zone, text, 'master');
-      const exists = store.get(built.zone.origin) !== undefined;
+      const held = store.get(built.zone.origin);
+      const exists = held !== undefined;
+      // A master file replacing a zone would silently drop what only YAML holds: refuse that.
+      const lost = held ? beyondMasterFile(held.document) : [];
+      if (lost.length > 0) {
+        return sendProblem(
+          reply,
+          422,
+          'A master file cannot replace this zone',
+          `zone ${keyToPresentation(built.zone.origin)} holds ${lost.join(', ')}, which a master file cannot carry; importing one would drop them, so nothing was changed. Replace it with a zone document (PUT /v1/zones/${keyToPresentation(built.zone.origin)}) instead`,
+          lost.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master file cannot carry it` })),
+          'MRD_ERR_API_MASTER_FILE',
+        );
+      }
       // RFC 9110 §13.1.2: If-None-Match: * creates only; an existing zone is not replaced.
       if (exists && String(req.headers['if-none-match'] ?? '').trim() === '*') {
         return sendProblem(reply, 412, 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);

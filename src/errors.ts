@@ -94,6 +94,7 @@ export const codes = {
   MRD_ERR_API_MEDIA_TYPE: { message: '%s', statusCode: 415 },
   MRD_ERR_API_RATE_LIMITED: { message: '%s', statusCode: 429 },
   MRD_ERR_API_UNAVAILABLE: { message: '%s', statusCode: 503 },
+  MRD_ERR_API_MASTER_FILE: { message: '%s', statusCode: 422 },
   MRD_ERR_ZONE_KEY: { message: 'the key names zone %s but its text is zone %s', statusCode: 400 },
   MRD_ERR_ETCD: { message: 'etcd: %s', statusCode: 503 },
   MRD_ERR_ETCD_AUTH: { message: 'etcd refuses this process\'s credentials: %s', statusCode: 503 },

@@ -27,11 +27,11 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'MRD_ERR_API_UNAVAILABLE',
 };
 
-export function problemBody(status: number, title: string, detail: string, errors?: readonly FieldProblem[]) {
-  const code = CODE_BY_STATUS[status] ?? 'MRD_ERR_API_BAD_REQUEST';
+/** `code` overrides the one the status implies, for a refusal with its own code (docs/errors.md). */
+export function problemBody(status: number, title: string, detail: string, errors?: readonly FieldProblem[], code: ErrorCode = CODE_BY_STATUS[status] ?? 'MRD_ERR_API_BAD_REQUEST') {
   return { type: 'about:blank', title, status, detail, code, ...(errors && errors.length > 0 ? { errors } : {}) };
 }
 
-export function sendProblem(reply: FastifyReply, status: number, title: string, detail: string, errors?: readonly FieldProblem[]): FastifyReply {
-  return reply.code(status).type('application/problem+json').send(problemBody(status, title, detail, errors));
+export function sendProblem(reply: FastifyReply, status: number, title: string, detail: string, errors?: readonly FieldProblem[], code?: ErrorCode): FastifyReply {
+  return reply.code(status).type('application/problem+json').send(problemBody(status, title, detail, errors, code));
 }

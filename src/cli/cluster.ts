@@ -7,6 +7,10 @@
  * file has a problem. It then writes every zone (and the latency table, if given) in one etcd
  * transaction, which also compares each zone it replaces against the revision it read: a change
  * made through the API meanwhile makes the import fail instead of being overwritten.
+ *
+ * export writes each zone's text with a first comment line naming the ETag it was read at
+ * (zone/etag-line.ts); import strips it, and replaces a zone without --replace when the file is
+ * an edit of exactly what etcd holds (same ETag), refusing it when etcd changed since.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,9 +20,10 @@ import { keyToPresentation } from '../dns/name.js';
 import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
-import { serialGreater } from '../state/zone-store.js';
+import { etagOf, serialGreater } from '../state/zone-store.js';
+import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdConnectionOf, type Compare, type TxnOp } from '../cluster/etcd-client.js';
-import { KeyLayout, loadZoneKey, zoneSuffix } from '../cluster/layout.js';
+import { KeyLayout, loadZoneKey, sniffZoneKind, zoneSuffix } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
 
 export const CLUSTER_HELP = `Usage: meridian cluster <command> --etcd URL[,URL…] [options]
@@ -27,10 +32,12 @@ Commands:
   import --zones DIR [--latency FILE] [--replace] [--prune]
           check every zone file in DIR (nothing is written if any has a problem), then store them
           in etcd in one transaction. A zone already in etcd with other text is only replaced
-          with --replace; --prune also deletes zones that are not in DIR.
+          with --replace, or when the file is an edit of what etcd holds (its meridian-etag line,
+          written by export, names the revision etcd is still at); --prune also deletes zones
+          that are not in DIR.
   export --zones DIR [--latency FILE]
-          write every zone in etcd to DIR as files (<zone>.yaml or <zone>.zone), and the latency
-          table to FILE
+          write every zone in etcd to DIR as files (<zone>.yaml or <zone>.zone), each starting
+          with a meridian-etag comment line, and the latency table to FILE
   nodes   list the nodes and checkers registered in etcd
 
 Options:
@@ -113,7 +120,9 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
   const lines: string[] = [];
   const refused: string[] = [];
   for (const zone of zones) {
-    const text = fs.readFileSync(zone.file, 'utf8');
+    // A file that `cluster export` wrote starts with its meridian-etag line (zone/etag-line.ts):
+    // stored without it, and it says which revision the file is an edit of.
+    const { text, etag: readAt } = splitEtagLine(fs.readFileSync(zone.file, 'utf8'));
     const key = layout.zone(zone.origin);
     // The text must load from its key exactly as a node will load it.
     const check = loadZoneKey(key, text);
@@ -128,8 +137,17 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
       continue;
     }
     if (now && !o.replace) {
-      refused.push(`${name} is already in etcd with other text (revision ${now.modRevision}); give --replace to overwrite it`);
-      continue;
+      const held = loadZoneKey(key, now.value);
+      const heldEtag = held.ok ? etagOf(held.zone, now.value) : null;
+      if (readAt === null) {
+        refused.push(`${name} is already in etcd with other text (revision ${now.modRevision}); give --replace to overwrite it`);
+        continue;
+      }
+      if (readAt !== heldEtag) {
+        refused.push(`${name} changed in etcd since ${path.basename(zone.file)} was exported (the file was read at ETag ${readAt}, etcd holds ${heldEtag ?? 'text that does not load'}); export it again and redo your edit, or give --replace to overwrite the change`);
+        continue;
+      }
+      // The file is an edit of exactly what etcd holds: no --replace needed.
     }
     compare.push(now ? { key, target: 'MOD', result: 'EQUAL', modRevision: now.modRevision } : { key, target: 'CREATE', result: 'EQUAL', createRevision: 0 });
     ops.push({ put: { key, value: text } });
@@ -180,7 +198,9 @@ async function exportZones(client: EtcdClient, layout: KeyLayout, dir: string, l
       continue;
     }
     const file = path.join(dir, `${name === '.' ? 'root' : name}${zoneSuffix(kv.value)}`);
-    writeFileAtomic(file, kv.value);
+    // With the ETag of what was read as a first comment line, which import understands and strips.
+    const built = loadZoneKey(kv.key, kv.value);
+    writeFileAtomic(file, built.ok ? withEtagLine(kv.value, etagOf(built.zone, kv.value), sniffZoneKind(kv.value)) : kv.value);
     out(`exported ${kv.key} -> ${file}\n`);
   }
   if (latencyFile !== undefined) {

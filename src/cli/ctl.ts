@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createError } from '../errors.js';
+import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 
 export const CTL_HELP = `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
 
@@ -16,9 +17,11 @@ Operate a Meridian node through its admin API.
 
 Commands:
   zones list                                   zones with serial, format and counts
-  zones get ZONE                               the zone as YAML (--json: the document)
+  zones get ZONE                               the zone in its own format, YAML or master file, with
+                                               its ETag as a first comment line (--json: the document)
   zones export ZONE [--format yaml|zone]       YAML or an RFC 1035 master file
-  zones apply FILE                             create or replace a zone from a *.yaml or *.zone file
+  zones apply FILE [--force]                   create or replace a zone from a file; refused (412) if the
+                                               zone changed since the file was read
   regions list                                 regions with status and endpoint counts
   regions status ID                            a region's endpoints, health and votes
   drain ENDPOINT | --region ID --reason TEXT [--for DURATION]
@@ -51,19 +54,26 @@ const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "m
 /** Help for one command: `meridian ctl COMMAND --help`. */
 export const COMMAND_HELP: Record<string, string> = {
   zones: `Usage: meridian ctl zones list
-       meridian ctl zones get ZONE
+       meridian ctl zones get ZONE [--format yaml|zone]
        meridian ctl zones export ZONE [--format yaml|zone]
-       meridian ctl zones apply FILE
+       meridian ctl zones apply FILE [--force]
 
   list     every zone with its serial, format, record and policy counts and file; files that
            do not load are listed after it with their errors
-  get      the zone as YAML (GET /v1/zones/ZONE/export?format=yaml); --json: the zone document
-  export   YAML (default) or, with --format zone, an RFC 1035 master file in which policy
-           records show the answer an unknown client would get now
-  apply    create or replace a zone. A *.zone file is sent as a master file
-           (POST /v1/zones/import); any other file is read as a YAML zone document. When the
-           zone exists, the change carries its current ETag (If-Match), so a change someone
-           else made in between is refused (412) rather than overwritten.
+  get      the zone in the format it is kept in: a YAML zone as YAML, a master-file zone as its
+           RFC 1035 master file (--format picks one). The first line records the ETag of what
+           was read: # meridian-etag: "..." (YAML) or ; meridian-etag: "..." (master file).
+           --json: the zone document
+  export   YAML (default) or, with --format zone, an RFC 1035 master file, with the same first
+           line. A YAML zone exported as a master file (policy records shown as comments with
+           the answer an unknown client gets now) is a copy, and gets no meridian-etag line
+  apply    create or replace a zone from a file that get or export wrote, after your edit. The
+           meridian-etag line is sent as If-Match: if the zone changed since the file was read,
+           nothing changes, and apply says "the zone changed since you read it" and exits 1.
+           A file without that line only creates a zone that does not exist yet; to replace a
+           zone with it, give --force (no check: whatever changed since is overwritten).
+           A master file (the ; line, or a *.zone name) goes to POST /v1/zones/import; anything
+           else is read as a YAML zone document (PUT /v1/zones/ZONE)
 
 ` + GLOBAL_OPTIONS,
   nodes: `Usage: meridian ctl nodes
@@ -205,7 +215,7 @@ function need(args: string[], n: number, what: string): void {
   if (args.length < n) throw createError('MRD_ERR_CLI_USAGE', `missing ${what}; see "meridian ctl --help"`);
 }
 
-async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefined }): Promise<void> {
+async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefined; force?: boolean | undefined }): Promise<void> {
   const [sub, arg] = args;
   if (sub === 'list') {
     const r = await call(ctx, 'GET', '/v1/zones');
@@ -218,44 +228,91 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
   if (sub === 'get' || sub === 'export') {
     need(args, 2, 'ZONE');
     if (ctx.json && sub === 'get') return ctx.out(JSON.stringify((await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}`)).json, null, 2) + '\n');
-    const format = sub === 'get' ? 'yaml' : (opts.format ?? 'yaml');
-    if (format !== 'yaml' && format !== 'zone') throw createError('MRD_ERR_CLI_USAGE', '--format must be yaml or zone');
-    return ctx.out((await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}/export?format=${format}`)).text);
+    if (opts.format !== undefined && opts.format !== 'yaml' && opts.format !== 'zone') throw createError('MRD_ERR_CLI_USAGE', '--format must be yaml or zone');
+    // The format the zone is kept in: `get` prints a zone in it, and every export that is the
+    // zone's own text (or YAML, which holds everything) starts with its meridian-etag line.
+    const want = arg!.toLowerCase().replace(/\.?$/, '.');
+    const listed = (await call(ctx, 'GET', '/v1/zones')).json.zones.find((z: any) => String(z.name).toLowerCase() === want);
+    const kind: 'yaml' | 'master' = listed?.format === 'master' ? 'master' : 'yaml';
+    const format = opts.format ?? (sub === 'get' && kind === 'master' ? 'zone' : 'yaml');
+    const r = await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}/export?format=${format}`);
+    const etag = r.headers.get('etag');
+    if (format === 'zone' && kind === 'yaml') {
+      ctx.err(`meridian ctl: no meridian-etag line: ${listed?.name ?? arg} is a YAML zone, and its master-file form is a copy (policy records become comments), not something to apply back\n`);
+      return ctx.out(r.text);
+    }
+    return ctx.out(etag ? withEtagLine(r.text, etag, format === 'zone' ? 'master' : 'yaml') : r.text);
   }
   if (sub === 'apply') {
     need(args, 2, 'FILE');
-    let text: string;
+    let raw: string;
     try {
-      text = fs.readFileSync(arg!, 'utf8');
+      raw = fs.readFileSync(arg!, 'utf8');
     } catch (err) {
       throw new ApiError(`cannot read ${arg}: ${(err as Error).message}`);
     }
-    // The ETag of the zone as it is now, so that a change made since is refused (412), not overwritten.
-    const etagOf = async (zone: string): Promise<string | null> => {
-      const cur = await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(zone)}`).catch((err: unknown) => (err instanceof ApiError && err.status === 404 ? null : Promise.reject(err)));
-      return cur ? cur.headers.get('etag') : null;
-    };
+    // The ETag of the revision the file was read from (zone/etag-line.ts), sent as If-Match, so a
+    // change made since is refused (412) rather than overwritten. Its comment character also says
+    // the format; without it, the file name does.
+    const line = splitEtagLine(raw);
+    const master = line.kind !== null ? line.kind === 'master' : arg!.endsWith('.zone');
+    // The text sent: with --force the line goes (the server would take it as If-Match), and an
+    // empty line keeps the line numbers of errors those of the file.
+    const text = opts.force && line.etag !== null ? `\n${line.text}` : raw;
+    const force = opts.force === true;
+    let zoneName: string;
     let r;
-    if (arg!.endsWith('.zone')) {
-      // The server names the zone by a leading $ORIGIN, else by the file name (zone/load.ts).
-      const fromName = path.basename(arg!).replace(/\.zone$/, '');
-      const origin = leadingOrigin(text) ?? fromName;
-      const etag = await etagOf(origin);
-      r = await call(ctx, 'POST', `/v1/zones/import?zone=${encodeURIComponent(fromName)}`, { text, contentType: 'text/dns' }, etag ? { 'if-match': etag } : {});
-    } else {
-      let doc: { zone?: string };
-      try {
-        doc = parseYaml(text) as { zone?: string };
-      } catch (err) {
-        throw new ApiError(`${arg}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+    try {
+      if (master) {
+        // The server names the zone by a leading $ORIGIN, else by the file name (zone/load.ts).
+        const fromName = path.basename(arg!).replace(/\.zone$/, '');
+        zoneName = leadingOrigin(text) ?? fromName;
+        const cond: Record<string, string> = force ? {} : line.etag !== null ? { 'if-match': line.etag } : { 'if-none-match': '*' };
+        r = await call(ctx, 'POST', `/v1/zones/import?zone=${encodeURIComponent(fromName)}`, { text, contentType: 'text/dns' }, cond);
+      } else {
+        let doc: { zone?: string };
+        try {
+          doc = parseYaml(text) as { zone?: string };
+        } catch (err) {
+          throw new ApiError(`${arg}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+        }
+        if (!doc || typeof doc.zone !== 'string') throw new ApiError(`${arg}: a zone file needs a "zone:" field`);
+        zoneName = doc.zone;
+        const url = `/v1/zones/${encodeURIComponent(doc.zone)}`;
+        if (!force && line.etag !== null) r = await call(ctx, 'PUT', url, { json: doc }, { 'if-match': line.etag });
+        else if (!force) r = await call(ctx, 'POST', '/v1/zones', { json: doc }); // create only: 409 if it exists
+        else {
+          const exists = await call(ctx, 'GET', url).then(
+            () => true,
+            (err: unknown) => (err instanceof ApiError && err.status === 404 ? false : Promise.reject(err)),
+          );
+          r = exists ? await call(ctx, 'PUT', url, { json: doc }) : await call(ctx, 'POST', '/v1/zones', { json: doc });
+        }
       }
-      if (!doc || typeof doc.zone !== 'string') throw new ApiError(`${arg}: a zone file needs a "zone:" field`);
-      const name = encodeURIComponent(doc.zone);
-      const etag = await etagOf(doc.zone);
-      r = etag !== null ? await call(ctx, 'PUT', `/v1/zones/${name}`, { json: doc }, { 'if-match': etag }) : await call(ctx, 'POST', '/v1/zones', { json: doc });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      const name = zoneName! ?? arg!;
+      if (err.status === 412 && line.etag !== null) {
+        throw new ApiError(
+          `the zone changed since you read it: ${arg} was read at ETag ${line.etag}, and zone ${name} has been changed since. Nothing was changed.\n` +
+            `  To keep both changes: get the zone again (meridian ctl zones get ${name} > ${path.basename(arg!)}), make your edit again in that file, and apply it.\n` +
+            `  To overwrite the other change with this file: meridian ctl zones apply --force ${arg}`,
+          412,
+        );
+      }
+      if ((err.status === 409 || err.status === 412) && line.etag === null) {
+        throw new ApiError(
+          `${arg} has no meridian-etag line, so there is no telling whether zone ${name} changed since the file was read; nothing was changed.\n` +
+            `  Get the zone with "meridian ctl zones get ${name}" (it writes that line), edit that, and apply it;\n` +
+            `  or give --force to replace the zone with this file whatever it holds now.`,
+          err.status,
+        );
+      }
+      throw err;
     }
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    return ctx.out(`${r.status === 201 ? 'created' : 'replaced'} ${r.json.name}, serial ${r.json.serial}\n`);
+    const forced = force && r.status !== 201 ? ' (--force: replaced without checking for changes made since the file was read)' : '';
+    return ctx.out(`${r.status === 201 ? 'created' : 'replaced'} ${r.json.name}, serial ${r.json.serial}${forced}\n`);
   }
   throw createError('MRD_ERR_CLI_USAGE', `unknown "zones ${sub ?? ''}"; use list, get, export or apply`);
 }
@@ -393,6 +450,7 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         endpoints: { type: 'string' },
         'min-healthy-regions': { type: 'string' },
         'no-wait': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,

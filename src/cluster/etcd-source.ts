@@ -240,7 +240,7 @@ export class EtcdSource implements Source {
     return { name: key, zone: st.zone, text: st.text, kind: st.kind, revision: String(st.served) };
   }
 
-  async put(origin: string, text: string, zone: Zone, expected: string | null): Promise<CommitResult> {
+  async put(origin: string, text: string, zone: Zone, expected: string | null, kind: 'yaml' | 'master' = 'yaml'): Promise<CommitResult> {
     const key = this.#opts.layout.zone(origin);
     if (expected !== null && !/^\d+$/.test(expected)) return { ok: false, status: 412, detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
     // A key that exists but never loaded (its text is broken) counts as existing.
@@ -259,7 +259,7 @@ export class EtcdSource implements Source {
     }
     // Serve it here at once; the watch event for this revision is then skipped.
     const st: KeyState = this.#keys.get(key) ?? { zone: null, text: '', kind: 'yaml', served: 0, seen: 0, loadedAt: null, errors: [] };
-    Object.assign(st, { zone, text, kind: 'yaml', served: out.revision, seen: out.revision, loadedAt: new Date(), errors: [] });
+    Object.assign(st, { zone, text, kind, served: out.revision, seen: out.revision, loadedAt: new Date(), errors: [] });
     this.#keys.set(key, st);
     this.#tombstones.delete(key);
     this.#revision = Math.max(this.#revision, out.revision);

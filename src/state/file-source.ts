@@ -136,7 +136,8 @@ export class FileSource implements Source {
     let changed = false;
 
     for (const file of [...this.#files.keys()]) {
-      if (!present.has(file)) {
+      // A file the API wrote (commit) while readdir ran is not in its list but is there: keep it.
+      if (!present.has(file) && !fs.existsSync(file)) {
         const gone = this.#files.get(file)!;
         this.#files.delete(file);
         if (gone.zone) {
@@ -220,16 +221,18 @@ export class FileSource implements Source {
   }
 
   /**
-   * Writes the zone as `<zone>.yaml` (or into the YAML file that serves it now); a master file
-   * that served it is removed. The compare and the write run without yielding, so nothing
-   * interleaves.
+   * Writes the zone into the file that serves it now (a master file stays a master file, a
+   * YAML file stays YAML; zone-store.ts gives text of the matching format), or a new zone as
+   * `<zone>.yaml` / `<zone>.zone` by `kind`. The compare and the write run without yielding, so
+   * nothing interleaves.
    */
-  put(origin: string, text: string, zone: Zone, expected: string | null): Promise<CommitResult> {
+  put(origin: string, text: string, zone: Zone, expected: string | null, kind: 'yaml' | 'master' = 'yaml'): Promise<CommitResult> {
     const current = this.entry(origin);
     const refused = this.#compare(origin, current, expected);
     if (refused) return Promise.resolve(refused);
-    const file = current?.kind === 'yaml' ? current.name : path.join(this.#opts.dir, `${keyToPresentation(origin).replace(/\.$/, '') || 'root'}.yaml`);
-    this.commit(file, text, zone, current && current.name !== file ? [current.name] : []);
+    if (current && current.kind !== kind) return Promise.resolve({ ok: false, status: 412, detail: `zone ${keyToPresentation(origin)} is kept in ${path.basename(current.name)}, not as ${kind}` });
+    const file = current?.name ?? path.join(this.#opts.dir, `${keyToPresentation(origin).replace(/\.$/, '') || 'root'}${kind === 'master' ? '.zone' : '.yaml'}`);
+    this.commit(file, text, zone);
     return Promise.resolve({ ok: true });
   }
 

@@ -60,11 +60,13 @@ export interface Source {
   /** The served zone with this origin key. */
   entry(origin: string): ZoneEntry | undefined;
   /**
-   * Stores `text` (a YAML zone document that builds to `zone`) as zone `origin`, if the zone is
-   * still at revision `expected` (null: it must not exist), and serves it: the new snapshot is in
-   * place on this node when the promise resolves, and on every other node of a cluster soon after.
+   * Stores `text` (a zone text of format `kind`, default yaml, that builds to `zone`) as zone
+   * `origin`, if the zone is still at revision `expected` (null: it must not exist), and serves
+   * it: the new snapshot is in place on this node when the promise resolves, and on every other
+   * node of a cluster soon after. A zone keeps its file (or key); a new one gets `<zone>.yaml`
+   * or `<zone>.zone` by `kind`.
    */
-  put(origin: string, text: string, zone: Zone, expected: string | null): Promise<CommitResult>;
+  put(origin: string, text: string, zone: Zone, expected: string | null, kind?: 'yaml' | 'master'): Promise<CommitResult>;
   /** Deletes zone `origin` if it is still at revision `expected`. */
   delete(origin: string, expected: string): Promise<CommitResult>;
   /** Why writes cannot be stored now (the store is unreachable), or null. */

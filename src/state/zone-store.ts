@@ -7,7 +7,11 @@
  *   - honours If-Match: a stale ETag is refused (412), so two operators never overwrite each
  *     other without knowing;
  *   - bumps the SOA serial (RFC 1982 arithmetic) unless the document already raises it;
- *   - is stored as YAML through the {@link Source} as a compare-and-swap on the revision it was
+ *   - is stored in the zone's own format: a zone that came from a master file (`NAME.zone`) is
+ *     written back as a master file with a managed header (zone/export.ts), never switched to
+ *     YAML; a write that would give it what a master file cannot hold (regions, pools, policy
+ *     records, checks) is refused (422, MRD_ERR_API_MASTER_FILE). Every other zone is YAML;
+ *   - is stored through the {@link Source} as a compare-and-swap on the revision it was
  *     checked against: atomically in the zones directory (temp file, fsync, rename), or in etcd
  *     as a transaction on the key's mod revision (cluster mode). Either way a write that lost a
  *     race is refused (412), never applied on top, and the new snapshot is in place on this node
@@ -15,9 +19,11 @@
  *   - is recorded in the audit log with the revision before and after.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { keyToPresentation, presentationToKey } from '../dns/name.js';
 import { validateZoneDocument, type ZoneDocument } from '../model/zone-schema.js';
-import { documentOf, documentToYaml } from '../zone/export.js';
+import { beyondMasterFile, documentOf, documentToYaml, recordLines, toManagedMasterFile } from '../zone/export.js';
+import type { ErrorCode } from '../errors.js';
 import { loadZoneText } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
 import type { AuditLog } from './audit.js';
@@ -36,7 +42,7 @@ export interface StoredZone {
 
 export type WriteOutcome =
   | { ok: true; etag: string; serial: number; zone: Zone; created: boolean }
-  | { ok: false; status: 400 | 404 | 409 | 412 | 503; title: string; detail: string; errors?: { field?: string; line?: number; code: string; message: string }[] };
+  | { ok: false; status: 400 | 404 | 409 | 412 | 422 | 503; title: string; detail: string; code?: ErrorCode; errors?: { field?: string; line?: number; code: string; message: string }[] };
 
 export interface WriteOptions {
   readonly who: string;
@@ -46,6 +52,8 @@ export interface WriteOptions {
   readonly action?: string;
   readonly target?: string;
   readonly detail?: unknown;
+  /** The format a zone this write creates is kept in (default yaml; an import creates a master file). */
+  readonly createAs?: 'yaml' | 'master';
 }
 
 /** A strong ETag for a zone revision: its serial and a hash of its text. */
@@ -134,8 +142,36 @@ export class ZoneStore {
     // Every write moves the serial forward, so secondaries and caches see a new version.
     if (current && !serialGreater(d.soa.serial, current.zone.serial)) d.soa.serial = (current.zone.serial + 1) % 2 ** 32;
 
-    const text = documentToYaml(d);
-    const built = loadZoneText(text, `${keyToPresentation(target).replace(/\.$/, '') || 'root'}.yaml`);
+    // The zone keeps the format it has; a new one gets the format its creator asked for.
+    const kind = current?.kind ?? opts.createAs ?? 'yaml';
+    if (kind === 'master') {
+      const beyond = beyondMasterFile(d);
+      if (beyond.length > 0) {
+        const where = current ? path.basename(current.name) : 'a master file';
+        return {
+          ok: false,
+          status: 422,
+          code: 'MRD_ERR_API_MASTER_FILE',
+          title: 'A master-file zone holds plain records only',
+          detail: `zone ${keyToPresentation(target)} is kept as an RFC 1035 master file (${where}), which cannot hold ${beyond.join(', ')}; nothing was changed. To use them, convert the zone to YAML first (docs/zones.md)`,
+          errors: beyond.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master-file zone cannot hold it` })),
+        };
+      }
+    }
+    const base = keyToPresentation(target).replace(/\.$/, '') || 'root';
+    const yaml = documentToYaml(d);
+    let built = loadZoneText(yaml, `${base}.yaml`);
+    let text = yaml;
+    if (built.ok && kind === 'master') {
+      // Written back as RFC 1035 text; what is served is what that text loads to, and it must
+      // hold exactly the records the document does.
+      text = toManagedMasterFile(built.zone);
+      const asMaster = loadZoneText(text, `${base}.zone`);
+      if (asMaster.ok && recordLines(asMaster.zone).join('\n') !== recordLines(built.zone).join('\n')) {
+        return { ok: false, status: 422, code: 'MRD_ERR_API_MASTER_FILE', title: 'A master-file zone holds plain records only', detail: `zone ${keyToPresentation(target)} does not come back the same from its master-file form; nothing was changed` };
+      }
+      built = asMaster;
+    }
     if (!built.ok) {
       return {
         ok: false,
@@ -145,7 +181,7 @@ export class ZoneStore {
         errors: built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })),
       };
     }
-    const stored = await this.source.put(target, text, built.zone, current?.revision ?? null);
+    const stored = await this.source.put(target, text, built.zone, current?.revision ?? null, kind);
     if (!stored.ok) return this.#refused(stored.status, target, stored.detail);
     const etag = etagOf(built.zone, text);
     this.audit.record({ who: opts.who, action: opts.action ?? (current ? 'zone.replace' : 'zone.create'), target: opts.target ?? keyToPresentation(target), before, after: etag, ...(opts.detail !== undefined ? { detail: opts.detail } : {}) });

@@ -49,7 +49,8 @@ describe('meridian ctl', () => {
 
   it('zones apply: a changed YAML file replaces the zone, the serial moves on, DNS answers it', async () => {
     const file = path.join(os.tmpdir(), `meridian-apply-${process.pid}.yaml`);
-    const text = fs.readFileSync(path.join(zones, 'gslb.example.org.yaml'), 'utf8').replace('records:\n', 'records:\n  - { name: applied, type: A, value: 192.0.2.99 }\n');
+    // As an operator edits it: what `zones get` wrote (with its meridian-etag line), changed.
+    const text = (await ctl('zones', 'get', 'gslb.example.org')).stdout.replace('records:\n', 'records:\n  - { name: applied, type: A, value: 192.0.2.99 }\n');
     fs.writeFileSync(file, text);
     const r = await ctl('zones', 'apply', file);
     expect(r.code).toBe(0);

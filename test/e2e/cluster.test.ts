@@ -13,6 +13,9 @@ import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess }
 import { Target } from '../support/target.js';
 import { ask } from '../support/dns-client.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { EtcdClient } from '../../src/cluster/etcd-client.js';
+import { silentLogger } from '../../src/log.js';
+import { splitEtagLine } from '../../src/zone/etag-line.js';
 
 const LEASE = 2;
 
@@ -361,7 +364,7 @@ describe('concurrent writes on two nodes', () => {
 });
 
 describe('meridian cluster import and export', () => {
-  it('refuses a directory with a broken zone and writes nothing; round-trips files byte for byte; replaces only when asked', async () => {
+  it('refuses a directory with a broken zone and writes nothing; round-trips files byte for byte (after the etag line); replaces an edit of what etcd holds, a stale or bare file only when asked', async () => {
     const prefix = `/ie-${process.pid}`;
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-ie-'));
     dirs.push(broken);
@@ -380,20 +383,46 @@ describe('meridian cluster import and export', () => {
     const e = await meridian(['cluster', 'export', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
     expect(e.code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(fs.readdirSync(shipped).sort());
-    for (const f of fs.readdirSync(shipped)) expect(fs.readFileSync(path.join(out, f), 'utf8')).toBe(fs.readFileSync(path.join(shipped, f), 'utf8'));
+    // Each file is its key's text byte for byte, after a first line naming the ETag it was read at.
+    for (const f of fs.readdirSync(shipped)) {
+      const exported = splitEtagLine(fs.readFileSync(path.join(out, f), 'utf8'));
+      expect(exported.etag, f).toMatch(/^"2026112401-[0-9a-f]+"$/);
+      expect(exported.kind).toBe(f.endsWith('.zone') ? 'master' : 'yaml');
+      expect(exported.text).toBe(fs.readFileSync(path.join(shipped, f), 'utf8'));
+    }
+    // Importing the export unchanged changes nothing (the line is stripped, not stored).
+    expect((await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out])).out).toMatch(/unchanged example\.net\.[\s\S]*unchanged gslb\.example\.org\./);
 
-    fs.writeFileSync(path.join(out, 'example.net.zone'), fs.readFileSync(path.join(out, 'example.net.zone'), 'utf8').replace('2026112401', '2026112402'));
+    // An edit of exactly what etcd holds (the line's ETag) replaces it without --replace.
+    const mf = path.join(out, 'example.net.zone');
+    const exportedMf = fs.readFileSync(mf, 'utf8');
+    fs.writeFileSync(mf, exportedMf.replace('2026112401 ; serial', '2026112402 ; serial'));
+    const edited = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
+    expect(edited.code, edited.out).toBe(0);
+    expect(edited.out).toContain('replaced example.net.');
+    const reader = new EtcdClient({ endpoints: [etcd.url], log: silentLogger() });
+    expect((await reader.get(`${prefix}/zones/example.net`))?.value).toBe(splitEtagLine(fs.readFileSync(mf, 'utf8')).text);
+    await reader.close();
+    // The same file again is now stale: etcd changed since it was exported.
+    fs.writeFileSync(mf, exportedMf.replace('2026112401 ; serial', '2026112403 ; serial'));
     const refused = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
     expect(refused.code).toBe(1);
+    expect(refused.out).toContain('example.net. changed in etcd since example.net.zone was exported');
     expect(refused.out).toContain('--replace');
+    expect(refused.out).toContain('nothing imported');
+    // A file without the line, for a zone etcd already holds with other text, needs --replace.
+    fs.writeFileSync(mf, splitEtagLine(exportedMf).text.replace('2026112401 ; serial', '2026112403 ; serial'));
+    const bare = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out]);
+    expect(bare.code).toBe(1);
+    expect(bare.out).toContain('give --replace to overwrite it');
     const replaced = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out, '--replace']);
     expect(replaced.code).toBe(0);
     expect(replaced.out).toContain('replaced example.net.');
     expect(replaced.out).not.toContain('warning');
-    fs.writeFileSync(path.join(out, 'example.net.zone'), fs.readFileSync(path.join(out, 'example.net.zone'), 'utf8').replace('2026112402', '2026112402 ; same serial').replace('ns1.example.net.', 'ns1.example.net. '));
+    fs.writeFileSync(mf, fs.readFileSync(mf, 'utf8').replace('2026112403', '2026112403 ; same serial').replace('ns1.example.net.', 'ns1.example.net. '));
     const same = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out, '--replace']);
     expect(same.code).toBe(0);
-    expect(same.out).toMatch(/warning: example\.net\. serial 2026112402 is not greater/);
+    expect(same.out).toMatch(/warning: example\.net\. serial 2026112403 is not greater/);
     expect(replaced.out).toContain('unchanged gslb.example.org.');
   });
 });

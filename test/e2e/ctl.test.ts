@@ -1,6 +1,7 @@
 /**
  * `meridian ctl` beyond the everyday tour in cli-ctl.test.ts (zones list/get/apply, drain,
- * regions, simulate, errors): help for each command, master-file and create-a-zone applies,
+ * regions, simulate, errors): help for each command, master-file and create-a-zone applies
+ * (the stale-file cases are in zone-writes.test.ts),
  * field errors from a bad document, region drains, what-if simulation, JSON output, a typo'd
  * drain target, and a node with bearer tokens. Real processes against real nodes.
  */
@@ -121,7 +122,9 @@ describe('meridian ctl: nodes', () => {
 describe('meridian ctl: zones apply', () => {
   it('a master file replaces its zone through /v1/zones/import; DNS answers the new record', async () => {
     const file = path.join(work, 'example.net.zone');
-    fs.writeFileSync(file, fs.readFileSync(path.join(zones, 'example.net.zone'), 'utf8') + 'applied-mf  IN  A  192.0.2.98\n');
+    const got = await ctl('zones', 'get', 'example.net');
+    expect(got.stdout).toMatch(/^; meridian-etag: "2026112401-[0-9a-f]+"\n; example\.net/);
+    fs.writeFileSync(file, got.stdout + 'applied-mf  IN  A  192.0.2.98\n');
     const r = await ctl('zones', 'apply', file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('replaced example.net., serial 2026112402\n');
@@ -154,7 +157,7 @@ describe('meridian ctl: zones apply', () => {
   it('a document the API refuses exits 1 with the title and each field error, and changes nothing', async () => {
     const before = (await ctl('--json', 'zones', 'list')).stdout;
     const file = path.join(work, 'bad.yaml');
-    fs.writeFileSync(file, fs.readFileSync(path.join(zones, 'gslb.example.org.yaml'), 'utf8').replace('records:\n', 'records:\n  - { name: oops, type: A, value: not-an-address }\n'));
+    fs.writeFileSync(file, (await ctl('zones', 'get', 'gslb.example.org')).stdout.replace('records:\n', 'records:\n  - { name: oops, type: A, value: not-an-address }\n'));
     const r = await ctl('zones', 'apply', file);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');

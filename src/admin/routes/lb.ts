@@ -154,7 +154,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
         }
         (doc as Record<string, unknown>)[coll] = list.filter((x) => x.id !== id);
       });
-      if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+      if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
       return reply.code(204).header('etag', out.etag).send();
     });
   }
@@ -188,7 +188,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       if (!pool) return { status: 404, title: 'No such pool', detail: `pool "${poolId}" is not in the zone` };
       return fn(pool.endpoints as { id?: string }[], poolId);
     });
-    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
     return reply.code(status === 201 ? 201 : status).header('etag', out.etag).send(status === 204 ? undefined : body());
   };
 

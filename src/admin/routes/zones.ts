@@ -4,10 +4,12 @@
  *   GET    /v1/zones                             list
  *   POST   /v1/zones                             create (a zone document)
  *   POST   /v1/zones/import?zone=NAME            create or replace from an RFC 1035 master file
+ *                                                (If-Match, or the text's meridian-etag line;
+ *                                                If-None-Match: * to create only)
  *   GET    /v1/zones/{zone}                      the document, with its ETag
  *   PUT    /v1/zones/{zone}                      replace (If-Match)
  *   DELETE /v1/zones/{zone}                      delete (If-Match)
- *   GET    /v1/zones/{zone}/export?format=yaml|zone
+ *   GET    /v1/zones/{zone}/export?format=yaml|zone (zone: a master-file zone's own text)
  *   GET    /v1/zones/{zone}/records              plain and policy records
  *   POST   /v1/zones/{zone}/records              create one (plain: values; policy: policy)
  *   GET|PUT|DELETE /v1/zones/{zone}/records/{name}/{type}
@@ -24,8 +26,9 @@ import { decide } from '../../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../../policy/client.js';
 import { policyRRset } from '../../dns/answer.js';
 import { formatRdata } from '../../zone/rdata.js';
-import { toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
+import { beyondMasterFile, toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
 import { parseZoneText } from '../../zone/load.js';
+import { splitEtagLine } from '../../zone/etag-line.js';
 import type {} from '@fastify/swagger';
 import { buildZone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
@@ -62,7 +65,7 @@ function ifMatch(req: FastifyRequest): string | undefined {
 }
 
 export function sendOutcome(reply: FastifyReply, out: WriteOutcome, okStatus: number, body: () => unknown): FastifyReply {
-  if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+  if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
   return reply.code(out.created ? 201 : okStatus).header('etag', out.etag).send(body());
 }
 
@@ -126,8 +129,27 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
         return sendProblem(reply, 400, 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
       }
       const doc = documentOf(built.zone, text, 'master');
-      const exists = store.get(built.zone.origin) !== undefined;
-      const out = await store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req), action: 'zone.import' });
+      const held = store.get(built.zone.origin);
+      const exists = held !== undefined;
+      // A master file replacing a zone would silently drop what only YAML holds: refuse that.
+      const lost = held ? beyondMasterFile(held.document) : [];
+      if (lost.length > 0) {
+        return sendProblem(
+          reply,
+          422,
+          'A master file cannot replace this zone',
+          `zone ${keyToPresentation(built.zone.origin)} holds ${lost.join(', ')}, which a master file cannot carry; importing one would drop them, so nothing was changed. Replace it with a zone document (PUT /v1/zones/${keyToPresentation(built.zone.origin)}) instead`,
+          lost.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master file cannot carry it` })),
+          'MRD_ERR_API_MASTER_FILE',
+        );
+      }
+      // RFC 9110 §13.1.2: If-None-Match: * creates only; an existing zone is not replaced.
+      if (exists && String(req.headers['if-none-match'] ?? '').trim() === '*') {
+        return sendProblem(reply, 412, 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
+      }
+      // The text's own meridian-etag line (zone/etag-line.ts, a comment the parser skipped) is the
+      // revision it was read from: it is the If-Match when the request sends none.
+      const out = await store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req) ?? splitEtagLine(text).etag ?? undefined, action: 'zone.import', createAs: 'master' });
       return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.ok ? out.serial : 0 }));
     },
   );
@@ -171,7 +193,8 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
           const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, { latency: z.zone.policies?.latency ?? holder.current.live.latency }));
           answers.set(`${rec.owner}|${rec.rrtype}`, set ? set.rdatas.map((r) => formatRdata(set.type, r)) : []);
         }
-        return reply.type('text/dns; charset=utf-8').send(toMasterFile(z.zone, answers));
+        // A master-file zone's own text, byte for byte; any other zone rendered (policy records as comments).
+        return reply.type('text/dns; charset=utf-8').send(z.kind === 'master' ? z.text : toMasterFile(z.zone, answers));
       }
       return reply.type('application/yaml; charset=utf-8').send(z.kind === 'yaml' ? z.text : documentToYaml(z.document));
     },
@@ -256,7 +279,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
       if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
     });
-    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors);
+    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
     return reply.code(204).header('etag', out.etag).send();
   });
 }

@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
+import { compileSchema } from '../../src/model/zone-schema.js';
+import { RegionResponse, RegionsResponse, RegionStatusResponse } from '../../src/model/status-schema.js';
 
 const run = promisify(execFile);
 
@@ -91,6 +93,12 @@ async function ctlRegions(node: MeridianProcess): Promise<Map<string, string[]>>
   return new Map(lines.slice(1).map((l) => l.split(/\s{2,}/)).map((cells) => [cells[0]!, cells]));
 }
 
+/** Checks a live answer against its schema (model/status-schema.ts), which names every property. */
+function expectShape(schema: Parameters<typeof compileSchema>[0], body: unknown): void {
+  const validate = compileSchema(schema);
+  expect(validate(body), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+}
+
 const procs: MeridianProcess[] = [];
 const dirs: string[] = [];
 afterAll(() => {
@@ -143,6 +151,27 @@ describe('region states on a zone with every case', () => {
     const one = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions/standby/status`)).json()) as { status: string; endpoints_detail: { endpoint: string; status: string; weight_zero: boolean; usable: boolean; health: string }[] };
     expect(one.status).toBe('degraded');
     expect(one.endpoints_detail.find((e) => e.endpoint === 'sb/spare')).toMatchObject({ status: 'weight_zero', weight_zero: true, usable: false, health: 'unknown' });
+  });
+
+  it('answers exactly the shapes of model/status-schema.ts (for the OpenAPI response schemas)', async () => {
+    const get = async (p: string) => (await fetch(`http://127.0.0.1:${node.adminPort}${p}`)).json();
+    // With a drain and a region override in force, so that every optional part is present.
+    await ctl(node, 'drain', 'nc/a', '--reason', 'shape');
+    await ctl(node, 'drain', '--region', 'zeroed', '--reason', 'shape', '--for', '30m');
+    try {
+      expectShape(RegionsResponse, await get('/v1/regions'));
+      for (const id of ['checked', 'failing', 'nochecks', 'standby', 'zeroed', 'bare']) {
+        expectShape(RegionResponse, await get(`/v1/regions/${id}`));
+        expectShape(RegionStatusResponse, await get(`/v1/regions/${id}/status`));
+      }
+      // A schema that names every property catches a field the code adds and the schema lacks.
+      const extra = (await get('/v1/regions')) as { regions: Record<string, unknown>[] };
+      extra.regions[0]!['surprise'] = 1;
+      expect(compileSchema(RegionsResponse)(extra)).toBe(false);
+    } finally {
+      await ctl(node, 'undrain', 'nc/a');
+      await ctl(node, 'undrain', '--region', 'zeroed');
+    }
   });
 
   it('metrics and ctl report the same statuses as the API, and the unchecked region is not healthy in either', async () => {

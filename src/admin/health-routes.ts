@@ -2,7 +2,8 @@
  * @module admin/health-routes
  * The health view on the admin port (docs/health.md, docs/api.md):
  *   GET  /v1/health         every checked endpoint: its view (up/down/unknown) and each vote
- *   GET  /v1/regions        every region with its derived status and endpoint counts
+ *   GET  /v1/regions        every region with its derived status (health/status.ts), endpoint
+ *                           counts and member endpoints, each with its status word
  *   POST /v1/health/votes   where standalone checkers (`meridian checker`) send their votes
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -13,7 +14,8 @@ import { sendProblem } from './problem.js';
 import { endpointsOf } from '../health/service.js';
 import type { VoteStore } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
-import type { Region } from '../policy/types.js';
+import type { Endpoint, Region } from '../policy/types.js';
+import { endpointState, regionState, type EndpointStatus, type RegionCounts, type RegionState } from '../health/status.js';
 
 const VoteBody = Type.Object(
   {
@@ -43,28 +45,70 @@ export interface RegionStatus {
   country: string;
   continent: string;
   location: { lat: number; lon: number };
-  status: 'healthy' | 'degraded' | 'down' | 'empty';
-  endpoints: { total: number; usable: number; up: number; down: number; unknown: number; overridden: number };
+  /** Derived as health/status.ts says (docs/health.md, "Region states"). */
+  status: RegionState;
+  endpoints: RegionCounts;
+  /** How many endpoints have each endpoint status (only the statuses present). */
+  endpoint_statuses: Partial<Record<EndpointStatus, number>>;
+  /** Sum of the endpoints' weights, and of the usable ones' (the capacity DNS hands out). */
+  weight: { total: number; usable: number };
   override: { kind: string; reason?: string; by?: string; expires_at?: string } | null;
 }
 
-/** Every region of every zone, with the status derived from its endpoints' health and overrides. */
+/** One endpoint of a region as `GET /v1/regions` (members) and `/v1/regions/{id}/status` show it. */
+export interface MemberStatus {
+  endpoint: string;
+  address: string;
+  region: string;
+  weight: number;
+  /** The health view: up, down or unknown. */
+  state: 'up' | 'down' | 'unknown';
+  /** One word for the endpoint (health/status.ts). */
+  status: EndpointStatus;
+  usable: boolean;
+  reason: string | null;
+  check: string | null;
+  drained: boolean;
+  weight_zero: boolean;
+  override: { kind: string; scope: 'endpoint' | 'region' } | null;
+}
+
+/** Every distinct endpoint of the snapshot (a key appears once even if two zones share a pool name). */
+export function distinctEndpoints(holder: SnapshotHolder): Endpoint[] {
+  const seen = new Set<string>();
+  return endpointsOf(holder.current).filter((e) => !seen.has(e.key) && seen.add(e.key));
+}
+
+/** The status view of one endpoint. */
+export function memberStatus(holder: SnapshotHolder, e: Endpoint): MemberStatus {
+  const health = holder.current.health;
+  const s = endpointState(health, e);
+  const own = health.overrides().endpoints.has(e.key);
+  return {
+    endpoint: e.key,
+    address: e.value,
+    region: e.region,
+    weight: e.weight,
+    state: health.health(e.key),
+    status: s.status,
+    usable: s.usable,
+    reason: s.reason,
+    check: e.check?.id ?? null,
+    drained: s.status === 'drained',
+    weight_zero: e.weight <= 0,
+    override: s.override ? { kind: s.override.kind, scope: own ? 'endpoint' : 'region' } : null,
+  };
+}
+
+/** Every region of every zone, with the status derived from its endpoints' health, overrides and weights. */
 export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
   const snap = holder.current;
   const regions = new Map<string, Region>();
   for (const zone of snap.catalog.zones) for (const r of zone.policies?.regions.values() ?? []) if (!regions.has(r.id)) regions.set(r.id, r);
-  const seen = new Set<string>();
-  const eps = endpointsOf(snap).filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const eps = distinctEndpoints(holder);
   const overrides = snap.health.overrides();
   return [...regions.values()].map((r) => {
-    const mine = eps.filter((e) => e.region === r.id);
-    const c = { total: mine.length, usable: 0, up: 0, down: 0, unknown: 0, overridden: 0 };
-    for (const e of mine) {
-      if (snap.health.usable(e)) c.usable++;
-      c[snap.health.health(e.key)]++;
-      if (snap.health.overrideFor(e)) c.overridden++;
-    }
-    const status = c.total === 0 ? 'empty' : c.usable === c.total ? 'healthy' : c.usable === 0 ? 'down' : 'degraded';
+    const sum = regionState(snap.health, eps.filter((e) => e.region === r.id));
     const o = overrides.regions.get(r.id);
     return {
       id: r.id,
@@ -72,8 +116,10 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
       country: r.country,
       continent: r.continent,
       location: { lat: r.lat, lon: r.lon },
-      status,
-      endpoints: c,
+      status: sum.status,
+      endpoints: sum.counts,
+      endpoint_statuses: sum.byStatus,
+      weight: sum.weight,
       override: o ? { kind: o.kind, ...(o.reason ? { reason: o.reason } : {}), ...(o.by ? { by: o.by } : {}), ...(o.expiresAt ? { expires_at: new Date(o.expiresAt).toISOString() } : {}) } : null,
     };
   });
@@ -87,15 +133,11 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
 
   app.get('/v1/regions', { schema: { tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints' } }, async () => {
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
-    const snap = opts.holder.current;
-    const seen = new Set<string>();
-    const eps = endpointsOf(snap).filter((e) => !seen.has(e.key) && seen.add(e.key));
+    const eps = distinctEndpoints(opts.holder);
     return {
       regions: regionStatuses(opts.holder).map((r) => ({
         ...r,
-        members: eps
-          .filter((e) => e.region === r.id)
-          .map((e) => ({ endpoint: e.key, address: e.value, state: snap.health.health(e.key), usable: snap.health.usable(e), reason: snap.health.reason(e), votes: views.get(e.key)?.votes ?? [] })),
+        members: eps.filter((e) => e.region === r.id).map((e) => ({ ...memberStatus(opts.holder, e), votes: views.get(e.key)?.votes ?? [] })),
       })),
     };
   });

@@ -7,6 +7,9 @@
  *   meridian_health_check_duration_seconds{checker}       check RTTs (histogram)
  *   meridian_endpoint_health{endpoint,region,state}       1 for the endpoint's current view
  *   meridian_region_status{region,status}                 1 for the region's derived status
+ *                                                         (health/status.ts; unchecked is never healthy)
+ *   meridian_region_endpoints{region,status}              endpoints per endpoint status
+ *   meridian_region_usable_endpoints{region}              endpoints DNS answers now (weight > 0)
  *   meridian_zone_loads_total{result}                     zone file loads and failed loads
  *   meridian_zones, meridian_snapshot_version
  * plus prom-client's process metrics (CPU, memory, event loop lag).
@@ -25,6 +28,7 @@ import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { endpointsOf } from '../health/service.js';
+import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
@@ -146,11 +150,21 @@ export class MetricsRegistry {
       const state = snap.health.health(e.key);
       for (const s of ['up', 'down', 'unknown']) out.push(`meridian_endpoint_health{endpoint="${esc(e.key)}",region="${esc(e.region)}",state="${s}"} ${s === state ? 1 : 0}`);
     }
-    out.push('# HELP meridian_region_status 1 for each region\'s derived status (healthy, degraded, down, empty).');
+    // An unchecked region is reported as unchecked, never as healthy (health/status.ts).
+    out.push('# HELP meridian_region_status 1 for each region\'s derived status (healthy, degraded, down, drained, unchecked, empty; docs/health.md).');
     out.push('# TYPE meridian_region_status gauge');
-    for (const r of regionStatuses(this.holder)) {
-      for (const s of ['healthy', 'degraded', 'down', 'empty']) out.push(`meridian_region_status{region="${esc(r.id)}",status="${s}"} ${s === r.status ? 1 : 0}`);
+    const regions = regionStatuses(this.holder);
+    for (const r of regions) {
+      for (const s of REGION_STATUSES) out.push(`meridian_region_status{region="${esc(r.id)}",status="${s}"} ${s === r.status ? 1 : 0}`);
     }
+    out.push('# HELP meridian_region_endpoints Endpoints of each region by endpoint status (up, down, unknown, unchecked, forced_up, forced_down, drained, weight_zero).');
+    out.push('# TYPE meridian_region_endpoints gauge');
+    for (const r of regions) {
+      for (const s of ENDPOINT_STATUSES) out.push(`meridian_region_endpoints{region="${esc(r.id)}",status="${s}"} ${r.endpoint_statuses[s] ?? 0}`);
+    }
+    out.push('# HELP meridian_region_usable_endpoints Endpoints of each region that DNS answers now (weight > 0 and usable).');
+    out.push('# TYPE meridian_region_usable_endpoints gauge');
+    for (const r of regions) out.push(`meridian_region_usable_endpoints{region="${esc(r.id)}"} ${r.endpoints.usable}`);
     out.push('# HELP meridian_zone_loads_total Zone file loads, and loads refused because the file was invalid.');
     out.push('# TYPE meridian_zone_loads_total counter');
     out.push(`meridian_zone_loads_total{result="ok"} ${this.#loads.ok}`);

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createError } from '../errors.js';
 import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
+import { ENDPOINT_STATUSES } from '../health/status.js';
 
 export const CTL_HELP = `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
 
@@ -87,8 +88,11 @@ export const COMMAND_HELP: Record<string, string> = {
   regions: `Usage: meridian ctl regions list
        meridian ctl regions status ID
 
-  list     every region: status, usable/total endpoints, up, down, unknown, and an override
-  status   one region's endpoints: address, health view, usable or why not, each checker's vote
+  list     every region: status (healthy, degraded, down, drained, unchecked, empty), usable/total
+           endpoints, how many endpoints have each status (up, down, unknown, unchecked, forced up,
+           forced down, drained, weight zero), and an override
+  status   one region's endpoints: address, weight, status, health view, usable or why not, each
+           checker's vote
 
 ` + GLOBAL_OPTIONS,
   drain: `Usage: meridian ctl drain ENDPOINT --reason TEXT [--for DURATION]
@@ -322,7 +326,9 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
   if (sub === 'list') {
     const r = await call(ctx, 'GET', '/v1/regions');
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    return ctx.out(table(r.json.regions.map((g: any) => [g.id, g.status, `${g.endpoints.usable}/${g.endpoints.total}`, g.endpoints.up, g.endpoints.down, g.endpoints.unknown, g.override ? `${g.override.kind}${g.override.reason ? ` (${g.override.reason})` : ''}` : null]), ['REGION', 'STATUS', 'USABLE', 'UP', 'DOWN', 'UNKNOWN', 'OVERRIDE']));
+    // ENDPOINTS counts each endpoint status present (docs/health.md, "Region states"): "2 up, 1 weight 0".
+    const byStatus = (g: any) => ENDPOINT_STATUSES.filter((k) => g.endpoint_statuses?.[k]).map((k) => `${g.endpoint_statuses[k]} ${k.replace('_', ' ')}`).join(', ') || null;
+    return ctx.out(table(r.json.regions.map((g: any) => [g.id, g.status, `${g.endpoints.usable}/${g.endpoints.total}`, byStatus(g), g.override ? `${g.override.kind}${g.override.reason ? ` (${g.override.reason})` : ''}` : null]), ['REGION', 'STATUS', 'USABLE', 'ENDPOINTS', 'OVERRIDE']));
   }
   if (sub === 'status') {
     need(args, 2, 'region ID');
@@ -330,7 +336,7 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     ctx.out(`${r.json.id} (${r.json.name}): ${r.json.status}, ${r.json.endpoints.usable} of ${r.json.endpoints.total} usable\n`);
     const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.reason}`).join(', ');
-    return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
+    return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.weight, e.status, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'WEIGHT', 'STATUS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
   }
   throw createError('MRD_ERR_CLI_USAGE', `unknown "regions ${sub ?? ''}"; use list or status`);
 }

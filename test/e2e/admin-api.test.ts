@@ -280,6 +280,9 @@ describe('probes, metrics and limits', () => {
     expect(m).toMatch(/meridian_dns_queries_total\{rcode="NXDOMAIN"/);
     expect(m).toMatch(/meridian_dns_answer_duration_seconds_count \d+/);
     expect(m).toContain('meridian_region_status{region="us-east"');
+    // The shipped zone has no checks: its regions are unchecked, and never reported healthy.
+    expect(m).toContain('meridian_region_status{region="us-east",status="unchecked"} 1');
+    expect(m).not.toMatch(/meridian_region_status\{region="[^"]+",status="healthy"\} 1/);
     expect(m).toMatch(/meridian_zone_loads_total\{result="ok"\} \d+/);
     expect(m).toContain('meridian_process_cpu_seconds_total');
   });

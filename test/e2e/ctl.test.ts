@@ -177,13 +177,13 @@ describe('meridian ctl: regions, drains and simulate', () => {
     expect(drained.code, drained.stderr).toBe(0);
     expect(drained.stdout).toMatch(/^drained region:eu-west until \d{4}-\d\d-\d\dT/);
     expect(drained.stderr).toBe('');
-    expect((await ctl('regions', 'list')).stdout).toMatch(/^eu-west\s+down\s+0\/3\s+\d+\s+\d+\s+\d+\s+drain \(maintenance\)$/m);
+    expect((await ctl('regions', 'list')).stdout).toMatch(/^eu-west\s+drained\s+0\/3\s+3 drained\s+drain \(maintenance\)$/m);
     const status = JSON.parse((await ctl('--json', 'regions', 'status', 'eu-west')).stdout);
     expect(status.endpoints_detail.every((e: { usable: boolean }) => !e.usable)).toBe(true);
     const sim = await ctl('simulate', 'api.gslb.example.org', '--client', '81.2.69.0/24');
     expect(sim.stdout).not.toMatch(/ A 203\.0\.113\.1[01]\b/);
     expect((await ctl('undrain', '--region', 'eu-west')).stdout).toBe('lifted region:eu-west\n');
-    expect((await ctl('regions', 'list')).stdout).toMatch(/^eu-west\s+healthy\s+3\/3\s+\d+\s+\d+\s+\d+\s+-$/m);
+    expect((await ctl('regions', 'list')).stdout).toMatch(/^eu-west\s+unchecked\s+3\/3\s+3 unchecked\s+-$/m);
   });
 
   it('a drain naming an endpoint no zone defines is refused, and undrain of nothing is an API error', async () => {

@@ -225,6 +225,12 @@ describe('vote API', () => {
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
     const vote = (endpoint: string, checker: string, up: boolean) => ({ endpoint, checker, up, rttMs: 1, reason: up ? 'ok' : 'refused', at: Date.now() });
     const post = (checker: string, votes: unknown[]) => fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker, votes }) });
+    // Checks configured but no vote yet: nobody has looked, so no region claims to be healthy.
+    const before = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as { regions: { id: string; status: string; members: { status: string; check: string | null }[] }[] };
+    for (const r of before.regions) {
+      expect(r.status, r.id).toBe('unchecked');
+      for (const m of r.members) expect(m).toMatchObject({ status: 'unknown', check: 'web' });
+    }
     expect((await post('eu', [vote('first/a', 'eu', false), vote('first/b', 'eu', true), vote('second/c', 'eu', false)])).status).toBe(202);
     const { regions } = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as { regions: { id: string; status: string; endpoints: Record<string, number>; members: { votes: unknown[] }[] }[] };
     const byId = Object.fromEntries(regions.map((r) => [r.id, r]));

@@ -22,8 +22,7 @@ import type { ZoneDocument } from '../../model/zone-schema.js';
 import { ZoneStore } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import type { VoteStore } from '../../health/votes.js';
-import { endpointsOf } from '../../health/service.js';
-import { regionStatuses } from '../health-routes.js';
+import { distinctEndpoints, memberStatus, regionStatuses } from '../health-routes.js';
 import { sendProblem } from '../problem.js';
 import { sendOutcome } from './zones.js';
 
@@ -64,21 +63,13 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     const id = req.params['id']!;
     const status = regionStatuses(opts.holder).find((r) => r.id === id);
     if (!status) return sendProblem(reply, 404, 'No such region', `no zone defines region "${id}"`);
-    const snap = opts.holder.current;
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
-    const seen = new Set<string>();
-    const endpoints = endpointsOf(snap)
-      .filter((e) => e.region === id && !seen.has(e.key) && seen.add(e.key))
-      .map((e) => ({
-        endpoint: e.key,
-        address: e.value,
-        weight: e.weight,
-        health: snap.health.health(e.key),
-        usable: snap.health.usable(e),
-        reason: snap.health.reason(e),
-        check: e.check?.id ?? null,
-        votes: views.get(e.key)?.votes ?? [],
-      }));
+    const endpoints = distinctEndpoints(opts.holder)
+      .filter((e) => e.region === id)
+      .map((e) => {
+        const m = memberStatus(opts.holder, e);
+        return { ...m, health: m.state, votes: views.get(e.key)?.votes ?? [] };
+      });
     // The nodes and checkers in this region (cluster mode), with their last-seen time and revision.
     return { ...status, endpoints_detail: endpoints, nodes: app.nodeViews().filter((n) => n.region === id) };
   });

@@ -9,7 +9,11 @@
  *   meridian_region_status{region,status}                 1 for the region's derived status
  *   meridian_zone_loads_total{result}                     zone file loads and failed loads
  *   meridian_zones, meridian_snapshot_version
- * plus prom-client's process metrics (CPU, memory, event loop lag).
+ *   meridian_build_info{version,node,platform,arch}       always 1: which build runs on which Node
+ *   meridian_etcd_up, meridian_etcd_unreachable_total,
+ *   meridian_config_revision                              cluster mode only
+ * plus prom-client's default process metrics (CPU, memory, event loop lag, GC) under their
+ * standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts work unchanged.
  *
  * The query path only bumps a number in a Map and a bucket in an array (about 20 ns);
  * prom-client's labelled counters cost about 500 ns a call, too much at 100k queries a second.
@@ -25,6 +29,7 @@ import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { endpointsOf } from '../health/service.js';
+import { MERIDIAN_VERSION } from '../cluster/runtime.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
@@ -75,7 +80,7 @@ export class MetricsRegistry {
   readonly #process = new Registry();
 
   constructor(private readonly holder: SnapshotHolder) {
-    collectDefaultMetrics({ register: this.#process, prefix: 'meridian_' });
+    collectDefaultMetrics({ register: this.#process });
   }
 
   /** For dns/pipeline.ts: one answered query. */
@@ -161,6 +166,9 @@ export class MetricsRegistry {
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);
+    out.push('# HELP meridian_build_info Always 1; the labels say which Meridian version runs on which Node.js.');
+    out.push('# TYPE meridian_build_info gauge');
+    out.push(`meridian_build_info{version="${esc(MERIDIAN_VERSION)}",node="${esc(process.version)}",platform="${process.platform}",arch="${process.arch}"} 1`);
     if (this.cluster) {
       out.push('# HELP meridian_etcd_up 1 while etcd answers this node, 0 while it is unreachable (the node serves its last snapshot).');
       out.push('# TYPE meridian_etcd_up gauge');

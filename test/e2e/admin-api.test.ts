@@ -9,7 +9,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
+import { repoRoot, spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 import type { FileSource } from '../../src/state/file-source.js';
@@ -281,7 +281,13 @@ describe('probes, metrics and limits', () => {
     expect(m).toMatch(/meridian_dns_answer_duration_seconds_count \d+/);
     expect(m).toContain('meridian_region_status{region="us-east"');
     expect(m).toMatch(/meridian_zone_loads_total\{result="ok"\} \d+/);
-    expect(m).toContain('meridian_process_cpu_seconds_total');
+    // Default process metrics under their standard names, so stock Node.js dashboards work.
+    expect(m).toMatch(/^process_cpu_seconds_total \S+/m);
+    expect(m).toMatch(/^nodejs_eventloop_lag_seconds \S+/m);
+    expect(m).not.toContain('meridian_process_');
+    expect(m).not.toContain('meridian_nodejs_');
+    const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(m).toContain(`meridian_build_info{version="${version}",node="${process.version}",platform="${process.platform}",arch="${process.arch}"} 1`);
   });
 
   it('a body over the 1 MiB limit is a 413 problem', async () => {

@@ -3,6 +3,7 @@
  * `GET /metrics` in the Prometheus text format (version 0.0.4):
  *   meridian_dns_queries_total{rcode,qtype,zone,policy}   answers given
  *   meridian_dns_answer_duration_seconds                  time from packet to answer (histogram)
+ *   meridian_policy_answers_total{zone,region}            policy answers holding an endpoint in the region
  *   meridian_health_votes_total{checker,result}           check results by checker region
  *   meridian_health_check_duration_seconds{checker}       check RTTs (histogram)
  *   meridian_endpoint_health{endpoint,region,state}       1 for the endpoint's current view
@@ -25,6 +26,7 @@ import type {} from '@fastify/swagger';
 import { typeToName } from '../dns/types.js';
 import { keyToPresentation } from '../dns/name.js';
 import type { Query } from '../dns/wire.js';
+import type { Endpoint } from '../policy/types.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
@@ -73,6 +75,8 @@ function esc(v: string): string {
 export class MetricsRegistry {
   /** zone → policy kind → (rcode << 16 | qtype) → count. Keys are strings the query path already holds, so no string is built per query. */
   readonly #queries = new Map<string, Map<string, Map<number, number>>>();
+  /** zone → endpoint region → policy answers that held an endpoint in that region. */
+  readonly #policyRegions = new Map<string, Map<string, number>>();
   readonly #latency = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05]);
   readonly #votes = new Map<string, number>();
   readonly #checkDurations = new Map<string, Histogram>();
@@ -84,7 +88,7 @@ export class MetricsRegistry {
   }
 
   /** For dns/pipeline.ts: one answered query. */
-  readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null): void => {
+  readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null, endpoints?: readonly Endpoint[]): void => {
     const z = zone ?? '';
     let byPolicy = this.#queries.get(z);
     if (!byPolicy) this.#queries.set(z, (byPolicy = new Map()));
@@ -93,6 +97,16 @@ export class MetricsRegistry {
     if (!counts) byPolicy.set(p, (counts = new Map()));
     const k = (rcode << 16) | query.qtype;
     counts.set(k, (counts.get(k) ?? 0) + 1);
+    if (endpoints && endpoints.length > 0) {
+      let byRegion = this.#policyRegions.get(z);
+      if (!byRegion) this.#policyRegions.set(z, (byRegion = new Map()));
+      // Each region once per answer; answers hold a handful of endpoints, so a scan back is cheaper than a Set.
+      outer: for (let i = 0; i < endpoints.length; i++) {
+        const region = endpoints[i]!.region;
+        for (let j = 0; j < i; j++) if (endpoints[j]!.region === region) continue outer;
+        byRegion.set(region, (byRegion.get(region) ?? 0) + 1);
+      }
+    }
   };
 
   /** For the transports: seconds from a message's arrival to its answer. */
@@ -132,6 +146,11 @@ export class MetricsRegistry {
     out.push('# HELP meridian_dns_answer_duration_seconds Time from a DNS message arriving to its answer being ready.');
     out.push('# TYPE meridian_dns_answer_duration_seconds histogram');
     out.push(...this.#latency.lines('meridian_dns_answer_duration_seconds'));
+    out.push('# HELP meridian_policy_answers_total Policy answers by zone and by the region of the endpoints answered (an answer holding endpoints in two regions counts for both).');
+    out.push('# TYPE meridian_policy_answers_total counter');
+    for (const [zone, byRegion] of this.#policyRegions) {
+      for (const [region, n] of byRegion) out.push(`meridian_policy_answers_total{zone="${esc(keyToPresentation(zone))}",region="${esc(region)}"} ${n}`);
+    }
     out.push('# HELP meridian_health_votes_total Health check verdicts taken, by checker region and result.');
     out.push('# TYPE meridian_health_votes_total counter');
     for (const [key, n] of this.#votes) {

@@ -517,7 +517,10 @@ function dockerIgnored(rules: string[], file: string): boolean {
   for (const raw of rules) {
     const negate = raw.startsWith('!');
     const pat = (negate ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, '');
-    const re = new RegExp(`^${pat.split('**').map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('.*')}$`);
+    const glob = (part: string) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+    // `**/` is any number of directories, none included; a trailing `/**` is everything below.
+    const source = pat.split(/(\*\*\/|\/\*\*$|\*\*)/).map((part) => (part === '**/' ? '(?:.*/)?' : part === '/**' ? '(?:/.*)?' : part === '**' ? '.*' : glob(part))).join('');
+    const re = new RegExp(`^${source}$`);
     if (parents.some((p) => re.test(p))) ignored = !negate;
   }
   return ignored;
@@ -593,6 +596,10 @@ describe('the Dockerfile', () => {
     }
     // The build copies this page into dist/; it must reach the build stage.
     expect(dockerIgnored(rules, 'src/admin/status/page.html')).toBe(false);
+    // The matcher itself, on Docker's own examples (docs.docker.com, ".dockerignore file").
+    expect(dockerIgnored(['**/*.go'], 'a/b/c.go') && dockerIgnored(['**/*.go'], 'c.go') && dockerIgnored(['*/temp*'], 'somedir/temporary.txt')).toBe(true);
+    expect(dockerIgnored(['*.md', '!README*.md', 'README-secret.md'], 'README-secret.md') && !dockerIgnored(['*.md', '!README*.md'], 'README.md')).toBe(true);
+    expect(dockerIgnored(['**', '!src/**/*.ts'], 'src/errors.ts')).toBe(false);
     for (const f of ['node_modules/yaml/package.json', 'dist/main.js', 'test/e2e/deploy.test.ts', '.git/HEAD', 'src/dns/pipeline.test.ts', 'bench/run.sh']) expect(dockerIgnored(rules, f), f).toBe(true);
   });
 });

@@ -7,6 +7,8 @@
  *
  *   node scripts/preflight.mjs              check (silent when everything is there)
  *   node scripts/preflight.mjs --packages   print every Debian package the tests use, one line
+ *   node scripts/preflight.mjs --list       print "tool package" for each tool, one a line
+ *   node scripts/preflight.mjs --check-node VERSION   say whether a Node version is supported
  *
  * Tools are looked up on PATH and in /usr/sbin and /sbin (where Debian puts unbound and named,
  * which a non-root PATH often lacks; the tests look there too). dnsperf is only for `npm run
@@ -48,8 +50,17 @@ function found(tool, pathVar) {
 
 function main(argv) {
   if (argv.includes('--packages')) {
-    console.log(TOOLS.map((t) => t.pkg).join(' '));
+    console.log([...new Set(TOOLS.map((t) => t.pkg))].join(' '));
     return 0;
+  }
+  if (argv.includes('--list')) {
+    for (const t of TOOLS) console.log(`${t.tool} ${t.pkg}`);
+    return 0;
+  }
+  if (argv[0] === '--check-node') {
+    const ok = nodeSupported(argv[1] ?? '');
+    console.log(ok ? 'supported' : 'unsupported');
+    return ok ? 0 : 1;
   }
   let ok = true;
   if (!nodeSupported()) {

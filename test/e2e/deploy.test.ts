@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
 import { freePort, repoRoot, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { Target } from '../support/target.js';
 
 const run = promisify(execFile);
 const MAIN = path.join(repoRoot, 'dist/main.js');
@@ -195,17 +196,107 @@ function missingFrom(text: string): string[] {
   return [...dashboardMetrics()].filter(([name]) => !exposed.has(name)).map(([name, where]) => `${name} (${where.join(', ')})`);
 }
 
+/** metric → the label names its samples carry, from a /metrics text. */
+function sampleLabels(text: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  for (const m of text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? \S+$/gm)) {
+    const set = labels.get(m[1]!) ?? new Set<string>();
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="/g)) set.add(l[1]!);
+    labels.set(m[1]!, set);
+  }
+  return labels;
+}
+
+/** Labels Prometheus adds to every series it scrapes. */
+const TARGET_LABELS = new Set(['instance', 'job']);
+
+/**
+ * Label names the dashboard's queries use that the metrics do not have: every matcher in a
+ * selector must be a label of that metric, and every `by (...)` label one of some metric in the
+ * same query.
+ */
+function labelProblems(text: string): string[] {
+  const have = sampleLabels(text);
+  const problems: string[] = [];
+  const exprs: string[] = [];
+  const walk = (panels: Panel[]) => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) if (t.expr) exprs.push(t.expr);
+      if (p.panels) walk(p.panels);
+    }
+  };
+  walk(dashboard.panels);
+  for (const expr of exprs) {
+    const inExpr = new Set<string>();
+    for (const m of expr.matchAll(/([a-zA-Z_:][\w:]*)\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}/g)) {
+      const metric = m[1]!;
+      const labels = have.get(metric);
+      const used = [...m[2]!.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*"/g)].map((l) => l[1]!).filter((l) => !TARGET_LABELS.has(l));
+      if (labels) for (const l of labels) inExpr.add(l);
+      if (used.length === 0) continue;
+      if (!labels) problems.push(`${metric} has no samples to check {${used.join(',')}} against (in ${expr})`);
+      else for (const l of used) if (!labels.has(l)) problems.push(`${metric} has no label "${l}" (in ${expr})`);
+    }
+    for (const m of expr.matchAll(/\bby\s*\(([^)]*)\)/g)) {
+      for (const l of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+        if (!TARGET_LABELS.has(l) && l !== 'le' && !inExpr.has(l)) problems.push(`by (${l}): no metric in the query has it (in ${expr})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The shipped zones plus one whose endpoint is health-checked (a real HTTP target), so every panel has samples. */
+async function busyZones(targets: Target[]): Promise<string> {
+  const dir = tempZones();
+  const target = new Target('127.0.0.41', await freePort());
+  await target.start();
+  targets.push(target);
+  fs.writeFileSync(
+    path.join(dir, 'checked.test.yaml'),
+    `zone: checked.test
+soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
+ns: [ns1]
+records:
+  - { name: ns1, type: A, value: 192.0.2.53 }
+checks:
+  - { id: web, type: http, path: /health, port: ${target.port}, body: ok, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
+regions:
+  - { id: eu, location: { lat: 50, lon: 8 }, country: DE }
+pools:
+  - { id: p, check: web, endpoints: [ { id: a, address: 127.0.0.41, region: eu } ] }
+policies:
+  - { name: app, type: A, ttl: 1, policy: { pool: p } }
+`,
+  );
+  return dir;
+}
+
+/** Queries of every kind (static, NXDOMAIN, policy answers with ECS), then waits for check results; returns /metrics. */
+async function busyMetrics(dnsPort: number, adminPort: number): Promise<string> {
+  await ask(dnsPort, 'www.example.net', 'A');
+  await ask(dnsPort, 'nope.example.net', 'A');
+  await ask(dnsPort, 'api.gslb.example.org', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '81.2.69.0' } });
+  await ask(dnsPort, 'app.checked.test', 'A');
+  return waitFor(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    return /^meridian_health_check_duration_seconds_bucket\{/m.test(text) && /^meridian_policy_answers_total\{/m.test(text) ? text : null;
+  }, 15_000);
+}
+
 /** Metrics that only a cluster-mode node has. */
 const CLUSTER_ONLY = ['meridian_etcd_up', 'meridian_etcd_unreachable_total', 'meridian_config_revision'];
 
 describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
   let etcd: TestEtcd | undefined;
+  const targets: Target[] = [];
   beforeAll(async () => {
     if (!hasEtcd) throw new Error('etcd-server is not installed (npm run setup installs it)');
     etcd = await startEtcd();
   }, 30_000);
   afterAll(async () => {
     await etcd?.destroy();
+    for (const t of targets) await t.stop();
   });
 
   it('reads metric names out of PromQL as Prometheus would', () => {
@@ -213,6 +304,7 @@ describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
     expect([...metricNames('histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m]))) > bool 0.5 and scalar(max(c))')].sort()).toEqual(['c', 'h_bucket']);
     // A metric the nodes do not have is reported, so the checks below can fail.
     expect(exposedNames('# TYPE meridian_zones gauge\nmeridian_zones 2\n').has('meridian_nope_total')).toBe(false);
+    expect([...sampleLabels('m_total{zone="a.",rcode="NOERROR"} 3\nh_bucket{le="0.1"} 1\n')].map(([k, v]) => [k, [...v]])).toEqual([['m_total', ['zone', 'rcode']], ['h_bucket', ['le']]]);
   });
 
   it('covers queries by zone and rcode, policy answers by region, health, check RTTs, etcd and build info', () => {
@@ -225,21 +317,42 @@ describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
     expect(exprs).toMatch(/sum by \(region\) \(rate\(meridian_policy_answers_total/);
   });
 
-  it('queries only metrics that a file-mode node exposes, apart from the cluster-only ones', async () => {
-    const node = await spawned(spawnMeridian(['--zones', tempZones()]));
-    const text = await (await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).text();
+  it('is a dashboard Grafana can import: unique panel ids, panels inside the 24-column grid and not overlapping, a Prometheus data source variable', () => {
+    const panels = dashboard.panels as (Panel & { id: number; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string } })[];
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    const cells = new Set<string>();
+    for (const p of panels) {
+      const g = p.gridPos;
+      expect(g.x + g.w, p.title).toBeLessThanOrEqual(24);
+      for (let x = g.x; x < g.x + g.w; x++) {
+        for (let y = g.y; y < g.y + g.h; y++) {
+          expect(cells.has(`${x},${y}`), `${p.title} overlaps at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+      if (p.type !== 'row') expect(p.datasource?.uid).toBe('${datasource}');
+    }
+    const ds = dashboard.templating.list.find((v) => (v as { name?: string }).name === 'datasource') as { type: string; query: string } | undefined;
+    expect(ds).toMatchObject({ type: 'datasource', query: 'prometheus' });
+  });
+
+  it('queries only metrics, and labels, that a file-mode node exposes, apart from the cluster-only metrics', async () => {
+    const node = await spawned(spawnMeridian(['--zones', await busyZones(targets)]));
+    const text = await busyMetrics(node.dnsPort, node.adminPort);
     expect(missingFrom(text).filter((m) => !CLUSTER_ONLY.some((c) => m.startsWith(`${c} `)))).toEqual([]);
+    expect(labelProblems(text).filter((p) => !CLUSTER_ONLY.some((c) => p.startsWith(`${c} `)))).toEqual([]);
     node.child.kill('SIGTERM');
     await node.exited;
   });
 
-  it('queries only metrics that a cluster-mode node on etcd exposes', async () => {
+  it('queries only metrics, and labels, that a cluster-mode node on etcd exposes', async () => {
     const prefix = `/dash-${process.pid}`;
-    const imported = await run(process.execPath, [MAIN, 'cluster', 'import', '--etcd', etcd!.url, '--etcd-prefix', prefix, '--zones', tempZones()]);
+    const imported = await run(process.execPath, [MAIN, 'cluster', 'import', '--etcd', etcd!.url, '--etcd-prefix', prefix, '--zones', await busyZones(targets)]);
     expect(imported.stdout).toContain('imported');
     const node = await spawned(spawnMeridian(['--etcd', etcd!.url, '--etcd-prefix', prefix, '--node-id', 'dash', '--region', 'test']));
-    const text = await (await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).text();
+    const text = await busyMetrics(node.dnsPort, node.adminPort);
     expect(missingFrom(text)).toEqual([]);
+    expect(labelProblems(text)).toEqual([]);
     for (const c of CLUSTER_ONLY) expect(exposedNames(text).has(c), c).toBe(true);
     node.child.kill('SIGTERM');
     await node.exited;

@@ -471,8 +471,9 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     expect(k8sDocs.some((d) => d.kind === 'ConfigMap' && d.metadata.name === zones!.volume.configMap!.name)).toBe(true);
     expect(volumeFor(flagValue(container.args, '--tokens')!)?.volume.secret).toBeDefined();
     const state = volumeFor(flagValue(container.args, '--state')!);
-    expect(state?.mount.readOnly ?? false).toBe(false);
-    expect(state?.volume.emptyDir ?? state?.volume).toBeDefined();
+    expect(state, '--state must be on a volume: the root filesystem is read-only').toBeDefined();
+    expect(state!.mount.readOnly ?? false).toBe(false);
+    expect(state!.volume.configMap ?? state!.volume.secret).toBeUndefined();
   });
 
   it('serve: a node started with the manifest\'s arguments and ConfigMap, mounted as the kubelet does, answers its probes and reloads an updated ConfigMap', async () => {

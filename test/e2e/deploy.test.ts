@@ -103,7 +103,7 @@ function rewrite(args: readonly string[], values: Record<string, string>, drop: 
 
 /** Every `--flag` in `meridian serve --help`, read from the real CLI. */
 let serveFlags: Set<string>;
-/** Flags of `serve` that take no value (so `rewrite` and the checks know what follows a flag). */
+/** Flags of `serve` that take no value (so `flagsOf` knows whether a value follows a flag). */
 let booleanFlags: Set<string>;
 beforeAll(async () => {
   const { stdout } = await run(process.execPath, [MAIN, 'serve', '--help']);

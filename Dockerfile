@@ -1,4 +1,6 @@
 # Meridian: build with the full toolchain, run on a slim image as a non-root user.
+#   docker build -t meridian:0.1.0 .
+#   docker run -p 53:53/udp -p 53:53/tcp meridian:0.1.0
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,6 +10,13 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-slim
+# OCI image annotations (github.com/opencontainers/image-spec, annotations.md); a test checks
+# them against package.json and the base image.
+LABEL org.opencontainers.image.title="meridian" \
+      org.opencontainers.image.description="A global DNS load balancer: an authoritative DNS server whose answers follow routing policies and cross-region health checks." \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-slim"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -17,10 +26,23 @@ COPY package.json ./
 # the state directory: both belong to the unprivileged user (mount volumes over them to keep them).
 COPY --chown=node:node zones ./zones
 RUN mkdir -p /app/state && chown node:node /app/state
-# The "node" user exists in the official image. Binding port 53 needs no root when the runtime
-# grants NET_BIND_SERVICE (docker run --cap-add NET_BIND_SERVICE) or maps the port instead.
+# The "node" user (uid 1000) exists in the official image.
+#
+# Port 53 as that user: a process needs CAP_NET_BIND_SERVICE to bind a port below
+# net.ipv4.ip_unprivileged_port_start (1024 by default), and runtimes give capabilities to root
+# only (no ambient set for other users), so `--cap-add NET_BIND_SERVICE` does not help "node".
+# What does: Docker 20.10 and later set net.ipv4.ip_unprivileged_port_start=0 in a container's
+# own network namespace, so `docker run -p 53:53/udp -p 53:53/tcp` works as it is. Elsewhere pass
+# `--sysctl net.ipv4.ip_unprivileged_port_start=53` (Podman, nerdctl; in Kubernetes the pod's
+# securityContext.sysctls, see deploy/kubernetes). With --network host the host's own value
+# applies and cannot be changed per container: serve a high port (--dns 0.0.0.0:5353) instead.
 USER node
 EXPOSE 53/udp 53/tcp 8053/tcp
+# Ready (200) once the zones are loaded and the first health checks are done; "degraded" (still
+# 200) while etcd is unreachable, because the node keeps answering. It asks the --admin address
+# of CMD below: change both together.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8053/readyz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/main.js"]
 # The admin API refuses to listen beyond loopback without tokens. To reach it from outside the
 # container, pass tokens and the address, e.g.

@@ -3,6 +3,7 @@
  * `GET /metrics` in the Prometheus text format (version 0.0.4):
  *   meridian_dns_queries_total{rcode,qtype,zone,policy}   answers given
  *   meridian_dns_answer_duration_seconds                  time from packet to answer (histogram)
+ *   meridian_policy_answers_total{zone,region}            policy answers holding an endpoint in the region
  *   meridian_health_votes_total{checker,result}           check results by checker region
  *   meridian_health_check_duration_seconds{checker}       check RTTs (histogram)
  *   meridian_endpoint_health{endpoint,region,state}       1 for the endpoint's current view
@@ -12,7 +13,11 @@
  *   meridian_region_usable_endpoints{region}              endpoints DNS answers now (weight > 0)
  *   meridian_zone_loads_total{result}                     zone file loads and failed loads
  *   meridian_zones, meridian_snapshot_version
- * plus prom-client's process metrics (CPU, memory, event loop lag).
+ *   meridian_build_info{version,node,platform,arch}       always 1: which build runs on which Node
+ *   meridian_etcd_up, meridian_etcd_unreachable_total,
+ *   meridian_config_revision                              cluster mode only
+ * plus prom-client's default process metrics (CPU, memory, event loop lag, GC) under their
+ * standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts work unchanged.
  *
  * The query path only bumps a number in a Map and a bucket in an array (about 20 ns);
  * prom-client's labelled counters cost about 500 ns a call, too much at 100k queries a second.
@@ -24,11 +29,13 @@ import type {} from '@fastify/swagger';
 import { typeToName } from '../dns/types.js';
 import { keyToPresentation } from '../dns/name.js';
 import type { Query } from '../dns/wire.js';
+import type { Endpoint } from '../policy/types.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { endpointsOf } from '../health/service.js';
 import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
+import { MERIDIAN_VERSION } from '../cluster/runtime.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
@@ -72,6 +79,8 @@ function esc(v: string): string {
 export class MetricsRegistry {
   /** zone → policy kind → (rcode << 16 | qtype) → count. Keys are strings the query path already holds, so no string is built per query. */
   readonly #queries = new Map<string, Map<string, Map<number, number>>>();
+  /** zone → endpoint region → policy answers that held an endpoint in that region. */
+  readonly #policyRegions = new Map<string, Map<string, number>>();
   readonly #latency = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05]);
   readonly #votes = new Map<string, number>();
   readonly #checkDurations = new Map<string, Histogram>();
@@ -79,11 +88,11 @@ export class MetricsRegistry {
   readonly #process = new Registry();
 
   constructor(private readonly holder: SnapshotHolder) {
-    collectDefaultMetrics({ register: this.#process, prefix: 'meridian_' });
+    collectDefaultMetrics({ register: this.#process });
   }
 
   /** For dns/pipeline.ts: one answered query. */
-  readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null): void => {
+  readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null, endpoints?: readonly Endpoint[]): void => {
     const z = zone ?? '';
     let byPolicy = this.#queries.get(z);
     if (!byPolicy) this.#queries.set(z, (byPolicy = new Map()));
@@ -92,6 +101,16 @@ export class MetricsRegistry {
     if (!counts) byPolicy.set(p, (counts = new Map()));
     const k = (rcode << 16) | query.qtype;
     counts.set(k, (counts.get(k) ?? 0) + 1);
+    if (endpoints && endpoints.length > 0) {
+      let byRegion = this.#policyRegions.get(z);
+      if (!byRegion) this.#policyRegions.set(z, (byRegion = new Map()));
+      // Each region once per answer; answers hold a handful of endpoints, so a scan back is cheaper than a Set.
+      outer: for (let i = 0; i < endpoints.length; i++) {
+        const region = endpoints[i]!.region;
+        for (let j = 0; j < i; j++) if (endpoints[j]!.region === region) continue outer;
+        byRegion.set(region, (byRegion.get(region) ?? 0) + 1);
+      }
+    }
   };
 
   /** For the transports: seconds from a message's arrival to its answer. */
@@ -131,6 +150,11 @@ export class MetricsRegistry {
     out.push('# HELP meridian_dns_answer_duration_seconds Time from a DNS message arriving to its answer being ready.');
     out.push('# TYPE meridian_dns_answer_duration_seconds histogram');
     out.push(...this.#latency.lines('meridian_dns_answer_duration_seconds'));
+    out.push('# HELP meridian_policy_answers_total Policy answers by zone and by the region of the endpoints answered (an answer holding endpoints in two regions counts for both).');
+    out.push('# TYPE meridian_policy_answers_total counter');
+    for (const [zone, byRegion] of this.#policyRegions) {
+      for (const [region, n] of byRegion) out.push(`meridian_policy_answers_total{zone="${esc(keyToPresentation(zone))}",region="${esc(region)}"} ${n}`);
+    }
     out.push('# HELP meridian_health_votes_total Health check verdicts taken, by checker region and result.');
     out.push('# TYPE meridian_health_votes_total counter');
     for (const [key, n] of this.#votes) {
@@ -175,6 +199,9 @@ export class MetricsRegistry {
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);
+    out.push('# HELP meridian_build_info Always 1; the labels say which Meridian version runs on which Node.js.');
+    out.push('# TYPE meridian_build_info gauge');
+    out.push(`meridian_build_info{version="${esc(MERIDIAN_VERSION)}",node="${esc(process.version)}",platform="${process.platform}",arch="${process.arch}"} 1`);
     if (this.cluster) {
       out.push('# HELP meridian_etcd_up 1 while etcd answers this node, 0 while it is unreachable (the node serves its last snapshot).');
       out.push('# TYPE meridian_etcd_up gauge');

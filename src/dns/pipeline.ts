@@ -16,7 +16,7 @@ import { PolicyRoute } from './cache.js';
 import { decide } from '../policy/evaluate.js';
 import { UNKNOWN_CLIENT, clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
 import type { HealthView } from '../policy/health-view.js';
-import type { Decision, PolicyRecord, TraceStep } from '../policy/types.js';
+import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
 import {
   Opcode,
   Rcode,
@@ -66,8 +66,11 @@ export interface Explain {
   record?: PolicyRecord;
 }
 
-/** Called for each answered query, for metrics; must not throw. */
-export type QueryObserver = (query: Query, rcode: number, zone: string | null, policy?: string | null) => void;
+/**
+ * Called for each answered query, for metrics; must not throw. A policy answer also passes the
+ * endpoints its decision picked (for answers by region).
+ */
+export type QueryObserver = (query: Query, rcode: number, zone: string | null, policy?: string | null, endpoints?: readonly Endpoint[]) => void;
 
 const IN = 1;
 
@@ -182,7 +185,7 @@ function answerPolicy(
   }
   const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
   const encoded = opts.useCache && !explain ? route.answer(decision.endpoints, encode) : encode();
-  observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind);
+  observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind, decision.endpoints);
   return finishResponse(query, encoded, limit, decision.scope, opts.maxUdpPayload);
 }
 

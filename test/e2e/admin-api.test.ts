@@ -9,7 +9,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
+import { repoRoot, spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/cli/serve.js';
 import type { FileSource } from '../../src/state/file-source.js';
@@ -284,7 +284,37 @@ describe('probes, metrics and limits', () => {
     expect(m).toContain('meridian_region_status{region="us-east",status="unchecked"} 1');
     expect(m).not.toMatch(/meridian_region_status\{region="[^"]+",status="healthy"\} 1/);
     expect(m).toMatch(/meridian_zone_loads_total\{result="ok"\} \d+/);
-    expect(m).toContain('meridian_process_cpu_seconds_total');
+    // Default process metrics under their standard names, so stock Node.js dashboards work.
+    expect(m).toMatch(/^process_cpu_seconds_total \S+/m);
+    expect(m).toMatch(/^nodejs_eventloop_lag_seconds \S+/m);
+    expect(m).not.toContain('meridian_process_');
+    expect(m).not.toContain('meridian_nodejs_');
+    const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(m).toContain(`meridian_build_info{version="${version}",node="${process.version}",platform="${process.platform}",arch="${process.arch}"} 1`);
+  });
+
+  it('/metrics counts policy answers by the region of the endpoints answered', async () => {
+    const policyAnswers = (text: string, region: string): number =>
+      Number(text.match(new RegExp(`^meridian_policy_answers_total\\{zone="gslb\\.example\\.org\\.",region="${region}"\\} (\\d+)$`, 'm'))?.[1] ?? 0);
+    // Which region each address belongs to, from the zone as served.
+    const pools = (await api('GET', '/v1/zones/gslb.example.org/pools')).json as { pools: { endpoints: { address?: string; region: string }[] }[] };
+    const regionOf = new Map(pools.pools.flatMap((p) => p.endpoints.filter((e) => e.address).map((e) => [e.address!, e.region] as const)));
+    const before = (await api('GET', '/metrics')).text;
+    // Expected counts come from the answers themselves: each answer counts once for each region it holds.
+    const expected = new Map<string, number>();
+    for (let i = 0; i < 5; i++) {
+      const r = await ask(node.dns.port, 'api.gslb.example.org', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '81.2.69.0' } });
+      expect(r.rcode).toBe('NOERROR');
+      const regions = new Set((r.answers ?? []).map((a) => regionOf.get(a.data as string)));
+      expect(regions.size).toBeGreaterThan(0);
+      for (const region of regions) {
+        expect(region).toBeDefined();
+        expected.set(region!, (expected.get(region!) ?? 0) + 1);
+      }
+    }
+    const after = (await api('GET', '/metrics')).text;
+    for (const region of regionOf.values()) expect(policyAnswers(after, region) - policyAnswers(before, region)).toBe(expected.get(region) ?? 0);
+    expect(after).toContain('# TYPE meridian_policy_answers_total counter');
   });
 
   it('a body over the 1 MiB limit is a 413 problem', async () => {

@@ -8,7 +8,7 @@
  * | n ≥ 1            | min(n, max) of them, shuffled        | 0         |
  * | none             | nothing: the parent decides          | 0         |
  */
-import { countUsable, note, usableEndpoints } from './common.js';
+import { countUsable, note, SAME_WEIGHT, usableEndpoints } from './common.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
 export const DEFAULT_MULTIVALUE_MAX = 8;
@@ -29,10 +29,12 @@ export class MultivalueNode implements PolicyNode {
       if (ctx.trace) note(ctx, path, `multivalue ${this.poolId}: nothing usable`);
       return null;
     }
-    // Fisher–Yates, stopped after the first `max` places.
+    // Fisher–Yates, stopped after the first `max` places. When every usable endpoint is
+    // answered and the order does not matter (a drill preview), there is nothing to choose.
     const n = Math.min(this.max, usable.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(ctx.random() * (usable.length - i));
+    const shuffle = ctx.ordered || n < usable.length;
+    for (let i = 0; shuffle && i < n; i++) {
+      const j = i + ctx.pick(usable.length - i, SAME_WEIGHT);
       const t = usable[i]!;
       usable[i] = usable[j]!;
       usable[j] = t;

@@ -23,7 +23,7 @@ import { keyToPresentation } from '../dns/name.js';
 import { typeToName } from '../dns/types.js';
 import { endpointsOf } from '../health/service.js';
 import { clientFromText, type Client } from '../policy/client.js';
-import { outcomes } from '../policy/evaluate.js';
+import { decide, outcomes } from '../policy/evaluate.js';
 import { continentOf } from '../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../policy/health-view.js';
 import type { LatencyTable } from '../policy/latency-table.js';
@@ -168,10 +168,14 @@ function countriesOf(snapshot: Snapshot): string[] {
 }
 
 /**
+ * @param opts.safetyOnly only the safety rules and capacity (no candidates, `records` empty): the
+ *   guard of a running drill checks them every 500 ms. Whether a record is left with nothing
+ *   usable does not depend on the random choices (weighted and latency policies try every
+ *   usable child before giving up), so one `decide` per vantage point tells.
  * @param opts.strict count every record left with nothing usable, even if it was so before the
  *   drill (the guard of a running drill uses this: its target is already out).
  */
-export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean } = {}): Preview {
+export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean; safetyOnly?: boolean } = {}): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
   const points = vantagePoints(countriesOf(snapshot));
@@ -185,6 +189,13 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
       const impact: RecordImpact = { zone: keyToPresentation(zone.origin), name: keyToPresentation(rec.owner), type: typeToName(rec.rrtype), vantage: [] };
       for (const vp of points) {
         const client = clientFromText(vp.subnet)!;
+        if (opts.safetyOnly) {
+          if (decide(rec, client, after, { latency }).allDown && (opts.strict || !decide(rec, client, now, { latency }).allDown)) {
+            const key = `${impact.name} ${impact.type}`;
+            starved.set(key, [...(starved.get(key) ?? []), vp.country]);
+          }
+          continue;
+        }
         const b = candidates(rec, client, now, latency);
         const a = candidates(rec, client, after, latency);
         const diff = compareCandidates(b.list, a.list);
@@ -196,7 +207,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
         }
         impact.vantage.push({ country: vp.country, subnet: vp.subnet, before: b.list, after: a.list, exact: b.exact && a.exact, ...diff, all_down: allDownAfter });
       }
-      records.push(impact);
+      if (!opts.safetyOnly) records.push(impact);
     }
   }
   const seen = new Set<string>();

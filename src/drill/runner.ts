@@ -441,7 +441,7 @@ export class DrillRunner {
     // Safety, again and again: another outage during the drill must not leave clients without answers.
     const guard = setInterval(() => {
       if (stopped || Date.now() >= expiresAt) return;
-      const check = preview(this.ctx.holder.current, {}, { minHealthyRegions: req.minHealthyRegions, strict: true });
+      const check = preview(this.ctx.holder.current, {}, { minHealthyRegions: req.minHealthyRegions, strict: true, safetyOnly: true });
       const broken = check.safety.filter((c) => !c.pass);
       if (broken.length > 0) finish('aborted', `safety rule broke during the drill: ${broken.map((c) => c.detail).join('; ')}`);
     }, 500);

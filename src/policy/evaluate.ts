@@ -82,7 +82,7 @@ export interface Outcomes {
 /** Paths walked before {@link outcomes} falls back to sampling. */
 export const MAX_OUTCOME_PATHS = 5000;
 /** Draws taken when the tree of choices is too big to walk. */
-export const OUTCOME_SAMPLES = 20_000;
+export const OUTCOME_SAMPLES = 10_000;
 
 /** A small seeded PRNG (mulberry32), so that a sampled preview is the same every time. */
 function seeded(seed: number): () => number {
@@ -104,9 +104,9 @@ function seeded(seed: number): () => number {
  * product of `weight / total` over its draws. Unordered (`ordered: false`): multivalue answers
  * are sets. Sticky policies draw nothing, so they have one outcome.
  *
- * When the walk passes `maxPaths` (a multivalue of 12 endpoints with max 6 has 665,280 paths),
+ * When the walk passes `maxPaths` (a multivalue of 16 endpoints with max 8 has 12,870 sets),
  * it starts over and samples instead: `samples` decisions with a seeded PRNG; the shares are then
- * estimates (`exact: false`) with a standard error of at most 0.5/√samples (0.0035 at 20,000).
+ * estimates (`exact: false`) with a standard error of at most 0.5/√samples (0.005 at 10,000).
  */
 export function outcomes(record: PolicyRecord, client: Client, health: HealthView, opts: { latency?: LatencyTable | null; maxPaths?: number; samples?: number } = {}): Outcomes {
   const maxPaths = opts.maxPaths ?? MAX_OUTCOME_PATHS;

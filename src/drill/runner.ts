@@ -17,7 +17,7 @@
  *    first {@link PEER_SETTLE_MS} are not judged (the drain reaches it through etcd); the node
  *    running the drill applies the drain before its first query, so all of its answers are.
  *    With at least {@link MIN_SAMPLES} judged answers for a pair on a node, each candidate's
- *    observed share must be within max({@link SHARE_TOLERANCE}, 3 standard errors) of the
+ *    observed share must be within max({@link SHARE_TOLERANCE}, {@link SHARE_SIGMAS} standard errors) of the
  *    predicted share p, the standard error being √(p(1−p)/n).
  * 4. Every 500 ms, check the safety rules again against the health at that moment. If another
  *    region has gone down and a rule breaks, abort: lift the drain at once.
@@ -41,8 +41,13 @@ import { answerText, preview, type Candidate, type DrillTarget, type Preview, ty
 
 /** Judged answers a pair needs on a node before its shares are compared with the prediction. */
 export const MIN_SAMPLES = 20;
-/** The least difference in share that fails a drill (3 standard errors when that is more). */
+/** The least difference in share that fails a drill ({@link SHARE_SIGMAS} standard errors when that is more). */
 export const SHARE_TOLERANCE = 0.15;
+/**
+ * Standard errors of slack: a drill checks dozens of shares on each node, so a healthy one must
+ * not fail by chance (5 σ: about one check in a million under the normal approximation).
+ */
+export const SHARE_SIGMAS = 5;
 /** A peer's answers this long after the drain starts are not judged (at most a quarter of the drill). */
 export const PEER_SETTLE_MS = 2000;
 /** Answers this close to the end of the drain are not judged (the drain lifts at its expiry). */
@@ -183,7 +188,7 @@ function judge(p: Pair, nodes: { node: string; seen: Seen }[]): Observation {
     if (sharesChecked) {
       for (const c of p.predicted) {
         const observed = (seen.counts.get(keyOf(c.answer)) ?? 0) / seen.samples;
-        const tolerance = Math.max(SHARE_TOLERANCE, 3 * Math.sqrt((c.share * (1 - c.share)) / seen.samples));
+        const tolerance = Math.max(SHARE_TOLERANCE, SHARE_SIGMAS * Math.sqrt((c.share * (1 - c.share)) / seen.samples));
         if (Math.abs(observed - c.share) > tolerance) {
           problems.push(`${p.name} ${p.type} from ${p.country} on node ${node}: ${c.answer.join(' ')} got ${pct(observed)} of ${seen.samples} answers, predicted ${pct(c.share)} ± ${pct(tolerance)}`);
         }
@@ -373,7 +378,7 @@ export class DrillRunner {
       const judged = report.observations.reduce((n, o) => n + o.samples, 0);
       const failed = report.observations.filter((o) => o.matches_prediction === false);
       const checkedShares = report.observations.filter((o) => o.nodes.some((x) => x.shares_checked)).length;
-      const rule = `every answer must be a predicted candidate; shares within max(${SHARE_TOLERANCE}, 3 standard errors) once a pair has ${MIN_SAMPLES} answers on a node`;
+      const rule = `every answer must be a predicted candidate; shares within max(${SHARE_TOLERANCE}, ${SHARE_SIGMAS} standard errors) once a pair has ${MIN_SAMPLES} answers on a node`;
       report.checks = [
         ...pv.safety,
         { rule: 'converged', pass: drainedAll !== null, detail: drainedAll !== null ? `every watched answer dropped the target within ${drainedAll} ms${many}` : `some answers never dropped the target${report.nodes.filter((n) => n.drained_after_ms === null).map((n) => ` (node ${n.node})`).join('')}` },

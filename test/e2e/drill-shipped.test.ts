@@ -8,7 +8,8 @@
  *   - `meridian drill preview` exits 0 when the safety rules pass and 1 when one fails;
  *   - `meridian drill run` passes for eu-west and for eu-central (weighted answers judged as
  *     candidates, not one roll of the dice);
- *   - a drill whose answers leave the predicted set fails, naming the answer, node and vantage point.
+ *   - a drill whose answers leave the predicted set fails, naming the answer, node and vantage point;
+ *   - a drill whose answers stay in the set but whose shares do not fails too.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -248,5 +249,27 @@ describe('live drills on the shipped zone', () => {
     expect(ie.matches_prediction).toBe(false);
     // The records the edit did not touch still held to their predictions.
     expect(report.observations.filter((o: { name: string }) => o.name === `mv.${ORIGIN}.`).every((o: { matches_prediction: boolean }) => o.matches_prediction)).toBe(true);
+  }, 60_000);
+
+  it('a drill whose answers stay predicted but whose shares are off fails the share check', async () => {
+    const p = await serve();
+    const start = await api(p, 'POST', '/v1/drills', { region: 'eu-central', mode: 'live', duration_s: 10, reason: 'shares' });
+    expect(start.status).toBe(202);
+    // German clients of api are predicted to get euw-a and euw-b half and half (weights 2:2), but
+    // an operator drains euw-a during the drill: every answer is still a candidate (euw-b), at 100%.
+    expect((await api(p, 'POST', '/v1/overrides', { endpoint: 'web-euw/euw-a', kind: 'drain', reason: 'disk swap' })).status).toBe(201);
+    const report = await waitFor(async () => {
+      const r = (await api(p, 'GET', `/v1/drills/${start.json.id}`)).json;
+      return r.state === 'done' ? r : null;
+    }, 45_000, 250);
+    expect(report.violations).toEqual([]);
+    const predictions = report.checks.find((c: { rule: string }) => c.rule === 'predictions');
+    expect(predictions.pass).toBe(false);
+    expect(predictions.detail).toMatch(/api\.gslb\.example\.org\. A from DE on node 127\.0\.0\.1:\d+: 203\.0\.113\.10 got [\d.]+% of \d+ answers, predicted 50% ± [\d.]+%/);
+    const obs = report.observations.find((o: { name: string; country: string }) => o.name === `api.${ORIGIN}.` && o.country === 'DE');
+    expect(obs.matches_prediction).toBe(false);
+    expect(obs.predicted.map((c: Candidate) => [c.answer.join(' '), c.share])).toEqual([['203.0.113.10', 0.5], ['203.0.113.11', 0.5]]);
+    // The rest of the drill held.
+    for (const rule of ['converged', 'no_client_without_answer', 'traffic_returned']) expect(report.checks.find((c: { rule: string }) => c.rule === rule).pass, rule).toBe(true);
   }, 60_000);
 });

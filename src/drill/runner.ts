@@ -17,8 +17,8 @@
  *    first {@link PEER_SETTLE_MS} are not judged (the drain reaches it through etcd); the node
  *    running the drill applies the drain before its first query, so all of its answers are.
  *    With at least {@link MIN_SAMPLES} judged answers for a pair on a node, each candidate's
- *    observed share must be within max({@link SHARE_TOLERANCE}, {@link SHARE_SIGMAS} standard errors) of the
- *    predicted share p, the standard error being √(p(1−p)/n).
+ *    observed share must be within max({@link SHARE_TOLERANCE}, {@link SHARE_SIGMAS} standard
+ *    errors) of the predicted share p, the standard error being √(p(1−p)/n).
  * 4. Every 500 ms, check the safety rules again against the health at that moment. If another
  *    region has gone down and a rule breaks, abort: lift the drain at once.
  * The report (`GET /v1/drills/{id}`) holds the timeline, convergence times, each prediction next

@@ -129,9 +129,12 @@ nothing is changed.
        meridian ctl drill status [ID]
        meridian ctl drill abort ID
 
-  preview  what taking the target out would change, per record and country (changes nothing)
+  preview  what taking the target out would change, per record and country: the answers a
+           client can get now and during the drill, with their shares (changes nothing);
+           exits 1 when a safety rule fails (the live drill would be refused)
   run      a live drill: drains the target for --for, then restores; waits for the report and
-           exits 1 when one of its checks failed (--no-wait: print its id and return)
+           exits 1 when one of its checks failed, including an observed answer that the
+           preview did not predict (--no-wait: print its id and return)
   status   every drill, or one drill's report
   abort    abort a running drill and restore at once
 (also as "meridian drill ...")
@@ -375,10 +378,57 @@ async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefi
   ctx.out(lines.join('\n') + '\n');
 }
 
+/** A drill target as text: `region eu-west`, `endpoints web-euw/euw-a, web-euw/euw-b`. */
+function targetText(t: any): string {
+  const parts: string[] = [];
+  if (t?.region) parts.push(`region ${t.region}`);
+  if (t?.endpoints?.length) parts.push(`endpoint${t.endpoints.length > 1 ? 's' : ''} ${t.endpoints.join(', ')}`);
+  return parts.join(' and ') || '(nothing)';
+}
+
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+
+/** Candidate answers with their shares: `203.0.113.10 75% | 203.0.113.11 25%`. */
+function candidatesText(list: any[]): string {
+  if (!list.length) return '(nothing)';
+  return list.map((c: any) => `${c.answer.join(' ') || '(empty)'} ${pct(c.share)}${c.all_down ? ' (on_all_down)' : ''}`).join(' | ');
+}
+
+function printPreview(ctx: Ctx, r: any): void {
+  const lines = [`drill preview: ${targetText(r.target)}`];
+  const sampled = r.records.some((rec: any) => rec.vantage.some((v: any) => !v.exact));
+  lines.push(`${r.changed_answers} answers change (record × vantage point, of ${r.records.length} policy records from ${r.vantage_points.length} vantage points; shares ${sampled ? 'partly sampled' : 'exact'})`);
+  // The same change seen from several vantage points is one entry.
+  const groups = new Map<string, { rec: any; v: any; from: string[] }>();
+  for (const rec of r.records) {
+    for (const v of rec.vantage) {
+      if (!v.changed) continue;
+      const key = JSON.stringify([rec.name, rec.type, v.before, v.after]);
+      const g = groups.get(key);
+      if (g) g.from.push(v.country);
+      else groups.set(key, { rec, v, from: [v.country] });
+    }
+  }
+  for (const { rec, v, from } of groups.values()) {
+    lines.push('', `${rec.name} ${rec.type}  from ${from.join(', ')}`);
+    lines.push(`  now:     ${candidatesText(v.before)}`);
+    lines.push(`  drill:   ${candidatesText(v.after)}`);
+    lines.push(`  moves:   ${pct(v.moved_share)} of its answers, to ${v.moves_to.map((m: any) => `${m.answer.join(' ') || '(empty)'} ${pct(m.share)} (${m.regions.join(', ') || 'no region'})`).join(' | ') || '(nothing)'}`);
+  }
+  lines.push('', table(r.capacity.map((c: any) => [c.region, `${c.usable_before} → ${c.usable_after}`, `${c.weight_before} → ${c.weight_after}`]), ['REGION', 'USABLE', 'WEIGHT']).trimEnd());
+  lines.push('', table(r.safety.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']).trimEnd());
+  lines.push('', r.passed ? 'every safety rule passes: a live drill would start' : 'a safety rule fails: a live drill would be refused');
+  ctx.out(lines.join('\n') + '\n');
+}
+
 function printReport(ctx: Ctx, r: any): void {
-  const lines = [`drill ${r.id}: ${r.state}  target ${JSON.stringify(r.target)}  ${r.duration_s}s  by ${r.by}  (${r.reason})`];
+  const lines = [`drill ${r.id}: ${r.state}  target ${targetText(r.target)}  ${r.duration_s}s  by ${r.by}  (${r.reason})`];
   lines.push(table(r.nodes.map((n: any) => [n.node, n.drained_after_ms, n.restored_after_ms]), ['NODE', 'DRAINED AFTER MS', 'RESTORED AFTER MS']).trimEnd());
   lines.push(table(r.checks.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']).trimEnd());
+  if (r.violations?.length) {
+    lines.push('unpredicted answers:');
+    for (const v of r.violations) lines.push(`  +${v.at_ms} ms  node ${v.node}  ${v.name} ${v.type} from ${v.country} (${v.subnet}): ${v.answer.join(' ') || '(empty)'} — ${v.why}`);
+  }
   lines.push('timeline:');
   for (const e of r.timeline) lines.push(`  ${e.at}  ${e.event}${e.detail ? `: ${e.detail}` : ''}`);
   ctx.out(lines.join('\n') + '\n');
@@ -392,13 +442,10 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
   };
   if (sub === 'preview') {
     const r = await call(ctx, 'POST', '/v1/drills', { json: { ...target(), mode: 'preview', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) } });
-    if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    const rows: (string | number)[][] = [];
-    for (const rec of r.json.records) for (const v of rec.vantage) if (v.changed) rows.push([rec.name, rec.type, v.country, v.before.join(' '), v.after.join(' ') || '(nothing)', v.to_regions.join(',')]);
-    ctx.out(`${r.json.changed_answers} answers change across ${r.json.vantage_points.length} vantage points\n`);
-    if (rows.length) ctx.out(table(rows, ['RECORD', 'TYPE', 'FROM', 'NOW', 'DURING THE DRILL', 'TO REGIONS']));
-    ctx.out(table(r.json.capacity.map((c: any) => [c.region, `${c.usable_before} → ${c.usable_after}`, `${c.weight_before} → ${c.weight_after}`]), ['REGION', 'USABLE', 'WEIGHT']));
-    ctx.out(table(r.json.safety.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']));
+    if (ctx.json) ctx.out(JSON.stringify(r.json, null, 2) + '\n');
+    else printPreview(ctx, r.json);
+    // A failing safety rule is a failed preview (exit 1), as the live drill would be refused.
+    if (!r.json.passed) throw new ApiError(`drill preview: ${r.json.safety.filter((c: any) => !c.pass).map((c: any) => `${c.rule}: ${c.detail}`).join('; ')}`);
     return;
   }
   if (sub === 'run') {
@@ -424,7 +471,7 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
     }
     const r = await call(ctx, 'GET', '/v1/drills');
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    return ctx.out(table(r.json.drills.map((d: any) => [d.id, d.state, JSON.stringify(d.target), d.started_at, d.ends_at, d.by]), ['ID', 'STATE', 'TARGET', 'STARTED', 'ENDS', 'BY']));
+    return ctx.out(table(r.json.drills.map((d: any) => [d.id, d.state, targetText(d.target), d.started_at, d.ends_at, d.by]), ['ID', 'STATE', 'TARGET', 'STARTED', 'ENDS', 'BY']));
   }
   if (sub === 'abort') {
     need(args, 2, 'drill ID');

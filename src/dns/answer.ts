@@ -10,7 +10,7 @@ import { Rcode, type Sections, type WireRRset } from './wire.js';
 import { addressRRsets, type LookupResult } from '../zone/lookup.js';
 import { rdataTargetKey } from '../zone/rdata.js';
 import type { RRset, Zone } from '../zone/zone.js';
-import type { Decision, PolicyRecord } from '../policy/types.js';
+import type { Decision, Endpoint, PolicyRecord } from '../policy/types.js';
 
 /** Types whose targets earn additional-section addresses (RFC 1035 §3.3.9, §3.3.11; RFC 2782). */
 const ADDITIONAL_FOR: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV]);
@@ -91,11 +91,20 @@ export function buildSections(result: LookupResult): Sections {
  * §10.1). Null when the decision is empty (serve_none).
  */
 export function policyRRset(owner: string, record: PolicyRecord, decision: Decision): WireRRset | null {
-  const eps = decision.endpoints;
+  const eps = answeredEndpoints(decision);
   if (eps.length === 0) return null;
+  return { owner, type: eps[0]!.rrtype, ttlSeconds: record.ttlSeconds, rdatas: eps.map((e) => e.rdata) };
+}
+
+/**
+ * The endpoints a decision's answer actually holds (what {@link policyRRset} sends, and what a
+ * drill preview compares): the addresses, else the one hostname the CNAME points at.
+ */
+export function answeredEndpoints(decision: Decision): readonly Endpoint[] {
+  const eps = decision.endpoints;
+  if (eps.length === 0) return eps;
   const addresses = eps.filter((e) => e.rrtype !== RRType.CNAME);
-  if (addresses.length > 0) return { owner, type: addresses[0]!.rrtype, ttlSeconds: record.ttlSeconds, rdatas: addresses.map((e) => e.rdata) };
-  return { owner, type: RRType.CNAME, ttlSeconds: record.ttlSeconds, rdatas: [eps[0]!.rdata] };
+  return addresses.length > 0 ? addresses : [eps[0]!];
 }
 
 /** Sections for a lookup that ended at a policy record, given the policy's decision. */

@@ -1,36 +1,79 @@
 /**
  * @module drill/preview
  * What taking a target out would do, without doing it: for every policy record of every zone
- * and every client vantage point, the answer now and the answer with the target down (by the
- * same `decide` the DNS path uses), where the moved traffic goes, the capacity left per region,
- * and the safety rules a live drill must pass.
+ * and every client vantage point, the answers a client can receive now and with the target
+ * down, each with its share of queries, where the moved traffic goes, the capacity left per
+ * region, and the safety rules a live drill must pass.
+ *
+ * Candidates come from policy/evaluate.ts `outcomes`: the same `decide` the DNS path runs, once
+ * per possible sequence of random choices (weighted picks, multivalue shuffles, latency ties),
+ * each weighted by its probability. A candidate is what the client receives
+ * (dns/answer.ts `answeredEndpoints`): the set of addresses (order-insensitive: an RRset has no
+ * order, RFC 2181 §5), or the one CNAME target. Sticky weighted answers are fixed per client
+ * network: one candidate with share 1. A record × vantage point counts as changed only when a
+ * candidate appears, disappears or its share moves by more than {@link SHARE_EPSILON}.
  *
  * Safety rules:
  *   - `answers`: no policy record may be left with nothing usable for any vantage point (its
  *     answer would come from `on_all_down`, i.e. fail open or go empty);
  *   - `min_healthy_regions`: at least this many regions (default 1) keep a usable endpoint.
  */
+import { answeredEndpoints } from '../dns/answer.js';
 import { keyToPresentation } from '../dns/name.js';
 import { typeToName } from '../dns/types.js';
 import { endpointsOf } from '../health/service.js';
-import { clientFromText } from '../policy/client.js';
-import { decide } from '../policy/evaluate.js';
+import { clientFromText, type Client } from '../policy/client.js';
+import { decide, outcomes } from '../policy/evaluate.js';
 import { continentOf } from '../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../policy/health-view.js';
-import type { Endpoint, PolicyNode } from '../policy/types.js';
+import type { LatencyTable } from '../policy/latency-table.js';
+import type { Endpoint, PolicyNode, PolicyRecord } from '../policy/types.js';
 import type { Snapshot } from '../state/snapshot.js';
+import { formatRdata } from '../zone/rdata.js';
 import { DEFAULT_COUNTRIES, vantagePoints, type VantagePoint } from './vantage.js';
+
+/** Shares closer than this are the same share (they are sums of products of weight ratios). */
+export const SHARE_EPSILON = 1e-9;
 
 export interface DrillTarget {
   readonly region?: string | undefined;
   readonly endpoints?: readonly string[] | undefined;
 }
 
+/** One answer a client can receive, and the share of its queries that get it. */
+export interface Candidate {
+  /** The answer's values in presentation form, sorted: addresses, or the one CNAME target. */
+  answer: string[];
+  share: number;
+  /** Regions of the endpoints in the answer. */
+  regions: string[];
+  /** True when the answer comes from the record's `on_all_down` (nothing usable). */
+  all_down: boolean;
+}
+
+export interface VantageImpact {
+  country: string;
+  subnet: string;
+  before: Candidate[];
+  after: Candidate[];
+  /** False when the tree of choices was too big and the shares were sampled. */
+  exact: boolean;
+  changed: boolean;
+  /** The share of this record's queries from here that get another answer during the drill. */
+  moved_share: number;
+  /** The answers that lose traffic, and how much of it. */
+  moves_from: { answer: string[]; share: number }[];
+  /** Where it goes: the answers that gain traffic, how much, and their regions. */
+  moves_to: { answer: string[]; share: number; regions: string[] }[];
+  to_regions: string[];
+  all_down: boolean;
+}
+
 export interface RecordImpact {
   zone: string;
   name: string;
   type: string;
-  vantage: { country: string; subnet: string; before: string[]; after: string[]; changed: boolean; to_regions: string[]; all_down: boolean }[];
+  vantage: VantageImpact[];
 }
 
 export interface SafetyCheck {
@@ -41,11 +84,59 @@ export interface SafetyCheck {
 
 export interface Preview {
   target: DrillTarget;
+  /** True when every safety rule passes (a live drill would start). */
+  passed: boolean;
   vantage_points: VantagePoint[];
   records: RecordImpact[];
   capacity: { region: string; usable_before: number; usable_after: number; weight_before: number; weight_after: number }[];
   safety: SafetyCheck[];
+  /** Record × vantage point pairs whose candidates or shares change. */
   changed_answers: number;
+}
+
+/** The presentation form of an answered value, as the drill runner compares it with observed answers. */
+export function answerText(ep: Endpoint): string {
+  return formatRdata(ep.rrtype, ep.rdata).toLowerCase();
+}
+
+/** The candidate answers of one record for one client, merged by answer (sets, not lists). */
+export function candidates(rec: PolicyRecord, client: Client, health: HealthView, latency: LatencyTable | null): { list: Candidate[]; exact: boolean } {
+  const r = outcomes(rec, client, health, { latency });
+  const byKey = new Map<string, Candidate>();
+  for (const o of r.outcomes) {
+    const eps = answeredEndpoints(o.decision);
+    const answer = [...new Set(eps.map(answerText))].sort();
+    const key = answer.join(' ');
+    const cur = byKey.get(key);
+    if (cur) {
+      cur.share += o.share;
+      cur.all_down ||= o.decision.allDown;
+    } else {
+      byKey.set(key, { answer, share: o.share, regions: [...new Set(eps.map((e) => e.region))].sort(), all_down: o.decision.allDown });
+    }
+  }
+  const list = [...byKey.values()].sort((a, b) => b.share - a.share || a.answer.join(' ').localeCompare(b.answer.join(' ')));
+  return { list, exact: r.exact };
+}
+
+/** How two candidate lists differ: the share that moves, from which answers, to which. */
+export function compareCandidates(before: readonly Candidate[], after: readonly Candidate[]): Pick<VantageImpact, 'changed' | 'moved_share' | 'moves_from' | 'moves_to' | 'to_regions'> {
+  const key = (c: { answer: string[] }): string => c.answer.join(' ');
+  const b = new Map(before.map((c) => [key(c), c]));
+  const a = new Map(after.map((c) => [key(c), c]));
+  const movesFrom: VantageImpact['moves_from'] = [];
+  const movesTo: VantageImpact['moves_to'] = [];
+  for (const [k, c] of b) {
+    const lost = c.share - (a.get(k)?.share ?? 0);
+    if (lost > SHARE_EPSILON) movesFrom.push({ answer: c.answer, share: lost });
+  }
+  for (const [k, c] of a) {
+    const gained = c.share - (b.get(k)?.share ?? 0);
+    if (gained > SHARE_EPSILON) movesTo.push({ answer: c.answer, share: gained, regions: c.regions });
+  }
+  const moved = movesFrom.reduce((n, m) => n + m.share, 0);
+  const changed = movesFrom.length > 0 || movesTo.length > 0;
+  return { changed, moved_share: changed ? moved : 0, moves_from: movesFrom, moves_to: movesTo, to_regions: [...new Set(movesTo.flatMap((m) => m.regions))].sort() };
 }
 
 /** The health view with the target taken out. */
@@ -77,10 +168,14 @@ function countriesOf(snapshot: Snapshot): string[] {
 }
 
 /**
+ * @param opts.safetyOnly only the safety rules and capacity (no candidates, `records` empty): the
+ *   guard of a running drill checks them every 500 ms. Whether a record is left with nothing
+ *   usable does not depend on the random choices (weighted and latency policies try every
+ *   usable child before giving up), so one `decide` per vantage point tells.
  * @param opts.strict count every record left with nothing usable, even if it was so before the
  *   drill (the guard of a running drill uses this: its target is already out).
  */
-export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean } = {}): Preview {
+export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean; safetyOnly?: boolean } = {}): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
   const points = vantagePoints(countriesOf(snapshot));
@@ -94,21 +189,25 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
       const impact: RecordImpact = { zone: keyToPresentation(zone.origin), name: keyToPresentation(rec.owner), type: typeToName(rec.rrtype), vantage: [] };
       for (const vp of points) {
         const client = clientFromText(vp.subnet)!;
-        // A fixed dice roll: a weighted answer must not look "changed" by chance.
-        const random = () => 0.5;
-        const b = decide(rec, client, now, { latency, random });
-        const a = decide(rec, client, after, { latency, random });
-        const before = b.endpoints.map((e) => e.value);
-        const afterValues = a.endpoints.map((e) => e.value);
-        const moved = before.join(' ') !== afterValues.join(' ');
-        if (moved) changed++;
-        if (a.allDown && (opts.strict || !b.allDown)) {
+        if (opts.safetyOnly) {
+          if (decide(rec, client, after, { latency }).allDown && (opts.strict || !decide(rec, client, now, { latency }).allDown)) {
+            const key = `${impact.name} ${impact.type}`;
+            starved.set(key, [...(starved.get(key) ?? []), vp.country]);
+          }
+          continue;
+        }
+        const b = candidates(rec, client, now, latency);
+        const a = candidates(rec, client, after, latency);
+        const diff = compareCandidates(b.list, a.list);
+        if (diff.changed) changed++;
+        const allDownAfter = a.list.some((c) => c.all_down);
+        if (allDownAfter && (opts.strict || !b.list.some((c) => c.all_down))) {
           const key = `${impact.name} ${impact.type}`;
           starved.set(key, [...(starved.get(key) ?? []), vp.country]);
         }
-        impact.vantage.push({ country: vp.country, subnet: vp.subnet, before, after: afterValues, changed: moved, to_regions: moved ? [...new Set(a.endpoints.map((e) => e.region))] : [], all_down: a.allDown });
+        impact.vantage.push({ country: vp.country, subnet: vp.subnet, before: b.list, after: a.list, exact: b.exact && a.exact, ...diff, all_down: allDownAfter });
       }
-      records.push(impact);
+      if (!opts.safetyOnly) records.push(impact);
     }
   }
   const seen = new Set<string>();
@@ -138,5 +237,5 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
     },
     { rule: 'min_healthy_regions', pass: healthyAfter >= min, detail: `${healthyAfter} region(s) keep a usable endpoint; the minimum is ${min}` },
   ];
-  return { target, vantage_points: points, records, capacity, safety, changed_answers: changed };
+  return { target, passed: safety.every((c) => c.pass), vantage_points: points, records, capacity, safety, changed_answers: changed };
 }

@@ -7,9 +7,18 @@
  * 2. Drain the target with overrides that **expire** at the end of the drill. If the node that
  *    started the drill dies, the drain still lifts on time (with `--state`, overrides survive a
  *    restart together with their expiry).
- * 3. Every 100 ms, ask the node's own DNS server, over UDP with EDNS Client Subnet, for every
- *    (policy record, vantage point) whose answer held the target. Record when the target left
- *    the answer, and after the end when it came back. Count empty answers and SERVFAILs.
+ * 3. Every 100 ms, ask the node's own DNS server (and in a cluster every peer's), over UDP with
+ *    EDNS Client Subnet, for every (policy record, vantage point) whose candidates the preview
+ *    says change. Record when the target left the answer, and after the end when it came back.
+ *    Count empty answers and SERVFAILs.
+ * 3a. Judge every answer seen during the drain against the preview's "after" candidates (the set
+ *    of values, order-insensitive, RFC 2181 §5): an answer that is not one of them fails the
+ *    `predictions` rule, naming the answer, node and vantage point. Answers from a peer in its
+ *    first {@link PEER_SETTLE_MS} are not judged (the drain reaches it through etcd); the node
+ *    running the drill applies the drain before its first query, so all of its answers are.
+ *    With at least {@link MIN_SAMPLES} judged answers for a pair on a node, each candidate's
+ *    observed share must be within max({@link SHARE_TOLERANCE}, {@link SHARE_SIGMAS} standard
+ *    errors) of the predicted share p, the standard error being √(p(1−p)/n).
  * 4. Every 500 ms, check the safety rules again against the health at that moment. If another
  *    region has gone down and a rule breaks, abort: lift the drain at once.
  * The report (`GET /v1/drills/{id}`) holds the timeline, convergence times, each prediction next
@@ -25,7 +34,38 @@ import type { OverrideBackend } from '../cluster/overrides.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { preview, type DrillTarget, type Preview, type SafetyCheck } from './preview.js';
+import { addressBytes } from '../policy/client.js';
+import { RRType } from '../dns/types.js';
+import { formatRdata } from '../zone/rdata.js';
+import { answerText, preview, type Candidate, type DrillTarget, type Preview, type SafetyCheck } from './preview.js';
+
+/** Judged answers a pair needs on a node before its shares are compared with the prediction. */
+export const MIN_SAMPLES = 20;
+/** The least difference in share that fails a drill ({@link SHARE_SIGMAS} standard errors when that is more). */
+export const SHARE_TOLERANCE = 0.15;
+/**
+ * Standard errors of slack: a drill checks dozens of shares on each node, so a healthy one must
+ * not fail by chance (5 σ: about one check in a million under the normal approximation).
+ */
+export const SHARE_SIGMAS = 5;
+/** A peer's answers this long after the drain starts are not judged (at most a quarter of the drill). */
+export const PEER_SETTLE_MS = 2000;
+/** Answers this close to the end of the drain are not judged (the drain lifts at its expiry). */
+const END_MARGIN_MS = 250;
+/** Violations kept in a report. */
+const MAX_VIOLATIONS = 20;
+
+/** An observed value in the form {@link answerText} gives a candidate's values. */
+function normalize(type: string, data: string): string {
+  if (type === 'CNAME') return (data.endsWith('.') ? data : `${data}.`).toLowerCase();
+  if (type === 'AAAA') {
+    const a = addressBytes(data);
+    return a ? formatRdata(RRType.AAAA, Buffer.from(a.bytes.subarray(0, 16))).toLowerCase() : data.toLowerCase();
+  }
+  return data;
+}
+
+const keyOf = (values: readonly string[]): string => [...values].sort().join(' ');
 
 export interface DrillRequest {
   readonly target: DrillTarget;
@@ -40,9 +80,52 @@ interface Pair {
   type: string;
   country: string;
   subnet: string;
-  before: string[];
-  predicted: string[];
-  observed: string[] | null;
+  before: Candidate[];
+  predicted: Candidate[];
+  /** Keys ({@link keyOf}) of the predicted answers. */
+  keys: Set<string>;
+  /** Whether an answer before the drill can hold the target (else it cannot "come back"). */
+  holdsTarget: boolean;
+}
+
+/** What one node answered for one pair. */
+interface Seen {
+  gone: number | null;
+  back: number | null;
+  /** Judged answers, by answer key. */
+  counts: Map<string, number>;
+  samples: number;
+  unexpected: number;
+}
+
+export interface Observation {
+  name: string;
+  type: string;
+  country: string;
+  subnet: string;
+  before: Candidate[];
+  predicted: Candidate[];
+  /** Judged answers over every node, with their counts and shares. */
+  observed: { answer: string[]; count: number; share: number }[];
+  samples: number;
+  /** Null when no answer was judged; false when one was not predicted or a share was off. */
+  matches_prediction: boolean | null;
+  /** Why it did not match. */
+  detail?: string;
+  nodes: { node: string; samples: number; unexpected: number; shares_checked: boolean }[];
+  gone_after_ms: number | null;
+  back_after_ms: number | null;
+}
+
+export interface Violation {
+  node: string;
+  name: string;
+  type: string;
+  country: string;
+  subnet: string;
+  answer: string[];
+  at_ms: number;
+  why: string;
 }
 
 export interface DrillReport {
@@ -58,7 +141,9 @@ export interface DrillReport {
   finished_at: string | null;
   timeline: { at: string; event: string; detail?: string }[];
   nodes: { node: string; drained_after_ms: number | null; restored_after_ms: number | null }[];
-  observations: { name: string; type: string; country: string; subnet: string; before: string[]; predicted: string[]; observed: string[] | null; matches_prediction: boolean | null; gone_after_ms: number | null; back_after_ms: number | null }[];
+  observations: Observation[];
+  /** Answers that were not predicted (the first {@link MAX_VIOLATIONS}). */
+  violations: Violation[];
   empty_or_servfail: number;
   checks: SafetyCheck[] | { rule: string; pass: boolean; detail: string }[];
   preview: Pick<Preview, 'capacity' | 'safety' | 'changed_answers'>;
@@ -83,6 +168,58 @@ export interface DrillContext {
    * dropped the target and took it back.
    */
   readonly peers?: () => { id: string; host: string; port: number }[];
+}
+
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+
+/** Compares what the nodes answered for one pair with the preview's candidates. */
+function judge(p: Pair, nodes: { node: string; seen: Seen }[]): Observation {
+  const total = new Map<string, number>();
+  let samples = 0;
+  const problems: string[] = [];
+  const perNode = nodes.map(({ node, seen }) => {
+    samples += seen.samples;
+    for (const [k, c] of seen.counts) total.set(k, (total.get(k) ?? 0) + c);
+    if (seen.unexpected > 0) {
+      const odd = [...seen.counts].filter(([k]) => !p.keys.has(k)).map(([k]) => k || '(empty)');
+      problems.push(`${p.name} ${p.type} from ${p.country} (${p.subnet}) on node ${node} answered ${odd.join(' | ')}, not one of the predicted ${p.predicted.map((c) => c.answer.join(' ')).join(' | ') || '(nothing)'}`);
+    }
+    const sharesChecked = seen.samples >= MIN_SAMPLES;
+    if (sharesChecked) {
+      for (const c of p.predicted) {
+        const observed = (seen.counts.get(keyOf(c.answer)) ?? 0) / seen.samples;
+        const tolerance = Math.max(SHARE_TOLERANCE, SHARE_SIGMAS * Math.sqrt((c.share * (1 - c.share)) / seen.samples));
+        if (Math.abs(observed - c.share) > tolerance) {
+          problems.push(`${p.name} ${p.type} from ${p.country} on node ${node}: ${c.answer.join(' ')} got ${pct(observed)} of ${seen.samples} answers, predicted ${pct(c.share)} ± ${pct(tolerance)}`);
+        }
+      }
+    }
+    return { node, samples: seen.samples, unexpected: seen.unexpected, shares_checked: sharesChecked };
+  });
+  const observed = [...total].map(([k, count]) => ({ answer: k ? k.split(' ') : [], count, share: samples ? count / samples : 0 })).sort((a, b) => b.count - a.count);
+  return {
+    name: p.name,
+    type: p.type,
+    country: p.country,
+    subnet: p.subnet,
+    before: p.before,
+    predicted: p.predicted,
+    observed,
+    samples,
+    matches_prediction: problems.length > 0 ? false : samples === 0 ? null : true,
+    ...(problems.length > 0 ? { detail: problems.join('; ') } : {}),
+    nodes: perNode,
+    gone_after_ms: nodes[0]?.seen.gone ?? null,
+    back_after_ms: nodes[0]?.seen.back ?? null,
+  };
+}
+
+/** A target as text: `region eu-west`, `endpoints web-euw/euw-a, web-euw/euw-b`. */
+export function targetText(t: DrillTarget): string {
+  const parts: string[] = [];
+  if (t.region) parts.push(`region ${t.region}`);
+  if (t.endpoints?.length) parts.push(`endpoint${t.endpoints.length > 1 ? 's' : ''} ${t.endpoints.join(', ')}`);
+  return parts.join(' and ') || '(nothing)';
 }
 
 function overrideTargets(t: DrillTarget): ({ region: string } | { endpoint: string })[] {
@@ -124,6 +261,7 @@ export class DrillRunner {
       timeline: [],
       nodes: [{ node: `${this.ctx.dns.host}:${this.ctx.dns.port}`, drained_after_ms: null, restored_after_ms: null }],
       observations: [],
+      violations: [],
       empty_or_servfail: 0,
       checks: pv.safety,
       preview: { capacity: pv.capacity, safety: pv.safety, changed_answers: pv.changed_answers },
@@ -139,13 +277,16 @@ export class DrillRunner {
       return report;
     }
 
-    // Every (record, vantage point) whose answer holds the target now.
+    // Every (record, vantage point) whose candidates change, or whose answers hold the target now.
     const targetValues = new Set<string>();
-    for (const zone of snap.catalog.zones) for (const pool of zone.policies?.pools.values() ?? []) for (const ep of pool.endpoints) if (ep.region === req.target.region || req.target.endpoints?.includes(ep.key)) targetValues.add(ep.value);
+    for (const zone of snap.catalog.zones) for (const pool of zone.policies?.pools.values() ?? []) for (const ep of pool.endpoints) if (ep.region === req.target.region || req.target.endpoints?.includes(ep.key)) targetValues.add(answerText(ep));
     const pairs: Pair[] = [];
     for (const rec of pv.records) {
       for (const v of rec.vantage) {
-        if (v.before.some((x) => targetValues.has(x))) pairs.push({ name: rec.name, type: rec.type, country: v.country, subnet: v.subnet, before: v.before, predicted: v.after, observed: null });
+        const holdsTarget = v.before.some((c) => c.answer.some((x) => targetValues.has(x)));
+        if (v.changed || holdsTarget) {
+          pairs.push({ name: rec.name, type: rec.type, country: v.country, subnet: v.subnet, before: v.before, predicted: v.after, keys: new Set(v.after.map((c) => keyOf(c.answer))), holdsTarget });
+        }
       }
     }
 
@@ -156,7 +297,6 @@ export class DrillRunner {
     };
     const expiresAt = t0 + req.durationS * 1000;
     for (const target of overrideTargets(req.target)) setOverride(target, { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override);
-    event('drained', `${JSON.stringify(req.target)} until ${report.ends_at}; watching ${pairs.length} answers`);
     this.ctx.audit.record({ who: req.by, action: 'drill.start', target: `drill:${id}`, before: null, after: 'running', detail: { target: req.target, duration_s: req.durationS } });
 
     // The nodes watched: this one, and in a cluster every other node (each keeps its own record
@@ -164,7 +304,9 @@ export class DrillRunner {
     const self = { id: `${this.ctx.dns.host}:${this.ctx.dns.port}`, host: this.ctx.dns.host, port: this.ctx.dns.port };
     const watched = [self, ...(this.ctx.peers?.() ?? [])];
     report.nodes = watched.map((n) => ({ node: n.id, drained_after_ms: null, restored_after_ms: null }));
-    const perNode = watched.map(() => pairs.map(() => ({ gone: null as number | null, back: null as number | null })));
+    event('drained', `${targetText(req.target)} until ${report.ends_at}; watching ${pairs.length} record × vantage answers on ${watched.length} node(s)`);
+    const perNode: Seen[][] = watched.map(() => pairs.map(() => ({ gone: null, back: null, counts: new Map(), samples: 0, unexpected: 0 })));
+    const settle = (n: number): number => (n === 0 ? 0 : Math.min(PEER_SETTLE_MS, (req.durationS * 1000) / 4));
     const sockets = new Map<'udp4' | 'udp6', dgram.Socket>();
     const pending = new Map<number, (answers: string[] | null, rcode: string) => void>();
     const socketFor = (host: string): dgram.Socket => {
@@ -179,7 +321,7 @@ export class DrillRunner {
           const cb = pending.get(p.id ?? -1);
           if (!cb) return;
           pending.delete(p.id!);
-          cb(((p.answers ?? []) as { type: string; data: unknown }[]).filter((a) => a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME').map((a) => String(a.data)), p.rcode ?? 'NOERROR');
+          cb(((p.answers ?? []) as { type: string; data: unknown }[]).filter((a) => a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME').map((a) => normalize(a.type, String(a.data))), p.rcode ?? 'NOERROR');
         } catch {
           // not ours
         }
@@ -232,24 +374,24 @@ export class DrillRunner {
       const drainedAll = slowest('drained_after_ms');
       const restoredAll = slowest('restored_after_ms');
       const many = report.nodes.length > 1 ? ` on all ${report.nodes.length} nodes` : '';
-      report.observations = pairs.map((p, i) => ({
-        name: p.name,
-        type: p.type,
-        country: p.country,
-        subnet: p.subnet,
-        before: p.before,
-        predicted: p.predicted,
-        observed: p.observed,
-        matches_prediction: p.observed === null ? null : [...p.observed].sort().join(' ') === [...p.predicted].sort().join(' ') || (p.predicted.length > 1 && p.observed.every((x) => p.predicted.includes(x))),
-        gone_after_ms: perNode[0]![i]!.gone,
-        back_after_ms: perNode[0]![i]!.back,
-      }));
+      report.observations = pairs.map((p, i) => judge(p, watched.map((w, n) => ({ node: w.id, seen: perNode[n]![i]! }))));
+      const judged = report.observations.reduce((n, o) => n + o.samples, 0);
+      const failed = report.observations.filter((o) => o.matches_prediction === false);
+      const checkedShares = report.observations.filter((o) => o.nodes.some((x) => x.shares_checked)).length;
+      const rule = `every answer must be a predicted candidate; shares within max(${SHARE_TOLERANCE}, ${SHARE_SIGMAS} standard errors) once a pair has ${MIN_SAMPLES} answers on a node`;
       report.checks = [
         ...pv.safety,
         { rule: 'converged', pass: drainedAll !== null, detail: drainedAll !== null ? `every watched answer dropped the target within ${drainedAll} ms${many}` : `some answers never dropped the target${report.nodes.filter((n) => n.drained_after_ms === null).map((n) => ` (node ${n.node})`).join('')}` },
         { rule: 'no_client_without_answer', pass: report.empty_or_servfail === 0, detail: `${report.empty_or_servfail} empty, SERVFAIL or missing answers` },
         { rule: 'traffic_returned', pass: state === 'done' && restoredAll !== null, detail: restoredAll !== null ? `the target was back in every answer ${restoredAll} ms after the end${many}` : 'the target did not come back in every answer' },
-        { rule: 'predictions', pass: report.observations.every((o) => o.matches_prediction !== false), detail: `${report.observations.filter((o) => o.matches_prediction).length} of ${report.observations.length} observed answers match the preview` },
+        {
+          rule: 'predictions',
+          pass: failed.length === 0,
+          detail:
+            failed.length === 0
+              ? `${judged} answers for ${report.observations.length} record × vantage pairs${many} were all predicted candidates; shares checked for ${checkedShares} pairs (${rule})`
+              : `${failed.length} of ${report.observations.length} record × vantage pairs broke the preview: ${failed.slice(0, 3).map((o) => o.detail).join('; ')}${failed.length > 3 ? '; …' : ''} (${rule})`,
+        },
       ];
       this.ctx.audit.record({ who: req.by, action: `drill.${state}`, target: `drill:${id}`, before: 'running', after: state, ...(why ? { detail: { why } } : {}) });
       this.#save(report);
@@ -267,6 +409,7 @@ export class DrillRunner {
       void Promise.all(
         watched.flatMap((node, n) =>
           pairs.map(async (p, i) => {
+            const sentAt = Date.now();
             const { answers, rcode } = await ask(p, node);
             if (answers === null || rcode !== 'NOERROR' || answers.length === 0) {
               report.empty_or_servfail++;
@@ -275,12 +418,20 @@ export class DrillRunner {
             const hasTarget = answers.some((a) => targetValues.has(a));
             const mine = perNode[n]![i]!;
             if (!ended) {
-              if (!hasTarget && mine.gone === null) {
-                mine.gone = Date.now() - t0;
-                // The observed answers are this node's; the others' times are in report.nodes.
-                if (n === 0) p.observed = answers;
+              if (!hasTarget && mine.gone === null) mine.gone = Date.now() - t0;
+              // Judge it: sent after this node's settling time, answered before the drain lifts.
+              if (sentAt - t0 >= settle(n) && Date.now() < expiresAt - END_MARGIN_MS) {
+                const key = keyOf(answers);
+                mine.samples++;
+                mine.counts.set(key, (mine.counts.get(key) ?? 0) + 1);
+                if (!p.keys.has(key)) {
+                  mine.unexpected++;
+                  if (report.violations.length < MAX_VIOLATIONS) {
+                    report.violations.push({ node: node.id, name: p.name, type: p.type, country: p.country, subnet: p.subnet, answer: answers.slice().sort(), at_ms: sentAt - t0, why: hasTarget ? 'still holds the drained target' : 'not one of the predicted candidates' });
+                  }
+                }
               }
-            } else if (hasTarget && mine.back === null) {
+            } else if ((hasTarget || !p.holdsTarget) && mine.back === null) {
               mine.back = Date.now() - expiresAt;
             }
           }),
@@ -295,7 +446,7 @@ export class DrillRunner {
     // Safety, again and again: another outage during the drill must not leave clients without answers.
     const guard = setInterval(() => {
       if (stopped || Date.now() >= expiresAt) return;
-      const check = preview(this.ctx.holder.current, {}, { minHealthyRegions: req.minHealthyRegions, strict: true });
+      const check = preview(this.ctx.holder.current, {}, { minHealthyRegions: req.minHealthyRegions, strict: true, safetyOnly: true });
       const broken = check.safety.filter((c) => !c.pass);
       if (broken.length > 0) finish('aborted', `safety rule broke during the drill: ${broken.map((c) => c.detail).join('; ')}`);
     }, 500);

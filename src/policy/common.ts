@@ -21,6 +21,9 @@ export function countUsable(endpoints: readonly Endpoint[], ctx: EvalContext): n
   return n;
 }
 
+/** Every choice weighs the same (uniform picks through {@link EvalContext.pick}). */
+export const SAME_WEIGHT = (_i: number): number => 1;
+
 /** Index picked with probability proportional to `weightOf(i)`; -1 when all weights are 0. */
 export function pickWeighted(count: number, weightOf: (i: number) => number, random: () => number): number {
   let total = 0;

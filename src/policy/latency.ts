@@ -14,7 +14,7 @@
  *
  * ECS scope: the matching table row's network scope, else the geoip block of the client.
  */
-import { dependOn, note, sub } from './common.js';
+import { dependOn, note, SAME_WEIGHT, sub } from './common.js';
 import { locate, type Location } from './geoip.js';
 import { distanceKm, rttFromDistance, type LatencyTable } from './latency-table.js';
 import type { Endpoint, EvalContext, PolicyNode, Region } from './types.js';
@@ -98,7 +98,7 @@ export class LatencyNode implements PolicyNode {
     }
     if (!picks) return null;
     if (picks.length === 1) return picks[0]!;
-    const chosen = picks[Math.floor(ctx.random() * picks.length)]!;
+    const chosen = picks[ctx.pick(picks.length, SAME_WEIGHT)]!;
     if (ctx.trace) note(ctx, path, `${picks.length} regions within ${this.toleranceMs} ms of the best: picked ${chosen[0]?.region} at random`);
     return chosen;
   }

@@ -6,9 +6,12 @@
  * | usable endpoints | answer                               | ECS scope |
  * | ---------------- | ------------------------------------ | --------- |
  * | n ≥ 1            | min(n, max) of them, shuffled        | 0         |
+ *
+ * (A drill preview, which compares sets, walks the choice of which min(n, max) instead of
+ * every order: see `evaluate`.)
  * | none             | nothing: the parent decides          | 0         |
  */
-import { countUsable, note, usableEndpoints } from './common.js';
+import { countUsable, note, SAME_WEIGHT, usableEndpoints } from './common.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
 export const DEFAULT_MULTIVALUE_MAX = 8;
@@ -29,13 +32,28 @@ export class MultivalueNode implements PolicyNode {
       if (ctx.trace) note(ctx, path, `multivalue ${this.poolId}: nothing usable`);
       return null;
     }
-    // Fisher–Yates, stopped after the first `max` places.
     const n = Math.min(this.max, usable.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(ctx.random() * (usable.length - i));
-      const t = usable[i]!;
-      usable[i] = usable[j]!;
-      usable[j] = t;
+    if (ctx.ordered) {
+      // Fisher–Yates, stopped after the first `max` places.
+      for (let i = 0; i < n; i++) {
+        const j = i + ctx.pick(usable.length - i, SAME_WEIGHT);
+        const t = usable[i]!;
+        usable[i] = usable[j]!;
+        usable[j] = t;
+      }
+    } else if (n < usable.length) {
+      // Order does not matter (a drill preview): which n of them, each n-subset as likely as the
+      // shuffle makes it (uniform), in C(len, n) paths of choices rather than len!/(len−n)!.
+      // Each endpoint in turn is taken with probability (still needed) / (still left).
+      let need = n;
+      let w = 0;
+      for (let i = 0; i < usable.length && need > 0; i++) {
+        const left = usable.length - i;
+        if (left === need || ctx.pick(2, (k) => (k === 0 ? need : left - need)) === 0) {
+          usable[w++] = usable[i]!;
+          need--;
+        }
+      }
     }
     usable.length = n;
     if (ctx.trace) note(ctx, path, `multivalue ${this.poolId}: ${usable.map((e) => e.key).join(', ')}`);

@@ -63,12 +63,28 @@ export interface EvalContext {
   readonly latency: LatencyTable | null;
   /** Record type being answered (A or AAAA); endpoints of other address families never qualify. */
   readonly qtype: number;
-  /** Uniform in [0, 1). */
-  readonly random: () => number;
+  /**
+   * Every random choice a policy makes goes through here: index `i` of `count` with probability
+   * `weightOf(i) / Σ weightOf`, or -1 when every weight is 0. The DNS path rolls Math.random
+   * (policy/evaluate.ts RANDOM_CHOOSER); a drill preview walks every outcome instead
+   * (policy/evaluate.ts {@link Chooser}, `outcomes`), so both run the same policy code.
+   */
+  readonly pick: (count: number, weightOf: (i: number) => number) => number;
+  /**
+   * False when only the set of endpoints matters, not their order (drill previews): multivalue
+   * then does not shuffle an answer it returns whole. An RRset has no order (RFC 2181 §5).
+   */
+  readonly ordered: boolean;
   /** The widest prefix of the client address the decision has depended on so far (RFC 7871 §7.2.1). */
   scope: number;
   /** Set by the simulator; undefined on the DNS path, where nothing is recorded. */
   readonly trace: TraceStep[] | undefined;
+}
+
+/** The source of a policy's random choices (see {@link EvalContext.pick}). */
+export interface Chooser {
+  readonly pick: (count: number, weightOf: (i: number) => number) => number;
+  readonly ordered: boolean;
 }
 
 /** A node of a policy tree. */

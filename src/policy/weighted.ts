@@ -15,7 +15,7 @@
  * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
  * | none             | either | nothing: the parent decides              | as above         |
  */
-import { countUsable, dependOn, hashPrefix, note, pickWeighted, rendezvous, usableEndpoints, sub } from './common.js';
+import { countUsable, dependOn, hashPrefix, note, rendezvous, usableEndpoints, sub } from './common.js';
 import type { Endpoint, EvalContext, PolicyNode } from './types.js';
 
 export interface Sticky {
@@ -56,7 +56,7 @@ export class WeightedPoolNode implements PolicyNode {
       const h = stickyHash(ctx, this.sticky);
       i = rendezvous(h, usable.length, (k) => usable[k]!.seed, (k) => usable[k]!.weight);
     } else {
-      i = pickWeighted(usable.length, (k) => usable[k]!.weight, ctx.random);
+      i = ctx.pick(usable.length, (k) => usable[k]!.weight);
     }
     const chosen = usable[i]!;
     if (ctx.trace) {
@@ -103,7 +103,7 @@ export class WeightedChildrenNode implements PolicyNode {
     while (left.length > 0) {
       const i = this.sticky
         ? rendezvous(h, left.length, (k) => left[k]!.seed, (k) => left[k]!.weight)
-        : pickWeighted(left.length, (k) => left[k]!.weight, ctx.random);
+        : ctx.pick(left.length, (k) => left[k]!.weight);
       const child = left[i]!;
       const at = sub(ctx, path, `weighted child ${this.weightedChildren.indexOf(child)}`);
       const r = child.node.evaluate(ctx, at);

@@ -67,7 +67,16 @@ describe('drills', () => {
     expect(r.status).toBe(200);
     const www = r.json.records.find((x: { name: string }) => x.name === 'www.drill.test.');
     const de = www.vantage.find((v: { country: string }) => v.country === 'DE');
-    expect(de).toMatchObject({ before: ['10.1.0.1', '10.1.0.2'], after: ['10.2.0.1'], changed: true, to_regions: ['us'] });
+    // Candidate answers with their shares: the pool's two addresses as one set, then the US one.
+    expect(de).toMatchObject({
+      before: [{ answer: ['10.1.0.1', '10.1.0.2'], share: 1, regions: ['eu'] }],
+      after: [{ answer: ['10.2.0.1'], share: 1, regions: ['us'] }],
+      changed: true,
+      moved_share: 1,
+      moves_to: [{ answer: ['10.2.0.1'], share: 1, regions: ['us'] }],
+      to_regions: ['us'],
+    });
+    expect(r.json.passed).toBe(true);
     expect(r.json.capacity.find((c: { region: string }) => c.region === 'eu')).toMatchObject({ usable_before: 3, usable_after: 0, weight_before: 3, weight_after: 0 });
     expect(r.json.safety.every((c: { pass: boolean }) => c.pass)).toBe(true);
     // Nothing changed.
@@ -90,6 +99,8 @@ describe('drills', () => {
     for (const c of report.checks) expect(c.pass, `${c.rule}: ${c.detail}`).toBe(true);
     expect(report.observations.length).toBeGreaterThan(0);
     expect(report.observations.every((o: { matches_prediction: boolean }) => o.matches_prediction)).toBe(true);
+    expect(report.violations).toEqual([]);
+    expect(report.observations[0]).toMatchObject({ predicted: [{ answer: ['10.2.0.1'], share: 1 }], observed: [{ answer: ['10.2.0.1'] }] });
     expect(report.timeline.map((e: { event: string }) => e.event)).toEqual(['drained', 'drain lifted', 'finished']);
     expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
     const audit = (await api('GET', '/v1/audit')).json.entries.map((e: { action: string }) => e.action);
@@ -154,10 +165,14 @@ describe('drills', () => {
     const { p } = await node();
     const drill = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, ...args]);
     const pv = await drill('preview', '--region', 'eu');
-    expect(pv.stdout).toMatch(/answers change across \d+ vantage points/);
-    expect(pv.stdout).toMatch(/www\.drill\.test\.\s+A\s+DE\s+10\.1\.0\.1 10\.1\.0\.2\s+10\.2\.0\.1\s+us/);
+    expect(pv.stdout).toMatch(/^\d+ answers change \(record × vantage point, of 1 policy records from \d+ vantage points; shares exact\)$/m);
+    expect(pv.stdout).toMatch(/^www\.drill\.test\. A {2}from [A-Z, ]*DE/m);
+    expect(pv.stdout).toContain('now:     10.1.0.1 10.1.0.2 100%');
+    expect(pv.stdout).toContain('drill:   10.2.0.1 100%');
+    expect(pv.stdout).toContain('moves:   100% of its answers, to 10.2.0.1 100% (us)');
+    expect(pv.stdout).not.toContain('{"region"');
     const run = await drill('run', '--region', 'eu', '--for', '1s', '--reason', 'cli');
-    expect(run.stdout).toMatch(/: done /);
+    expect(run.stdout).toMatch(/: done {2}target region eu {2}1s/);
     expect(run.stdout).toMatch(/pass\s+traffic_returned/);
     expect(run.stdout).toContain('timeline:');
   }, 30_000);

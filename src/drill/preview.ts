@@ -172,10 +172,8 @@ function countriesOf(snapshot: Snapshot): string[] {
  *   guard of a running drill checks them every 500 ms. Whether a record is left with nothing
  *   usable does not depend on the random choices (weighted and latency policies try every
  *   usable child before giving up), so one `decide` per vantage point tells.
- * @param opts.strict count every record left with nothing usable, even if it was so before the
- *   drill (the guard of a running drill uses this: its target is already out).
  */
-export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; strict?: boolean; safetyOnly?: boolean } = {}): Preview {
+export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; safetyOnly?: boolean } = {}): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
   const points = vantagePoints(countriesOf(snapshot));
@@ -190,7 +188,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
       for (const vp of points) {
         const client = clientFromText(vp.subnet)!;
         if (opts.safetyOnly) {
-          if (decide(rec, client, after, { latency }).allDown && (opts.strict || !decide(rec, client, now, { latency }).allDown)) {
+          if (decide(rec, client, after, { latency }).allDown && !decide(rec, client, now, { latency }).allDown) {
             const key = `${impact.name} ${impact.type}`;
             starved.set(key, [...(starved.get(key) ?? []), vp.country]);
           }
@@ -201,7 +199,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
         const diff = compareCandidates(b.list, a.list);
         if (diff.changed) changed++;
         const allDownAfter = a.list.some((c) => c.all_down);
-        if (allDownAfter && (opts.strict || !b.list.some((c) => c.all_down))) {
+        if (allDownAfter && !b.list.some((c) => c.all_down)) {
           const key = `${impact.name} ${impact.type}`;
           starved.set(key, [...(starved.get(key) ?? []), vp.country]);
         }

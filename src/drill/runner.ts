@@ -446,7 +446,11 @@ export class DrillRunner {
     // Safety, again and again: another outage during the drill must not leave clients without answers.
     const guard = setInterval(() => {
       if (stopped || Date.now() >= expiresAt) return;
-      const check = preview(this.ctx.holder.current, {}, { minHealthyRegions: req.minHealthyRegions, strict: true, safetyOnly: true });
+      // The drain lifted in thought: what would the drill's target take away now? Records that
+      // have nothing usable even without the drain (their own targets died) are not the drill's
+      // doing, and lifting it would not give them an answer.
+      const withoutDrill = this.ctx.health.without((o) => o.reason?.startsWith(`drill ${id}:`) ?? false);
+      const check = preview(this.ctx.holder.current, req.target, { minHealthyRegions: req.minHealthyRegions, health: withoutDrill, safetyOnly: true });
       const broken = check.safety.filter((c) => !c.pass);
       if (broken.length > 0) finish('aborted', `safety rule broke during the drill: ${broken.map((c) => c.detail).join('; ')}`);
     }, 500);

@@ -91,6 +91,34 @@ export class HealthState implements HealthView {
     return o;
   }
 
+  /**
+   * This view as it would be with some overrides lifted (those `lifted` returns true for): what a
+   * running drill's guard compares against, to tell what the drill's own drain is doing.
+   */
+  without(lifted: (o: Override) => boolean): HealthView {
+    const overrideFor = (ep: Endpoint): Override | undefined => {
+      const own = this.#live(this.#endpointOverrides, ep.key);
+      if (own && !lifted(own)) return own;
+      const region = this.#live(this.#regionOverrides, ep.region);
+      return region && !lifted(region) ? region : undefined;
+    };
+    return {
+      usable: (ep) => {
+        const o = overrideFor(ep);
+        return o ? o.kind === 'force_up' : this.#health.get(ep.key) !== 'down';
+      },
+      excludedByOperator: (ep) => {
+        const o = overrideFor(ep);
+        return o !== undefined && o.kind !== 'force_up';
+      },
+      reason: (ep) => {
+        const o = overrideFor(ep);
+        if (o) return o.kind === 'force_up' ? null : `${o.kind === 'drain' ? 'drained' : 'forced down'} (override${o.reason ? `: ${o.reason}` : ''})`;
+        return this.#health.get(ep.key) === 'down' ? 'down (health checks)' : null;
+      },
+    };
+  }
+
   usable(ep: Endpoint): boolean {
     const o = this.overrideFor(ep);
     if (o) return o.kind === 'force_up';

@@ -135,6 +135,26 @@ describe('drills', () => {
     expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
   });
 
+  it('does not abort for a record that has nothing usable with or without the drill', async () => {
+    // `solo` lives only in eu, which an outage takes down during a drill of us: lifting the drill's
+    // drain would not give it an answer, so the drill is not to blame and runs on.
+    const zone = ZONE + '  - { name: solo, type: A, on_all_down: serve_none, policy: { pool: only-eu } }\n';
+    const { api } = await node(zone);
+    const start = await api('POST', '/v1/drills', { region: 'us', mode: 'live', duration_s: 60, min_healthy_regions: 0 });
+    expect(start.status).toBe(202);
+    expect((await api('POST', '/v1/overrides', { endpoint: 'only-eu/a', kind: 'force_down', reason: 'real outage' })).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1_500)); // three rounds of the guard
+    expect((await api('GET', `/v1/drills/${start.json.id}`)).json.state).toBe('running');
+    // Whereas taking eu's pool down too would leave www with nothing usable because of the drill.
+    expect((await api('POST', '/v1/overrides', { region: 'eu', kind: 'force_down', reason: 'real outage' })).status).toBe(201);
+    const report = await waitFor(async () => {
+      const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+      return r.state === 'aborted' ? r : null;
+    }, 5_000, 100);
+    expect(report.timeline.at(-1)).toMatchObject({ event: 'aborted', detail: expect.stringContaining('www.drill.test. A') });
+    expect(report.timeline.at(-1).detail).not.toContain('solo');
+  });
+
   it('DELETE aborts and restores at once', async () => {
     const { p, api } = await node();
     const start = await api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 60 });

@@ -409,6 +409,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let stopping = false;
   const reloadOnce = async (): Promise<void> => {
     const report: Record<string, unknown> = { ...(await node.reload()) };
+    let level: string | undefined;
     const errors = report['errors'] as string[];
     if (resolved.configFile) {
       try {
@@ -416,7 +417,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         serveOptionsOf(next);
         const changed = changedOptions(resolved, next);
         const restart = changed.filter((n) => !LIVE_OPTIONS.has(n));
-        if (changed.includes('log-level')) log.level = next.values['log-level'] as string;
+        if (changed.includes('log-level')) level = next.values['log-level'] as string;
         report['config'] = changed.length === 0 ? 'unchanged' : 'changed';
         if (restart.length > 0) report['restart'] = restart;
         // What a restart would apply stays visible as a difference on the next reload too.
@@ -429,6 +430,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (errors.length === 0) delete report['errors'];
     if (errors.length > 0) log.warn(report, 'reloaded');
     else log.info(report, 'reloaded');
+    // After the line, so a reload that quietens the log still says what it did.
+    if (level !== undefined) log.level = level;
   };
   const onHup = (): void => {
     // Stays installed while stopping: a late SIGHUP must not kill the process (its default action).

@@ -15,7 +15,7 @@ import { parseDocument, isMap, isScalar } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
 import { freePort, repoRoot, shippedZones, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
-import { resolveOptions } from '../../src/cli/options.js';
+import { envName, resolveOptions } from '../../src/cli/options.js';
 import { SERVE_OPTIONS } from '../../src/cli/serve-options.js';
 import { parseServeArgs } from '../../src/cli/serve.js';
 
@@ -432,6 +432,31 @@ describe('config file and environment', () => {
     const r = resolveOptions(SERVE_OPTIONS, ['--config', example], {});
     const defaults = resolveOptions(SERVE_OPTIONS, [], {}, repoRoot);
     expect(r.values).toEqual(defaults.values);
+  });
+
+  it('help, config keys and variables come from one table: every option is in --help, and variables follow MERIDIAN_<OPTION>', async () => {
+    const help = await run(['serve', '--help']);
+    expect(help.code).toBe(0);
+    for (const s of SERVE_OPTIONS) {
+      expect(help.stdout).toContain(`--${s.name}`);
+      // The one exception: MERIDIAN_TOKENS already means the tokens themselves.
+      expect(s.env).toBe(s.name === 'tokens' ? 'MERIDIAN_TOKENS_FILE' : envName(s.name));
+    }
+  });
+
+  it('lists are YAML lists or comma-separated text; paths in a file are relative to the file', () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'z'));
+    const file = path.join(dir, 'm.yaml');
+    fs.writeFileSync(file, 'zones: ./z\nstate: state\nnotify: [192.0.2.53, "[2001:db8::53]:5300"]\n');
+    const o = parseServeArgs(['--config', file], {})!;
+    expect(o.zonesDir).toBe(path.join(dir, 'z'));
+    expect(o.stateDir).toBe(path.join(dir, 'state'));
+    expect(o.notify!.map((t) => `${t.host}:${t.port}`)).toEqual(['192.0.2.53:53', '2001:db8::53:5300']);
+    const e = parseServeArgs(['--config', file], { MERIDIAN_NOTIFY: '192.0.2.1,192.0.2.2:5300', MERIDIAN_STATE: 'rel' })!;
+    expect(e.notify!.map((t) => `${t.host}:${t.port}`)).toEqual(['192.0.2.1:53', '192.0.2.2:5300']);
+    expect(e.stateDir).toBe(path.resolve('rel'));
+    expect(() => parseServeArgs(['--config', file], { MERIDIAN_NOTIFY: '192.0.2.1,,x' })).toThrow(/MERIDIAN_NOTIFY/);
   });
 
   it('a real serve runs from the example file', async () => {

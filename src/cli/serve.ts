@@ -299,7 +299,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     try {
       await admin.listen({ host: opts.admin.host, port: opts.admin.port });
     } catch (err) {
-      throw Object.assign(createError('MRD_ERR_LISTEN', formatHostPort(opts.admin.host, opts.admin.port), (err as Error).message), { cause: err });
+      throw Object.assign(createError('MRD_ERR_LISTEN', `admin ${formatHostPort(opts.admin.host, opts.admin.port)}`, (err as Error).message), { cause: err });
     }
     const addr = admin.server.address();
     const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;

@@ -102,6 +102,8 @@ export const codes = {
   MRD_ERR_CONFIG: { message: 'bad configuration: %s', statusCode: 500 },
   MRD_ERR_CLI_USAGE: { message: '%s', statusCode: 400 },
   MRD_ERR_LISTEN: { message: 'cannot listen on %s: %s', statusCode: 500 },
+  MRD_ERR_CONFIG_FILE: { message: '%s', statusCode: 400 },
+  MRD_ERR_CHECK_NO_ZONES: { message: 'no zone files found (*.zone, *.yaml, *.yml) in %s', statusCode: 400 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof codes;

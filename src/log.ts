@@ -5,11 +5,19 @@
  * under `err`. No per-query logs at info level. `MERIDIAN_LOG_LEVEL` sets the level.
  */
 import { pino, type Logger } from 'pino';
+import { createError } from './errors.js';
 
 export type { Logger };
 
-/** Creates the root logger (JSON lines on stdout). */
-export function createLogger(level = process.env.MERIDIAN_LOG_LEVEL ?? 'info'): Logger {
+/** pino's levels: what `MERIDIAN_LOG_LEVEL` and `--log-level` accept. */
+export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * Creates the root logger (JSON lines on stdout). An unknown level is a usage error
+ * (MRD_ERR_CLI_USAGE, exit 2) naming MERIDIAN_LOG_LEVEL, not pino's stack trace.
+ */
+export function createLogger(level = process.env.MERIDIAN_LOG_LEVEL || 'info'): Logger {
+  if (!LOG_LEVELS.includes(level)) throw createError('MRD_ERR_CLI_USAGE', `MERIDIAN_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`);
   return pino({
     level,
     base: { pid: process.pid },

@@ -9,6 +9,7 @@ import { checkerCommand } from './cli/checker.js';
 import { ctlCommand } from './cli/ctl.js';
 import { clusterCommand } from './cli/cluster.js';
 import { MeridianError } from './errors.js';
+import { MERIDIAN_VERSION } from './cluster/runtime.js';
 
 const HELP = `Usage: meridian <command> [options]
 
@@ -21,9 +22,29 @@ Commands:
   cluster   import a zones directory into etcd, export it back, list the cluster's nodes
   ctl       operate a node through its admin API (zones, regions, drain, simulate)
   drill     preview, run, watch or abort a failover drill (same as "meridian ctl drill")
+  version   print the version (--json: with Node's version and the platform)
 
+Options: -V, --version prints the version; -h, --help this help.
 Run "meridian <command> --help" for a command's options.
 `;
+
+/** `meridian version [--json]`. */
+async function versionCommand(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    process.stdout.write(`${MERIDIAN_VERSION}\n`);
+    return 0;
+  }
+  if (argv.length === 1 && argv[0] === '--json') {
+    process.stdout.write(`${JSON.stringify({ version: MERIDIAN_VERSION, node: process.versions.node, platform: process.platform, arch: process.arch })}\n`);
+    return 0;
+  }
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write('Usage: meridian version [--json]\n\nPrint the version; --json adds Node\'s version, the platform and the architecture.\n');
+    return 0;
+  }
+  process.stderr.write(`meridian version: unknown argument "${argv[0]}" (only --json)\n`);
+  return 2;
+}
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
@@ -32,7 +53,11 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   ctl: (argv) => ctlCommand(argv),
   drill: (argv) => ctlCommand(['drill', ...argv]),
   cluster: (argv) => clusterCommand(argv),
+  version: versionCommand,
 };
+
+/** Exit statuses: 2 for a usage error (a bad flag, variable or config file), 1 for anything else. */
+const USAGE_CODES = new Set(['MRD_ERR_CLI_USAGE', 'MRD_ERR_CONFIG_FILE']);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -40,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-V') return versionCommand(rest);
   const command = commands[name];
   if (!command) {
     process.stderr.write(`meridian: unknown command "${name}"\n\n${HELP}`);
@@ -50,10 +76,20 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof MeridianError) {
       process.stderr.write(`meridian ${name}: ${err.message} (${err.code})\n`);
-      return err.code === 'MRD_ERR_CLI_USAGE' ? 2 : 1;
+      return USAGE_CODES.has(err.code) ? 2 : 1;
     }
     throw err;
   }
+}
+
+// A reader that goes away (`meridian ctl ... | head -1`) closes our stdout: end quietly, as Unix
+// tools do on SIGPIPE (Node ignores SIGPIPE, so the write fails with EPIPE instead). The exit
+// status is 0: the reader had what it wanted.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
 }
 
 let settled = false;
@@ -68,14 +104,17 @@ process.on('beforeExit', () => {
   process.exitCode = 1;
 });
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    settled = true;
-    process.exitCode = code;
-  },
-  (err) => {
-    settled = true;
-    process.stderr.write(`meridian: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Once the command has finished, nothing should keep the process alive; if something does (a
+ * timer or watcher a failed start left), exit anyway after a moment rather than hang.
+ */
+function finish(code: number): void {
+  settled = true;
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
+
+main(process.argv.slice(2)).then(finish, (err) => {
+  process.stderr.write(`meridian: ${(err as Error).stack ?? String(err)}\n`);
+  finish(1);
+});

@@ -1,36 +1,82 @@
 /**
  * @module cli/check
- * `meridian check`: validates every zone file in a directory and prints `file:line: message`
- * for each problem; exits 1 when there is any, 0 otherwise. Uses the same loader as `serve`.
+ * `meridian check`: validates zone files, given as files and directories in any mix (a directory
+ * stands for its *.zone, *.yaml and *.yml files; none given: ./zones, or --zones DIR), and prints
+ * `file:line: message` for each problem; exits 1 when there is any, including when no zone file is
+ * found at all, 0 otherwise. `--json` prints one machine-readable document instead. Uses the same
+ * loader as `serve`.
  */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkZoneDir } from '../state/file-source.js';
-import { createError } from '../errors.js';
+import { checkZoneFiles } from '../state/file-source.js';
+import { createError, zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../dns/name.js';
+import { zoneFileKind } from '../zone/load.js';
 
-export const CHECK_HELP = `Usage: meridian check [--zones DIR]
+export const CHECK_HELP = `Usage: meridian check [options] [FILE|DIR ...]
 
-Validate every zone file (*.zone, *.yaml) in DIR (default ./zones) without serving it.
-Prints "file:line: message" for each problem and exits 1 if there is any.
+Validate zone files without serving them: each FILE, and every zone file (*.zone, *.yaml, *.yml)
+in each DIR; with none given, the directory of --zones (default ./zones). Prints "file:line:
+message" for each problem and exits 1 if there is any, or if no zone file is found.
 
 Options:
-  --zones DIR   the zones directory; default ./zones
+  --zones DIR   a zones directory to check (as a DIR argument); default ./zones
   -q, --quiet   print problems only
+  --json        print {ok, files, zones, problems} as JSON on stdout instead (problems with file
+                and line); the exit status is the same
   -h, --help    show this help
 `;
 
+/** One problem in `--json` output. */
+export interface CheckProblem {
+  readonly file: string;
+  /** 1-based, or 0 when the problem concerns the whole file (or directory). */
+  readonly line: number;
+  readonly code: string;
+  readonly message: string;
+  readonly record?: string;
+}
+
+/** The files the arguments stand for, and problems with the arguments themselves. */
+async function expand(paths: readonly string[]): Promise<{ files: string[]; problems: ZoneError[] }> {
+  const files: string[] = [];
+  const problems: ZoneError[] = [];
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    let stat: fs.Stats;
+    try {
+      stat = await fsp.stat(abs);
+    } catch (err) {
+      problems.push(zoneError('MRD_ERR_ZONE_READ', { file: abs, line: 0 }, [(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message]));
+      continue;
+    }
+    if (!stat.isDirectory()) {
+      files.push(abs);
+      continue;
+    }
+    const names = (await fsp.readdir(abs)).filter((n) => zoneFileKind(n) !== null).sort();
+    if (names.length === 0) problems.push(zoneError('MRD_ERR_CHECK_NO_ZONES', { file: abs, line: 0 }, [abs]));
+    files.push(...names.map((n) => path.join(abs, n)));
+  }
+  return { files: [...new Set(files)], problems };
+}
+
 export async function checkCommand(argv: string[]): Promise<number> {
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: {
-        zones: { type: 'string', default: './zones' },
+        zones: { type: 'string' },
         quiet: { type: 'boolean', short: 'q', default: false },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
+      allowPositionals: true,
     }));
   } catch (err) {
     throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
@@ -39,17 +85,26 @@ export async function checkCommand(argv: string[]): Promise<number> {
     process.stdout.write(CHECK_HELP);
     return 0;
   }
-  const dir = path.resolve(values.zones);
-  let result;
-  try {
-    result = await checkZoneDir(dir);
-  } catch (err) {
-    process.stderr.write(`${dir}: ${(err as Error).message}\n`);
-    return 1;
+  const paths = [...(values.zones !== undefined ? [values.zones] : []), ...positionals];
+  if (paths.length === 0) paths.push('./zones');
+  const { files, problems } = await expand(paths);
+  const result = await checkZoneFiles(files);
+  const errors = [...problems, ...result.errors];
+  if (files.length === 0 && problems.length === 0) errors.push(zoneError('MRD_ERR_CHECK_NO_ZONES', { file: paths.map((p) => path.resolve(p)).join(', '), line: 0 }, [paths.join(', ')]));
+  const ok = errors.length === 0;
+  if (values.json) {
+    const doc = {
+      ok,
+      files,
+      zones: result.zones.map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, file: z.file })),
+      problems: errors.map((e): CheckProblem => ({ file: e.file, line: e.line, code: e.code, message: e.message, ...(e.record ? { record: e.record } : {}) })),
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return ok ? 0 : 1;
   }
-  for (const e of result.errors) process.stderr.write(`${e.format()}\n`);
+  for (const e of errors) process.stderr.write(`${e.format()}\n`);
   if (!values.quiet) {
     for (const z of result.zones) process.stdout.write(`ok ${keyToPresentation(z.origin)} serial ${z.serial}, ${z.recordCount} records (${z.file})\n`);
   }
-  return result.errors.length > 0 ? 1 : 0;
+  return ok ? 0 : 1;
 }

@@ -12,9 +12,10 @@
  * dependency is back (cli/lifetime.ts holds the process open meanwhile). It exits non-zero only
  * for what it cannot run with: bad options or an unreadable file (2), etcd refusing its
  * credentials (MRD_ERR_ETCD_AUTH) or the node refusing its token (MRD_ERR_CHECKER_REFUSED) (1).
+ *
+ * Its options come from flags, MERIDIAN_<OPTION> variables and `--config FILE` (cli/options.ts).
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createError } from '../errors.js';
 import { HealthService } from '../health/service.js';
 import { RemoteVotePublisher } from '../health/remote.js';
@@ -22,7 +23,9 @@ import { createLogger, type Logger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { ETCD_ARGS, ETCD_HELP, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
+import { etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
+import { CONFIG_OPTION, renderOptionsHelp, resolveOptions } from './options.js';
+import { CHECKER_OPTIONS } from './serve-options.js';
 import { nodeIdOf, positiveInt } from './args.js';
 import { Lifetime } from './lifetime.js';
 
@@ -37,50 +40,42 @@ region's active checker, and while elected write the votes to etcd under leases 
 after the checks' stale_after.
 
 Options:
-  --region ID            the region this checker votes for (required)
-  --node URL             admin API of the node that judges health, e.g. http://127.0.0.1:8053
-  --zones DIR            zone files whose checks to run (with --node); default ./zones
-  --token TOKEN          bearer token for the node's admin API (or MERIDIAN_TOKEN)
-${ETCD_HELP}
-  --node-id ID           this checker's id in the cluster; default <hostname>-<pid>
-  --lease-ttl SECONDS    election and membership lease TTL; default 5
+${renderOptionsHelp([CONFIG_OPTION, ...CHECKER_OPTIONS])}
   -h, --help             show this help
 
 It never exits because etcd or the node is unreachable: it retries with backoff and resumes when
 it is back. Exit status: 0 after SIGTERM/SIGINT; 2 for bad options or an unreadable file; 1 when
 etcd refuses its credentials or the node refuses its token (retrying cannot fix those).
 
-Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
+Every option can also come from the config file under its long name, or from the environment as
+MERIDIAN_<OPTION> (MERIDIAN_REGION, MERIDIAN_TOKEN, ...). A flag beats the environment, which
+beats the file, which beats the default (docs/operations.md, "Configuration").
 `;
 
 export async function checkerCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        region: { type: 'string' },
-        node: { type: 'string' },
-        zones: { type: 'string', default: './zones' },
-        token: { type: 'string' },
-        ...ETCD_ARGS,
-        'node-id': { type: 'string' },
-        'lease-ttl': { type: 'string', default: '5' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
-  }
-  if (values.help) {
+  const r = resolveOptions(CHECKER_OPTIONS, argv, process.env);
+  if (r.help) {
     process.stdout.write(CHECKER_HELP);
     return 0;
   }
+  const v = r.values as Record<string, string | undefined>;
+  const values = {
+    region: v['region'],
+    node: v['node'],
+    zones: v['zones']!,
+    token: v['token'],
+    'node-id': v['node-id'],
+    'lease-ttl': String(r.values['lease-ttl']),
+    etcd: r.values['etcd'] === undefined ? undefined : (r.values['etcd'] as string[]).join(','),
+    'etcd-prefix': v['etcd-prefix']!,
+    'etcd-ca': v['etcd-ca'],
+    'etcd-cert': v['etcd-cert'],
+    'etcd-key': v['etcd-key'],
+    'etcd-user': v['etcd-user'],
+  };
   if (!values.region) throw createError('MRD_ERR_CLI_USAGE', '--region is required');
   if (values.etcd !== undefined && values.node !== undefined) throw createError('MRD_ERR_CLI_USAGE', 'give --node (send votes to a node) or --etcd (cluster mode), not both');
-  const log = createLogger();
+  const log = createLogger(v['log-level']);
   const region = values.region;
   const etcd = etcdConnectionOf(values);
   if (!etcd) {

@@ -3,8 +3,6 @@
  * `meridian serve`: loads the zones directory, serves DNS over UDP and TCP, and the admin API.
  * Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight work, exit 0.
  */
-import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from '../admin/app.js';
 import { DnsServer } from '../dns/server.js';
@@ -20,10 +18,13 @@ import { loadTokens, type Token } from '../admin/auth.js';
 import { MetricsRegistry } from '../admin/metrics.js';
 import { OverrideFile } from '../admin/routes/overrides.js';
 import { AuditLog } from '../state/audit.js';
-import { isLoopback, nodeIdOf, positiveInt } from './args.js';
+import { isLoopback, nodeIdOf } from './args.js';
+import fs from 'node:fs';
 import os from 'node:os';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
-import { ETCD_ARGS, etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
+import { etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
+import { CONFIG_OPTION, renderOptionsHelp, resolveOptions, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
+import { SERVE_OPTIONS } from './serve-options.js';
 import { Lifetime } from './lifetime.js';
 import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
 import type { Source } from '../state/source.js';
@@ -31,40 +32,17 @@ import type { Source } from '../state/source.js';
 export const SERVE_HELP = `Usage: meridian serve [options]
 
 Serve the zones in a directory (or, with --etcd, a cluster's zones) over DNS (UDP and TCP on one
-port) with an admin API.
+port) with an admin API. SIGHUP reloads zones, tokens, the latency table and the config file's
+log level; SIGTERM and SIGINT stop gracefully (docs/operations.md, "Signals").
 
 Options:
-  --zones DIR            zone files to serve (*.zone, *.yaml); default ./zones
-  --dns HOST:PORT        DNS address; default 127.0.0.1:5353 (port 0 picks a free port)
-  --admin HOST:PORT      admin API address; default 127.0.0.1:8053
-  --region ID            the region this node's health checker votes for; default "local"
-  --state DIR            keep health votes here for a warm start (docs/health.md); default: none
-  --latency FILE         a latency table file, reloaded when it changes (docs/policies/latency.md)
-  --no-checks            do not run health checks from this node (votes still come from checkers)
-  --tokens FILE          admin API bearer tokens: a YAML/JSON list of { name, role: read|write, token }
-                         (also MERIDIAN_TOKENS="name:role:token,..."); without any, the admin API is
-                         open and must listen on loopback
-  --protect-probes       require a token for /livez, /readyz and /metrics too
-  --notify HOST:PORT[,…] send DNS NOTIFY (RFC 1996) to these secondaries when a zone's serial changes
-  --max-udp-payload N    largest UDP answer in octets (RFC 6891); default 1232
-  --tcp-idle-timeout MS  close idle TCP connections after MS; default 10000
-  --tcp-max-connections N  concurrent TCP connections; default 1000
-  --no-cache             disable the encoded-answer cache (for debugging)
+${renderOptionsHelp([CONFIG_OPTION, ...SERVE_OPTIONS])}
   -h, --help             show this help
 
-Cluster mode (docs/operations.md, "Running a cluster"):
-  --etcd URL[,URL…]      take zones, overrides, the latency table and votes from etcd instead of
-                         --zones, and share them with every other node
-  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
-  --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
-  --etcd-cert FILE       client certificate (PEM), when etcd requires one
-  --etcd-key FILE        the client certificate's private key (PEM)
-  --etcd-user NAME       an etcd user (etcd auth); the password comes from MERIDIAN_ETCD_PASSWORD
-  --node-id ID           this node's id in the cluster; default <hostname>-<pid>
-  --lease-ttl SECONDS    TTL of the checker election and membership leases: a dead node's region
-                         checks move to a standby within it; default 5
-
-Environment: MERIDIAN_LOG_LEVEL (trace|debug|info|warn|error; default info)
+Every option can also come from the config file, under its long name (tcp-max-connections: 1000,
+no-checks: true), or from the environment as MERIDIAN_<OPTION> (MERIDIAN_TCP_MAX_CONNECTIONS=1000);
+--tokens is MERIDIAN_TOKENS_FILE. A flag beats the environment, which beats the file, which beats
+the default. See meridian.example.yaml and docs/operations.md, "Configuration".
 `;
 
 export interface ServeOptions {
@@ -91,60 +69,52 @@ export interface ServeOptions {
   etcd?: EtcdConnection | undefined;
   nodeId?: string | undefined;
   leaseTtlSeconds?: number;
+  /** pino level (`--log-level`, MERIDIAN_LOG_LEVEL); default info. */
+  logLevel?: string;
+  /** The config file the options were read from, if any (re-read on SIGHUP). */
+  configFile?: string | undefined;
 }
 
-/** Parses `serve` arguments; throws MRD_ERR_CLI_USAGE on bad ones. Returns null for --help. */
-export function parseServeArgs(argv: string[]): ServeOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        zones: { type: 'string', default: './zones' },
-        dns: { type: 'string', default: '127.0.0.1:5353' },
-        admin: { type: 'string', default: '127.0.0.1:8053' },
-        region: { type: 'string', default: 'local' },
-        'max-udp-payload': { type: 'string', default: '1232' },
-        'tcp-idle-timeout': { type: 'string', default: '10000' },
-        'tcp-max-connections': { type: 'string', default: '1000' },
-        'no-cache': { type: 'boolean', default: false },
-        state: { type: 'string' },
-        latency: { type: 'string' },
-        'no-checks': { type: 'boolean', default: false },
-        tokens: { type: 'string' },
-        'protect-probes': { type: 'boolean', default: false },
-        notify: { type: 'string' },
-        ...ETCD_ARGS,
-        'node-id': { type: 'string' },
-        'lease-ttl': { type: 'string', default: '5' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
-  }
-  if (values.help) return null;
+const spec = (name: string): OptionSpec => SERVE_OPTIONS.find((s) => s.name === name)!;
+
+/** ServeOptions from resolved option values; throws MRD_ERR_CLI_USAGE on bad ones. */
+export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
+  const v = r.values as Record<string, never>;
+  const str = (name: string): string | undefined => v[name];
+  const list = (name: string): string | undefined => (v[name] === undefined ? undefined : (v[name] as string[]).join(','));
   return {
-    zonesDir: path.resolve(values.zones),
-    dns: parseHostPort(values.dns, '--dns'),
-    admin: parseHostPort(values.admin, '--admin'),
-    region: values.region,
-    maxUdpPayload: positiveInt(values['max-udp-payload'], '--max-udp-payload', 512, 65535),
-    tcpIdleTimeoutMs: positiveInt(values['tcp-idle-timeout'], '--tcp-idle-timeout', 1, 3_600_000),
-    tcpMaxConnections: positiveInt(values['tcp-max-connections'], '--tcp-max-connections', 1, 1_000_000),
-    useCache: !values['no-cache'],
-    stateDir: values.state === undefined ? undefined : path.resolve(values.state),
-    latencyFile: values.latency === undefined ? undefined : path.resolve(values.latency),
-    runChecks: !values['no-checks'],
-    tokensFile: values.tokens === undefined ? undefined : path.resolve(values.tokens),
-    protectProbes: values['protect-probes'],
-    notify: values.notify === undefined ? [] : parseNotifyTargets(values.notify),
-    etcd: etcdConnectionOf(values),
-    nodeId: values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']),
-    leaseTtlSeconds: positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600),
+    zonesDir: v['zones'],
+    dns: v['dns'],
+    admin: v['admin'],
+    region: v['region'],
+    maxUdpPayload: v['max-udp-payload'],
+    tcpIdleTimeoutMs: v['tcp-idle-timeout'],
+    tcpMaxConnections: v['tcp-max-connections'],
+    useCache: !v['no-cache'],
+    stateDir: str('state'),
+    latencyFile: str('latency'),
+    runChecks: !v['no-checks'],
+    tokensFile: str('tokens'),
+    protectProbes: v['protect-probes'],
+    notify: list('notify') === undefined ? [] : withSource(r, spec('notify'), () => parseNotifyTargets(list('notify')!)),
+    etcd: withSource(r, spec('etcd'), () =>
+      etcdConnectionOf({ etcd: list('etcd'), 'etcd-prefix': v['etcd-prefix'], 'etcd-ca': str('etcd-ca'), 'etcd-cert': str('etcd-cert'), 'etcd-key': str('etcd-key'), 'etcd-user': str('etcd-user') }),
+    ),
+    nodeId: str('node-id') === undefined ? undefined : withSource(r, spec('node-id'), () => nodeIdOf(str('node-id')!)),
+    leaseTtlSeconds: v['lease-ttl'],
+    logLevel: v['log-level'],
+    configFile: r.configFile,
   };
+}
+
+/**
+ * Parses `serve` arguments, with the environment and the config file (cli/options.ts for the
+ * precedence); throws MRD_ERR_CLI_USAGE or MRD_ERR_CONFIG_FILE on bad ones. Returns null for --help.
+ */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | null {
+  const r = resolveOptions(SERVE_OPTIONS, argv, env);
+  if (r.help) return null;
+  return serveOptionsOf(r);
 }
 
 /** A running node: what `serve` starts, and what tests start in-process. */
@@ -158,14 +128,33 @@ export interface RunningNode {
   readonly cluster: Cluster | null;
   /** The admin app (for tests that look at its routes). */
   readonly app: FastifyInstance;
+  /** Re-reads what can change without a restart (SIGHUP); never stops serving. */
+  reload(): Promise<ReloadReport>;
   stop(): Promise<void>;
 }
 
-/** Starts a node: zones, DNS and admin. */
+/** What a reload did: the one log line SIGHUP writes. */
+export interface ReloadReport {
+  /** Zones added, changed and removed by the rescan, and files that failed (their last good version still serves); "etcd" in cluster mode, where zones are live already. */
+  zones: { added: string[]; changed: string[]; removed: string[]; failed: string[] } | 'etcd';
+  tokens: 'changed' | 'unchanged' | 'none' | 'failed';
+  latency: 'changed' | 'unchanged' | 'none' | 'failed';
+  /** Why a part was refused (the old state stays in force). */
+  errors: string[];
+}
+
+const fingerprint = (tokens: readonly Token[]): string =>
+  tokens
+    .map((t) => `${t.name}:${t.role}:${t.digest.toString('hex')}`)
+    .sort()
+    .join(',');
+
+/** Starts a node: zones, DNS and admin. On any failure, stops what it had started and throws. */
 export async function startNode(opts: ServeOptions, log: Logger): Promise<RunningNode> {
-  let tokens: Token[];
+  // A mutable array the admin API's auth hook reads on every request: a reload replaces its contents.
+  const tokens: Token[] = [];
   try {
-    tokens = loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']);
+    tokens.push(...loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']));
   } catch (err) {
     throw createError('MRD_ERR_CONFIG', `admin tokens: ${(err as Error).message}`);
   }
@@ -173,6 +162,15 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     throw createError('MRD_ERR_CONFIG', `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`);
   }
   if (opts.etcd && opts.latencyFile) throw createError('MRD_ERR_CONFIG', '--latency is for a single node; in cluster mode the latency table lives in etcd (meridian cluster import --latency FILE)');
+  if (!opts.etcd) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(opts.zonesDir);
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`);
+    }
+    if (!stat.isDirectory()) throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} is not a directory`);
+  }
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
@@ -189,150 +187,278 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       throw createError('MRD_ERR_CONFIG', `--latency: ${(err as Error).message}`);
     }
   }
-  let health: HealthService;
-  health = new HealthService({
-    holder,
-    region: opts.region,
-    log,
-    runChecks: opts.runChecks ?? true,
-    // In a cluster the votes in etcd are the warm start; the state directory keeps drills and audit.
-    stateDir: cluster ? undefined : opts.stateDir,
-    ...(cluster ? { publish: cluster.publishFor((votes) => void health.store?.record(votes)), active: false } : {}),
-  });
-  if (health.store) health.store.observeVote = metrics.observeVote;
-  const audit = new AuditLog(opts.stateDir);
-  let started = false;
-  if (cluster) {
-    // In a cluster the health service listens for snapshot swaps before the first load, so the
-    // vote store tracks the first snapshot's endpoints when the votes in etcd arrive.
-    health.start();
-    cluster.attach(health);
-    cluster.attachAudit(audit);
-    await cluster.start();
-  } else {
-    // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
-    await source.start();
-    health.start();
-  }
-  started = true;
-  const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
-  const restored = overrideFile?.load() ?? 0;
-  if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
-  const notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
-  notifier?.start();
-
-  const dns = new DnsServer({
-    host: opts.dns.host,
-    port: opts.dns.port,
-    holder,
-    log: log.child({ component: 'dns' }),
-    pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
-    tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
-    tcpMaxConnections: opts.tcpMaxConnections,
-    observe: metrics.observeQuery,
-    latency: metrics.observeLatency,
-  });
-  const dnsAddr = await dns.start();
-
-  const startedAt = new Date().toISOString();
-  let adminAddress: string | null = null;
-  const app: FastifyInstance = await buildAdminApp({
-    holder,
-    source,
-    log: log.child({ component: 'admin' }),
-    started: () => started,
-    votes: health.store,
-    audit,
-    tokens,
-    protectProbes: opts.protectProbes ?? false,
-    overrideFile,
-    metrics,
-    dns: dnsAddr,
-    stateDir: opts.stateDir,
-    self: () => ({
-      id: opts.nodeId ?? os.hostname(),
-      kind: 'node',
-      region: opts.region,
-      dns: formatHostPort(dnsAddr.host, dnsAddr.port),
-      admin: adminAddress,
-      version: MERIDIAN_VERSION,
-      revision: holder.current.version,
-      active_checker: health.active,
-      started_at: startedAt,
-      seen_at: new Date().toISOString(),
-    }),
-    ...(cluster
-      ? {
-          overrides: cluster.overrides,
-          cluster: {
-            reachable: () => cluster.client.reachable,
-            loaded: () => cluster.source.loaded,
-            members: () => cluster.membership.members(),
-            self: () => cluster.self(),
-            checkers: () => cluster.election?.holders() ?? new Map(),
-          },
-        }
-      : {}),
-  });
-  try {
-    await app.listen({ host: opts.admin.host, port: opts.admin.port });
-  } catch (err) {
-    await dns.stop();
-    await health.stop();
-    latency?.close();
-    await notifier?.stop();
-    await (cluster ?? source).stop();
-    throw Object.assign(createError('MRD_ERR_LISTEN', formatHostPort(opts.admin.host, opts.admin.port), (err as Error).message), { cause: err });
-  }
-  const addr = app.server.address();
-  const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
-  adminAddress = formatHostPort(opts.admin.host, adminPort);
-  cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), adminAddress);
-
-  const snap = holder.current;
-  log.info(
-    {
-      region: opts.region,
-      ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
-      dns: formatHostPort(dnsAddr.host, dnsAddr.port),
-      admin: formatHostPort(opts.admin.host, adminPort),
-      zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
-      checks: health.checker?.states().length ?? 0,
-    },
-    'meridian serving',
-  );
-
-  return {
-    holder,
-    source,
-    cluster,
-    dns: dnsAddr,
-    admin: { host: opts.admin.host, port: adminPort },
-    health,
-    app,
-    async stop() {
-      await app.close();
-      await dns.stop();
-      await health.stop();
-      latency?.close();
-      await notifier?.stop();
-      await (cluster ?? source).stop();
-    },
+  let health: HealthService | null = null;
+  let dns: DnsServer | null = null;
+  let app: FastifyInstance | null = null;
+  let notifier: Notifier | null = null;
+  /** Stops whatever has started, in reverse order; each part on its own, so one failure stops nothing else. */
+  const teardown = async (): Promise<void> => {
+    const parts: (() => unknown)[] = [() => app?.close(), () => dns?.stop(), () => health?.stop(), () => latency?.close(), () => notifier?.stop(), () => (cluster ?? source).stop()];
+    for (const part of parts) {
+      try {
+        await part();
+      } catch (err) {
+        log.warn({ err }, 'stop failed');
+      }
+    }
   };
+  try {
+    return await startParts();
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+
+  async function startParts(): Promise<RunningNode> {
+    const hs: HealthService = new HealthService({
+      holder,
+      region: opts.region,
+      log,
+      runChecks: opts.runChecks ?? true,
+      // In a cluster the votes in etcd are the warm start; the state directory keeps drills and audit.
+      stateDir: cluster ? undefined : opts.stateDir,
+      ...(cluster ? { publish: cluster.publishFor((votes) => void hs.store?.record(votes)), active: false } : {}),
+    });
+    health = hs;
+    if (hs.store) hs.store.observeVote = metrics.observeVote;
+    const audit = new AuditLog(opts.stateDir);
+    let started = false;
+    if (cluster) {
+      // In a cluster the health service listens for snapshot swaps before the first load, so the
+      // vote store tracks the first snapshot's endpoints when the votes in etcd arrive.
+      hs.start();
+      cluster.attach(hs);
+      cluster.attachAudit(audit);
+      await cluster.start();
+    } else {
+      // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
+      await source.start();
+      hs.start();
+    }
+    started = true;
+    const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
+    const restored = overrideFile?.load() ?? 0;
+    if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
+    notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
+    notifier?.start();
+
+    const server = new DnsServer({
+      host: opts.dns.host,
+      port: opts.dns.port,
+      holder,
+      log: log.child({ component: 'dns' }),
+      pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
+      tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
+      tcpMaxConnections: opts.tcpMaxConnections,
+      observe: metrics.observeQuery,
+      latency: metrics.observeLatency,
+    });
+    dns = server;
+    const dnsAddr = await server.start();
+
+    const startedAt = new Date().toISOString();
+    let adminAddress: string | null = null;
+    const admin: FastifyInstance = await buildAdminApp({
+      holder,
+      source,
+      log: log.child({ component: 'admin' }),
+      started: () => started,
+      votes: hs.store,
+      audit,
+      tokens,
+      protectProbes: opts.protectProbes ?? false,
+      overrideFile,
+      metrics,
+      dns: dnsAddr,
+      stateDir: opts.stateDir,
+      self: () => ({
+        id: opts.nodeId ?? os.hostname(),
+        kind: 'node',
+        region: opts.region,
+        dns: formatHostPort(dnsAddr.host, dnsAddr.port),
+        admin: adminAddress,
+        version: MERIDIAN_VERSION,
+        revision: holder.current.version,
+        active_checker: hs.active,
+        started_at: startedAt,
+        seen_at: new Date().toISOString(),
+      }),
+      ...(cluster
+        ? {
+            overrides: cluster.overrides,
+            cluster: {
+              reachable: () => cluster.client.reachable,
+              loaded: () => cluster.source.loaded,
+              members: () => cluster.membership.members(),
+              self: () => cluster.self(),
+              checkers: () => cluster.election?.holders() ?? new Map(),
+            },
+          }
+        : {}),
+    });
+    app = admin;
+    try {
+      await admin.listen({ host: opts.admin.host, port: opts.admin.port });
+    } catch (err) {
+      throw Object.assign(createError('MRD_ERR_LISTEN', `admin ${formatHostPort(opts.admin.host, opts.admin.port)}`, (err as Error).message), { cause: err });
+    }
+    const addr = admin.server.address();
+    const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
+    adminAddress = formatHostPort(opts.admin.host, adminPort);
+    cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), adminAddress);
+
+    const snap = holder.current;
+    log.info(
+      {
+        region: opts.region,
+        ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
+        dns: formatHostPort(dnsAddr.host, dnsAddr.port),
+        admin: formatHostPort(opts.admin.host, adminPort),
+        zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
+        checks: hs.checker?.states().length ?? 0,
+        ...(opts.configFile ? { config: opts.configFile } : {}),
+      },
+      'meridian serving',
+    );
+
+    return {
+      holder,
+      source,
+      cluster,
+      dns: dnsAddr,
+      admin: { host: opts.admin.host, port: adminPort },
+      health: hs,
+      app: admin,
+      reload,
+      stop: teardown,
+    };
+  }
+
+  /** Rescans the zones, re-reads the tokens and the latency file; a part that fails keeps its old state. */
+  async function reload(): Promise<ReloadReport> {
+    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', errors: [] };
+    if (source instanceof FileSource) {
+      const before = new Map(source.zones().map((z) => [z.origin, z]));
+      await source.rescan();
+      const after = new Map(source.zones().map((z) => [z.origin, z]));
+      const name = (origin: string): string => keyToPresentation(origin);
+      report.zones = {
+        added: [...after.keys()].filter((o) => !before.has(o)).map(name),
+        changed: [...after.keys()].filter((o) => before.has(o) && before.get(o) !== after.get(o)).map(name),
+        removed: [...before.keys()].filter((o) => !after.has(o)).map(name),
+        failed: source.status().flatMap((st) => st.errors.map((e) => e.format())),
+      };
+      if (source.scanError) report.errors.push(`zones: ${source.scanError}`);
+      report.errors.push(...report.zones.failed.map((f) => `zones: ${f}`));
+    }
+    if (opts.tokensFile || process.env['MERIDIAN_TOKENS']) {
+      try {
+        const next = loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']);
+        if (next.length === 0 && !isLoopback(opts.admin.host)) throw new Error(`no token left, and the admin API listens on ${opts.admin.host}`);
+        report.tokens = fingerprint(next) === fingerprint(tokens) ? 'unchanged' : 'changed';
+        tokens.splice(0, tokens.length, ...next);
+      } catch (err) {
+        report.tokens = 'failed';
+        report.errors.push(`tokens: ${(err as Error).message}; the tokens in force stay`);
+      }
+    }
+    if (latency) {
+      try {
+        report.latency = latency.reload();
+      } catch (err) {
+        report.latency = 'failed';
+        report.errors.push(`latency: ${(err as Error).message}; the table in force stays`);
+      }
+    }
+    return report;
+  }
 }
 
-/** The `serve` command: runs until SIGTERM or SIGINT. */
+/**
+ * Options a SIGHUP applies from a changed config file (or environment): the log level. Every
+ * other option is bound at start (sockets, directories, etcd); a change to one is reported as
+ * needing a restart and is not applied.
+ */
+const LIVE_OPTIONS = new Set(['log-level']);
+
+/** Names of the options whose resolved values differ. */
+function changedOptions(a: ResolvedOptions, b: ResolvedOptions): string[] {
+  return SERVE_OPTIONS.filter((s) => JSON.stringify(a.values[s.name]) !== JSON.stringify(b.values[s.name])).map((s) => s.name);
+}
+
+/** The `serve` command: runs until SIGTERM or SIGINT; SIGHUP reloads (docs/operations.md, "Signals"). */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const opts = parseServeArgs(argv);
-  if (opts === null) {
+  let resolved = resolveOptions(SERVE_OPTIONS, argv, process.env);
+  if (resolved.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const log = createLogger();
-  const node = await startNode(opts, log);
+  const opts = serveOptionsOf(resolved);
+  const log = createLogger(opts.logLevel);
+  // Until the node is up, a SIGHUP must not kill the process (its default action): ignore it.
+  const early = (): void => log.warn('SIGHUP before the node started; ignored');
+  process.on('SIGHUP', early);
+  let node: RunningNode;
+  try {
+    node = await startNode(opts, log);
+  } finally {
+    process.off('SIGHUP', early);
+  }
+
+  let reloading: Promise<void> | null = null;
+  let again = false;
+  let stopping = false;
+  const reloadOnce = async (): Promise<void> => {
+    const report: Record<string, unknown> = { ...(await node.reload()) };
+    let level: string | undefined;
+    const errors = report['errors'] as string[];
+    if (resolved.configFile) {
+      try {
+        const next = resolveOptions(SERVE_OPTIONS, argv, process.env);
+        serveOptionsOf(next);
+        const changed = changedOptions(resolved, next);
+        const restart = changed.filter((n) => !LIVE_OPTIONS.has(n));
+        if (changed.includes('log-level')) level = next.values['log-level'] as string;
+        report['config'] = changed.length === 0 ? 'unchanged' : 'changed';
+        if (restart.length > 0) report['restart'] = restart;
+        // What a restart would apply stays visible as a difference on the next reload too.
+        resolved = { ...next, values: { ...resolved.values, ...Object.fromEntries([...LIVE_OPTIONS].map((n) => [n, next.values[n]])) } };
+      } catch (err) {
+        report['config'] = 'failed';
+        errors.push(`config: ${(err as Error).message}; the options in force stay`);
+      }
+    }
+    if (errors.length === 0) delete report['errors'];
+    if (errors.length > 0) log.warn(report, 'reloaded');
+    else log.info(report, 'reloaded');
+    // After the line, so a reload that quietens the log still says what it did.
+    if (level !== undefined) log.level = level;
+  };
+  const onHup = (): void => {
+    // Stays installed while stopping: a late SIGHUP must not kill the process (its default action).
+    if (stopping) return;
+    // A SIGHUP during a reload is coalesced into one more reload after it (which sees its changes).
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = reloadOnce()
+      .catch((err) => log.error({ err }, 'reload failed; serving on with the old state'))
+      .finally(() => {
+        reloading = null;
+        if (again) {
+          again = false;
+          onHup();
+        }
+      });
+  };
+  process.on('SIGHUP', onHup);
+
   // Lives until SIGTERM/SIGINT, whatever etcd does (cli/lifetime.ts).
   await new Lifetime(log).ended;
+  stopping = true;
   try {
+    await reloading;
     await node.stop();
     log.info('stopped');
     return 0;

@@ -11,6 +11,7 @@ import { listenTcp } from './tcp.js';
 import { listenUdp } from './udp.js';
 import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions, type QueryObserver } from './pipeline.js';
 import { createError } from '../errors.js';
+import { formatHostPort } from '../cli/args.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 
 export interface DnsServerOptions {
@@ -49,7 +50,7 @@ export class DnsServer {
     const common = { host: o.host, holder: o.holder, pipeline, log: o.log, ...(o.observe ? { observe: o.observe } : {}), ...(o.latency ? { latency: o.latency } : {}) };
     for (let attempt = 0; ; attempt++) {
       const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
-        throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${o.host}:${o.port}`, err.message), { cause: err });
+        throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${formatHostPort(o.host, o.port)}`, err.message), { cause: err });
       });
       const port = udp.address().port;
       try {
@@ -70,7 +71,7 @@ export class DnsServer {
         udp.close();
         const code = (err as NodeJS.ErrnoException).code;
         if (o.port !== 0 || code !== 'EADDRINUSE' || attempt >= 20) {
-          throw Object.assign(createError('MRD_ERR_LISTEN', `tcp ${o.host}:${port}`, (err as Error).message), { cause: err });
+          throw Object.assign(createError('MRD_ERR_LISTEN', `tcp ${formatHostPort(o.host, port)}`, (err as Error).message), { cause: err });
         }
       }
     }

@@ -31,11 +31,12 @@ export interface TcpOptions {
 export function listenTcp(opts: TcpOptions): Promise<net.Server> {
   const server = net.createServer({ noDelay: true }, (socket) => serveConnection(socket, opts));
   server.maxConnections = opts.maxConnections;
-  server.on('error', (err) => opts.log.error({ err }, 'tcp server error'));
   return new Promise((resolve, reject) => {
+    // A listen failure is the caller's to report (one line, MRD_ERR_LISTEN), not a logged error too.
     server.once('error', reject);
     server.listen({ host: opts.host, port: opts.port, ipv6Only: opts.host.includes(':') }, () => {
       server.off('error', reject);
+      server.on('error', (err) => opts.log.error({ err }, 'tcp server error'));
       resolve(server);
     });
   });

@@ -44,11 +44,19 @@ export function listenUdp(opts: UdpOptions): Promise<dgram.Socket> {
     const messages = Array.isArray(out) ? out : [out];
     for (const m of messages) socket.send(m, rinfo.port, rinfo.address);
   });
-  socket.on('error', (err) => opts.log.error({ err }, 'udp socket error'));
   return new Promise((resolve, reject) => {
-    socket.once('error', reject);
+    // A bind failure is the caller's to report (one line, MRD_ERR_LISTEN), not a logged error too.
+    socket.once('error', (err) => {
+      try {
+        socket.close();
+      } catch {
+        // never bound: nothing to close
+      }
+      reject(err);
+    });
     socket.bind(opts.port, opts.host, () => {
-      socket.off('error', reject);
+      socket.removeAllListeners('error');
+      socket.on('error', (err) => opts.log.error({ err }, 'udp socket error'));
       resolve(socket);
     });
   });

@@ -66,6 +66,8 @@ export class FileSource implements Source {
   #debounce: NodeJS.Timeout | null = null;
   #scanning: Promise<void> | null = null;
   #rescan = false;
+  /** The last scan's failure (the directory is gone or unreadable), logged once until it recovers. */
+  #scanError: string | null = null;
   observeLoad: LoadObserver | undefined;
 
   constructor(opts: FileSourceOptions) {
@@ -118,7 +120,18 @@ export class FileSource implements Source {
       return this.#scanning;
     }
     this.#scanning = this.#scanOnce()
-      .catch((err) => this.#opts.log.error({ err }, 'zone scan failed'))
+      .then(
+        () => {
+          if (this.#scanError !== null) this.#opts.log.info({ dir: this.#opts.dir }, 'zone directory readable again');
+          this.#scanError = null;
+        },
+        (err: Error) => {
+          // A directory that vanished fails every scan: say so once, not every 2 s.
+          const message = `${this.#opts.dir}: ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+          if (message !== this.#scanError) this.#opts.log.error({ dir: this.#opts.dir, err: err.message }, 'zone scan failed; serving the zones loaded before');
+          this.#scanError = message;
+        },
+      )
       .finally(() => {
         this.#scanning = null;
         if (this.#rescan) {
@@ -127,6 +140,20 @@ export class FileSource implements Source {
         }
       });
     return this.#scanning;
+  }
+
+  /** Why the last scan of the directory failed, or null. */
+  get scanError(): string | null {
+    return this.#scanError;
+  }
+
+  /**
+   * A scan that starts after this call (SIGHUP): waits for one in flight, which may have read the
+   * directory before the change the caller wants seen, then scans again.
+   */
+  async rescan(): Promise<void> {
+    await this.#scanning;
+    await this.scan();
   }
 
   async #scanOnce(): Promise<void> {
@@ -308,16 +335,23 @@ export class FileSource implements Source {
 /** Loads every zone file in `dir` without serving it; returns every problem (for `meridian check`). */
 export async function checkZoneDir(dir: string): Promise<{ zones: Zone[]; errors: ZoneError[] }> {
   const names = (await fsp.readdir(dir)).filter((n) => zoneFileKind(n) !== null).sort();
+  return checkZoneFiles(names.map((n) => path.join(dir, n)));
+}
+
+/**
+ * Loads these zone files without serving them, as `serve` would (a zone in two files is a
+ * duplicate); returns every problem. A file without a zone extension is read as a master file.
+ */
+export async function checkZoneFiles(files: readonly string[]): Promise<{ zones: Zone[]; errors: ZoneError[] }> {
   const zones: Zone[] = [];
   const errors: ZoneError[] = [];
   const owners = new Map<string, string>();
-  for (const n of names) {
-    const file = path.join(dir, n);
+  for (const file of files) {
     let text: string;
     try {
       text = await fsp.readFile(file, 'utf8');
     } catch (err) {
-      errors.push(zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]));
+      errors.push(zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as NodeJS.ErrnoException).code ?? (err as Error).message]));
       continue;
     }
     const result = loadZoneText(text, file);

@@ -7,7 +7,7 @@
  *
  * The file is YAML (or JSON): a list of rows `{ from: CIDR | country, rtt_ms: { region: ms } }`,
  * or a map with that list under `latency:`. Measurement pipelines write it atomically (temp file
- * and rename) and Meridian picks it up within a second or two.
+ * and rename) and Meridian picks it up within a second or two, or at once on SIGHUP.
  */
 import fs from 'node:fs';
 import { Type } from '@sinclair/typebox';
@@ -71,24 +71,36 @@ export class LatencyFile {
   }
 
   #load(first: boolean): void {
-    let text: string;
     try {
-      text = fs.readFileSync(this.#file, 'utf8');
-    } catch (err) {
-      if (first) throw new Error(`${this.#file}: ${(err as Error).message}`);
-      this.#log.error({ file: this.#file, err: (err as Error).message }, 'latency table unreadable; keeping the one in force');
-      return;
-    }
-    if (text === this.#last) return;
-    try {
-      const table = parseLatencyFile(text, this.#file);
-      this.#live.latency = table;
-      this.#last = text;
-      this.#log.info({ file: this.#file, rows: table.rows.length }, 'latency table loaded');
+      this.#read();
     } catch (err) {
       if (first) throw err;
       this.#log.error({ file: this.#file, err: (err as Error).message }, 'latency table rejected; keeping the one in force');
     }
+  }
+
+  /**
+   * Re-reads the file now (SIGHUP): `changed` when a new table is in force, `unchanged` when the
+   * text is the one in force. Throws (keeping the table in force) when the file is unreadable or bad.
+   */
+  reload(): 'changed' | 'unchanged' {
+    return this.#read() ? 'changed' : 'unchanged';
+  }
+
+  /** Reads and installs the file; false when its text is the one in force. Throws `file[:line]: reason`. */
+  #read(): boolean {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.#file, 'utf8');
+    } catch (err) {
+      throw new Error(`${this.#file}: ${(err as Error).message}`);
+    }
+    if (text === this.#last) return false;
+    const table = parseLatencyFile(text, this.#file);
+    this.#live.latency = table;
+    this.#last = text;
+    this.#log.info({ file: this.#file, rows: table.rows.length }, 'latency table loaded');
+    return true;
   }
 
   close(): void {

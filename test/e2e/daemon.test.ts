@@ -344,7 +344,7 @@ describe('a closed stdout (EPIPE)', () => {
     const p = await serve(['--zones', shippedZones, '--no-checks']);
     const api = `http://127.0.0.1:${p.adminPort}`;
     // The reader closes before the command writes: its first write fails with EPIPE.
-    const child = spawn(process.execPath, [MAIN, 'ctl', '--api', api, 'drill', 'preview', '--region', 'us-east'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'ctl', '--api', api, 'drill', 'preview', '--region', 'eu-west'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -355,7 +355,7 @@ describe('a closed stdout (EPIPE)', () => {
     // And as a shell pipeline, the way an operator types it.
     const sh = await within(
       new Promise<Run>((resolve) => {
-        const c = spawn('bash', ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} ctl --api ${api} drill preview --region us-east | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = spawn('bash', ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} ctl --api ${api} drill preview --region eu-west | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -111,7 +111,14 @@ type SerializerFactory = (externalSchemas: unknown, options: unknown) => (route:
 
 function serializerFactory(externalSchemas: unknown, options: unknown) {
   const inner = defaultSerializerFactory(externalSchemas, options);
-  return (route: { schema?: unknown }) => inner({ ...route, schema: serializationView(route.schema) });
+  // One serializer per schema: the Problem of every route's every error status is one schema.
+  const made = new WeakMap<object, (data: unknown) => string>();
+  return (route: { schema?: unknown }) => {
+    const view = serializationView(route.schema) as object;
+    let fn = made.get(view);
+    if (!fn) made.set(view, (fn = inner({ ...route, schema: view })));
+    return fn;
+  };
 }
 
 export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInstance> {

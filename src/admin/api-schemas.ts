@@ -206,8 +206,8 @@ export const HealthReport = Type.Object(
   {
     endpoints: Type.Array(EndpointHealth),
     transitions: Type.Array(
-      Type.Object({ at: Type.Number({ description: 'Milliseconds since the epoch.' }), endpoint: Type.String(), region: Type.String(), from: Type.String(), to: Type.String(), reason: Type.String() }, { title: 'HealthTransition', ...open }),
-      { description: 'Recent changes of an endpoint\'s view, newest last.' },
+      Type.Object({ at: Type.String({ description: 'When (ISO 8601).' }), endpoint: Type.String(), region: Type.String(), from: Type.String(), to: Type.String(), reason: Type.String() }, { title: 'HealthTransition', ...open }),
+      { description: 'Recent changes of an endpoint\'s view, newest first.' },
     ),
   },
   { title: 'HealthReport' },

@@ -26,6 +26,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import { sendProblem } from './problem.js';
 import { Liveness, Readiness, commonErrors, ok, problems, serializationView } from './api-schemas.js';
 import { installResponseCheck } from './response-check.js';
+import { hoistNamedSchemas } from './openapi-components.js';
 import { PAGE_PATHS, OPEN_PATHS } from './auth.js';
 import { zoneJsonSchemaText } from '../model/zone-json-schema.js';
 import { registerZoneRoutes } from './routes/zones.js';
@@ -164,6 +165,8 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       security: [{ bearer: [] }],
       tags: OPENAPI_TAGS,
     },
+    // Named schemas (Problem, ZoneDocument, ...) once, under components/schemas.
+    transformObject: (documentObject) => hoistNamedSchemas((documentObject as { openapiObject: object }).openapiObject) as never,
   });
 
   registerAuth(app, { tokens: opts.tokens ?? [], protectProbes: opts.protectProbes ?? false });

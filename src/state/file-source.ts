@@ -136,7 +136,8 @@ export class FileSource implements Source {
     let changed = false;
 
     for (const file of [...this.#files.keys()]) {
-      if (!present.has(file)) {
+      // Not listed, and not written (commit) since the listing was read: removed.
+      if (!present.has(file) && !fs.existsSync(file)) {
         const gone = this.#files.get(file)!;
         this.#files.delete(file);
         if (gone.zone) {
@@ -190,6 +191,8 @@ export class FileSource implements Source {
         this.observeLoad?.(true);
         log.info({ file, zone: zone.origin, serial: zone.serial, records: zone.recordCount, policies: zone.policies?.records.length ?? 0 }, 'zone loaded');
       } catch (err) {
+        // Listed, then removed (an API delete, or an editor) before it was read: not an error.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(file)) continue;
         const e = zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]);
         const state = this.#files.get(file) ?? { zone: null, loadedAt: null, errors: [], stamp: '', text: '', generation: 0 };
         state.errors = [e];

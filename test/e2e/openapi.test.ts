@@ -104,8 +104,7 @@ async function driveEveryRoute(): Promise<void> {
   await expectStatus(415, 'POST', '/v1/zones', '<zone/>', { 'content-type': 'application/xml' });
   await expectStatus(413, 'POST', '/v1/zones', { ...ZONE, padding: 'x'.repeat(1.1 * 1024 * 1024) });
   await expectStatus(201, 'POST', '/v1/zones/import', MASTER);
-  const again = await call('POST', '/v1/zones/import', MASTER);
-  expect([200, 201], again.text).toContain(again.status);
+  await expectStatus(200, 'POST', '/v1/zones/import', MASTER);
   await expectStatus(400, 'POST', '/v1/zones/import?zone=broken.test', '$ORIGIN broken.test.\n@ IN SOA ns1 h 1 1 1 1 1\n@ IN NS ns1\nwww IN A 300.1.1.1\n');
   await expectStatus(415, 'POST', '/v1/zones/import', { zone: 'json.test' });
   const got = await expectStatus(200, 'GET', '/v1/zones/openapi.test');

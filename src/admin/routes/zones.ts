@@ -43,6 +43,9 @@ export const RecordParams = Type.Object({
 /** A record as the API shows and takes it: plain (values) or a policy record (policy). */
 export const ApiRecord = Type.Union([RecordEntry, PolicyRecordEntry], { title: 'Record', description: 'A plain RRset (`value`/`values`) or a policy record (`policy`).' });
 
+/** The body of an import: the master file itself (RFC 1035 §5). */
+const MasterFileBody = { content: Object.fromEntries(['text/dns', 'text/plain'].map((m) => [m, { schema: Type.String({ description: 'An RFC 1035 master file (RFC 1035 §5): $ORIGIN, $TTL, SOA, NS and records; no $INCLUDE or $GENERATE.' }) }])) };
+
 const RecordList = Type.Object({ records: Type.Array(ApiRecord) }, { title: 'RecordList' });
 
 const ifMatchHeader = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'ETag the change is based on; a mismatch is 412.' })) });
@@ -117,7 +120,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.post(
     '/v1/zones/import',
-    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 503) } } },
+    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 503) } } },
     async (req, reply) => {
       const text = req.body;
       if (typeof text !== 'string') return sendProblem(reply, 415, 'Send the master file as text', 'use Content-Type: text/dns or text/plain');

@@ -131,7 +131,7 @@ export const Readiness = Type.Object(
 // ---- zones and records -----------------------------------------------------------------------
 
 export const FileError = Type.Object(
-  { code: Type.String(), line: Nullable(Type.Integer()), message: Type.String(), record: Nullable(Type.String()) },
+  { code: Type.String({ description: 'Error code (docs/errors.md).' }), line: Type.Integer({ description: 'Line of the file (0: the file as a whole).' }), message: Type.String(), record: Nullable(Type.String({ description: 'The record at fault, when known.' })) },
   { title: 'FileError', description: 'A problem that keeps a zone file from loading.' },
 );
 
@@ -143,7 +143,7 @@ export const ZoneList = Type.Object(
           name: Type.String({ description: 'Zone name, with the trailing dot.' }),
           serial: Type.Integer({ description: 'SOA serial.' }),
           etag: Type.String({ description: 'ETag for If-Match.' }),
-          file: Nullable(Type.String({ description: 'The file it was loaded from.' })),
+          file: Type.String({ description: 'The file (cluster mode: the etcd key) it was loaded from.' }),
           format: Type.String({ description: '`yaml` (a zone document) or `master` (an RFC 1035 master file).' }),
           records: Type.Integer({ description: 'Records in the zone.' }),
           policies: Type.Integer({ description: 'Policy records in the zone.' }),
@@ -154,8 +154,8 @@ export const ZoneList = Type.Object(
     files: Type.Array(
       Type.Object(
         {
-          file: Type.String(),
-          zone: Nullable(Type.String()),
+          file: Type.String({ description: 'File path (cluster mode: etcd key).' }),
+          zone: Nullable(Type.String({ description: 'The zone it serves, if any version of it ever loaded.' })),
           serial: Nullable(Type.Integer()),
           loaded_at: Nullable(Type.String({ description: 'When it last loaded (ISO 8601).' })),
           errors: Type.Array(FileError),

@@ -34,6 +34,8 @@ const READ = 'r'.repeat(32);
 beforeAll(async () => {
   const zones = tempZones();
   dirs.push(zones);
+  // A file that does not load, so the zone list carries file errors too.
+  fs.writeFileSync(path.join(zones, 'broken.test.yaml'), 'zone: broken.test\nsoa: { serial: 1 }\nns: [ns1]\n');
   node = await startTestNode(zones);
   const tokens = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-openapi-'));
   dirs.push(tokens);
@@ -96,7 +98,8 @@ async function driveEveryRoute(): Promise<void> {
   await expectStatus(404, 'GET', '/v1/nothing');
 
   // zones
-  await expectStatus(200, 'GET', '/v1/zones');
+  const list = await expectStatus(200, 'GET', '/v1/zones');
+  expect(list.json.files.find((f: { file: string }) => f.file.endsWith('broken.test.yaml')).errors.length).toBeGreaterThan(0);
   const created = await expectStatus(201, 'POST', '/v1/zones', ZONE);
   await expectStatus(409, 'POST', '/v1/zones', ZONE);
   await expectStatus(400, 'POST', '/v1/zones', { ...ZONE, zone: 'typo.test', recrods: [] });

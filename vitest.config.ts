@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests start real servers, resolvers and secondaries; two cores, so keep it modest.
     maxWorkers: 2,
+    // Every admin API response a test gets is checked against its documented schema.
+    setupFiles: ['test/support/response-check-setup.ts'],
   },
 });

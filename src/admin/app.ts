@@ -9,16 +9,25 @@
  *   - errors as RFC 9457 problem details (admin/problem.ts);
  *   - a body size limit;
  *   - the OpenAPI 3 description at `GET /openapi.json`, made from the route schemas (every
- *     route is in it).
+ *     route is in it, with an operationId, and a response schema for each status it answers:
+ *     the error statuses every route shares are added here, from admin/api-schemas.ts);
+ *   - the zone document's JSON Schema at `GET /v1/schema/zone.json` (model/zone-json-schema.ts);
+ *   - with `MERIDIAN_CHECK_RESPONSES=FILE`, a check of every response against its schema
+ *     (admin/response-check.ts; the test suite runs with it).
  */
+import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { validateAgainst } from '../model/zone-schema.js';
-import { registerAuth, type Token } from './auth.js';
+import { OPEN_PATHS, PAGE_PATHS, registerAuth, type Token } from './auth.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { sendProblem } from './problem.js';
+import { Liveness, Readiness, commonErrors, ok, problems, serializationView } from './api-schemas.js';
+import { installResponseCheck } from './response-check.js';
+import { hoistNamedSchemas } from './openapi-components.js';
+import { zoneJsonSchemaText } from '../model/zone-json-schema.js';
 import { registerZoneRoutes } from './routes/zones.js';
 import { registerSimulateRoutes } from './routes/simulate.js';
 import { registerAuditRoutes, registerOverrideRoutes, OverrideFile } from './routes/overrides.js';
@@ -79,12 +88,48 @@ export const OPENAPI_INFO = {
   description: 'Zones, records, regions, pools, health, overrides, the answer simulator and the audit log of a Meridian node. See docs/api.md.',
 };
 
+/** The tags of the OpenAPI document, in the order a generated client or a reader sees them. */
+export const OPENAPI_TAGS = [
+  { name: 'zones', description: 'Zones as documents: list, create, import, read, replace, delete, export.' },
+  { name: 'records', description: 'Plain RRsets and policy records of a zone.' },
+  { name: 'regions', description: 'Regions, with their derived status; per-zone region definitions.' },
+  { name: 'pools', description: 'Pools of endpoints, and their endpoints.' },
+  { name: 'health', description: 'The health view: every endpoint and its votes; votes from standalone checkers.' },
+  { name: 'overrides', description: 'Drain, force up, force down.' },
+  { name: 'audit', description: 'Who changed what.' },
+  { name: 'simulate', description: 'The answer DNS would give, and why.' },
+  { name: 'drills', description: 'Failover drills: preview, live, abort.' },
+  { name: 'cluster', description: 'Nodes and checkers of the cluster.' },
+  { name: 'probes', description: 'Liveness, readiness, metrics.' },
+  { name: 'status', description: 'The status page.' },
+  { name: 'meta', description: 'This description, and the zone document\'s JSON Schema.' },
+];
+
+// Fastify's own serializer compiler, resolved from fastify's package as fastify resolves it.
+const defaultSerializerFactory = (createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)();
+type SerializerFactory = (externalSchemas: unknown, options: unknown) => (route: { schema?: unknown }) => (data: unknown) => string;
+
+function serializerFactory(externalSchemas: unknown, options: unknown) {
+  const inner = defaultSerializerFactory(externalSchemas, options);
+  // One serializer per schema: the Problem of every route's every error status is one schema.
+  const made = new WeakMap<object, (data: unknown) => string>();
+  return (route: { schema?: unknown }) => {
+    const view = serializationView(route.schema) as object;
+    let fn = made.get(view);
+    if (!fn) made.set(view, (fn = inner({ ...route, schema: view })));
+    return fn;
+  };
+}
+
 export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInstance> {
   // No per-request info lines (a probe every few seconds would drown the log); errors still log.
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1 << 20,
+    // Responses are serialized through their documented schemas (fast-json-stringify, as fastify
+    // does by default), in the form admin/api-schemas.ts `serializationView` gives them.
+    schemaController: { compilersFactory: { buildSerializer: serializerFactory } },
     ajv: {
       // Unknown fields are refused, never dropped: a typo must not be lost silently.
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: false, strictTypes: false },
@@ -95,8 +140,19 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   const routes: { method: string; url: string; hidden: boolean }[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of ([] as string[]).concat(r.method)) routes.push({ method: m, url: r.url, hidden: (r.schema as { hide?: boolean } | undefined)?.hide === true });
+    // The error statuses every route shares (auth, parsing, validation, internal errors) are
+    // documented, and serialized, on every route; a route lists only its own on top.
+    const schema = (r.schema ??= {}) as { response?: Record<string, unknown>; querystring?: unknown; hide?: boolean };
+    if (schema.hide) return;
+    const method = ([] as string[]).concat(r.method)[0]!;
+    const auth = !PAGE_PATHS.has(r.url);
+    const response = (schema.response ??= {});
+    for (const [status, entry] of Object.entries(problems(...commonErrors(method, { auth, query: schema.querystring !== undefined })))) response[status] ??= entry;
+    if (OPEN_PATHS.has(r.url)) (schema as { description?: string }).description ??= 'Open unless the node runs with --protect-probes (then a token is needed, and 401/429 apply).';
   });
   app.decorate('registeredRoutes', routes);
+  const checkFile = process.env['MERIDIAN_CHECK_RESPONSES'];
+  if (checkFile) installResponseCheck(app, checkFile);
   const audit = opts.audit ?? new AuditLog(undefined);
   const store = new ZoneStore(opts.source, audit);
 
@@ -106,7 +162,10 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       info: OPENAPI_INFO,
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+      tags: OPENAPI_TAGS,
     },
+    // Named schemas (Problem, ZoneDocument, ...) once, under components/schemas.
+    transformObject: (documentObject) => hoistNamedSchemas((documentObject as { openapiObject: object }).openapiObject) as never,
   });
 
   registerAuth(app, { tokens: opts.tokens ?? [], protectProbes: opts.protectProbes ?? false });
@@ -134,9 +193,9 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
 
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`));
 
-  app.get('/livez', { schema: { tags: ['probes'], summary: 'The process is alive', security: [] } }, async () => ({ status: 'ok' }));
+  app.get('/livez', { schema: { operationId: 'getLiveness', tags: ['probes'], summary: 'The process is alive', security: [], response: { 200: ok(Liveness, 'Alive') } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { schema: { tags: ['probes'], summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)', security: [] } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { operationId: 'getReadiness', tags: ['probes'], summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)', security: [], response: { 200: ok(Readiness, 'Ready, or degraded (etcd unreachable; DNS still answers from the last snapshot)'), 503: ok(Readiness, 'Not ready, and why') } } }, async (_req, reply) => {
     const zones = opts.holder.current.catalog.size;
     if (!opts.started()) return reply.code(503).send({ status: 'not ready', reason: 'zones are still loading' });
     const cluster = opts.cluster;
@@ -148,7 +207,14 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
     return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}) };
   });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { operationId: 'getOpenApi', tags: ['meta'], summary: 'This OpenAPI 3 description of the admin API', response: { 200: ok(Type.Object({}, { additionalProperties: true }), 'The OpenAPI document') } } }, async () => app.swagger());
+
+  // Generated from the same schemas that validate zone files and request bodies; editors use it
+  // through the modeline in zones/*.yaml (docs/zones.md).
+  const zoneSchema = zoneJsonSchemaText();
+  app.get('/v1/schema/zone.json', { schema: { operationId: 'getZoneSchema', tags: ['meta'], summary: 'The JSON Schema of a zone document (the file schema/zone.schema.json)', response: { 200: { description: 'JSON Schema (draft-07) of a YAML or JSON zone document', content: { 'application/schema+json': { schema: Type.Object({}, { additionalProperties: true }) } } } } } }, async (_req, reply) =>
+    reply.type('application/schema+json; charset=utf-8').send(zoneSchema),
+  );
 
   if (opts.metrics) opts.metrics.register(app);
   registerZoneRoutes(app, { store, holder: opts.holder, source: opts.source });

@@ -78,9 +78,9 @@ function find(tokens: readonly Token[], secret: string): Token | undefined {
   return found;
 }
 
-const OPEN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/metrics']);
 /** The status page's HTML holds no data (it calls the API with the operator's token). */
-const PAGE_PATHS = new Set(['/', '/status']);
+export const PAGE_PATHS: ReadonlySet<string> = new Set(['/', '/status']);
 const WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
 

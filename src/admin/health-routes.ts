@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import { compileSchema } from '../model/zone-schema.js';
 import { sendProblem } from './problem.js';
+import { HealthReport, RegionList, VotesAccepted, ok, problems } from './api-schemas.js';
 import { endpointsOf } from '../health/service.js';
 import type { VoteStore } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
@@ -126,12 +127,12 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; votes: VoteStore | null }): void {
-  app.get('/v1/health', { schema: { tags: ['health'], summary: 'Every checked endpoint: its health view and each vote, and the recent transitions' } }, async () => ({
+  app.get('/v1/health', { schema: { operationId: 'getHealth', tags: ['health'], summary: 'Every checked endpoint: its health view and each vote, and the recent transitions', response: { 200: ok(HealthReport, 'The health view') } } }, async () => ({
     endpoints: opts.votes?.view() ?? [],
     transitions: opts.votes?.transitions() ?? [],
   }));
 
-  app.get('/v1/regions', { schema: { tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints' } }, async () => {
+  app.get('/v1/regions', { schema: { operationId: 'listRegions', tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints', response: { 200: ok(RegionList, 'Every region of every zone') } } }, async () => {
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
     const eps = distinctEndpoints(opts.holder);
     return {
@@ -143,7 +144,7 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
   });
 
   const validate = compileSchema(VoteBody);
-  app.post('/v1/health/votes', { schema: { tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody } }, async (req, reply) => {
+  app.post('/v1/health/votes', { schema: { operationId: 'submitVotes', tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody, response: { 202: ok(VotesAccepted, 'Taken'), ...problems(409) } } }, async (req, reply) => {
     if (!validate(req.body)) {
       const first = validate.errors?.[0];
       return sendProblem(reply, 400, 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);

@@ -36,6 +36,7 @@ import { regionStatuses } from './health-routes.js';
 import { endpointsOf } from '../health/service.js';
 import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
 import { MERIDIAN_VERSION } from '../cluster/runtime.js';
+import { text } from './api-schemas.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
@@ -217,6 +218,6 @@ export class MetricsRegistry {
   }
 
   register(app: FastifyInstance): void {
-    app.get('/metrics', { schema: { tags: ['probes'], summary: 'Prometheus metrics', security: [] } }, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.text()));
+    app.get('/metrics', { schema: { operationId: 'getMetrics', tags: ['probes'], summary: 'Prometheus metrics', security: [], response: { 200: text('Prometheus text exposition format 0.0.4', 'text/plain') } } }, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.text()));
   }
 }

@@ -218,6 +218,8 @@ export class FileSource implements Source {
         this.observeLoad?.(true);
         log.info({ file, zone: zone.origin, serial: zone.serial, records: zone.recordCount, policies: zone.policies?.records.length ?? 0 }, 'zone loaded');
       } catch (err) {
+        // Listed, then removed (an API delete, or an editor) before it was read: not an error.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(file)) continue;
         const e = zoneError('MRD_ERR_ZONE_READ', { file, line: 0 }, [(err as Error).message]);
         const state = this.#files.get(file) ?? { zone: null, loadedAt: null, errors: [], stamp: '', text: '', generation: 0 };
         state.errors = [e];

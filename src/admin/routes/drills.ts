@@ -14,6 +14,7 @@ import { preview } from '../../drill/preview.js';
 import type { DrillRunner } from '../../drill/runner.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import { sendProblem } from '../problem.js';
+import { DrillList, DrillPreview, DrillReport, ok, problemResponse, problems } from '../api-schemas.js';
 
 export const DrillBody = Type.Object(
   {
@@ -30,7 +31,7 @@ type DrillBody = Static<typeof DrillBody>;
 
 export function registerDrillRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; runner: DrillRunner }): void {
   const tags = ['drills'];
-  app.post('/v1/drills', { schema: { tags, summary: 'Preview a drill, or start a live one', body: DrillBody } }, async (req, reply) => {
+  app.post('/v1/drills', { schema: { operationId: 'startDrill', tags, summary: 'Preview a drill, or start a live one', body: DrillBody, response: { 200: ok(DrillPreview, 'mode=preview: what the drill would change (nothing is changed)'), 202: ok(DrillReport, 'mode=live: started; Location names its report'), ...problems(404), 409: problemResponse(409, 'The live drill would break a safety rule: refused, with its report in `report`') } } }, async (req, reply) => {
     const b = req.body as DrillBody;
     const target = b.region !== undefined ? { region: b.region } : { endpoints: b.endpoints! };
     const snap = opts.holder.current;
@@ -49,14 +50,14 @@ export function registerDrillRoutes(app: FastifyInstance, opts: { holder: Snapsh
     return reply.code(202).header('location', `/v1/drills/${report.id}`).send(report);
   });
 
-  app.get('/v1/drills', { schema: { tags, summary: 'Every drill, newest first' } }, async () => ({ drills: opts.runner.list() }));
+  app.get('/v1/drills', { schema: { operationId: 'listDrills', tags, summary: 'Every drill, newest first', response: { 200: ok(DrillList, 'Every drill this node ran') } } }, async () => ({ drills: opts.runner.list() }));
 
-  app.get('/v1/drills/:id', { schema: { tags, summary: 'A drill report: timeline, convergence, predictions next to observations, rule results', params: Type.Object({ id: Type.String() }) } }, async (req, reply) => {
+  app.get('/v1/drills/:id', { schema: { operationId: 'getDrill', tags, summary: 'A drill report: timeline, convergence, predictions next to observations, rule results', params: Type.Object({ id: Type.String() }), response: { 200: ok(DrillReport, 'The report'), ...problems(404) } } }, async (req, reply) => {
     const r = opts.runner.get((req.params as { id: string }).id);
     return r ?? sendProblem(reply, 404, 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
   });
 
-  app.delete('/v1/drills/:id', { schema: { tags, summary: 'Abort a running drill and restore at once', params: Type.Object({ id: Type.String() }) } }, async (req, reply) => {
+  app.delete('/v1/drills/:id', { schema: { operationId: 'abortDrill', tags, summary: 'Abort a running drill and restore at once', params: Type.Object({ id: Type.String() }), response: { 200: ok(DrillReport, 'Aborted (or already over): the report'), ...problems(404) } } }, async (req, reply) => {
     const r = opts.runner.abort((req.params as { id: string }).id, req.who);
     return r ?? sendProblem(reply, 404, 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
   });

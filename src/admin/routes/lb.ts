@@ -25,6 +25,10 @@ import type { VoteStore } from '../../health/votes.js';
 import { distinctEndpoints, memberStatus, regionStatuses } from '../health-routes.js';
 import { sendProblem } from '../problem.js';
 import { sendOutcome } from './zones.js';
+import { RegionDetail, RegionView, noContent, ok, problems, withEtag } from '../api-schemas.js';
+
+/** Every zone write can be refused: no zone, a conflict, a stale If-Match, the store down. */
+const WRITE_ERRORS = [404, 409, 412, 503];
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Body: unknown }>;
 const ZoneParam = Type.Object({ zone: Type.String() });
@@ -51,7 +55,7 @@ function poolUsed(doc: ZoneDocument, id: string): string | null {
 export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; votes: VoteStore | null }): void {
   const { store } = opts;
 
-  app.get('/v1/regions/:id', { schema: { tags: ['regions'], summary: 'A region and the zones that define it', params: Type.Object({ id: Type.String() }) } }, async (req: Req, reply) => {
+  app.get('/v1/regions/:id', { schema: { operationId: 'getRegion', tags: ['regions'], summary: 'A region and the zones that define it', params: Type.Object({ id: Type.String() }), response: { 200: ok(RegionView, 'The region with its derived status') , ...problems(404) } } }, async (req: Req, reply) => {
     const id = req.params['id']!;
     const zones = store.list().filter((z) => z.zone.policies?.regions.has(id));
     if (zones.length === 0) return sendProblem(reply, 404, 'No such region', `no zone defines region "${id}"`);
@@ -59,7 +63,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     return { ...status, zones: zones.map((z) => keyToPresentation(z.origin)) };
   });
 
-  app.get('/v1/regions/:id/status', { schema: { tags: ['regions'], summary: 'Derived status of a region: its endpoints, their health view and every vote', params: Type.Object({ id: Type.String() }) } }, async (req: Req, reply) => {
+  app.get('/v1/regions/:id/status', { schema: { operationId: 'getRegionStatus', tags: ['regions'], summary: 'Derived status of a region: its endpoints, their health view and every vote', params: Type.Object({ id: Type.String() }), response: { 200: ok(RegionDetail, 'The region, its endpoints and the nodes in it'), ...problems(404) } } }, async (req: Req, reply) => {
     const id = req.params['id']!;
     const status = regionStatuses(opts.holder).find((r) => r.id === id);
     if (!status) return sendProblem(reply, 404, 'No such region', `no zone defines region "${id}"`);
@@ -92,19 +96,22 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
   for (const coll of ['regions', 'pools'] as Coll[]) {
     const tags = [coll];
     const noun = coll === 'regions' ? 'region' : 'pool';
-    app.get(`/v1/zones/:zone/${coll}`, { schema: { tags, summary: `List the ${coll} of a zone`, params: ZoneParam } }, async (req: Req, reply) => {
+    const Noun = coll === 'regions' ? 'ZoneRegion' : 'Pool';
+    const Item = schemaOf[coll];
+    const List = Type.Object({ [coll]: Type.Array(Item) }, { title: `${Noun}List` });
+    app.get(`/v1/zones/:zone/${coll}`, { schema: { operationId: coll === 'regions' ? 'listZoneRegions' : 'listPools', tags, summary: `List the ${coll} of a zone`, params: ZoneParam, response: { 200: withEtag(ok(List, `The ${coll} the zone defines`)), ...problems(404) } } }, async (req: Req, reply) => {
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       return reply.header('etag', z.etag).send({ [coll]: z.document[coll] ?? [] });
     });
-    app.get(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `One ${noun}`, params: ZoneId } }, async (req: Req, reply) => {
+    app.get(`/v1/zones/:zone/${coll}/:id`, { schema: { operationId: `get${Noun}`, tags, summary: `One ${noun}`, params: ZoneId, response: { 200: withEtag(ok(Item, `The ${noun}`)), ...problems(404) } } }, async (req: Req, reply) => {
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const item = (z.document[coll] as { id: string }[] | undefined)?.find((x) => x.id === req.params['id']);
       if (!item) return sendProblem(reply, 404, `No such ${noun}`, `${noun} "${req.params['id']}" is not in zone ${keyToPresentation(z.origin)}`);
       return reply.header('etag', z.etag).send(item);
     });
-    app.post(`/v1/zones/:zone/${coll}`, { schema: { tags, summary: `Create a ${noun}`, params: ZoneParam, body: schemaOf[coll] } }, async (req: Req, reply) => {
+    app.post(`/v1/zones/:zone/${coll}`, { schema: { operationId: `create${Noun}`, tags, summary: `Create a ${noun}`, params: ZoneParam, body: schemaOf[coll], response: { 201: withEtag(ok(Item, 'Created and served')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) => {
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const body = req.body as { id: string };
@@ -115,7 +122,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       });
       return sendOutcome(reply, out.ok ? { ...out, created: true } : out, 201, () => body);
     });
-    app.put(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `Replace a ${noun}`, params: ZoneId, body: schemaOf[coll] } }, async (req: Req, reply) => {
+    app.put(`/v1/zones/:zone/${coll}/:id`, { schema: { operationId: `replace${Noun}`, tags, summary: `Replace a ${noun}`, params: ZoneId, body: schemaOf[coll], response: { 200: withEtag(ok(Item, 'Replaced and served')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) => {
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const body = req.body as { id: string };
@@ -128,7 +135,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
       });
       return sendOutcome(reply, out, 200, () => body);
     });
-    app.delete(`/v1/zones/:zone/${coll}/:id`, { schema: { tags, summary: `Delete a ${noun} (refused while something uses it)`, params: ZoneId } }, async (req: Req, reply) => {
+    app.delete(`/v1/zones/:zone/${coll}/:id`, { schema: { operationId: `delete${Noun}`, tags, summary: `Delete a ${noun} (refused while something uses it)`, params: ZoneId, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) => {
       const z = zoneOr404(req, reply);
       if (!z) return reply;
       const id = req.params['id']!;
@@ -154,7 +161,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
 
   const epId = (e: { id?: string | undefined; address?: string | undefined; hostname?: string | undefined }): string => e.id ?? (e.address ?? e.hostname ?? '').toLowerCase();
 
-  app.get('/v1/zones/:zone/pools/:id/endpoints', { schema: { tags: ['pools'], summary: 'The endpoints of a pool', params: ZoneId } }, async (req: Req, reply) => {
+  app.get('/v1/zones/:zone/pools/:id/endpoints', { schema: { operationId: 'listEndpoints', tags: ['pools'], summary: 'The endpoints of a pool', params: ZoneId, response: { 200: withEtag(ok(Type.Object({ endpoints: Type.Array(EndpointEntry) }, { title: 'EndpointList' }), 'The endpoints')), ...problems(404) } } }, async (req: Req, reply) => {
     const z = zoneOr404(req, reply);
     if (!z) return reply;
     const pool = z.document.pools?.find((p) => p.id === req.params['id']);
@@ -162,7 +169,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     return reply.header('etag', z.etag).send({ endpoints: pool.endpoints });
   });
 
-  app.get('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'One endpoint', params: ZoneIdEp } }, async (req: Req, reply) => {
+  app.get('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { operationId: 'getEndpoint', tags: ['pools'], summary: 'One endpoint', params: ZoneIdEp, response: { 200: withEtag(ok(EndpointEntry, 'The endpoint')), ...problems(404) } } }, async (req: Req, reply) => {
     const z = zoneOr404(req, reply);
     if (!z) return reply;
     const ep = z.document.pools?.find((p) => p.id === req.params['id'])?.endpoints.find((e) => epId(e) === req.params['endpoint']);
@@ -183,7 +190,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     return reply.code(status === 201 ? 201 : status).header('etag', out.etag).send(status === 204 ? undefined : body());
   };
 
-  app.post('/v1/zones/:zone/pools/:id/endpoints', { schema: { tags: ['pools'], summary: 'Add an endpoint to a pool', params: ZoneId, body: EndpointEntry } }, async (req: Req, reply) => {
+  app.post('/v1/zones/:zone/pools/:id/endpoints', { schema: { operationId: 'addEndpoint', tags: ['pools'], summary: 'Add an endpoint to a pool', params: ZoneId, body: EndpointEntry, response: { 201: withEtag(ok(EndpointEntry, 'Added and served')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) => {
     const body = req.body as { id?: string; address?: string; hostname?: string };
     return editPool(req, reply, 'endpoint.create', (eps, poolId) => {
       if (eps.some((e) => epId(e) === epId(body))) return { status: 409, title: 'The endpoint exists', detail: `endpoint "${epId(body)}" is already in pool "${poolId}"` };
@@ -191,7 +198,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     }, 201, () => body);
   });
 
-  app.put('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'Replace an endpoint', params: ZoneIdEp, body: EndpointEntry } }, async (req: Req, reply) => {
+  app.put('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { operationId: 'replaceEndpoint', tags: ['pools'], summary: 'Replace an endpoint', params: ZoneIdEp, body: EndpointEntry, response: { 200: withEtag(ok(EndpointEntry, 'Replaced and served')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) => {
     const body = req.body as { id?: string; address?: string; hostname?: string };
     return editPool(req, reply, 'endpoint.replace', (eps) => {
       const i = eps.findIndex((e) => epId(e) === req.params['endpoint']);
@@ -201,7 +208,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     }, 200, () => body);
   });
 
-  app.delete('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { tags: ['pools'], summary: 'Remove an endpoint (a pool keeps at least one)', params: ZoneIdEp } }, async (req: Req, reply) =>
+  app.delete('/v1/zones/:zone/pools/:id/endpoints/:endpoint', { schema: { operationId: 'deleteEndpoint', tags: ['pools'], summary: 'Remove an endpoint (a pool keeps at least one)', params: ZoneIdEp, response: { 204: withEtag(noContent('Removed; the ETag header has the zone\'s new ETag')), ...problems(...WRITE_ERRORS) } } }, async (req: Req, reply) =>
     editPool(req, reply, 'endpoint.delete', (eps) => {
       const i = eps.findIndex((e) => epId(e) === req.params['endpoint']);
       if (i < 0) return { status: 404, title: 'No such endpoint', detail: `endpoint "${req.params['endpoint']}" is not in the pool` };

@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import type { MemberRecord } from '../../cluster/membership.js';
+import { NodeList, ok } from '../api-schemas.js';
 
 /** What the admin API knows of the cluster (absent on a single node). */
 export interface ClusterView {
@@ -39,7 +40,7 @@ export function nodeViews(cluster: ClusterView | null, single: () => MemberRecor
 }
 
 export function registerNodeRoutes(app: FastifyInstance, opts: { cluster: ClusterView | null; single: () => MemberRecord }): void {
-  app.get('/v1/nodes', { schema: { tags: ['cluster'], summary: 'Every node and checker of the cluster, with last-seen time and revision' } }, async () => ({
+  app.get('/v1/nodes', { schema: { operationId: 'listNodes', tags: ['cluster'], summary: 'Every node and checker of the cluster, with last-seen time and revision', response: { 200: ok(NodeList, 'The members') } } }, async () => ({
     mode: opts.cluster ? 'cluster' : 'single',
     etcd: opts.cluster ? (opts.cluster.reachable() ? 'reachable' : 'unreachable') : null,
     active_checkers: opts.cluster ? Object.fromEntries(opts.cluster.checkers()) : {},

@@ -17,6 +17,7 @@ import type { HealthState, Override } from '../../policy/health-view.js';
 import type { AuditLog } from '../../state/audit.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import { sendProblem } from '../problem.js';
+import { AuditList, OverrideList, OverrideView, noContent, ok, problems } from '../api-schemas.js';
 import { overrideId as idOf, overrideTarget as targetOf, type OverrideBackend } from '../../cluster/overrides.js';
 
 export const OverrideBody = Type.Object(
@@ -98,9 +99,9 @@ export class OverrideFile {
 
 export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; backend: OverrideBackend; known?: (target: { endpoint: string } | { region: string }) => boolean }): void {
   const tags = ['overrides'];
-  app.get('/v1/overrides', { schema: { tags, summary: 'Overrides in force' } }, async () => ({ overrides: listOverrides(opts.health) }));
+  app.get('/v1/overrides', { schema: { operationId: 'listOverrides', tags, summary: 'Overrides in force', response: { 200: ok(OverrideList, 'Every override in force') } } }, async () => ({ overrides: listOverrides(opts.health) }));
 
-  app.post('/v1/overrides', { schema: { tags, summary: 'Drain, force up or force down an endpoint or a region', body: OverrideBody } }, async (req, reply) => {
+  app.post('/v1/overrides', { schema: { operationId: 'setOverride', tags, summary: 'Drain, force up or force down an endpoint or a region', body: OverrideBody, response: { 200: ok(OverrideView, 'Replaced the override on that target'), 201: ok(OverrideView, 'Set; Location names it'), ...problems(404, 503) } } }, async (req, reply) => {
     const b = req.body as OverrideBody;
     const target = b.endpoint !== undefined ? { endpoint: b.endpoint } : { region: b.region! };
     // A typo must not be a silent no-op: the target has to exist in some zone.
@@ -120,7 +121,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     return reply.code(before ? 200 : 201).header('location', `/v1/overrides/${encodeURIComponent(id)}`).send(after);
   });
 
-  app.delete('/v1/overrides/:id', { schema: { tags, summary: 'Lift an override', params: Type.Object({ id: Type.String({ description: '`endpoint:pool/id` or `region:id`.' }) }) } }, async (req, reply) => {
+  app.delete('/v1/overrides/:id', { schema: { operationId: 'liftOverride', tags, summary: 'Lift an override', params: Type.Object({ id: Type.String({ description: '`endpoint:pool/id` or `region:id`.' }) }), response: { 204: noContent('Lifted'), ...problems(404, 503) } } }, async (req, reply) => {
     const id = decodeURIComponent((req.params as { id: string }).id);
     const target = targetOf(id);
     const before = listOverrides(opts.health).find((o) => o.id === id);
@@ -138,7 +139,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
 export function registerAuditRoutes(app: FastifyInstance, opts: { audit: AuditLog }): void {
   app.get(
     '/v1/audit',
-    { schema: { tags: ['audit'], summary: 'Recent changes, newest first', querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })), target: Type.Optional(Type.String()) }) } },
+    { schema: { operationId: 'listAudit', tags: ['audit'], summary: 'Recent changes, newest first', querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })), target: Type.Optional(Type.String()) }), response: { 200: ok(AuditList, 'The entries') } } },
     async (req) => {
       const q = req.query as { limit?: number; target?: string };
       return { entries: opts.audit.list({ ...(q.limit ? { limit: q.limit } : {}), ...(q.target ? { target: q.target } : {}) }) };

@@ -17,6 +17,7 @@ import { locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import { sendProblem } from '../problem.js';
+import { Simulation, ok } from '../api-schemas.js';
 
 const Query = Type.Object({
   name: Type.String({ minLength: 1, description: 'The name asked for.' }),
@@ -27,7 +28,7 @@ const Query = Type.Object({
 });
 
 export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder }): void {
-  app.get('/v1/simulate', { schema: { tags: ['simulate'], summary: 'The answer the DNS server would give now to this client, and why', querystring: Query } }, async (req, reply) => {
+  app.get('/v1/simulate', { schema: { operationId: 'simulate', tags: ['simulate'], summary: 'The answer the DNS server would give now to this client, and why', querystring: Query, response: { 200: ok(Simulation, 'The answer and the explanation') } } }, async (req, reply) => {
     const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string };
     const type = (q.type ?? 'A').toUpperCase();
     const clientText = q.client ?? '127.0.0.1';

@@ -35,6 +35,7 @@ import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import type { Source } from '../../state/source.js';
 import { sendProblem } from '../problem.js';
+import { WriteResult, ZoneList, noContent, ok, problems, text, withEtag } from '../api-schemas.js';
 
 export const ZoneParams = Type.Object({ zone: Type.String({ description: 'Zone name, with or without the trailing dot.' }) });
 export const RecordParams = Type.Object({
@@ -44,6 +45,11 @@ export const RecordParams = Type.Object({
 });
 /** A record as the API shows and takes it: plain (values) or a policy record (policy). */
 export const ApiRecord = Type.Union([RecordEntry, PolicyRecordEntry], { title: 'Record', description: 'A plain RRset (`value`/`values`) or a policy record (`policy`).' });
+
+/** The body of an import: the master file itself (RFC 1035 §5). */
+const MasterFileBody = { content: Object.fromEntries(['text/dns', 'text/plain'].map((m) => [m, { schema: Type.String({ description: 'An RFC 1035 master file (RFC 1035 §5): $ORIGIN, $TTL, SOA, NS and records; no $INCLUDE or $GENERATE.' }) }])) };
+
+const RecordList = Type.Object({ records: Type.Array(ApiRecord) }, { title: 'RecordList' });
 
 const ifMatchHeader = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'ETag the change is based on; a mismatch is 412.' })) });
 
@@ -89,7 +95,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   const { store, holder } = opts;
   const tags = ['zones'];
 
-  app.get('/v1/zones', { schema: { tags, summary: 'List zones' } }, async () => ({
+  app.get('/v1/zones', { schema: { operationId: 'listZones', tags, summary: 'List zones', description: 'Every zone served, and every file of the zones directory with the problems that keep a bad one from loading.', response: { 200: ok(ZoneList, 'The zones and the files') } } }, async () => ({
     zones: store.list().map((z) => ({
       name: keyToPresentation(z.origin),
       serial: z.zone.serial,
@@ -109,7 +115,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     })),
   }));
 
-  app.post('/v1/zones', { schema: { tags, summary: 'Create a zone from a zone document', body: ZoneDocument } }, async (req, reply) => {
+  app.post('/v1/zones', { schema: { operationId: 'createZone', tags, summary: 'Create a zone from a zone document', body: ZoneDocument, response: { 201: withEtag(ok(WriteResult, 'Created; Location names the zone')), ...problems(409, 412, 503) } } }, async (req, reply) => {
     const out = await store.write(null, req.body, { who: req.who });
     if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
     return sendOutcome(reply, out, 201, () => ({ name: out.ok ? keyToPresentation(out.zone.origin) : '', serial: out.ok ? out.serial : 0 }));
@@ -117,7 +123,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.post(
     '/v1/zones/import',
-    { schema: { tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }) } },
+    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 503) } } },
     async (req, reply) => {
       const text = req.body;
       if (typeof text !== 'string') return sendProblem(reply, 415, 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
@@ -154,7 +160,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     },
   );
 
-  app.get('/v1/zones/:zone', { schema: { tags, summary: 'A zone as a document, with its ETag', params: ZoneParams } }, async (req: ZoneReq, reply) => {
+  app.get('/v1/zones/:zone', { schema: { operationId: 'getZone', tags, summary: 'A zone as a document, with its ETag', params: ZoneParams, response: { 200: withEtag(ok(ZoneDocument, 'The zone document')), ...problems(404) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const z = store.get(origin);
@@ -162,14 +168,14 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return reply.header('etag', z.etag).send(z.document);
   });
 
-  app.put('/v1/zones/:zone', { schema: { tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument } }, async (req: ZoneReq, reply) => {
+  app.put('/v1/zones/:zone', { schema: { operationId: 'replaceZone', tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument, response: { 200: withEtag(ok(WriteResult, 'Replaced and served')), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
     return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.ok ? out.serial : 0 }));
   });
 
-  app.delete('/v1/zones/:zone', { schema: { tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader } }, async (req: ZoneReq, reply) => {
+  app.delete('/v1/zones/:zone', { schema: { operationId: 'deleteZone', tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader, response: { 204: noContent('Deleted; DNS no longer answers for it'), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const out = await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
@@ -179,7 +185,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.get(
     '/v1/zones/:zone/export',
-    { schema: { tags, summary: 'Export a zone as YAML or as an RFC 1035 master file', params: ZoneParams, querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('yaml'), Type.Literal('zone')])) }) } },
+    { schema: { operationId: 'exportZone', tags, summary: 'Export a zone as YAML or as an RFC 1035 master file', params: ZoneParams, querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('yaml'), Type.Literal('zone')], { description: '`yaml` (default): the zone document; `zone`: an RFC 1035 master file, policy records as their current answer.' })) }), response: { 200: withEtag(text('The zone as YAML (format=yaml) or as a master file (format=zone)', 'application/yaml', 'text/dns')), ...problems(404) } } },
     async (req: ZoneReq, reply) => {
       const origin = originOr404(req, reply);
       if (origin === null) return reply;
@@ -209,7 +215,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { z, plain: doc.records ?? [], policies: doc.policies ?? [] };
   };
 
-  app.get('/v1/zones/:zone/records', { schema: { tags: ['records'], summary: 'List the records of a zone', params: ZoneParams } }, async (req: ZoneReq, reply) => {
+  app.get('/v1/zones/:zone/records', { schema: { operationId: 'listRecords', tags: ['records'], summary: 'List the records of a zone', params: ZoneParams, response: { 200: withEtag(ok(RecordList, 'Plain records, then policy records')), ...problems(404) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const r = recordsOf(origin);
@@ -226,7 +232,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { r, k, plain, policy };
   };
 
-  app.post('/v1/zones/:zone/records', { schema: { tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord } }, async (req: ZoneReq, reply) => {
+  app.post('/v1/zones/:zone/records', { schema: { operationId: 'createRecord', tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord, response: { 201: withEtag(ok(ApiRecord, 'Created and served; Location names the record')), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const body = req.body as { name: string; type: string; policy?: unknown };
@@ -242,7 +248,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return sendOutcome(reply, out.ok ? { ...out, created: true } : out, 201, () => body);
   });
 
-  app.get('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'One record', params: RecordParams } }, async (req: RecordReq, reply) => {
+  app.get('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'getRecord', tags: ['records'], summary: 'One record', params: RecordParams, response: { 200: withEtag(ok(ApiRecord, 'The record (a plain RRset\'s values gathered in `values`)')), ...problems(404) } } }, async (req: RecordReq, reply) => {
     const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
     if (!f || (f.plain.length === 0 && !f.policy)) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
     reply.header('etag', f.r.z.etag);
@@ -251,7 +257,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { name: f.plain[0]!.name, type: f.plain[0]!.type, ...(f.plain[0]!.ttl !== undefined ? { ttl: f.plain[0]!.ttl } : {}), values };
   });
 
-  app.put('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord } }, async (req: RecordReq, reply) => {
+  app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
     if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
@@ -269,7 +275,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return sendOutcome(reply, out, 200, () => body);
   });
 
-  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader } }, async (req: RecordReq, reply) => {
+  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
     if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);

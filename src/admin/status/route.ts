@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
+import { text } from '../api-schemas.js';
 
 const PAGE = new URL('./page.html', import.meta.url);
 
@@ -16,6 +17,6 @@ export function registerStatusPage(app: FastifyInstance): void {
   // Read once; the page is part of the build (copied next to this module).
   const html = fs.readFileSync(PAGE, 'utf8');
   for (const url of ['/', '/status']) {
-    app.get(url, { schema: { tags: ['status'], summary: 'The status page (HTML)', security: [] } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html));
+    app.get(url, { schema: { operationId: url === '/' ? 'getStatusPage' : 'getStatusPageAlias', tags: ['status'], summary: url === '/' ? 'The status page (HTML)' : 'The status page (HTML), at /status too', security: [], response: { 200: text('The page; it calls the API with the token the operator types in', 'text/html') } } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html));
   }
 }

@@ -1,0 +1,451 @@
+/**
+ * @module admin/api-schemas
+ * What the admin API answers, as TypeBox (JSON Schema) schemas: the RFC 9457 problem body every
+ * error has, and the body of each success response. Routes put them in `schema.response`, so
+ * fastify serializes through them (fast-json-stringify) and @fastify/swagger publishes them in
+ * `/openapi.json` (docs/api.md).
+ *
+ * A serializer drops what its schema does not declare, so these schemas list every property a
+ * handler sends; where a body is open-ended (policy trees, audit details, DNS RDATA) or still
+ * growing (region and drill views) the schema says `additionalProperties: true`, so nothing is
+ * lost. `MERIDIAN_CHECK_RESPONSES` (admin/response-check.ts) checks, response by response, that
+ * the schema matches and that serializing lost nothing; the test suite runs with it.
+ *
+ * Helpers here also add, on every route, the error responses that come from what every route
+ * shares (auth, body parsing, validation, internal errors): {@link commonErrors}.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** `T` or `null`. */
+export function Nullable<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()]);
+}
+
+const open = { additionalProperties: true } as const;
+
+// ---- errors ----------------------------------------------------------------------------------
+
+export const FieldProblem = Type.Object(
+  {
+    field: Type.Optional(Type.String({ description: 'The field at fault (`soa.serial`, `records[2].ttl`), or where in the request (`body`, `querystring`).' })),
+    code: Type.Optional(Type.String({ description: 'Meridian error code of this problem (docs/errors.md), e.g. `MRD_ERR_ZONE_SCHEMA`.' })),
+    message: Type.String({ description: 'The reason, in words.' }),
+    line: Type.Optional(Type.Integer({ description: 'Line of the master file (zone import).' })),
+  },
+  { title: 'FieldProblem', description: 'One reason a request was refused.', ...open },
+);
+
+/** RFC 9457 problem details, as admin/problem.ts sends them. */
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'Always `about:blank` (RFC 9457 §4.2.1): `title` and `code` say what happened.' }),
+    title: Type.String({ description: 'A short summary of the problem.' }),
+    status: Type.Integer({ description: 'The HTTP status code.' }),
+    detail: Type.String({ description: 'What went wrong in this request, in words.' }),
+    code: Type.String({ description: 'Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`.' }),
+    errors: Type.Optional(Type.Array(FieldProblem, { description: 'For bad input: each field and reason.' })),
+    report: Type.Optional(Type.Object({}, { description: 'A refused drill (409 from `startDrill`): its report, with the safety rules that failed.', ...open })),
+  },
+  { title: 'Problem', description: 'An error, as RFC 9457 problem details (`application/problem+json`).', ...open },
+);
+
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+const STATUS_WORDS: Record<number, string> = {
+  400: 'Bad request: the body, query or a field is not valid (see `errors`)',
+  401: 'Authentication required: no bearer token, or not a valid one',
+  403: 'The token is read-only',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  412: 'If-Match does not match the current ETag',
+  413: 'The request body is too large',
+  415: 'Unsupported content type',
+  429: 'Too many failed authentications from this address; see Retry-After',
+  500: 'Internal error (the node logs the details)',
+  503: 'The change could not be stored (the store is unreachable); nothing was changed',
+};
+
+/** A problem response for `status`, with its own words or the usual ones. */
+export function problemResponse(status: number, description?: string) {
+  return { description: description ?? STATUS_WORDS[status] ?? 'Error', content: { [PROBLEM_MEDIA_TYPE]: { schema: Problem } } };
+}
+
+/** Problem responses for these statuses, as `schema.response` entries. */
+export function problems(...statuses: number[]): Record<string, ReturnType<typeof problemResponse>> {
+  return Object.fromEntries(statuses.map((s) => [String(s), problemResponse(s)]));
+}
+
+/** A JSON success body with the description of the response. */
+export function ok<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description } as T;
+}
+
+/** A body in another media type (YAML, a master file, HTML, Prometheus text). */
+export function text(description: string, ...mediaTypes: string[]) {
+  return { description, content: Object.fromEntries(mediaTypes.map((m) => [m, { schema: Type.String() }])) };
+}
+
+/** No body (204). */
+export function noContent(description: string) {
+  return { description, type: 'null' } as const;
+}
+
+const ETAG = { etag: { type: 'string', description: 'The zone\'s ETag, for If-Match on the next write.' } };
+
+/** Adds the ETag header to a response entry. */
+export function withEtag<T extends object>(response: T): T & { headers: typeof ETAG } {
+  return { ...response, headers: ETAG };
+}
+
+/**
+ * The error statuses every route can answer from what all routes share: auth (401, 429; 403 for
+ * writes), body parsing and validation (400, 413, 415 on methods with a body; 400 when a query
+ * string is validated) and internal errors (500). Pages and open probes skip auth.
+ */
+export function commonErrors(method: string, opts: { auth: boolean; query: boolean }): number[] {
+  const out: number[] = [];
+  const writes = method !== 'GET' && method !== 'HEAD';
+  if (writes || opts.query) out.push(400);
+  if (opts.auth) out.push(401);
+  if (opts.auth && writes) out.push(403);
+  if (writes) out.push(413, 415);
+  if (opts.auth) out.push(429);
+  out.push(500);
+  return out;
+}
+
+// ---- probes ----------------------------------------------------------------------------------
+
+export const Liveness = Type.Object({ status: Type.Literal('ok') }, { title: 'Liveness' });
+
+export const Readiness = Type.Object(
+  {
+    status: Type.String({ description: '`ready`, `degraded` (etcd unreachable, still answering from the last snapshot) or `not ready`.' }),
+    reason: Type.Optional(Type.String({ description: 'Why it is not ready, or degraded.' })),
+    zones: Type.Optional(Type.Integer({ description: 'Zones loaded.' })),
+    revision: Type.Optional(Type.Integer({ description: 'Cluster mode: the configuration revision served.' })),
+  },
+  { title: 'Readiness', ...open },
+);
+
+// ---- zones and records -----------------------------------------------------------------------
+
+export const FileError = Type.Object(
+  { code: Type.String({ description: 'Error code (docs/errors.md).' }), line: Type.Integer({ description: 'Line of the file (0: the file as a whole).' }), message: Type.String(), record: Nullable(Type.String({ description: 'The record at fault, when known.' })) },
+  { title: 'FileError', description: 'A problem that keeps a zone file from loading.' },
+);
+
+export const ZoneList = Type.Object(
+  {
+    zones: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ description: 'Zone name, with the trailing dot.' }),
+          serial: Type.Integer({ description: 'SOA serial.' }),
+          etag: Type.String({ description: 'ETag for If-Match.' }),
+          file: Type.String({ description: 'The file (cluster mode: the etcd key) it was loaded from.' }),
+          format: Type.String({ description: '`yaml` (a zone document) or `master` (an RFC 1035 master file).' }),
+          records: Type.Integer({ description: 'Records in the zone.' }),
+          policies: Type.Integer({ description: 'Policy records in the zone.' }),
+        },
+        { title: 'ZoneSummary' },
+      ),
+    ),
+    files: Type.Array(
+      Type.Object(
+        {
+          file: Type.String({ description: 'File path (cluster mode: etcd key).' }),
+          zone: Nullable(Type.String({ description: 'The zone it serves, if any version of it ever loaded.' })),
+          serial: Nullable(Type.Integer()),
+          loaded_at: Nullable(Type.String({ description: 'When it last loaded (ISO 8601).' })),
+          errors: Type.Array(FileError),
+        },
+        { title: 'ZoneFile', description: 'A file of the zones directory, with the problems that keep it from loading.' },
+      ),
+    ),
+  },
+  { title: 'ZoneList' },
+);
+
+export const WriteResult = Type.Object(
+  { name: Type.String({ description: 'The zone name.' }), serial: Type.Integer({ description: 'The new SOA serial.' }) },
+  { title: 'ZoneWriteResult', description: 'The zone written and its new serial; the ETag header has its new ETag.' },
+);
+
+// ---- health and regions (views still growing: open) ------------------------------------------
+
+export const Vote = Type.Object(
+  {
+    checker: Type.String({ description: 'Region of the checker that voted.' }),
+    by: Type.Optional(Type.String({ description: 'Cluster mode: the process that cast it.' })),
+    up: Type.Boolean(),
+    rttMs: Type.Number(),
+    reason: Type.String(),
+    ageMs: Type.Number(),
+    fresh: Type.Boolean({ description: 'Young enough to count.' }),
+  },
+  { title: 'Vote', ...open },
+);
+
+export const EndpointHealth = Type.Object(
+  {
+    endpoint: Type.String({ description: 'Endpoint key `pool/id`.' }),
+    pool: Type.String(),
+    region: Type.String(),
+    address: Type.String(),
+    check: Nullable(Type.String()),
+    state: Type.String({ description: '`up`, `down` or `unknown`.' }),
+    quorum: Type.Union([Type.String(), Type.Number()]),
+    staleAfterMs: Type.Number(),
+    votes: Type.Array(Vote),
+  },
+  { title: 'EndpointHealth', ...open },
+);
+
+export const HealthReport = Type.Object(
+  {
+    endpoints: Type.Array(EndpointHealth),
+    transitions: Type.Array(
+      Type.Object({ at: Type.String({ description: 'When (ISO 8601).' }), endpoint: Type.String(), region: Type.String(), from: Type.String(), to: Type.String(), reason: Type.String() }, { title: 'HealthTransition', ...open }),
+      { description: 'Recent changes of an endpoint\'s view, newest first.' },
+    ),
+  },
+  { title: 'HealthReport' },
+);
+
+const RegionOverride = Nullable(Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String()) }, open));
+
+/** A region with its derived status (admin/health-routes.ts `regionStatuses`). */
+const regionStatusProps = {
+  id: Type.String(),
+  name: Type.String(),
+  country: Type.String(),
+  continent: Type.String(),
+  location: Type.Object({ lat: Type.Number(), lon: Type.Number() }),
+  status: Type.String({ description: 'Derived from its endpoints: `healthy`, `degraded`, `down`, `empty`, ...' }),
+  endpoints: Type.Object(
+    { total: Type.Integer(), usable: Type.Integer(), up: Type.Integer(), down: Type.Integer(), unknown: Type.Integer(), overridden: Type.Integer() },
+    { description: 'Endpoint counts.', ...open },
+  ),
+  override: RegionOverride,
+};
+
+export const RegionList = Type.Object(
+  {
+    regions: Type.Array(
+      Type.Object(
+        {
+          ...regionStatusProps,
+          members: Type.Array(
+            Type.Object(
+              { endpoint: Type.String(), address: Type.String(), state: Type.String(), usable: Type.Boolean(), reason: Nullable(Type.String()), votes: Type.Array(Vote) },
+              { title: 'RegionMember', ...open },
+            ),
+          ),
+        },
+        { title: 'RegionStatus', ...open },
+      ),
+    ),
+  },
+  { title: 'RegionList' },
+);
+
+export const RegionView = Type.Object({ ...regionStatusProps, zones: Type.Array(Type.String(), { description: 'The zones that define it.' }) }, { title: 'RegionView', ...open });
+
+export const MemberRecord = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.String({ description: '`node` or `checker`.' }),
+    region: Type.String(),
+    dns: Nullable(Type.String()),
+    admin: Nullable(Type.String()),
+    version: Type.String(),
+    revision: Type.Integer({ description: 'The configuration revision it serves.' }),
+    active_checker: Type.Boolean(),
+    started_at: Type.String(),
+    seen_at: Type.String(),
+  },
+  { title: 'Member', ...open },
+);
+
+export const NodeView = Type.Object(
+  { ...MemberRecord.properties, last_seen_ms_ago: Type.Number(), lag: Type.Integer({ description: 'Revisions behind the most current member.' }), self: Type.Boolean() },
+  { title: 'NodeView', ...open },
+);
+
+export const RegionDetail = Type.Object(
+  {
+    ...regionStatusProps,
+    endpoints_detail: Type.Array(
+      Type.Object(
+        {
+          endpoint: Type.String(),
+          address: Type.String(),
+          weight: Type.Number(),
+          health: Type.String(),
+          usable: Type.Boolean(),
+          reason: Nullable(Type.String()),
+          check: Nullable(Type.String()),
+          votes: Type.Array(Vote),
+        },
+        { title: 'RegionEndpoint', ...open },
+      ),
+    ),
+    nodes: Type.Array(NodeView),
+  },
+  { title: 'RegionDetail', ...open },
+);
+
+export const NodeList = Type.Object(
+  {
+    mode: Type.String({ description: '`cluster` or `single`.' }),
+    etcd: Nullable(Type.String({ description: '`reachable` or `unreachable`; null on a single node.' })),
+    active_checkers: Type.Record(Type.String(), Type.Object({ id: Type.String(), since: Type.String() }, open), { description: 'Region → its active checker.' }),
+    nodes: Type.Array(NodeView),
+  },
+  { title: 'NodeList' },
+);
+
+export const VotesAccepted = Type.Object({ accepted: Type.Integer({ description: 'Votes taken (a checker votes for its own region only).' }) }, { title: 'VotesAccepted' });
+
+// ---- overrides and audit ---------------------------------------------------------------------
+
+export const OverrideView = Type.Object(
+  {
+    id: Type.String({ description: '`endpoint:pool/id` or `region:id`.' }),
+    kind: Type.String({ description: '`drain`, `force_up` or `force_down`.' }),
+    reason: Type.Optional(Type.String()),
+    by: Type.Optional(Type.String({ description: 'Who set it.' })),
+    expires_at: Nullable(Type.String({ description: 'When it lifts by itself (ISO 8601).' })),
+    set_at: Nullable(Type.String()),
+  },
+  { title: 'Override', ...open },
+);
+
+export const OverrideList = Type.Object({ overrides: Type.Array(OverrideView) }, { title: 'OverrideList' });
+
+export const AuditEntry = Type.Object(
+  {
+    at: Type.String(),
+    who: Type.String({ description: 'The token\'s name, or `anonymous`.' }),
+    action: Type.String({ description: '`zone.create`, `record.replace`, `override.set`, ...' }),
+    target: Type.String(),
+    before: Nullable(Type.String()),
+    after: Nullable(Type.String()),
+    detail: Type.Optional(Type.Unknown({ description: 'What else the change recorded.' })),
+    node: Type.Optional(Type.String({ description: 'Cluster mode: the node that took the change.' })),
+  },
+  { title: 'AuditEntry', ...open },
+);
+
+export const AuditList = Type.Object({ entries: Type.Array(AuditEntry) }, { title: 'AuditList' });
+
+// ---- the simulator ---------------------------------------------------------------------------
+
+const SimRecord = Type.Object({ name: Type.String(), type: Type.String(), ttl: Type.Optional(Type.Integer()), data: Type.Optional(Type.Unknown({ description: 'RDATA as dns-packet decodes it.' })) }, open);
+
+export const Simulation = Type.Object(
+  {
+    question: Type.Object({ name: Type.String(), type: Type.String(), client: Type.String(), as: Type.String({ description: '`ecs` or `source address`.' }) }, open),
+    answer: Type.Object(
+      {
+        rcode: Type.Optional(Type.String()),
+        aa: Type.Boolean(),
+        records: Type.Array(SimRecord),
+        authority: Type.Array(SimRecord),
+        ecs_scope: Nullable(Type.Integer()),
+      },
+      open,
+    ),
+    explanation: Type.Object(
+      {
+        policy_record: Nullable(Type.Object({ name: Type.String(), ttl: Type.Number(), on_all_down: Type.String() }, open)),
+        geolocation: Nullable(Type.Object({}, open)),
+        path: Type.Array(Type.Object({ at: Type.String(), note: Type.String() }, open)),
+        chosen: Type.Array(Type.Object({ endpoint: Type.String(), value: Type.String(), region: Type.String() }, open)),
+        all_down_fallback: Type.Boolean(),
+        decision_scope: Type.Number(),
+        what_if: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
+      },
+      open,
+    ),
+  },
+  { title: 'Simulation' },
+);
+
+// ---- drills (still growing: open) ------------------------------------------------------------
+
+export const DrillPreview = Type.Object(
+  {
+    target: Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String())) }, open),
+    vantage_points: Type.Array(Type.Object({ country: Type.String(), subnet: Type.String() }, open)),
+    records: Type.Array(Type.Object({ zone: Type.String(), name: Type.String(), type: Type.String(), vantage: Type.Array(Type.Object({}, open)) }, open)),
+    capacity: Type.Array(Type.Object({ region: Type.String() }, open)),
+    safety: Type.Array(Type.Object({ rule: Type.String(), pass: Type.Boolean(), detail: Type.String() }, open)),
+    changed_answers: Type.Integer(),
+  },
+  { title: 'DrillPreview', ...open },
+);
+
+export const DrillReport = Type.Object(
+  {
+    id: Type.String(),
+    state: Type.String({ description: '`running`, `restoring`, `done`, `aborted` or `refused`.' }),
+    target: Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String())) }, open),
+    reason: Type.String(),
+    by: Type.String(),
+    duration_s: Type.Number(),
+    min_healthy_regions: Type.Integer(),
+    started_at: Type.String(),
+    ends_at: Type.String(),
+    finished_at: Nullable(Type.String()),
+    timeline: Type.Array(Type.Object({ at: Type.String(), event: Type.String(), detail: Type.Optional(Type.String()) }, open)),
+    nodes: Type.Array(Type.Object({ node: Type.String(), drained_after_ms: Nullable(Type.Number()), restored_after_ms: Nullable(Type.Number()) }, open)),
+    observations: Type.Array(Type.Object({}, open)),
+    empty_or_servfail: Type.Integer(),
+    checks: Type.Array(Type.Object({ rule: Type.String(), pass: Type.Boolean(), detail: Type.String() }, open)),
+    preview: Type.Object({}, open),
+  },
+  { title: 'DrillReport', ...open },
+);
+
+export const DrillList = Type.Object({ drills: Type.Array(DrillReport) }, { title: 'DrillList' });
+
+// ---- what the serializer sees ----------------------------------------------------------------
+
+const views = new WeakMap<object, unknown>();
+
+/**
+ * The schema fast-json-stringify serializes with, made from a documented one: a union (`anyOf`,
+ * `oneOf`: a Duration, a nullable field, a plain-or-policy record) becomes `{}`, serialized as
+ * JSON.stringify would, and a `oneOf` over `required` lists beside an object's properties (a
+ * validation rule, no help in writing) goes. fast-json-stringify settles a union by running
+ * ajv on the value, and compiles that validator on a route's first response (half a second for
+ * a zone document on a busy machine); this way no response waits for ajv, and nothing of a
+ * union's value can be lost. What a union holds is still checked, against the documented
+ * schema, by admin/response-check.ts.
+ */
+export function serializationView(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(serializationView);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const cached = views.get(schema);
+  if (cached !== undefined) return cached;
+  const s = schema as Record<string, unknown>;
+  let out: Record<string, unknown>;
+  const union = (Array.isArray(s['anyOf']) || Array.isArray(s['oneOf'])) && !(s['type'] === 'object' && s['properties'] && (s['oneOf'] as Record<string, unknown>[] | undefined)?.every((b) => Object.keys(b).every((k) => k === 'required')));
+  if (union) {
+    out = typeof s['description'] === 'string' ? { description: s['description'] } : {};
+  } else {
+    out = {};
+    for (const [k, v] of Object.entries(s)) {
+      if (k === 'x-error' || (k === 'oneOf' && s['type'] === 'object')) continue;
+      if ((k === 'properties' || k === 'patternProperties') && v && typeof v === 'object') out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, serializationView(sub)]));
+      else if (k === 'items' || k === 'additionalProperties' || k === 'schema') out[k] = serializationView(v);
+      else out[k] = v;
+    }
+    // A content map (`{ 'text/dns': { schema } }`) keeps its media types.
+    if (s['content'] && typeof s['content'] === 'object') out['content'] = Object.fromEntries(Object.entries(s['content'] as Record<string, unknown>).map(([m, media]) => [m, serializationView(media)]));
+  }
+  views.set(schema, out);
+  return out;
+}

@@ -56,10 +56,15 @@ policies:
     policy: { geo: { branches: [ { match: { countries: [DE] }, policy: { pool: eu } } ] } }
   - name: lat
     type: A
-    policy: { latency: { regions: [ { region: fra, policy: { pool: eu } }, { region: iad, policy: { pool: us } }, { region: gru, policy: { pool: sa } } ] } }
+    policy:
+      latency:
+        regions: [ { region: fra, policy: { pool: eu } }, { region: iad, policy: { pool: us } }, { region: gru, policy: { pool: sa } } ]
   - name: lattol
     type: A
-    policy: { latency: { tolerance_ms: 5, regions: [ { region: fra, policy: { pool: eu } }, { region: iad, policy: { pool: us } }, { region: gru, policy: { pool: sa } } ] } }
+    policy:
+      latency:
+        tolerance_ms: 5
+        regions: [ { region: fra, policy: { pool: eu } }, { region: iad, policy: { pool: us } }, { region: gru, policy: { pool: sa } } ]
   - name: cidr
     type: A
     policy:
@@ -76,8 +81,18 @@ policies:
 const LATENCY = ZONE.policies!.latency;
 const rec = (name: string, rrtype: number = RRType.A): PolicyRecord => recordOf(ZONE, name, rrtype);
 const down = (...keys: string[]): HealthView => withEndpointsDown(ALL_UP, new Set(keys));
-const run = (name: string, who: string | Client, opts: { health?: HealthView; seed?: number; trace?: TraceStep[]; rrtype?: number } = {}): Decision =>
-  decide(rec(name, opts.rrtype), typeof who === 'string' ? client(who) : who, opts.health ?? ALL_UP, { latency: LATENCY, chooser: seededChooser(opts.seed ?? 1), ...(opts.trace ? { trace: opts.trace } : {}) });
+interface RunOptions {
+  health?: HealthView;
+  seed?: number;
+  trace?: TraceStep[];
+  rrtype?: number;
+}
+/** `decide` for record `name` and a client, with seeded dice (seed 1 unless given). */
+function run(name: string, who: string | Client, opts: RunOptions = {}): Decision {
+  const c = typeof who === 'string' ? client(who) : who;
+  const chooser = seededChooser(opts.seed ?? 1);
+  return decide(rec(name, opts.rrtype), c, opts.health ?? ALL_UP, { latency: LATENCY, chooser, ...(opts.trace ? { trace: opts.trace } : {}) });
+}
 /** Exact shares of each answered set (keys sorted) from the drill preview walk. */
 function shares(name: string, who: string, health: HealthView = ALL_UP): Map<string, number> {
   const o = outcomes(rec(name), client(who), health, { latency: LATENCY });
@@ -117,7 +132,18 @@ const CLIENTS = [US_MN, US, GB, DE, DE6, ZA, NOWHERE, CA!, BR!, '198.51.100.7', 
 
 const fixture = (records: { name: string; rrtype?: number; ttl: number }[]) => () => ({ zone: ZONE, records, clients: CLIENTS });
 policyCases('pool', fixture([{ name: 'pool', ttl: 30 }, { name: 'pool', rrtype: RRType.AAAA, ttl: 90 }]));
-policyCases('weighted', fixture([{ name: 'w', ttl: 12 }, { name: 'weu', ttl: 30 }, { name: 'sticky', ttl: 30 }, { name: 'sticky16', ttl: 30 }, { name: 'sticky', rrtype: RRType.AAAA, ttl: 30 }, { name: 'split', ttl: 30 }, { name: 'cdn', rrtype: RRType.CNAME, ttl: 30 }]));
+policyCases(
+  'weighted',
+  fixture([
+    { name: 'w', ttl: 12 },
+    { name: 'weu', ttl: 30 },
+    { name: 'sticky', ttl: 30 },
+    { name: 'sticky16', ttl: 30 },
+    { name: 'sticky', rrtype: RRType.AAAA, ttl: 30 },
+    { name: 'split', ttl: 30 },
+    { name: 'cdn', rrtype: RRType.CNAME, ttl: 30 },
+  ]),
+);
 policyCases('multivalue', fixture([{ name: 'mv3', ttl: 30 }, { name: 'mvall', ttl: 30 }, { name: 'mveu', ttl: 30 }]));
 policyCases('failover', fixture([{ name: 'fo', ttl: 30 }, { name: 'fomin', ttl: 30 }]));
 policyCases('geo', fixture([{ name: 'geo', ttl: 30 }, { name: 'geosame', ttl: 30 }, { name: 'geonodefault', ttl: 30 }]));

@@ -47,10 +47,16 @@ describe('a node named after no kind', () => {
   it('is an unknown policy, even when the name is an Object.prototype property', async () => {
     const { loadZoneText } = await import('../zone/load.js');
     for (const name of ['bogus', 'constructor', 'toString', '__proto__']) {
-      const r = loadZoneText(
-        `zone: k.test\nsoa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }\nns: [ns1]\nrecords: [ { name: ns1, type: A, value: 192.0.2.53 } ]\npolicies:\n  - { name: www, type: A, policy: { ${JSON.stringify(name)}: x } }\n`,
-        'k.test.yaml',
-      );
+      const text = [
+        'zone: k.test',
+        'soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }',
+        'ns: [ns1]',
+        'records: [ { name: ns1, type: A, value: 192.0.2.53 } ]',
+        'policies:',
+        `  - { name: www, type: A, policy: { ${JSON.stringify(name)}: x } }`,
+        '',
+      ].join('\n');
+      const r = loadZoneText(text, 'k.test.yaml');
       expect(r.ok, name).toBe(false);
       if (!r.ok) expect(r.errors.map((e) => e.message), name).toEqual([`policies[0].policy: unknown policy "${name}" (one of ${names.join(', ')})`]);
     }

@@ -109,9 +109,14 @@ export function scripted(choices: readonly number[], ordered = true): Chooser & 
 }
 
 /** An evaluation context for running a node directly (what policy/evaluate.ts `decide` builds). */
-export function contextFor(record: PolicyRecord, client: Client, opts: { health?: HealthView; chooser?: Chooser; latency?: LatencyTable | null; trace?: TraceStep[] } = {}): EvalContext {
+export function contextFor(
+  record: PolicyRecord,
+  client: Client,
+  opts: { health?: HealthView; chooser?: Chooser; latency?: LatencyTable | null; trace?: TraceStep[] } = {},
+): EvalContext {
   const chooser = opts.chooser ?? seededChooser(1);
-  return { client, health: opts.health ?? ALL_UP, latency: opts.latency ?? null, qtype: record.rrtype, pick: chooser.pick, ordered: chooser.ordered, scope: 0, trace: opts.trace };
+  const health = opts.health ?? ALL_UP;
+  return { client, health, latency: opts.latency ?? null, qtype: record.rrtype, pick: chooser.pick, ordered: chooser.ordered, scope: 0, trace: opts.trace };
 }
 
 export function client(text: string): Client {
@@ -283,7 +288,10 @@ export function policyCases(kind: string, make: () => PolicyFixture): void {
           expect(total).toBeCloseTo(1, 9);
           if (!o.exact) continue;
           const seen = new Set(o.outcomes.map((x) => keysOf(x.decision).sort().join(' ')));
-          for (let seed = 1; seed <= 20; seed++) expect(seen.has(keysOf(run(record, c, ALL_UP, seed)).sort().join(' ')), `${record.owner} for ${c.text}`).toBe(true);
+          for (let seed = 1; seed <= 20; seed++) {
+            const answered = keysOf(run(record, c, ALL_UP, seed)).sort().join(' ');
+            expect(seen.has(answered), `${record.owner} for ${c.text}: ${answered}`).toBe(true);
+          }
         }
       }
     });

@@ -24,7 +24,10 @@ export const cidr: PolicyKind<{ routes: { networks: string[]; policy: unknown }[
       {
         routes: Type.Array(
           Type.Object(
-            { networks: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'IPv4/IPv6 networks in CIDR form.' }), policy: s.node('What clients in them get.') },
+            {
+              networks: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'IPv4/IPv6 networks in CIDR form.' }),
+              policy: s.node('What clients in them get.'),
+            },
             { additionalProperties: false },
           ),
           { minItems: 1 },

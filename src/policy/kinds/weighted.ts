@@ -48,12 +48,17 @@ export const weighted: PolicyKind<WeightedOptions> = {
         pool: Type.Optional(s.id('Pick one endpoint of this pool by weight.')),
         children: Type.Optional(
           Type.Array(
-            Type.Object({ weight: Type.Number({ minimum: 0, description: 'Relative weight; 0 drains.' }), policy: s.node('The child policy.') }, { additionalProperties: false }),
+            Type.Object(
+              { weight: Type.Number({ minimum: 0, description: 'Relative weight; 0 drains.' }), policy: s.node('The child policy.') },
+              { additionalProperties: false },
+            ),
             { minItems: 1, description: 'Pick one child policy by weight.' },
           ),
         ),
         sticky: Type.Optional(Type.Boolean({ description: 'Keep each client network on its endpoint (rendezvous hashing).' })),
-        sticky_prefix_v4: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, description: 'IPv4 prefix that identifies a client network for stickiness. Default 24.' })),
+        sticky_prefix_v4: Type.Optional(
+          Type.Integer({ minimum: 0, maximum: 32, description: 'IPv4 prefix that identifies a client network for stickiness. Default 24.' }),
+        ),
         sticky_prefix_v6: Type.Optional(Type.Integer({ minimum: 0, maximum: 128, description: 'IPv6 prefix for stickiness. Default 56.' })),
       },
       { additionalProperties: false, oneOf: [{ required: ['pool'] }, { required: ['children'] }], 'x-error': 'must have exactly one of "pool" or "children"' },

@@ -6,8 +6,11 @@
  * A policy tree is recursive, and these schemas stay plain (no `$ref`, see model/zone-schema.ts),
  * so a child node is checked here only as "a map with one key"; policy/compile.ts checks each
  * node against the schema of its kind ({@link NODE_SCHEMAS}) and reports the path of the problem.
+ * Each kind's option schema lives with the kind (policy/kinds/, listed in policy/registry.ts),
+ * made of the pieces given here ({@link Id}, {@link PolicyNodeRef}).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { POLICY_KINDS } from '../policy/registry.js';
 import { Duration } from './duration.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
@@ -17,17 +20,25 @@ function Id(description: string) {
   return Type.String({ pattern: ID_PATTERN, description: `${description} Lowercase letters, digits, \`.\`, \`_\`, \`-\`.`, 'x-error': ID_ERROR });
 }
 
-/** A policy node: a map with exactly one key, the policy's kind. */
+/** The kinds as policy nodes' wording lists them: `use` (a reference, not a policy) last. */
+function kindsInWords(): string[] {
+  const names = POLICY_KINDS.map((k) => k.name);
+  return [...names.filter((n) => n !== 'use'), 'use'];
+}
+
+/** A policy node: a map with exactly one key, the policy's kind (policy/registry.ts). */
 export function PolicyNodeRef(description: string) {
+  const kinds = kindsInWords();
+  const quoted = kinds.map((k) => `\`${k}\``);
   return Type.Object(
     {},
     {
       title: 'PolicyNode',
-      description: `${description} A map with exactly one key naming the policy: \`pool\`, \`weighted\`, \`multivalue\`, \`failover\`, \`geo\`, \`latency\`, \`cidr\` or \`use\`.`,
+      description: `${description} A map with exactly one key naming the policy: ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}.`,
       additionalProperties: true,
       minProperties: 1,
       maxProperties: 1,
-      'x-error': 'must be a policy: a map with exactly one of pool, weighted, multivalue, failover, geo, latency, cidr, use',
+      'x-error': `must be a policy: a map with exactly one of ${kinds.join(', ')}`,
     },
   );
 }
@@ -113,83 +124,5 @@ export type LatencyRowEntry = Static<typeof LatencyRowEntry>;
 
 // ---- the options of each kind of node ------------------------------------------------------
 
-const StickyPrefixes = {
-  sticky: Type.Optional(Type.Boolean({ description: 'Keep each client network on its endpoint (rendezvous hashing).' })),
-  sticky_prefix_v4: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, description: 'IPv4 prefix that identifies a client network for stickiness. Default 24.' })),
-  sticky_prefix_v6: Type.Optional(Type.Integer({ minimum: 0, maximum: 128, description: 'IPv6 prefix for stickiness. Default 56.' })),
-};
-
-export const NODE_SCHEMAS: Record<string, TSchema> = {
-  pool: Id('The pool whose usable endpoints all answer.'),
-  use: Type.String({ minLength: 1, description: 'The name of another policy record of this zone whose tree to use here.' }),
-  weighted: Type.Object(
-    {
-      pool: Type.Optional(Id('Pick one endpoint of this pool by weight.')),
-      children: Type.Optional(
-        Type.Array(
-          Type.Object({ weight: Type.Number({ minimum: 0, description: 'Relative weight; 0 drains.' }), policy: PolicyNodeRef('The child policy.') }, { additionalProperties: false }),
-          { minItems: 1, description: 'Pick one child policy by weight.' },
-        ),
-      ),
-      ...StickyPrefixes,
-    },
-    { additionalProperties: false, oneOf: [{ required: ['pool'] }, { required: ['children'] }], 'x-error': 'must have exactly one of "pool" or "children"' },
-  ),
-  multivalue: Type.Object(
-    { pool: Id('The pool.'), max: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Most endpoints in one answer. Default 8.' })) },
-    { additionalProperties: false },
-  ),
-  failover: Type.Object(
-    {
-      tiers: Type.Array(PolicyNodeRef('A tier.'), { minItems: 1, description: 'Tiers in order of preference.' }),
-      min_healthy: Type.Optional(Type.Integer({ minimum: 1, description: 'Usable endpoints a tier needs to answer. Default 1.' })),
-    },
-    { additionalProperties: false },
-  ),
-  geo: Type.Object(
-    {
-      branches: Type.Array(
-        Type.Object(
-          {
-            match: Type.Object(
-              {
-                subdivisions: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'ISO 3166-2 codes (`US-CA`).' })),
-                countries: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'ISO 3166-1 alpha-2 codes.' })),
-                continents: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'AF AN AS EU NA OC SA.' })),
-              },
-              { additionalProperties: false, minProperties: 1, 'x-error': 'must list subdivisions, countries or continents' },
-            ),
-            policy: PolicyNodeRef('What clients located there get.'),
-          },
-          { additionalProperties: false },
-        ),
-        { minItems: 1 },
-      ),
-      default: Type.Optional(PolicyNodeRef('What clients matching no branch get.')),
-    },
-    { additionalProperties: false },
-  ),
-  latency: Type.Object(
-    {
-      regions: Type.Array(
-        Type.Object({ region: Id('A region.'), policy: PolicyNodeRef('What clients sent to that region get.') }, { additionalProperties: false }),
-        { minItems: 1 },
-      ),
-      tolerance_ms: Type.Optional(Type.Number({ minimum: 0, description: 'Regions within this many ms of the best share the load. Default 0.' })),
-    },
-    { additionalProperties: false },
-  ),
-  cidr: Type.Object(
-    {
-      routes: Type.Array(
-        Type.Object(
-          { networks: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'IPv4/IPv6 networks in CIDR form.' }), policy: PolicyNodeRef('What clients in them get.') },
-          { additionalProperties: false },
-        ),
-        { minItems: 1 },
-      ),
-      default: Type.Optional(PolicyNodeRef('What clients in no route get.')),
-    },
-    { additionalProperties: false },
-  ),
-};
+/** The schema of each kind's options, by kind, in registry order (each kind's module owns its own). */
+export const NODE_SCHEMAS: Record<string, TSchema> = Object.fromEntries(POLICY_KINDS.map((k) => [k.name, k.schema({ id: Id, node: PolicyNodeRef })]));

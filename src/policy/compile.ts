@@ -2,10 +2,14 @@
  * @module policy/compile
  * Turns the regions, pools, policy records and latency rows of a YAML zone into the compiled
  * model of policy/types.ts, checking everything a schema cannot: references to pools, regions
- * and records; `use` loops; country, continent and subdivision codes; networks; duplicates;
- * pools that cannot answer the record's type. Every problem carries the path of the value at
- * fault, which zone/yaml-zone.ts turns into a line. A zone with any problem is not loaded, so a
- * policy is never half-compiled.
+ * and records; `use` loops; duplicates; pools that cannot answer the record's type. Every
+ * problem carries the path of the value at fault, which zone/yaml-zone.ts turns into a line. A
+ * zone with any problem is not loaded, so a policy is never half-compiled.
+ *
+ * This is the shared walk only: the shape of a node (a map with one key), its kind's schema,
+ * `use` references and their loops, pool lookup and the problems' paths. What a node of each kind
+ * means (its options, country codes, networks, and the node it compiles to) is its kind's module
+ * (policy/kinds/, listed in policy/registry.ts), reached through a {@link KindCompiler}.
  */
 import { isIP } from 'node:net';
 import type { ErrorCode } from '../errors.js';
@@ -16,17 +20,10 @@ import { formatPath, validateAgainst, type PathSegment } from '../model/zone-sch
 import { MAX_TTL, parseTtlUnits } from '../zone/rdata.js';
 import { addressBytes } from './client.js';
 import { seedOf } from './common.js';
-import { CidrNode } from './cidr.js';
-import { FailoverNode } from './failover.js';
-import { GeoNode, type GeoBranch } from './geo.js';
-import { continentOf, isContinent, loadGeoip } from './geoip.js';
-import { LatencyNode } from './latency.js';
+import { continentOf, loadGeoip } from './geoip.js';
 import { LatencyTable, LatencyTableError } from './latency-table.js';
-import { MultivalueNode, DEFAULT_MULTIVALUE_MAX } from './multivalue.js';
-import { PoolNode } from './pool.js';
-import { PrefixTable } from './prefix-table.js';
-import { DEFAULT_STICKY, WeightedChildrenNode, WeightedPoolNode, type Sticky } from './weighted.js';
-import type { AllDown, Endpoint, PolicyNode, PolicyRecord, Pool, Region } from './types.js';
+import { policyKind } from './registry.js';
+import type { AllDown, Endpoint, KindCompiler, PolicyNode, PolicyRecord, Pool, Region } from './types.js';
 import { compileChecks, type CheckPlan } from '../health/config.js';
 import type { CheckEntry } from '../model/health-schema.js';
 
@@ -275,11 +272,12 @@ class Compiler {
       this.fail('MRD_ERR_ZONE_SCHEMA', path, `${formatPath(path)}: must be a policy: a map with exactly one of ${Object.keys(NODE_SCHEMAS).join(', ')}`);
       return null;
     }
-    const [kind, value] = Object.entries(raw as Json)[0]!;
-    const at = [...path, kind];
-    const schema = NODE_SCHEMAS[kind];
-    if (!schema) {
-      this.fail('MRD_ERR_ZONE_SCHEMA', path, `${formatPath(path)}: unknown policy "${kind}" (one of ${Object.keys(NODE_SCHEMAS).join(', ')})`);
+    const [name, value] = Object.entries(raw as Json)[0]!;
+    const at = [...path, name];
+    const kind = policyKind(name);
+    const schema = NODE_SCHEMAS[name];
+    if (!kind || !schema) {
+      this.fail('MRD_ERR_ZONE_SCHEMA', path, `${formatPath(path)}: unknown policy "${name}" (one of ${Object.keys(NODE_SCHEMAS).join(', ')})`);
       return null;
     }
     const problems = validateAgainst(schema, value);
@@ -293,32 +291,24 @@ class Compiler {
       }
       return null;
     }
-    const v = value as Json;
-    switch (kind) {
-      case 'pool': {
-        const eps = this.poolEndpoints(value as string, at, rrtype);
-        return eps && new PoolNode(value as string, eps);
-      }
-      case 'use':
-        return this.use(value as string, at, rrtype, stack);
-      case 'weighted':
-        return this.weighted(v, at, rrtype, stack);
-      case 'multivalue': {
-        const eps = this.poolEndpoints(v['pool'] as string, [...at, 'pool'], rrtype);
-        return eps && new MultivalueNode(v['pool'] as string, eps, (v['max'] as number | undefined) ?? DEFAULT_MULTIVALUE_MAX);
-      }
-      case 'failover': {
-        const tiers = (v['tiers'] as unknown[]).map((t, i) => this.node(t, [...at, 'tiers', i], rrtype, stack));
-        return tiers.every((t) => t) ? new FailoverNode(tiers as PolicyNode[], (v['min_healthy'] as number | undefined) ?? 1) : null;
-      }
-      case 'geo':
-        return this.geo(v, at, rrtype, stack);
-      case 'latency':
-        return this.latencyNode(v, at, rrtype, stack);
-      case 'cidr':
-        return this.cidr(v, at, rrtype, stack);
-    }
-    return null;
+    return kind.compile(value as never, at, this.kit(rrtype, stack));
+  }
+
+  /** What a kind's compile step may do, for one node: compile children under the same record. */
+  private kit(rrtype: number, stack: string[]): KindCompiler {
+    return {
+      rrtype,
+      node: (raw, path) => this.node(raw, path, rrtype, stack),
+      use: (name, path) => this.use(name, path, rrtype, stack),
+      poolEndpoints: (id, path) => this.poolEndpoints(id, path, rrtype),
+      region: (id) => this.regions.get(id),
+      regionDefined: (id) => this.regionDefined(id),
+      fail: (code, path, ...args) => this.fail(code, path, ...args),
+      pathText: formatPath,
+      needsGeoip: () => {
+        this.#needsGeoip = true;
+      },
+    };
   }
 
   private use(name: string, at: PathSegment[], rrtype: number, stack: string[]): PolicyNode | null {
@@ -340,120 +330,6 @@ class Compiler {
       return null;
     }
     return this.node(target.entry.policy, ['policies', target.index, 'policy'], rrtype, [...stack, target.entry.name]);
-  }
-
-  private sticky(v: Json): Sticky | null {
-    if (v['sticky'] !== true) return null;
-    return { v4: (v['sticky_prefix_v4'] as number | undefined) ?? DEFAULT_STICKY.v4, v6: (v['sticky_prefix_v6'] as number | undefined) ?? DEFAULT_STICKY.v6 };
-  }
-
-  private weighted(v: Json, at: PathSegment[], rrtype: number, stack: string[]): PolicyNode | null {
-    if (typeof v['pool'] === 'string') {
-      const eps = this.poolEndpoints(v['pool'], [...at, 'pool'], rrtype);
-      return eps && new WeightedPoolNode(v['pool'], eps, this.sticky(v));
-    }
-    const children = (v['children'] as { weight: number; policy: unknown }[]).map((c, i) => {
-      const node = this.node(c.policy, [...at, 'children', i, 'policy'], rrtype, stack);
-      return node && { weight: c.weight, node, seed: seedOf(`${formatPath(at)}#${i}`) };
-    });
-    return children.every((c) => c) ? new WeightedChildrenNode(children as { weight: number; node: PolicyNode; seed: number }[], this.sticky(v)) : null;
-  }
-
-  private geo(v: Json, at: PathSegment[], rrtype: number, stack: string[]): PolicyNode | null {
-    this.#needsGeoip = true;
-    const subdivisions = new Map<string, GeoBranch>();
-    const countries = new Map<string, GeoBranch>();
-    const continents = new Map<string, GeoBranch>();
-    const branches: GeoBranch[] = [];
-    const raw = v['branches'] as { match: { subdivisions?: string[]; countries?: string[]; continents?: string[] }; policy: unknown }[];
-    let ok = true;
-    raw.forEach((b, i) => {
-      const node = this.node(b.policy, [...at, 'branches', i, 'policy'], rrtype, stack);
-      const label = `branch ${[...(b.match.subdivisions ?? []), ...(b.match.countries ?? []), ...(b.match.continents ?? [])].join(',')}`;
-      const branch = node ? { label, node } : null;
-      if (branch) branches.push(branch);
-      else ok = false;
-      const add = (map: Map<string, GeoBranch>, list: string[] | undefined, field: string, check: (c: string) => boolean, what: string): void => {
-        (list ?? []).forEach((code, j) => {
-          const p = [...at, 'branches', i, 'match', field, j];
-          const c = code.toUpperCase();
-          if (!check(c)) {
-            ok = false;
-            return this.fail('MRD_ERR_POLICY_LOCATION', p, formatPath(p), code, what);
-          }
-          if (map.has(c)) {
-            ok = false;
-            return this.fail('MRD_ERR_POLICY_DUPLICATE', p, formatPath(p), `${c} is already matched by an earlier branch`);
-          }
-          if (branch) map.set(c, branch);
-        });
-      };
-      add(subdivisions, b.match.subdivisions, 'subdivisions', (c) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(c) && continentOf(c.slice(0, 2)) !== undefined, 'an ISO 3166-2 subdivision code such as US-CA');
-      add(countries, b.match.countries, 'countries', (c) => /^[A-Z]{2}$/.test(c) && continentOf(c) !== undefined, 'an ISO 3166-1 alpha-2 country code');
-      add(continents, b.match.continents, 'continents', isContinent, 'a continent code (AF AN AS EU NA OC SA)');
-    });
-    let fallback: GeoBranch | null = null;
-    if (v['default'] !== undefined) {
-      const node = this.node(v['default'], [...at, 'default'], rrtype, stack);
-      if (node) {
-        fallback = { label: 'default', node };
-        branches.push(fallback);
-      } else ok = false;
-    }
-    if (!ok) return null;
-    const d = JSON.stringify(v['default']);
-    const same = fallback !== null && raw.every((b) => JSON.stringify(b.policy) === d);
-    return new GeoNode(subdivisions, countries, continents, fallback, same, branches);
-  }
-
-  private latencyNode(v: Json, at: PathSegment[], rrtype: number, stack: string[]): PolicyNode | null {
-    this.#needsGeoip = true;
-    const seen = new Set<string>();
-    let ok = true;
-    const targets = (v['regions'] as { region: string; policy: unknown }[]).map((t, i) => {
-      const p = [...at, 'regions', i];
-      const region = this.regions.get(t.region);
-      if (!region) {
-        ok = false;
-        if (!this.regionDefined(t.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...p, 'region'], formatPath([...p, 'region']), 'region', t.region);
-      } else if (seen.has(t.region)) {
-        ok = false;
-        this.fail('MRD_ERR_POLICY_DUPLICATE', [...p, 'region'], formatPath([...p, 'region']), `region "${t.region}" is listed twice`);
-      }
-      seen.add(t.region);
-      const node = this.node(t.policy, [...p, 'policy'], rrtype, stack);
-      if (!node) ok = false;
-      return { region: region!, node: node! };
-    });
-    return ok ? new LatencyNode(targets, (v['tolerance_ms'] as number | undefined) ?? 0) : null;
-  }
-
-  private cidr(v: Json, at: PathSegment[], rrtype: number, stack: string[]): PolicyNode | null {
-    let ok = true;
-    const entries: { network: string; value: PolicyNode }[] = [];
-    const children: PolicyNode[] = [];
-    (v['routes'] as { networks: string[]; policy: unknown }[]).forEach((r, i) => {
-      const node = this.node(r.policy, [...at, 'routes', i, 'policy'], rrtype, stack);
-      if (!node) ok = false;
-      else children.push(node);
-      r.networks.forEach((n, j) => {
-        const p = [...at, 'routes', i, 'networks', j];
-        try {
-          new PrefixTable([...entries, { network: n, value: node! }]);
-          entries.push({ network: n, value: node! });
-        } catch (err) {
-          ok = false;
-          this.fail('MRD_ERR_POLICY_NETWORK', p, formatPath(p), (err as Error).message);
-        }
-      });
-    });
-    let fallback: PolicyNode | null = null;
-    if (v['default'] !== undefined) {
-      fallback = this.node(v['default'], [...at, 'default'], rrtype, stack);
-      if (!fallback) ok = false;
-      else children.push(fallback);
-    }
-    return ok ? new CidrNode(new PrefixTable(entries), fallback, children) : null;
   }
 }
 

@@ -6,7 +6,15 @@
  *
  * Every policy implements {@link PolicyNode}: given the context, return the endpoints it picks,
  * or `null` when nothing under it is usable, so that its parent can try something else.
+ *
+ * Each kind of policy is one module in policy/kinds/ that exports a {@link PolicyKind}: the
+ * schema of its options, the compile step that turns checked options into a node, and the node
+ * class. policy/registry.ts lists them; policy/compile.ts walks a tree and hands each node to
+ * its kind through a {@link KindCompiler}.
  */
+import type { TSchema } from '@sinclair/typebox';
+import type { ErrorCode } from '../errors.js';
+import type { PathSegment } from '../model/zone-schema.js';
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
 import type { LatencyTable } from './latency-table.js';
@@ -89,7 +97,7 @@ export interface Chooser {
 
 /** A node of a policy tree. */
 export interface PolicyNode {
-  /** `pool`, `weighted`, `geo`, `latency`, `failover`, `multivalue`, `cidr`. */
+  /** The name of its kind ({@link PolicyKind.name}: `pool`, `weighted`, ...), the first step of trace paths. */
   readonly kind: string;
   /** The endpoints chosen, or null when nothing below is usable. Never throws, never awaits. */
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null;
@@ -129,4 +137,53 @@ export interface Decision {
   readonly scope: number;
   /** True when the tree found nothing usable and `on_all_down` decided. */
   readonly allDown: boolean;
+}
+
+// ---- kinds of policy (policy/registry.ts) ---------------------------------------------------
+
+/** The schema pieces a kind's option schema is made of (model/policy-schema.ts provides them). */
+export interface SchemaKit {
+  /** An id (pool, region): the same pattern and message everywhere. */
+  id(description: string): TSchema;
+  /** A child policy: checked here only as a map with one key; the walk checks it by its own kind. */
+  node(description: string): TSchema;
+}
+
+/**
+ * What the shared walk (policy/compile.ts) gives a kind's compile step. Every path is the full
+ * path from the zone document's root (`policies[3].policy.geo.branches[0]`), so a problem
+ * reported through {@link fail} points at its line.
+ */
+export interface KindCompiler {
+  /** The record type being compiled for (1 A, 28 AAAA, 5 CNAME). */
+  readonly rrtype: number;
+  /** Compiles a child node at `path` (checked against its own kind's schema); null after reporting. */
+  node(raw: unknown, path: PathSegment[]): PolicyNode | null;
+  /** The tree of another policy record (`use`), with loop detection; null after reporting. */
+  use(name: string, path: PathSegment[]): PolicyNode | null;
+  /** The endpoints of a pool that can answer {@link rrtype}; null after reporting why not. */
+  poolEndpoints(id: string, path: PathSegment[]): Endpoint[] | null;
+  /** A region compiled without problems. */
+  region(id: string): Region | undefined;
+  /** True when a region of this id is written in the zone (it may have been bad, and reported). */
+  regionDefined(id: string): boolean;
+  /** Reports a problem (the same problem at the same path is reported once). */
+  fail(code: ErrorCode, path: PathSegment[], ...args: unknown[]): void;
+  /** A path as text, for messages (`policies[0].policy.geo`). */
+  pathText(path: readonly PathSegment[]): string;
+  /** Says that the zone needs the geolocation database (loaded once, after a clean compile). */
+  needsGeoip(): void;
+}
+
+/**
+ * One kind of policy: one module in policy/kinds/, one line in policy/registry.ts, one page in
+ * docs/policies/. `compile` gets options that passed `schema` already.
+ */
+export interface PolicyKind<Options = never> {
+  /** The key that names it in a zone (`weighted`). */
+  readonly name: string;
+  /** The JSON Schema of its options (the value under its key). */
+  schema(kit: SchemaKit): TSchema;
+  /** The node for these options at `at` (the path of the options), or null after reporting. */
+  compile(options: Options, at: PathSegment[], c: KindCompiler): PolicyNode | null;
 }

@@ -1,14 +1,24 @@
 /**
- * @module policy/pool
- * The leaf `{ pool: ID }`: every usable endpoint of the pool, in the order written.
+ * @module policy/kinds/pool
+ * The leaf `{ pool: ID }`: every usable endpoint of the pool, in the order written
+ * (docs/policies/pool.md).
  *
  * | endpoints                      | answer                        |
  * | ------------------------------ | ----------------------------- |
  * | some usable (up or unknown)    | all usable ones, weight > 0   |
  * | none usable                    | nothing: the parent decides   |
  */
-import { countUsable, note, usableEndpoints } from './common.js';
-import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+import { countUsable, note, usableEndpoints } from '../common.js';
+import type { Endpoint, EvalContext, PolicyKind, PolicyNode } from '../types.js';
+
+export const pool: PolicyKind<string> = {
+  name: 'pool',
+  schema: (s) => s.id('The pool whose usable endpoints all answer.'),
+  compile(id, at, c) {
+    const eps = c.poolEndpoints(id, at);
+    return eps && new PoolNode(id, eps);
+  },
+};
 
 export class PoolNode implements PolicyNode {
   readonly kind = 'pool';

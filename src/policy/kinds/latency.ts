@@ -1,9 +1,10 @@
 /**
- * @module policy/latency
+ * @module policy/kinds/latency
  * `latency`: send the client to the region with the lowest estimated round-trip time that has
- * anything usable. Estimates come from the latency table (a CIDR row, then a country row), else
- * from great-circle distance (policy/latency-table.ts has the formula). `tolerance_ms` spreads
- * load: every usable region within that margin of the best is picked at random.
+ * anything usable (docs/policies/latency.md). Estimates come from the latency table (a CIDR row,
+ * then a country row), else from great-circle distance (policy/latency-table.ts has the formula).
+ * `tolerance_ms` spreads load: every usable region within that margin of the best is picked at
+ * random.
  *
  * | estimates known | best region usable | answer                                            |
  * | --------------- | ------------------ | ------------------------------------------------- |
@@ -14,10 +15,47 @@
  *
  * ECS scope: the matching table row's network scope, else the geoip block of the client.
  */
-import { dependOn, note, SAME_WEIGHT, sub } from './common.js';
-import { locate, type Location } from './geoip.js';
-import { distanceKm, rttFromDistance, type LatencyTable } from './latency-table.js';
-import type { Endpoint, EvalContext, PolicyNode, Region } from './types.js';
+import { Type } from '@sinclair/typebox';
+import { dependOn, note, SAME_WEIGHT, sub } from '../common.js';
+import { locate, type Location } from '../geoip.js';
+import { distanceKm, rttFromDistance, type LatencyTable } from '../latency-table.js';
+import type { Endpoint, EvalContext, PolicyKind, PolicyNode, Region } from '../types.js';
+
+export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[]; tolerance_ms?: number }> = {
+  name: 'latency',
+  schema: (s) =>
+    Type.Object(
+      {
+        regions: Type.Array(
+          Type.Object({ region: s.id('A region.'), policy: s.node('What clients sent to that region get.') }, { additionalProperties: false }),
+          { minItems: 1 },
+        ),
+        tolerance_ms: Type.Optional(Type.Number({ minimum: 0, description: 'Regions within this many ms of the best share the load. Default 0.' })),
+      },
+      { additionalProperties: false },
+    ),
+  compile(v, at, c) {
+    c.needsGeoip();
+    const seen = new Set<string>();
+    let ok = true;
+    const targets = v.regions.map((t, i) => {
+      const p = [...at, 'regions', i];
+      const region = c.region(t.region);
+      if (!region) {
+        ok = false;
+        if (!c.regionDefined(t.region)) c.fail('MRD_ERR_POLICY_REFERENCE', [...p, 'region'], c.pathText([...p, 'region']), 'region', t.region);
+      } else if (seen.has(t.region)) {
+        ok = false;
+        c.fail('MRD_ERR_POLICY_DUPLICATE', [...p, 'region'], c.pathText([...p, 'region']), `region "${t.region}" is listed twice`);
+      }
+      seen.add(t.region);
+      const node = c.node(t.policy, [...p, 'policy']);
+      if (!node) ok = false;
+      return { region: region!, node: node! };
+    });
+    return ok ? new LatencyNode(targets, v.tolerance_ms ?? 0) : null;
+  },
+};
 
 interface Estimates {
   readonly rtt: readonly number[];

@@ -1,7 +1,7 @@
 /**
- * @module policy/failover
+ * @module policy/kinds/failover
  * `failover`: ordered tiers; the first tier with at least `min_healthy` (default 1) usable
- * endpoints answers, through its own policy.
+ * endpoints answers, through its own policy (docs/policies/failover.md).
  *
  * | tier 1 usable ≥ min | tier 2 usable ≥ min | answer                       |
  * | ------------------- | ------------------- | ---------------------------- |
@@ -9,8 +9,25 @@
  * | no                  | yes                 | tier 2                       |
  * | no                  | no                  | nothing: the parent decides  |
  */
-import { note, sub } from './common.js';
-import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+import { Type } from '@sinclair/typebox';
+import { note, sub } from '../common.js';
+import type { Endpoint, EvalContext, PolicyKind, PolicyNode } from '../types.js';
+
+export const failover: PolicyKind<{ tiers: unknown[]; min_healthy?: number }> = {
+  name: 'failover',
+  schema: (s) =>
+    Type.Object(
+      {
+        tiers: Type.Array(s.node('A tier.'), { minItems: 1, description: 'Tiers in order of preference.' }),
+        min_healthy: Type.Optional(Type.Integer({ minimum: 1, description: 'Usable endpoints a tier needs to answer. Default 1.' })),
+      },
+      { additionalProperties: false },
+    ),
+  compile(v, at, c) {
+    const tiers = v.tiers.map((t, i) => c.node(t, [...at, 'tiers', i]));
+    return tiers.every((t) => t) ? new FailoverNode(tiers as PolicyNode[], v.min_healthy ?? 1) : null;
+  },
+};
 
 export class FailoverNode implements PolicyNode {
   readonly kind = 'failover';

@@ -1,7 +1,8 @@
 /**
- * @module policy/multivalue
+ * @module policy/kinds/multivalue
  * `multivalue`: up to `max` (default 8) usable endpoints of a pool, in random order, so that
- * clients spread over them and retry the next when one fails (Route 53's multivalue answer).
+ * clients spread over them and retry the next when one fails (Route 53's multivalue answer;
+ * docs/policies/multivalue.md).
  *
  * | usable endpoints | answer                               | ECS scope |
  * | ---------------- | ------------------------------------ | --------- |
@@ -11,10 +12,24 @@
  * every order: see `evaluate`.)
  * | none             | nothing: the parent decides          | 0         |
  */
-import { countUsable, note, SAME_WEIGHT, usableEndpoints } from './common.js';
-import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+import { Type } from '@sinclair/typebox';
+import { countUsable, note, SAME_WEIGHT, usableEndpoints } from '../common.js';
+import type { Endpoint, EvalContext, PolicyKind, PolicyNode } from '../types.js';
 
 export const DEFAULT_MULTIVALUE_MAX = 8;
+
+export const multivalue: PolicyKind<{ pool: string; max?: number }> = {
+  name: 'multivalue',
+  schema: (s) =>
+    Type.Object(
+      { pool: s.id('The pool.'), max: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Most endpoints in one answer. Default 8.' })) },
+      { additionalProperties: false },
+    ),
+  compile(v, at, c) {
+    const eps = c.poolEndpoints(v.pool, [...at, 'pool']);
+    return eps && new MultivalueNode(v.pool, eps, v.max ?? DEFAULT_MULTIVALUE_MAX);
+  },
+};
 
 export class MultivalueNode implements PolicyNode {
   readonly kind = 'multivalue';

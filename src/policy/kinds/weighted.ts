@@ -1,7 +1,8 @@
 /**
- * @module policy/weighted
+ * @module policy/kinds/weighted
  * `weighted`: one endpoint of a pool (or one child policy), with probability proportional to
- * its weight among the usable ones. Weight 0 means drained: never picked while others are usable.
+ * its weight among the usable ones. Weight 0 means drained: never picked while others are usable
+ * (docs/policies/weighted.md).
  *
  * `sticky: true` replaces the dice with weighted rendezvous hashing on the client's network
  * (/24 for IPv4, /56 for IPv6 by default): a network keeps its endpoint while the usable set is
@@ -15,8 +16,9 @@
  * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
  * | none             | either | nothing: the parent decides              | as above         |
  */
-import { countUsable, dependOn, hashPrefix, note, rendezvous, usableEndpoints, sub } from './common.js';
-import type { Endpoint, EvalContext, PolicyNode } from './types.js';
+import { Type } from '@sinclair/typebox';
+import { countUsable, dependOn, hashPrefix, note, rendezvous, seedOf, usableEndpoints, sub } from '../common.js';
+import type { Endpoint, EvalContext, PolicyKind, PolicyNode } from '../types.js';
 
 export interface Sticky {
   readonly v4: number;
@@ -24,6 +26,56 @@ export interface Sticky {
 }
 
 export const DEFAULT_STICKY: Sticky = { v4: 24, v6: 56 };
+
+interface WeightedOptions {
+  pool?: string;
+  children?: { weight: number; policy: unknown }[];
+  sticky?: boolean;
+  sticky_prefix_v4?: number;
+  sticky_prefix_v6?: number;
+}
+
+function stickyOf(v: WeightedOptions): Sticky | null {
+  if (v.sticky !== true) return null;
+  return { v4: v.sticky_prefix_v4 ?? DEFAULT_STICKY.v4, v6: v.sticky_prefix_v6 ?? DEFAULT_STICKY.v6 };
+}
+
+export const weighted: PolicyKind<WeightedOptions> = {
+  name: 'weighted',
+  schema: (s) =>
+    Type.Object(
+      {
+        pool: Type.Optional(s.id('Pick one endpoint of this pool by weight.')),
+        children: Type.Optional(
+          Type.Array(
+            Type.Object(
+              { weight: Type.Number({ minimum: 0, description: 'Relative weight; 0 drains.' }), policy: s.node('The child policy.') },
+              { additionalProperties: false },
+            ),
+            { minItems: 1, description: 'Pick one child policy by weight.' },
+          ),
+        ),
+        sticky: Type.Optional(Type.Boolean({ description: 'Keep each client network on its endpoint (rendezvous hashing).' })),
+        sticky_prefix_v4: Type.Optional(
+          Type.Integer({ minimum: 0, maximum: 32, description: 'IPv4 prefix that identifies a client network for stickiness. Default 24.' }),
+        ),
+        sticky_prefix_v6: Type.Optional(Type.Integer({ minimum: 0, maximum: 128, description: 'IPv6 prefix for stickiness. Default 56.' })),
+      },
+      { additionalProperties: false, oneOf: [{ required: ['pool'] }, { required: ['children'] }], 'x-error': 'must have exactly one of "pool" or "children"' },
+    ),
+  compile(v, at, c) {
+    if (typeof v.pool === 'string') {
+      const eps = c.poolEndpoints(v.pool, [...at, 'pool']);
+      return eps && new WeightedPoolNode(v.pool, eps, stickyOf(v));
+    }
+    const children = v.children!.map((child, i) => {
+      const node = c.node(child.policy, [...at, 'children', i, 'policy']);
+      // The seed of a child is fixed by where it is written, so a sticky split survives reloads.
+      return node && { weight: child.weight, node, seed: seedOf(`${c.pathText(at)}#${i}`) };
+    });
+    return children.every((x) => x) ? new WeightedChildrenNode(children as WeightedChild[], stickyOf(v)) : null;
+  },
+};
 
 function stickyHash(ctx: EvalContext, sticky: Sticky): number {
   const c = ctx.client;

@@ -15,6 +15,7 @@
  * shares (auth, body parsing, validation, internal errors): {@link commonErrors}.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord } from '../model/status-schema.js';
 
 /** `T` or `null`. */
 export function Nullable<T extends TSchema>(schema: T) {
@@ -216,18 +217,21 @@ export const HealthReport = Type.Object(
 
 const RegionOverride = Nullable(Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String()) }, open));
 
-/** A region with its derived status (admin/health-routes.ts `regionStatuses`). */
+/**
+ * A region with its derived status (admin/health-routes.ts `regionStatuses`); the words and
+ * counts are model/status-schema.ts's, which health/status.ts derives (docs/health.md, "Region
+ * states").
+ */
 const regionStatusProps = {
   id: Type.String(),
   name: Type.String(),
   country: Type.String(),
   continent: Type.String(),
   location: Type.Object({ lat: Type.Number(), lon: Type.Number() }),
-  status: Type.String({ description: 'Derived from its endpoints: `healthy`, `degraded`, `down`, `empty`, ...' }),
-  endpoints: Type.Object(
-    { total: Type.Integer(), usable: Type.Integer(), up: Type.Integer(), down: Type.Integer(), unknown: Type.Integer(), overridden: Type.Integer() },
-    { description: 'Endpoint counts.', ...open },
-  ),
+  status: RegionStatusWord,
+  endpoints: Type.Object(RegionCountsSchema.properties, { description: 'Endpoint counts.', ...open }),
+  endpoint_statuses: EndpointStatusCounts,
+  weight: Type.Object({ total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) }, { description: 'Sum of the weights, of all endpoints and of the usable ones.', ...open }),
   override: RegionOverride,
 };
 
@@ -238,10 +242,7 @@ export const RegionList = Type.Object(
         {
           ...regionStatusProps,
           members: Type.Array(
-            Type.Object(
-              { endpoint: Type.String(), address: Type.String(), state: Type.String(), usable: Type.Boolean(), reason: Nullable(Type.String()), votes: Type.Array(Vote) },
-              { title: 'RegionMember', ...open },
-            ),
+            Type.Object({ ...MemberSchema.properties, votes: Type.Array(Vote) }, { title: 'RegionMember', ...open }),
           ),
         },
         { title: 'RegionStatus', ...open },
@@ -277,21 +278,7 @@ export const NodeView = Type.Object(
 export const RegionDetail = Type.Object(
   {
     ...regionStatusProps,
-    endpoints_detail: Type.Array(
-      Type.Object(
-        {
-          endpoint: Type.String(),
-          address: Type.String(),
-          weight: Type.Number(),
-          health: Type.String(),
-          usable: Type.Boolean(),
-          reason: Nullable(Type.String()),
-          check: Nullable(Type.String()),
-          votes: Type.Array(Vote),
-        },
-        { title: 'RegionEndpoint', ...open },
-      ),
-    ),
+    endpoints_detail: Type.Array(Type.Object({ ...EndpointDetailSchema.properties, votes: Type.Array(Vote) }, { title: 'RegionEndpoint', ...open })),
     nodes: Type.Array(NodeView),
   },
   { title: 'RegionDetail', ...open },
@@ -376,14 +363,59 @@ export const Simulation = Type.Object(
 
 // ---- drills (still growing: open) ------------------------------------------------------------
 
+const DrillTarget = Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String({ description: '`pool/id`' }))) }, { title: 'DrillTarget', ...open });
+const Answer = Type.Array(Type.String(), { description: 'The answer in presentation form, sorted: its addresses, or the one CNAME target.' });
+const Candidate = Type.Object(
+  {
+    answer: Answer,
+    share: Type.Number({ minimum: 0, maximum: 1, description: 'The share of queries from this vantage point that get it.' }),
+    regions: Type.Array(Type.String(), { description: 'Regions of its endpoints.' }),
+    all_down: Type.Boolean({ description: 'It comes from `on_all_down` (nothing usable).' }),
+  },
+  { title: 'DrillCandidate', ...open },
+);
+const SafetyCheck = Type.Object({ rule: Type.String({ description: '`answers`, `min_healthy_regions`; in a report also `converged`, `no_client_without_answer`, `traffic_returned`, `predictions`.' }), pass: Type.Boolean(), detail: Type.String() }, { title: 'DrillCheck', ...open });
+const Capacity = Type.Object(
+  { region: Type.String(), usable_before: Type.Integer(), usable_after: Type.Integer(), weight_before: Type.Number(), weight_after: Type.Number() },
+  { title: 'DrillCapacity', ...open },
+);
+
 export const DrillPreview = Type.Object(
   {
-    target: Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String())) }, open),
+    target: DrillTarget,
+    passed: Type.Boolean({ description: 'Every safety rule passes: a live drill would start.' }),
     vantage_points: Type.Array(Type.Object({ country: Type.String(), subnet: Type.String() }, open)),
-    records: Type.Array(Type.Object({ zone: Type.String(), name: Type.String(), type: Type.String(), vantage: Type.Array(Type.Object({}, open)) }, open)),
-    capacity: Type.Array(Type.Object({ region: Type.String() }, open)),
-    safety: Type.Array(Type.Object({ rule: Type.String(), pass: Type.Boolean(), detail: Type.String() }, open)),
-    changed_answers: Type.Integer(),
+    records: Type.Array(
+      Type.Object(
+        {
+          zone: Type.String(),
+          name: Type.String(),
+          type: Type.String(),
+          vantage: Type.Array(
+            Type.Object(
+              {
+                country: Type.String(),
+                subnet: Type.String(),
+                before: Type.Array(Candidate, { description: 'Candidate answers now, with their shares.' }),
+                after: Type.Array(Candidate, { description: 'Candidate answers with the target out.' }),
+                exact: Type.Boolean({ description: 'False when the shares were sampled (a tree with too many choices).' }),
+                changed: Type.Boolean({ description: 'A candidate appears or goes, or a share moves.' }),
+                moved_share: Type.Number({ minimum: 0, maximum: 1, description: 'The share of this record\'s queries from here that get another answer.' }),
+                moves_from: Type.Array(Type.Object({ answer: Answer, share: Type.Number() }, open)),
+                moves_to: Type.Array(Type.Object({ answer: Answer, share: Type.Number(), regions: Type.Array(Type.String()) }, open)),
+                to_regions: Type.Array(Type.String()),
+                all_down: Type.Boolean(),
+              },
+              { title: 'DrillVantageImpact', ...open },
+            ),
+          ),
+        },
+        { title: 'DrillRecordImpact', ...open },
+      ),
+    ),
+    capacity: Type.Array(Capacity),
+    safety: Type.Array(SafetyCheck),
+    changed_answers: Type.Integer({ description: 'Record × vantage point pairs whose candidates or shares change.' }),
   },
   { title: 'DrillPreview', ...open },
 );
@@ -391,8 +423,8 @@ export const DrillPreview = Type.Object(
 export const DrillReport = Type.Object(
   {
     id: Type.String(),
-    state: Type.String({ description: '`running`, `restoring`, `done`, `aborted` or `refused`.' }),
-    target: Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String())) }, open),
+    state: Type.Union(['running', 'restoring', 'done', 'aborted', 'refused'].map((w) => Type.Literal(w))),
+    target: DrillTarget,
     reason: Type.String(),
     by: Type.String(),
     duration_s: Type.Number(),
@@ -402,10 +434,36 @@ export const DrillReport = Type.Object(
     finished_at: Nullable(Type.String()),
     timeline: Type.Array(Type.Object({ at: Type.String(), event: Type.String(), detail: Type.Optional(Type.String()) }, open)),
     nodes: Type.Array(Type.Object({ node: Type.String(), drained_after_ms: Nullable(Type.Number()), restored_after_ms: Nullable(Type.Number()) }, open)),
-    observations: Type.Array(Type.Object({}, open)),
+    observations: Type.Array(
+      Type.Object(
+        {
+          name: Type.String(),
+          type: Type.String(),
+          country: Type.String(),
+          subnet: Type.String(),
+          before: Type.Array(Candidate),
+          predicted: Type.Array(Candidate),
+          observed: Type.Array(Type.Object({ answer: Answer, count: Type.Integer(), share: Type.Number() }, open)),
+          samples: Type.Integer(),
+          matches_prediction: Nullable(Type.Boolean()),
+          detail: Type.Optional(Type.String()),
+          nodes: Type.Array(Type.Object({ node: Type.String(), samples: Type.Integer(), unexpected: Type.Integer(), shares_checked: Type.Boolean() }, open)),
+          gone_after_ms: Nullable(Type.Number()),
+          back_after_ms: Nullable(Type.Number()),
+        },
+        { title: 'DrillObservation', ...open },
+      ),
+    ),
+    violations: Type.Array(
+      Type.Object(
+        { node: Type.String(), name: Type.String(), type: Type.String(), country: Type.String(), subnet: Type.String(), answer: Answer, at_ms: Type.Number(), why: Type.String() },
+        { title: 'DrillViolation', ...open },
+      ),
+      { description: 'Answers that were not predicted (the first ones).' },
+    ),
     empty_or_servfail: Type.Integer(),
-    checks: Type.Array(Type.Object({ rule: Type.String(), pass: Type.Boolean(), detail: Type.String() }, open)),
-    preview: Type.Object({}, open),
+    checks: Type.Array(SafetyCheck),
+    preview: Type.Object({ capacity: Type.Array(Capacity), safety: Type.Array(SafetyCheck), changed_answers: Type.Integer() }, open),
   },
   { title: 'DrillReport', ...open },
 );

@@ -496,7 +496,7 @@ export class DrillRunner {
     const out: DrillReport[] = [];
     for (const n of names) {
       try {
-        const r = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as DrillReport;
+        const r = upgradeReport(JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as DrillReport);
         // A drill that was running when the node stopped: its drain lifted at its expiry.
         if (r.state === 'running' || r.state === 'restoring') {
           r.state = 'aborted';
@@ -509,4 +509,32 @@ export class DrillRunner {
     }
     return out;
   }
+}
+
+/**
+ * A report saved by an earlier version (before candidates with shares): its one predicted and
+ * observed answer become one candidate each, so it keeps its documented shape
+ * (admin/api-schemas.ts `DrillReport`) and still shows what was seen.
+ */
+function upgradeReport(r: DrillReport): DrillReport {
+  if (Array.isArray(r.violations)) return r;
+  const one = (answer: unknown): Candidate[] => (Array.isArray(answer) ? [{ answer: [...(answer as string[])].sort(), share: 1, regions: [], all_down: false }] : []);
+  const old = (r.observations ?? []) as unknown as { name: string; type: string; country: string; subnet: string; before: unknown; predicted: unknown; observed: unknown; matches_prediction: boolean | null; gone_after_ms: number | null; back_after_ms: number | null }[];
+  r.observations = old.map((o) => ({
+    name: o.name,
+    type: o.type,
+    country: o.country,
+    subnet: o.subnet,
+    before: one(o.before),
+    predicted: one(o.predicted),
+    observed: one(o.observed).map((c) => ({ answer: c.answer, count: 1, share: 1 })),
+    samples: Array.isArray(o.observed) ? 1 : 0,
+    matches_prediction: o.matches_prediction,
+    detail: 'saved by an earlier version, which kept one answer per prediction and observation',
+    nodes: [],
+    gone_after_ms: o.gone_after_ms,
+    back_after_ms: o.back_after_ms,
+  }));
+  r.violations = [];
+  return r;
 }

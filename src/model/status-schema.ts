@@ -70,6 +70,12 @@ export const MemberSchema = Type.Object(memberProperties, { additionalProperties
 /** An endpoint in `GET /v1/regions/{id}/status` (`endpoints_detail[]`): the same, plus `health` (= `state`). */
 export const EndpointDetailSchema = Type.Object({ ...memberProperties, health: memberProperties.state }, { additionalProperties: false });
 
+/** How many endpoints have each endpoint status; only the statuses present. */
+export const EndpointStatusCounts = Type.Object(Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, Type.Optional(Count(`Endpoints whose status is ${s}.`))])) as Record<string, TSchema>, {
+  additionalProperties: false,
+  description: 'How many endpoints have each endpoint status; only the statuses present.',
+});
+
 const regionProperties = {
   id: Type.String(),
   name: Type.String(),
@@ -78,10 +84,7 @@ const regionProperties = {
   location: Type.Object({ lat: Type.Number(), lon: Type.Number() }, { additionalProperties: false }),
   status: RegionStatusWord,
   endpoints: RegionCountsSchema,
-  endpoint_statuses: Type.Object(Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, Type.Optional(Count(`Endpoints whose status is ${s}.`))])) as Record<string, TSchema>, {
-    additionalProperties: false,
-    description: 'How many endpoints have each endpoint status; only the statuses present.',
-  }),
+  endpoint_statuses: EndpointStatusCounts,
   weight: Type.Object({ total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) }, { additionalProperties: false, description: 'Sum of the weights, of all endpoints and of the usable ones.' }),
   override: Type.Union([
     Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String({ description: 'ISO 8601 time.' })) }, { additionalProperties: false }),

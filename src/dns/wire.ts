@@ -744,7 +744,8 @@ export function parseResponse(msg: Buffer): Response | string {
   let question: Response['question'] = null;
   if (qdcount === 1) {
     const name = readName(msg, off);
-    if (!name || name.end + 4 > msg.length) return 'the question runs past the end';
+    if (!name) return 'malformed question name';
+    if (name.end + 4 > msg.length) return 'the question runs past the end';
     off = name.end;
     question = { qkey: labelsToKey(name.labels), qtype: msg.readUInt16BE(off), qclass: msg.readUInt16BE(off + 2) };
     off += 4;
@@ -755,7 +756,8 @@ export function parseResponse(msg: Buffer): Response | string {
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < counts[s]!; i++) {
       const name = readName(msg, off);
-      if (!name || name.end + 10 > msg.length) return 'a record runs past the end';
+      if (!name) return 'malformed owner name (RFC 1035 §4.1.4)';
+      if (name.end + 10 > msg.length) return 'a record runs past the end';
       off = name.end;
       const type = msg.readUInt16BE(off);
       const klass = msg.readUInt16BE(off + 2);

@@ -294,7 +294,10 @@ export function probeDns(spec: DnsProbeSpec): Promise<ProbeResult> {
           return;
         }
         if (res.tc) {
+          // Done with UDP: a late ICMP error must not be taken for the TCP attempt's.
           socket.removeAllListeners('message');
+          socket.removeAllListeners('error');
+          socket.on('error', () => undefined);
           return viaTcp(ip);
         }
         const v = judge(spec, res);

@@ -6,6 +6,7 @@
  * from a UDP responder written here, on a real socket. `dig` confirms the truncation that makes
  * the check retry over TCP (RFC 1035 §4.2.1, RFC 7766 §5).
  */
+import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,7 +17,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeDns, type DnsProbeSpec } from '../../src/health/probe.js';
 import { compileChecks } from '../../src/health/config.js';
 import type { CheckEntry } from '../../src/model/health-schema.js';
-import { dig, freePort, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { startDaemon, stopDaemon } from '../support/daemons.js';
+import { dig, freePort, hasCommand, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 
 /** Eight TXT records of 100 octets: about 900 octets of answer, over the 512 of a query without EDNS. */
 const BIG = Array.from({ length: 8 }, (_, i) => `${String(i)}`.padEnd(100, String.fromCharCode(97 + i)));
@@ -117,6 +119,63 @@ describe('dns probes against a real Meridian', () => {
     const quoted = BIG.map((s) => `"${s}"`);
     expect(await probeDns(spec({ name: 'big.svc.test', qtype: 'TXT', expect: quoted }, port))).toMatchObject({ up: true, reason: 'ok' });
     expect(await probeDns(spec({ name: 'big.svc.test', qtype: 'TXT', expect: quoted.slice(1) }, port))).toMatchObject({ up: false, reason: expect.stringMatching(/^rdata mismatch: unexpected "0a{99}"$/) });
+  });
+});
+
+describe.skipIf(!hasCommand('unbound'))('dns probes against unbound (another implementation, compressing names in RDATA)', () => {
+  let unbound: ChildProcess;
+  let meridian: MeridianProcess;
+  let port: number;
+  beforeAll(async () => {
+    const meridianPort = await freePort();
+    meridian = await spawnMeridian(['--dns', `127.0.0.1:${meridianPort}`, '--zones', zonesDir({ 'svc.test.yaml': TARGET_ZONE }), '--no-checks']);
+    port = await freePort();
+    const dir = zonesDir({});
+    const conf = path.join(dir, 'unbound.conf');
+    fs.writeFileSync(conf, `server:
+  interface: 127.0.0.1
+  port: ${port}
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "${dir}"
+  pidfile: "${dir}/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  num-threads: 1
+  do-ip6: no
+  do-not-query-localhost: no
+  module-config: "iterator"
+  access-control: 127.0.0.0/8 allow
+  qname-minimisation: no
+  auto-trust-anchor-file: ""
+  # test. is a special-use name (RFC 6761 §6.2) that unbound answers NXDOMAIN for by default.
+  local-zone: "test." nodefault
+  local-zone: "local.test." static
+  local-data: "local.test. 60 IN SOA ns.local.test. hostmaster.local.test. 7 3600 600 86400 60"
+  local-data: "local.test. 60 IN MX 10 Mail.local.test."
+  local-data: "local.test. 60 IN MX 20 backup.local.test."
+stub-zone:
+  name: "svc.test"
+  stub-addr: 127.0.0.1@${meridianPort}
+`);
+    unbound = startDaemon('unbound', ['-d', '-c', conf]);
+    await waitFor(async () => (await dig(port, ['local.test', 'SOA', '+short'])).includes('hostmaster'), 15_000, 200);
+  });
+  afterAll(async () => {
+    await stopDaemon(unbound);
+    await stop(meridian);
+  });
+
+  it('local data: MX and SOA records compared in presentation form, names without regard to case', async () => {
+    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['20 backup.local.test.', '10 mail.local.test.'] }, port))).toMatchObject({ up: true, reason: 'ok' });
+    expect(await probeDns(spec({ name: 'local.test', qtype: 'SOA', expect: ['ns.local.test. hostmaster.local.test. 7 3600 600 86400 60'] }, port))).toMatchObject({ up: true, reason: 'ok' });
+    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['10 mail.local.test.'] }, port))).toMatchObject({ up: false, reason: 'rdata mismatch: unexpected 20 backup.local.test.' });
+    expect(await probeDns(spec({ name: 'nothing.local.test', rcode: 'NXDOMAIN' }, port))).toMatchObject({ up: true, reason: 'ok' });
+  });
+
+  it('recursion: true checks a resolver: unbound asks Meridian and the answer is judged', async () => {
+    expect(await probeDns(spec({ name: 'www.svc.test', recursion: true, expect: ['192.0.2.1', '192.0.2.2'] }, port, 1500))).toMatchObject({ up: true, reason: 'ok' });
   });
 });
 

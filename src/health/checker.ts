@@ -6,7 +6,8 @@
  * not fire together. A run probes (all probes of a calculated check at once), combines, then
  * applies rise/fall: the first result sets the state, after that `rise` consecutive ups turn a
  * down endpoint up and `fall` consecutive downs turn an up one down. The vote carries the state,
- * the RTT and the reason of the latest run.
+ * the RTT and the reason of the latest run. Each probe is aimed at the endpoint by its check
+ * type (health/checks/registry.ts), and run by the prober (health/probe.ts).
  *
  * Nothing here is on the DNS path: probes run on the event loop's I/O, each bounded by its
  * timeout, and a hanging target only delays its own next run.

@@ -3,6 +3,10 @@
  * The `checks:` section of a YAML zone: named health checks that pools and endpoints refer to
  * (docs/health.md). Plain schemas, like the rest of model/; health/config.ts checks what a
  * schema cannot (references, loops, timeout < interval) and compiles them.
+ *
+ * The probe types and their fields are not listed here: each check type's module declares its
+ * own (health/checks/*), and {@link CheckEntry} puts together the ones health/checks/registry.ts
+ * registers, with the fields of calculated checks, timing and votes.
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { PROBE_FIELDS } from '../health/checks/check.js';

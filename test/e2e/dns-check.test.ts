@@ -39,7 +39,13 @@ afterEach(async () => {
   for (const p of procs.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
 });
 afterAll(() => {
-  for (const s of sockets) s.close();
+  for (const s of sockets) {
+    try {
+      s.close();
+    } catch {
+      // never bound (no IPv6 here)
+    }
+  }
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -222,6 +228,21 @@ describe('dns probes: faults and the reasons that name them', () => {
   it('TC=1 over UDP and nothing on TCP → "truncated, tcp: refused"', async () => {
     const port = await responder((q) => answerTo(q, { flags: dnsPacket.TRUNCATED_RESPONSE, answers: [] }));
     expect(await probeDns(spec({ name: 'www.svc.test' }, port))).toMatchObject({ up: false, reason: 'truncated, tcp: refused' });
+  });
+
+  it('an endpoint host name is resolved by the system resolver at each run (localhost)', async () => {
+    const port = await responder((q) => answerTo(q));
+    // localhost may resolve to ::1 first: answer there too when the machine has IPv6.
+    const v6 = dgram.createSocket('udp6');
+    v6.on('error', () => undefined);
+    v6.on('message', (msg, rinfo) => v6.send(answerTo(dnsPacket.decode(msg)), rinfo.port, rinfo.address));
+    await new Promise<void>((r) => {
+      v6.once('listening', () => r());
+      v6.once('error', () => r());
+      v6.bind(port, '::1');
+    });
+    sockets.push(v6);
+    expect(await probeDns({ ...spec({ name: 'www.svc.test', expect: ['192.0.2.1'] }, port), address: 'localhost' })).toMatchObject({ up: true, reason: 'ok' });
   });
 
   it('an endpoint host name that does not resolve → "dns: CODE", as for tcp and http checks', async () => {

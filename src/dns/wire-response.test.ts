@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { parseRdataText } from '../zone/rdata.js';
 import { RRType } from './types.js';
-import { encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, type Response } from './wire.js';
+import { canonicalRdata, encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, type Response } from './wire.js';
 
 function parsed(msg: Buffer): Response {
   const r = parseResponse(msg);
@@ -67,6 +67,16 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     const r = parsed(msg);
     expect(r.question).toEqual({ qkey: 'example.org', qtype: RRType.MX, qclass: 1 });
     expect(r.answer.map((x) => x.rdata)).toEqual([parseRdataText(RRType.MX, '10 Mail.example.org.', ''), parseRdataText(RRType.CNAME, 'example.org.', ''), parseRdataText(RRType.SRV, '1 2 3 example.org.', '')]);
+  });
+
+  it('canonical RDATA lowers the names inside (RFC 4034 §6.2), and nothing else', () => {
+    const mx = (text: string) => canonicalRdata(RRType.MX, parseRdataText(RRType.MX, text, ''));
+    expect(mx('10 Mail.EXAMPLE.org.').equals(mx('10 mail.example.org.'))).toBe(true);
+    const soa = (text: string) => canonicalRdata(RRType.SOA, parseRdataText(RRType.SOA, text, ''));
+    expect(soa('NS1.x. Host.X. 1 2 3 4 5').equals(soa('ns1.x. host.x. 1 2 3 4 5'))).toBe(true);
+    // TXT is not a name: case matters.
+    const txt = (text: string) => canonicalRdata(RRType.TXT, parseRdataText(RRType.TXT, text, ''));
+    expect(txt('"ABC"').equals(txt('"abc"'))).toBe(false);
   });
 
   it('takes the extended rcode from the OPT record (RFC 6891 §6.1.3) and keeps OPT out of the sections', () => {

@@ -726,6 +726,31 @@ function readRdata(msg: Buffer, type: number, start: number, end: number): Buffe
 }
 
 /**
+ * RDATA in canonical form, for comparing records (RFC 4034 §6.2): the names inside the types of
+ * {@link COMPRESSIBLE_RDATA} (all on RFC 4034 §6.2's list) in lowercase, the rest as is.
+ * `rdata` is uncompressed, as {@link parseResponse} and zone/rdata.ts give it; RDATA that does not
+ * fit its type's layout comes back unchanged. Label length octets are below 64, so lowering the
+ * octets A-Z of a name never touches them.
+ */
+export function canonicalRdata(type: number, rdata: Buffer): Buffer {
+  const layout = COMPRESSIBLE_RDATA.get(type);
+  if (!layout) return rdata;
+  const out = Buffer.from(rdata);
+  let off = 0;
+  for (const field of layout) {
+    if (field !== 'name') {
+      off += field;
+      continue;
+    }
+    const name = readName(out, off);
+    if (!name) return rdata;
+    for (let i = off; i < name.end; i++) if (out[i]! >= 0x41 && out[i]! <= 0x5a) out[i] = out[i]! | 0x20;
+    off = name.end;
+  }
+  return out;
+}
+
+/**
  * Decodes a response (RFC 1035 §4.1): header, question, and the three record sections, names
  * decompressed. Returns a sentence saying what is wrong when the message is not a well-formed
  * response: shorter than a header, QR clear, a section that runs past the end, trailing octets,

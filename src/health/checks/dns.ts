@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
 import { NameError, presentationToKey } from '../../dns/name.js';
 import { CLASS_IN, RRType, typeFromName, typeToName } from '../../dns/types.js';
-import { encodeQuery, parseResponse, Rcode, type Response } from '../../dns/wire.js';
+import { canonicalRdata, encodeQuery, parseResponse, Rcode, type Response } from '../../dns/wire.js';
 import { formatRdata, parseRdataText } from '../../zone/rdata.js';
 import { reasonOf, result, type CheckType, type ProbeResult } from './check.js';
 
@@ -152,40 +152,9 @@ export const dnsCheck: CheckType<'dns', typeof fields, DnsPlan, DnsProbeSpec> = 
   open: () => ({ probe: probeDns, close: async () => undefined }),
 };
 
-/** Offsets of the names in RDATA of the types whose names compare case-insensitively (RFC 4034 §6.2). */
-const NAMES_AT: ReadonlyMap<number, readonly ('name' | number)[]> = new Map<number, readonly ('name' | number)[]>([
-  [RRType.NS, ['name']],
-  [RRType.CNAME, ['name']],
-  [RRType.PTR, ['name']],
-  [RRType.DNAME, ['name']],
-  [RRType.SOA, ['name', 'name']],
-  [RRType.MX, [2, 'name']],
-  [RRType.SRV, [6, 'name']],
-]);
-
-/**
- * Canonical RDATA as hex: uncompressed, with the names of the types above in lowercase
- * (RFC 4034 §6.2), so `NS1.Example.` and `ns1.example.` are the same record. Label length octets
- * are below 64, so lowering the ASCII letters of a name's octets never touches them.
- */
+/** Canonical RDATA as hex (dns/wire.ts {@link canonicalRdata}), so `NS1.Example.` and `ns1.example.` are one record. */
 function canonicalKey(type: number, rdata: Buffer): string {
-  const layout = NAMES_AT.get(type);
-  if (!layout) return rdata.toString('hex');
-  const out = Buffer.from(rdata);
-  let off = 0;
-  for (const field of layout) {
-    if (field !== 'name') {
-      off += field;
-      continue;
-    }
-    while (off < out.length && out[off] !== 0) {
-      const end = Math.min(out.length, off + 1 + out[off]!);
-      for (let i = off + 1; i < end; i++) if (out[i]! >= 0x41 && out[i]! <= 0x5a) out[i] = out[i]! | 0x20;
-      off = end;
-    }
-    off++;
-  }
-  return out.toString('hex');
+  return canonicalRdata(type, rdata).toString('hex');
 }
 
 /** Lists at most three values, then how many more. */
@@ -212,11 +181,11 @@ function judge(spec: DnsProbeSpec, res: Response): { up: boolean; reason: string
 }
 
 /**
- * Why a reply cannot be the answer to our query, or null when it can (RFC 5452 §9.1: the ID and
- * the question must match). A reply without a question is accepted only with an error rcode,
+ * The reply decoded, or why it cannot be the answer to our query (RFC 5452 §9.1: the ID and the
+ * question must match). A reply without a question is accepted only with an error rcode,
  * which some servers send without echoing it.
  */
-function unusable(msg: Buffer, id: number, spec: DnsProbeSpec): string | Response {
+function usable(msg: Buffer, id: number, spec: DnsProbeSpec): string | Response {
   const res = parseResponse(msg);
   if (typeof res === 'string') return `malformed response: ${res}`;
   if (res.id !== id) return 'id mismatch';
@@ -264,7 +233,7 @@ export function probeDns(spec: DnsProbeSpec): Promise<ProbeResult> {
       socket.on('data', (chunk: Buffer) => {
         buf = Buffer.concat([buf, chunk]);
         if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-        const res = unusable(buf.subarray(2, 2 + buf.readUInt16BE(0)), id, spec);
+        const res = usable(buf.subarray(2, 2 + buf.readUInt16BE(0)), id, spec);
         if (typeof res === 'string') return finish(false, `truncated, tcp: ${res}`);
         const v = judge(spec, res);
         finish(v.up, v.reason);
@@ -288,7 +257,7 @@ export function probeDns(spec: DnsProbeSpec): Promise<ProbeResult> {
       // as ECONNREFUSED.
       socket.on('error', (err) => finish(false, reasonOf(err)));
       socket.on('message', (msg) => {
-        const res = unusable(msg, id, spec);
+        const res = usable(msg, id, spec);
         if (typeof res === 'string') {
           fault = res;
           return;

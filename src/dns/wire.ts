@@ -7,7 +7,7 @@
  *
  * A malformed query is a value here ({@link Query.rcode} = FORMERR), never an exception.
  */
-import { labelToKey, splitKey, keyToLabels } from './name.js';
+import { labelToKey, labelsToKey, labelsToWire, splitKey, keyToLabels } from './name.js';
 
 export const Rcode = {
   NOERROR: 0,
@@ -16,7 +16,12 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** RFC 2136 §2.2. */
+  YXDOMAIN: 6,
+  YXRRSET: 7,
+  NXRRSET: 8,
   NOTAUTH: 9,
+  NOTZONE: 10,
   /** Extended rcode 16 (RFC 6891 §9): upper 8 bits in the OPT TTL, lower 4 in the header. */
   BADVERS: 16,
 } as const;
@@ -565,4 +570,253 @@ export function encodeTransfer(query: Query, sets: readonly WireRRset[], maxMess
   }
   flush();
   return messages;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The asking side: a query out, a response in (the `dns` health check, health/checks/dns.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** A query to send. */
+export interface OutgoingQuery {
+  /** Message ID; the caller picks it at random (RFC 5452 §9.2). */
+  readonly id: number;
+  /** Key of the name asked for (see dns/name.ts). */
+  readonly qkey: string;
+  readonly qtype: number;
+  /** Default IN. */
+  readonly qclass?: number;
+  /** Recursion Desired (RFC 1035 §4.1.1). Default false. */
+  readonly rd?: boolean;
+  /** With a size, the query carries an OPT record offering it (RFC 6891 §6.1.2); else none. */
+  readonly udpSize?: number;
+}
+
+/**
+ * Encodes a query: the header (RFC 1035 §4.1.1: opcode QUERY, QDCOUNT 1), the question
+ * (§4.1.2, uncompressed), and an OPT record when {@link OutgoingQuery.udpSize} is given. Without
+ * OPT the answer over UDP is at most 512 octets (RFC 1035 §4.2.1).
+ */
+export function encodeQuery(q: OutgoingQuery): Buffer {
+  const w = new Writer(64);
+  w.u16(q.id);
+  w.bytes(Buffer.from([(Opcode.QUERY << 3) | (q.rd ? 0x01 : 0), 0]));
+  w.u16(1);
+  w.u16(0);
+  w.u16(0);
+  w.u16(q.udpSize === undefined ? 0 : 1);
+  w.name(q.qkey);
+  w.u16(q.qtype);
+  w.u16(q.qclass ?? 1);
+  if (q.udpSize !== undefined) {
+    w.bytes(ROOT);
+    w.u16(TYPE_OPT);
+    w.u16(q.udpSize);
+    w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
+    w.u16(0);
+  }
+  return w.take();
+}
+
+/** One resource record of a response (RFC 1035 §4.1.3). */
+export interface ResponseRecord {
+  /** Lowercase key of the owner name. */
+  readonly owner: string;
+  readonly type: number;
+  readonly class: number;
+  readonly ttl: number;
+  /** Uncompressed RDATA: names inside are written out in full, case kept (RFC 3597 §4). */
+  readonly rdata: Buffer;
+}
+
+/** A decoded response. */
+export interface Response {
+  readonly id: number;
+  readonly opcode: number;
+  /** Authoritative Answer, TrunCation, Recursion Desired, Recursion Available (RFC 1035 §4.1.1). */
+  readonly aa: boolean;
+  readonly tc: boolean;
+  readonly rd: boolean;
+  readonly ra: boolean;
+  /** The full rcode: header bits, plus the OPT record's extended bits when there is one (RFC 6891 §6.1.3). */
+  readonly rcode: number;
+  /** The question as it came back, or null when QDCOUNT is 0. */
+  readonly question: { readonly qkey: string; readonly qtype: number; readonly qclass: number } | null;
+  readonly answer: readonly ResponseRecord[];
+  readonly authority: readonly ResponseRecord[];
+  /** The additional section without the OPT record. */
+  readonly additional: readonly ResponseRecord[];
+  /** The responder's UDP payload size from its OPT record, or null without one. */
+  readonly ednsUdpSize: number | null;
+}
+
+/**
+ * Reads a possibly compressed name (RFC 1035 §4.1.4) at `off`. Every pointer must point before
+ * itself, and the whole name is at most 255 octets (RFC 1035 §2.3.4), so loops end. Returns the
+ * labels (case kept) and the offset after the name where it sits, or null when malformed.
+ */
+function readName(msg: Buffer, off: number): { labels: Buffer[]; end: number } | null {
+  const labels: Buffer[] = [];
+  let end = -1;
+  let wireLen = 1;
+  for (;;) {
+    if (off >= msg.length) return null;
+    const len = msg[off]!;
+    if (len === 0) return { labels, end: end < 0 ? off + 1 : end };
+    if ((len & 0xc0) === 0xc0) {
+      if (off + 1 >= msg.length) return null;
+      const target = ((len & 0x3f) << 8) | msg[off + 1]!;
+      if (target >= off) return null;
+      if (end < 0) end = off + 2;
+      off = target;
+      continue;
+    }
+    if ((len & 0xc0) !== 0) return null; // 0x40 and 0x80 label types are not defined (RFC 6891 §5)
+    wireLen += len + 1;
+    if (wireLen > 255 || off + 1 + len > msg.length) return null;
+    labels.push(Buffer.from(msg.subarray(off + 1, off + 1 + len)));
+    off += 1 + len;
+  }
+}
+
+/**
+ * RDATA layouts whose names a sender may compress: the RFC 1035 types (RFC 3597 §4), and those a
+ * receiver should decompress as well (RFC 3597 §4: RP, AFSDB, RT, PX, SRV; DNAME, RFC 6672 §2.5).
+ * A number is that many fixed octets; the rest of the RDATA after the layout is copied as is.
+ */
+const COMPRESSIBLE_RDATA: ReadonlyMap<number, readonly ('name' | number)[]> = new Map<number, readonly ('name' | number)[]>([
+  [2, ['name']], // NS
+  [3, ['name']], // MD
+  [4, ['name']], // MF
+  [5, ['name']], // CNAME
+  [6, ['name', 'name', 20]], // SOA
+  [7, ['name']], // MB
+  [8, ['name']], // MG
+  [9, ['name']], // MR
+  [12, ['name']], // PTR
+  [14, ['name', 'name']], // MINFO
+  [15, [2, 'name']], // MX
+  [17, ['name', 'name']], // RP
+  [18, [2, 'name']], // AFSDB
+  [21, [2, 'name']], // RT
+  [26, [2, 'name', 'name']], // PX
+  [33, [6, 'name']], // SRV
+  [39, ['name']], // DNAME
+]);
+
+/** RDATA at [start, end) of `msg` with its names written out; null when it does not fit its layout. */
+function readRdata(msg: Buffer, type: number, start: number, end: number): Buffer | null {
+  const layout = COMPRESSIBLE_RDATA.get(type);
+  if (!layout) return Buffer.from(msg.subarray(start, end));
+  const parts: Buffer[] = [];
+  let off = start;
+  for (const field of layout) {
+    if (field === 'name') {
+      const name = readName(msg, off);
+      if (!name || name.end > end) return null;
+      parts.push(labelsToWire(name.labels));
+      off = name.end;
+    } else {
+      if (off + field > end) return null;
+      parts.push(msg.subarray(off, off + field));
+      off += field;
+    }
+  }
+  parts.push(msg.subarray(off, end));
+  return Buffer.concat(parts);
+}
+
+/**
+ * RDATA in canonical form, for comparing records (RFC 4034 §6.2): the names inside the types of
+ * {@link COMPRESSIBLE_RDATA} (all on RFC 4034 §6.2's list) in lowercase, the rest as is.
+ * `rdata` is uncompressed, as {@link parseResponse} and zone/rdata.ts give it; RDATA that does not
+ * fit its type's layout comes back unchanged. Label length octets are below 64, so lowering the
+ * octets A-Z of a name never touches them.
+ */
+export function canonicalRdata(type: number, rdata: Buffer): Buffer {
+  const layout = COMPRESSIBLE_RDATA.get(type);
+  if (!layout) return rdata;
+  const out = Buffer.from(rdata);
+  let off = 0;
+  for (const field of layout) {
+    if (field !== 'name') {
+      off += field;
+      continue;
+    }
+    const name = readName(out, off);
+    if (!name) return rdata;
+    for (let i = off; i < name.end; i++) if (out[i]! >= 0x41 && out[i]! <= 0x5a) out[i] = out[i]! | 0x20;
+    off = name.end;
+  }
+  return out;
+}
+
+/**
+ * Decodes a response (RFC 1035 §4.1): header, question, and the three record sections, names
+ * decompressed. Returns a sentence saying what is wrong when the message is not a well-formed
+ * response: shorter than a header, QR clear, a section that runs past the end, trailing octets,
+ * more than one OPT record (RFC 6891 §6.1.1). What the asker expects (ID, question) is checked
+ * by the asker (RFC 5452 §9.1).
+ */
+export function parseResponse(msg: Buffer): Response | string {
+  if (msg.length < 12) return 'shorter than a DNS header';
+  const flags1 = msg[2]!;
+  const flags2 = msg[3]!;
+  if ((flags1 & 0x80) === 0) return 'not a response (QR is clear)';
+  const qdcount = msg.readUInt16BE(4);
+  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)] as const;
+  if (qdcount > 1) return `QDCOUNT is ${qdcount}`;
+  let off = 12;
+  let question: Response['question'] = null;
+  if (qdcount === 1) {
+    const name = readName(msg, off);
+    if (!name) return 'malformed question name';
+    if (name.end + 4 > msg.length) return 'the question runs past the end';
+    off = name.end;
+    question = { qkey: labelsToKey(name.labels), qtype: msg.readUInt16BE(off), qclass: msg.readUInt16BE(off + 2) };
+    off += 4;
+  }
+  const sections: ResponseRecord[][] = [[], [], []];
+  let rcode = flags2 & 0x0f;
+  let ednsUdpSize: number | null = null;
+  for (let s = 0; s < 3; s++) {
+    for (let i = 0; i < counts[s]!; i++) {
+      const name = readName(msg, off);
+      if (!name) return 'malformed owner name (RFC 1035 §4.1.4)';
+      if (name.end + 10 > msg.length) return 'a record runs past the end';
+      off = name.end;
+      const type = msg.readUInt16BE(off);
+      const klass = msg.readUInt16BE(off + 2);
+      const ttl = msg.readUInt32BE(off + 4);
+      const rdlen = msg.readUInt16BE(off + 8);
+      const start = off + 10;
+      off = start + rdlen;
+      if (off > msg.length) return 'record data runs past the end';
+      if (s === 2 && type === TYPE_OPT) {
+        if (ednsUdpSize !== null) return 'more than one OPT record';
+        ednsUdpSize = klass;
+        // RFC 6891 §6.1.3: the upper 8 bits of the 12-bit rcode are the TTL's first octet.
+        rcode |= (ttl >>> 24) << 4;
+        continue;
+      }
+      const rdata = readRdata(msg, type, start, off);
+      if (!rdata) return `malformed ${type} record data`;
+      sections[s]!.push({ owner: labelsToKey(name.labels), type, class: klass, ttl, rdata });
+    }
+  }
+  // RFC 1035 §4.1: the message is exactly its sections.
+  if (off !== msg.length) return 'trailing octets after the message';
+  return {
+    id: msg.readUInt16BE(0),
+    opcode: (flags1 >> 3) & 0x0f,
+    aa: (flags1 & 0x04) !== 0,
+    tc: (flags1 & 0x02) !== 0,
+    rd: (flags1 & 0x01) !== 0,
+    ra: (flags2 & 0x80) !== 0,
+    rcode,
+    question,
+    answer: sections[0]!,
+    authority: sections[1]!,
+    additional: sections[2]!,
+    ednsUdpSize,
+  };
 }

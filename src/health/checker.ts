@@ -6,14 +6,17 @@
  * not fire together. A run probes (all probes of a calculated check at once), combines, then
  * applies rise/fall: the first result sets the state, after that `rise` consecutive ups turn a
  * down endpoint up and `fall` consecutive downs turn an up one down. The vote carries the state,
- * the RTT and the reason of the latest run.
+ * the RTT and the reason of the latest run. Each probe is aimed at the endpoint by its check
+ * type (health/checks/registry.ts), and run by the prober (health/probe.ts).
  *
  * Nothing here is on the DNS path: probes run on the event loop's I/O, each bounded by its
  * timeout, and a hanging target only delays its own next run.
  */
 import { RRType } from '../dns/types.js';
-import type { CheckNode, CheckPlan, ProbeTemplate } from './config.js';
-import type { Prober, ProbeResult, ProbeSpec } from './probe.js';
+import type { CheckNode, CheckPlan } from './config.js';
+import type { ProbeTarget } from './checks/check.js';
+import { checkTypeOf, type ProbePlan, type ProbeSpec } from './checks/registry.js';
+import type { Prober, ProbeResult } from './probe.js';
 import type { Vote } from './votes.js';
 import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';
@@ -39,26 +42,11 @@ interface Task {
   last: ProbeResult | undefined;
 }
 
-/** The probe spec for one probe of a check, aimed at an endpoint. */
-export function probeSpecFor(t: ProbeTemplate, ep: Endpoint, timeoutMs: number): ProbeSpec {
-  const address = t.address ?? (ep.rrtype === RRType.CNAME ? ep.value.replace(/\.$/, '') : ep.value);
-  if (t.type === 'tcp') return { kind: 'tcp', address, port: t.port!, timeoutMs };
-  const host = t.host ?? (ep.rrtype === RRType.CNAME ? ep.value.replace(/\.$/, '') : undefined);
-  const spec: ProbeSpec = {
-    kind: t.type,
-    address,
-    port: t.port ?? (t.type === 'https' ? 443 : 80),
-    path: t.path,
-    method: t.method,
-    headers: { ...t.headers },
-    expectStatus: t.expectStatus,
-    tlsVerify: t.tlsVerify,
-    followRedirects: false,
-    timeoutMs,
-  };
-  if (host !== undefined) spec.host = host;
-  if (t.body !== undefined) spec.body = t.body;
-  return spec;
+/** The probe spec for one probe of a check, aimed at an endpoint (by the plan's check type). */
+export function probeSpecFor(plan: ProbePlan, ep: Endpoint, timeoutMs: number): ProbeSpec {
+  const hostname = ep.rrtype === RRType.CNAME ? ep.value.replace(/\.$/, '') : undefined;
+  const target: ProbeTarget = { address: plan.address ?? hostname ?? ep.value, hostname };
+  return checkTypeOf(plan.type)!.aim(plan, target, timeoutMs) as ProbeSpec;
 }
 
 export class Checker {

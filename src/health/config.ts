@@ -3,8 +3,10 @@
  * Compiles the `checks:` of a YAML zone into check plans, and works out which plan each endpoint
  * runs (its own `check:`, else its pool's). What a schema cannot check is checked here, each
  * problem with the path of the value at fault: unknown check ids, loops between calculated
- * checks, a timeout not below the interval, an interval under 1 s, a tcp check without a port,
- * `at_least` larger than its list, a bad regular expression.
+ * checks, a timeout not below the interval, an interval under 1 s, `at_least` larger than its
+ * list, a field of another check type; and, by each check type's own compile step
+ * (health/checks/*), what is wrong with its fields (a tcp check without a port, a bad regular
+ * expression, a dns check without a name…).
  *
  * Rise and fall apply to the check an endpoint runs as a whole: a calculated check runs all of
  * its probes each interval, combines them (all / any / at least N, then `inverted`), and the
@@ -13,25 +15,15 @@
 import type { ErrorCode } from '../errors.js';
 import { checkDurationMs, type CheckEntry } from '../model/health-schema.js';
 import { formatPath, type PathSegment } from '../model/zone-schema.js';
+import { CHECK_TYPES, checkTypeOf, type AnyCheckType, type ProbePlan } from './checks/registry.js';
 
 export type Quorum = 'majority' | 'any' | 'all' | number;
 
-/** What one probe of a check does; the target comes from the endpoint at run time. */
-export interface ProbeTemplate {
-  readonly type: 'http' | 'https' | 'tcp';
-  readonly path: string;
-  readonly method: string;
-  readonly host: string | undefined;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly expectStatus: [number, number];
-  readonly body: { substring: string } | { regex: RegExp } | undefined;
-  readonly tlsVerify: boolean;
-  readonly port: number | undefined;
-  readonly address: string | undefined;
-}
+/** What one probe of a check does: one member per check type (health/checks/registry.ts). */
+export type { ProbePlan } from './checks/registry.js';
 
 export type CheckNode =
-  | { readonly kind: 'probe'; readonly id: string; readonly probe: ProbeTemplate; readonly inverted: boolean }
+  | { readonly kind: 'probe'; readonly id: string; readonly probe: ProbePlan; readonly inverted: boolean }
   | { readonly kind: 'all' | 'any' | 'at_least'; readonly id: string; readonly n: number; readonly children: readonly CheckNode[]; readonly inverted: boolean };
 
 export interface CheckPlan {
@@ -46,7 +38,7 @@ export interface CheckPlan {
   readonly staleAfterMs: number;
 }
 
-export const CHECK_DEFAULTS = { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 3, jitter: 0.1, expectStatus: [200, 399] as [number, number] };
+export const CHECK_DEFAULTS = { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 3, jitter: 0.1 };
 
 export interface CheckProblem {
   readonly code: ErrorCode;
@@ -56,6 +48,19 @@ export interface CheckProblem {
 
 function ms(value: string | number | undefined): number | undefined {
   return value === undefined ? undefined : checkDurationMs(value);
+}
+
+/**
+ * Calls `report` for each field of `entry` that belongs to a check type with exclusive fields
+ * other than `own` (a dns field on an http check, say).
+ */
+function foreignFields(entry: CheckEntry, own: AnyCheckType | undefined, report: (field: string, owner: AnyCheckType) => void): void {
+  for (const t of CHECK_TYPES as readonly AnyCheckType[]) {
+    if (t === own || !t.exclusiveFields) continue;
+    for (const field of Object.keys(t.fields)) {
+      if ((entry as Record<string, unknown>)[field] !== undefined && !(own && field in own.fields)) report(field, t);
+    }
+  }
 }
 
 /** Compiles every check; returns the plans by id and the problems (empty when all is well). */
@@ -76,6 +81,7 @@ export function compileChecks(entries: readonly CheckEntry[], isBad: (path: Path
     const at = (field: string): PathSegment[] => ['checks', index, field];
     let result: CheckNode | null = null;
     if (e.type === 'all' || e.type === 'any' || e.type === 'at_least') {
+      foreignFields(e, undefined, (field, owner) => fail(at(field), `"${field}" applies to ${owner.types.join(', ')} checks, not ${e.type}`));
       if (!e.checks) fail(at('type'), `a calculated check (${e.type}) needs "checks"`);
       else {
         const children: CheckNode[] = [];
@@ -102,31 +108,9 @@ export function compileChecks(entries: readonly CheckEntry[], isBad: (path: Path
       }
     } else {
       const before = problems.length;
-      let body: ProbeTemplate['body'];
-      if (e.body !== undefined && e.body_regex !== undefined) fail(at('body_regex'), 'give "body" or "body_regex", not both');
-      else if (e.body_regex !== undefined) {
-        try {
-          body = { regex: new RegExp(e.body_regex) };
-        } catch (err) {
-          fail(at('body_regex'), `not a regular expression: ${(err as Error).message}`);
-        }
-      } else if (e.body !== undefined) body = { substring: e.body };
-      if (e.type === 'tcp' && e.port === undefined) fail(at('port'), 'a tcp check needs a port');
-      if (e.follow_redirects === true) fail(at('follow_redirects'), 'following redirects is not supported; a 3xx status is judged by expect_status');
-      const [lo, hi] = (e.expect_status ?? CHECK_DEFAULTS.expectStatus) as [number, number];
-      if (lo > hi) fail(at('expect_status'), `the range is empty (${lo} > ${hi})`);
-      const probe: ProbeTemplate = {
-        type: e.type,
-        path: e.path ?? '/',
-        method: e.method ?? 'GET',
-        host: e.host,
-        headers: e.headers ?? {},
-        expectStatus: [lo, hi],
-        body,
-        tlsVerify: e.tls_verify ?? true,
-        port: e.port,
-        address: e.address,
-      };
+      const type = checkTypeOf(e.type)!;
+      const probe = type.compile(e, (path, reason) => fail(['checks', index, ...path], reason)) as ProbePlan;
+      foreignFields(e, type, (field, owner) => fail(at(field), `"${field}" applies to ${owner.types.join(', ')} checks, not ${e.type}`));
       if (problems.length === before) result = { kind: 'probe', id, probe, inverted: e.inverted ?? false };
     }
     nodes.set(id, result);

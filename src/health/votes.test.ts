@@ -11,7 +11,7 @@ import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';
 
 function plan(quorum: Quorum, staleAfterMs = 3000): CheckPlan {
-  return { id: 'c', root: { kind: 'probe', id: 'c', inverted: false, probe: { type: 'tcp', path: '/', method: 'GET', host: undefined, headers: {}, expectStatus: [200, 399], body: undefined, tlsVerify: true, port: 1, address: undefined } }, intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 2, jitter: 0, quorum, staleAfterMs };
+  return { id: 'c', root: { kind: 'probe', id: 'c', inverted: false, probe: { type: 'tcp', port: 1, address: undefined } }, intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 2, jitter: 0, quorum, staleAfterMs };
 }
 function endpoint(quorum: Quorum): Endpoint {
   return { key: 'web/a', pool: 'web', id: 'a', region: 'eu', weight: 1, rrtype: 1, rdata: Buffer.from([192, 0, 2, 1]), value: '192.0.2.1', seed: 1, check: plan(quorum) };

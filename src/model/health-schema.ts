@@ -3,8 +3,14 @@
  * The `checks:` section of a YAML zone: named health checks that pools and endpoints refer to
  * (docs/health.md). Plain schemas, like the rest of model/; health/config.ts checks what a
  * schema cannot (references, loops, timeout < interval) and compiles them.
+ *
+ * The probe types and their fields are not listed here: each check type's module declares its
+ * own (health/checks/*), and {@link CheckEntry} puts together the ones health/checks/registry.ts
+ * registers, with the fields of calculated checks, timing and votes.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import { PROBE_FIELDS } from '../health/checks/check.js';
+import { CHECK_TYPES, PROBE_TYPE_NAMES, type AllProbeFields } from '../health/checks/registry.js';
 
 /** A check duration: seconds (`2`, `0.5`) or units ms, s, m, h, combinable (`1s`, `500ms`, `1m30s`). */
 export function CheckDuration(description: string) {
@@ -33,28 +39,29 @@ export const QuorumSetting = Type.Union(
   { description: 'Fresh votes that must say up: `majority` (default), `any`, `all`, or a number.', 'x-error': 'must be majority, any, all, or a number of at least 1' },
 );
 
+const CALCULATED_TYPES = ['all', 'any', 'at_least'] as const;
+const CHECK_TYPE_NAMES = [...PROBE_TYPE_NAMES, ...CALCULATED_TYPES];
+
+/** Every field of every probe type (health/checks/*), in registry order, `port` and `address` after the first type's. */
+function probeFields(): AllProbeFields & typeof PROBE_FIELDS {
+  const [first, ...rest] = CHECK_TYPES;
+  return Object.assign({}, first.fields, PROBE_FIELDS, ...rest.map((t): TProperties => t.fields));
+}
+
+/**
+ * A check entry. One flat object rather than a union of one object per type, so that a mistake
+ * is reported against the field at fault; which fields apply to which type is checked in
+ * health/config.ts.
+ */
 export const CheckEntry = Type.Object(
   {
     id: Type.String({ pattern: ID_PATTERN, description: 'Check id, which pools and endpoints refer to.', 'x-error': 'must be an id: lowercase letters, digits, ".", "_" and "-"' }),
-    type: Type.Union([Type.Literal('http'), Type.Literal('https'), Type.Literal('tcp'), Type.Literal('all'), Type.Literal('any'), Type.Literal('at_least')], {
-      description: 'A probe (`http`, `https`, `tcp`) or a calculated check over other checks (`all`, `any`, `at_least`).',
-      'x-error': 'must be one of http, https, tcp, all, any, at_least',
+    type: Type.Union(CHECK_TYPE_NAMES.map((n) => Type.Literal(n)), {
+      description: `A probe (${PROBE_TYPE_NAMES.map((n) => `\`${n}\``).join(', ')}) or a calculated check over other checks (\`all\`, \`any\`, \`at_least\`).`,
+      'x-error': `must be one of ${CHECK_TYPE_NAMES.join(', ')}`,
     }),
-    // probes
-    path: Type.Optional(Type.String({ pattern: '^/', description: 'HTTP path. Default `/`.', 'x-error': 'must start with "/"' })),
-    method: Type.Optional(Type.String({ pattern: '^[A-Z]+$', description: 'HTTP method. Default `GET`.', 'x-error': 'must be an upper-case HTTP method such as GET or HEAD' })),
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Host header and TLS SNI. Default: the endpoint\'s hostname, or none for an address.' })),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra request headers.' })),
-    expect_status: Type.Optional(
-      // An array of two rather than a tuple: OpenAPI 3.0 has no tuple form.
-      Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 2, maxItems: 2, description: 'Inclusive status range [low, high] that means up. Default [200, 399].' }),
-    ),
-    body: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body contain this text.' })),
-    body_regex: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body match this regular expression.' })),
-    tls_verify: Type.Optional(Type.Boolean({ description: 'Verify the server certificate (https). Default true.' })),
-    follow_redirects: Type.Optional(Type.Boolean({ description: 'Not supported yet: must be false (a 3xx is judged by its status).' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Port to probe. Default 80 (http), 443 (https); required for tcp.' })),
-    address: Type.Optional(Type.String({ minLength: 1, description: 'Probe this address or host instead of the endpoint\'s.' })),
+    // probes (health/checks/*)
+    ...probeFields(),
     // calculated
     checks: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, description: 'The checks an `all`, `any` or `at_least` check combines.' })),
     at_least: Type.Optional(Type.Integer({ minimum: 1, description: 'For `at_least`: how many of `checks` must be up.' })),

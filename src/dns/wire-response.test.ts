@@ -1,0 +1,114 @@
+/**
+ * The asking side of dns/wire.ts: {@link encodeQuery} read back by the server's own parser, and
+ * {@link parseResponse} reading responses from the server's own encoder and from dns-packet (an
+ * independent encoder that compresses names inside RDATA), plus malformed messages.
+ */
+import { describe, expect, it } from 'vitest';
+import dnsPacket from 'dns-packet';
+import { parseRdataText } from '../zone/rdata.js';
+import { RRType } from './types.js';
+import { canonicalRdata, encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, type Response } from './wire.js';
+
+function parsed(msg: Buffer): Response {
+  const r = parseResponse(msg);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
+}
+
+describe('encodeQuery (RFC 1035 §4.1.1, §4.1.2)', () => {
+  it('is a well-formed query to the server parser: ID, question, RD, no OPT unless asked', () => {
+    const q = parseQuery(encodeQuery({ id: 0xbeef, qkey: 'www.example.org', qtype: RRType.TXT }))!;
+    expect(q).toMatchObject({ id: 0xbeef, qkey: 'www.example.org', qtype: RRType.TXT, qclass: 1, opcode: 0, rcode: Rcode.NOERROR, edns: null });
+    expect(q.flags1 & 0x01).toBe(0);
+    const rd = parseQuery(encodeQuery({ id: 1, qkey: '', qtype: RRType.SOA, rd: true, udpSize: 1232 }))!;
+    expect(rd).toMatchObject({ qkey: '', qtype: RRType.SOA, edns: { udpSize: 1232, version: 0, dnssecOk: false } });
+    expect(rd.flags1 & 0x01).toBe(1);
+  });
+
+  it('agrees with dns-packet byte for byte', () => {
+    const ours = encodeQuery({ id: 4242, qkey: 'a.example', qtype: RRType.AAAA });
+    const theirs = dnsPacket.encode({ type: 'query', id: 4242, flags: 0, questions: [{ type: 'AAAA', name: 'a.example', class: 'IN' }] });
+    expect(ours.equals(theirs)).toBe(true);
+  });
+});
+
+describe('parseResponse (RFC 1035 §4.1)', () => {
+  it('reads what the server encodes: header, question and records', () => {
+    const query = parseQuery(encodeQuery({ id: 7, qkey: 'www.example.org', qtype: RRType.A }))!;
+    const a = parseRdataText(RRType.A, '192.0.2.1', '');
+    const soa = parseRdataText(RRType.SOA, 'ns1.example.org. hostmaster.example.org. 1 3600 600 604800 5', '');
+    const enc = encodeResponse(query, {
+      rcode: Rcode.NOERROR,
+      aa: true,
+      answer: [{ owner: 'www.example.org', type: RRType.A, ttlSeconds: 30, rdatas: [a] }],
+      authority: [{ owner: 'example.org', type: RRType.SOA, ttlSeconds: 60, rdatas: [soa] }],
+      additional: [],
+      additionalOptional: true,
+    });
+    const r = parsed(finishResponse(query, enc, 512, 0, 1232));
+    expect(r).toMatchObject({ id: 7, opcode: 0, aa: true, tc: false, rcode: 0, question: { qkey: 'www.example.org', qtype: 1, qclass: 1 }, ednsUdpSize: null });
+    expect(r.answer).toEqual([{ owner: 'www.example.org', type: 1, class: 1, ttl: 30, rdata: a }]);
+    // The SOA's names were compressed against the question; they come back written out.
+    expect(r.authority[0]!.rdata.equals(soa)).toBe(true);
+  });
+
+  it('decompresses names inside RDATA (RFC 3597 §4) as dns-packet compresses them, case kept', () => {
+    const msg = dnsPacket.encode({
+      type: 'response',
+      id: 9,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: [{ type: 'MX', name: 'Example.org', class: 'IN' }],
+      answers: [
+        { type: 'MX', name: 'example.org', ttl: 5, data: { preference: 10, exchange: 'Mail.example.org' } },
+        { type: 'CNAME', name: 'www.example.org', ttl: 5, data: 'example.org' },
+        { type: 'SRV', name: '_x._tcp.example.org', ttl: 5, data: { priority: 1, weight: 2, port: 3, target: 'example.org' } },
+      ],
+    });
+    const r = parsed(msg);
+    expect(r.question).toEqual({ qkey: 'example.org', qtype: RRType.MX, qclass: 1 });
+    expect(r.answer.map((x) => x.rdata)).toEqual([parseRdataText(RRType.MX, '10 Mail.example.org.', ''), parseRdataText(RRType.CNAME, 'example.org.', ''), parseRdataText(RRType.SRV, '1 2 3 example.org.', '')]);
+  });
+
+  it('canonical RDATA lowers the names inside (RFC 4034 §6.2), and nothing else', () => {
+    const mx = (text: string) => canonicalRdata(RRType.MX, parseRdataText(RRType.MX, text, ''));
+    expect(mx('10 Mail.EXAMPLE.org.').equals(mx('10 mail.example.org.'))).toBe(true);
+    const soa = (text: string) => canonicalRdata(RRType.SOA, parseRdataText(RRType.SOA, text, ''));
+    expect(soa('NS1.x. Host.X. 1 2 3 4 5').equals(soa('ns1.x. host.x. 1 2 3 4 5'))).toBe(true);
+    // TXT is not a name: case matters.
+    const txt = (text: string) => canonicalRdata(RRType.TXT, parseRdataText(RRType.TXT, text, ''));
+    expect(txt('"ABC"').equals(txt('"abc"'))).toBe(false);
+  });
+
+  it('takes the extended rcode from the OPT record (RFC 6891 §6.1.3) and keeps OPT out of the sections', () => {
+    const msg = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 0,
+      questions: [{ type: 'A', name: 'x', class: 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1400, extendedRcode: 1, ednsVersion: 0, flags: 0, options: [] } as never],
+    });
+    const r = parsed(msg);
+    expect(r.rcode).toBe(Rcode.BADVERS);
+    expect(r.ednsUdpSize).toBe(1400);
+    expect(r.additional).toEqual([]);
+  });
+
+  it.each<[string, (b: Buffer) => Buffer, RegExp]>([
+    ['shorter than a header', (b) => b.subarray(0, 11), /shorter than a DNS header/],
+    ['a query (QR clear)', (b) => Buffer.from([...b.subarray(0, 2), b[2]! & 0x7f, ...b.subarray(3)]), /QR is clear/],
+    ['a record cut short', (b) => b.subarray(0, b.length - 2), /runs past the end/],
+    ['trailing octets', (b) => Buffer.concat([b, Buffer.from([0])]), /trailing octets/],
+    // The answer's owner is a pointer to itself: a loop (RFC 1035 §4.1.4 pointers go backwards).
+    ['a pointer loop', (b) => {
+      const c = Buffer.from(b);
+      const at = 12 + 3 + 4; // after the question "\x01x\x00" and its type and class
+      c.writeUInt16BE(0xc000 | at, at);
+      return c;
+    }, /malformed owner name/],
+  ])('%s is reported, not thrown', (_name, damage, reason) => {
+    const good = dnsPacket.encode({ type: 'response', id: 3, flags: 0, questions: [{ type: 'A', name: 'x', class: 'IN' }], answers: [{ type: 'A', name: 'x', ttl: 1, data: '192.0.2.1' }] });
+    expect(typeof parseResponse(good)).toBe('object');
+    const r = parseResponse(damage(good));
+    expect(r).toMatch(reason);
+  });
+});

@@ -6,13 +6,37 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createError } from '../errors.js';
 import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 import { ENDPOINT_STATUSES } from '../health/status.js';
+import { flag, option, renderCommandHelp, resolveOptions, type OptionSpec } from './options.js';
 
-export const CTL_HELP = `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
+/** The options every ctl command takes (shown in `meridian ctl --help`). */
+const CTL_GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  option({ name: 'api', type: 'string', arg: 'URL', default: 'http://127.0.0.1:8053', help: 'admin API (also $MERIDIAN_API)' }),
+  option({ name: 'token', type: 'string', arg: 'TOKEN', help: 'bearer token (default $MERIDIAN_TOKEN)' }),
+  flag({ name: 'json', type: 'boolean', help: "print the API's JSON" }),
+];
+
+/** Every ctl option: the global ones, and those of single commands (their help is the command's; read from no variable). */
+export const CTL_OPTIONS: readonly OptionSpec[] = [
+  ...CTL_GLOBAL_OPTIONS,
+  ...(['format', 'region', 'reason', 'for', 'type', 'client', 'down-regions', 'down-endpoints', 'endpoints', 'min-healthy-regions'] as const).map((name) =>
+    flag({ name, type: 'string', help: `see "meridian ctl COMMAND --help"` }),
+  ),
+  flag({ name: 'no-wait', type: 'boolean', help: 'drill run: do not wait for the report' }),
+  flag({ name: 'force', type: 'boolean', help: 'zones apply: replace without the meridian-etag check' }),
+];
+
+/** The command options' values, as the commands read them. */
+type CtlValues = { readonly [K in 'format' | 'region' | 'reason' | 'for' | 'type' | 'client' | 'down-regions' | 'down-endpoints' | 'endpoints' | 'min-healthy-regions']?: string | undefined } & {
+  readonly 'no-wait': boolean;
+  readonly force: boolean;
+};
+
+export const CTL_HELP = renderCommandHelp(
+  `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
 
 Operate a Meridian node through its admin API.
 
@@ -38,16 +62,10 @@ Commands:
                                                a live drill; waits for its report (--no-wait: don't)
   drill status [ID]                            every drill, or one drill's report
   drill abort ID                               abort a running drill and restore at once
-  (also as "meridian drill ...")
-
-Options:
-  --api URL       admin API (default $MERIDIAN_API or http://127.0.0.1:8053)
-  --token TOKEN   bearer token (default $MERIDIAN_TOKEN)
-  --json          print the API's JSON
-  -h, --help      show this help
-
-Run "meridian ctl COMMAND --help" for one command's details.
-`;
+  (also as "meridian drill ...")`,
+  CTL_GLOBAL_OPTIONS,
+  `Run "meridian ctl COMMAND --help" for one command's details.`,
+);
 
 const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "meridian ctl --help").
 `;
@@ -483,40 +501,15 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
 
 /** Runs `meridian ctl`; `out`/`err` are injectable for tests. */
 export async function ctlCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        api: { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        format: { type: 'string' },
-        region: { type: 'string' },
-        reason: { type: 'string' },
-        for: { type: 'string' },
-        type: { type: 'string' },
-        client: { type: 'string' },
-        'down-regions': { type: 'string' },
-        'down-endpoints': { type: 'string' },
-        endpoints: { type: 'string' },
-        'min-healthy-regions': { type: 'string' },
-        'no-wait': { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    throw createError('MRD_ERR_CLI_USAGE', (e as Error).message);
-  }
-  if (values.help || positionals.length === 0) {
+  const r = resolveOptions(CTL_OPTIONS, argv, process.env, { positionals: true, config: false });
+  const positionals = r.positionals;
+  if (r.help || positionals.length === 0) {
     out(COMMAND_HELP[positionals[0] ?? ''] ?? CTL_HELP);
-    return values.help ? 0 : 2;
+    return r.help ? 0 : 2;
   }
-  const ctx: Ctx = { api: values.api ?? process.env['MERIDIAN_API'] ?? 'http://127.0.0.1:8053', token: values.token ?? process.env['MERIDIAN_TOKEN'], json: values.json, out, err };
+  const v = r.values as Record<string, string | undefined>;
+  const values: CtlValues = { ...v, 'no-wait': r.values['no-wait'] === true, force: r.values['force'] === true };
+  const ctx: Ctx = { api: v['api']!, token: v['token'], json: r.values['json'] === true, out, err };
   try {
     new URL(ctx.api);
   } catch {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, buildQuery, decode, flag, sendTcp, sendUdp, type Reply } from '../support/dns-client.js';
 import { startTestNode } from '../support/tools.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 
 let node: RunningNode;
 let port: number;

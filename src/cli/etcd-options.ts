@@ -5,23 +5,22 @@
  * password taken from MERIDIAN_ETCD_PASSWORD. Every failure is a usage error naming its flag.
  */
 import fs from 'node:fs';
-import { createError } from '../errors.js';
 import type { EtcdConnection, EtcdTls } from '../cluster/etcd-client.js';
-import { withSource, type ResolvedOptions } from './options.js';
+import { usageError, withSource, type ResolvedOptions } from './options.js';
 import { ETCD_CONNECTION_OPTIONS } from './serve-options.js';
 
 /** Parses `--etcd URL[,URL…]`; throws MRD_ERR_CLI_USAGE on a bad URL. */
 export function parseEtcdEndpoints(text: string): string[] {
   const urls = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (urls.length === 0) throw createError('MRD_ERR_CLI_USAGE', '--etcd needs at least one URL');
+  if (urls.length === 0) throw usageError('--etcd needs at least one URL');
   for (const u of urls) {
     let url: URL;
     try {
       url = new URL(u);
     } catch {
-      throw createError('MRD_ERR_CLI_USAGE', `--etcd: "${u}" is not a URL such as http://127.0.0.1:2379`);
+      throw usageError(`--etcd: "${u}" is not a URL such as http://127.0.0.1:2379`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw createError('MRD_ERR_CLI_USAGE', `--etcd: "${u}" must be http:// or https://`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`--etcd: "${u}" must be http:// or https://`);
   }
   return urls;
 }
@@ -29,19 +28,19 @@ export function parseEtcdEndpoints(text: string): string[] {
 /** Normalises `--etcd-prefix`: a leading slash, no trailing one (default `/meridian`). */
 export function normalisePrefix(prefix: string): string {
   const p = `/${prefix.replace(/^\/+|\/+$/g, '')}`;
-  if (p === '/' || /\s/.test(p)) throw createError('MRD_ERR_CLI_USAGE', `--etcd-prefix must be a non-empty key prefix such as /meridian, not "${prefix}"`);
+  if (p === '/' || /\s/.test(p)) throw usageError(`--etcd-prefix must be a non-empty key prefix such as /meridian, not "${prefix}"`);
   return p;
 }
 
 /** Reads the TLS files named by `--etcd-ca/--etcd-cert/--etcd-key`; throws MRD_ERR_CLI_USAGE on a bad combination or an unreadable file. */
 function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
   const { 'etcd-ca': ca, 'etcd-cert': cert, 'etcd-key': key } = values;
-  if ((cert === undefined) !== (key === undefined)) throw createError('MRD_ERR_CLI_USAGE', '--etcd-cert and --etcd-key go together');
+  if ((cert === undefined) !== (key === undefined)) throw usageError('--etcd-cert and --etcd-key go together');
   const read = (file: string, flag: string): string => {
     try {
       return fs.readFileSync(file, 'utf8');
     } catch (err) {
-      throw createError('MRD_ERR_CLI_USAGE', `${flag}: cannot read ${file}: ${(err as Error).message}`);
+      throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
     }
   };
   return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
@@ -59,7 +58,7 @@ function etcdAuthOf(values: { 'etcd-user'?: string | undefined }, env: NodeJS.Pr
   const user = values['etcd-user'];
   if (user === undefined) return undefined;
   const password = env['MERIDIAN_ETCD_PASSWORD'];
-  if (!user || password === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd-user needs a user name, and its password in MERIDIAN_ETCD_PASSWORD');
+  if (!user || password === undefined) throw usageError('--etcd-user needs a user name, and its password in MERIDIAN_ETCD_PASSWORD');
   return { user, password };
 }
 

@@ -33,7 +33,7 @@ import { registerSimulateRoutes } from './routes/simulate.js';
 import { registerAuditRoutes, registerOverrideRoutes, OverrideFile } from './routes/overrides.js';
 import type { OverrideBackend } from '../cluster/overrides.js';
 import type { MemberRecord } from '../cluster/membership.js';
-import { parseHostPort } from '../cli/args.js';
+import { parseHostPort } from '../address.js';
 import { nodeViews, registerNodeRoutes, type ClusterView } from './routes/nodes.js';
 import { registerLbRoutes } from './routes/lb.js';
 import { registerDrillRoutes } from './routes/drills.js';

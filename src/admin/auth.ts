@@ -7,7 +7,7 @@
  * lengths leak nothing either).
  *
  * With no token configured the API is open, and `meridian serve` refuses to listen anywhere but
- * loopback (cli/serve.ts). `/livez`, `/readyz` and `/metrics` stay open unless
+ * loopback (node/node.ts). `/livez`, `/readyz` and `/metrics` stay open unless
  * `--protect-probes` is given. Failed authentications are rate-limited per client address:
  * after 10 in a minute, the address gets 429 until the minute is over.
  */

@@ -9,25 +9,28 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { checkZoneFiles } from '../state/file-source.js';
-import { createError, zoneError, type ZoneError } from '../errors.js';
+import { zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../dns/name.js';
 import { zoneFileKind } from '../zone/load.js';
+import { flag, renderCommandHelp, resolveOptions } from './options.js';
 
-export const CHECK_HELP = `Usage: meridian check [options] [FILE|DIR ...]
+/** The options of `meridian check` (none read from the environment, no config file). */
+export const CHECK_OPTIONS = [
+  // No default in the table: ./zones stands in only when no FILE or DIR is given either.
+  flag({ name: 'zones', type: 'string', arg: 'DIR', help: 'a zones directory to check (as a DIR argument); default ./zones' }),
+  flag({ name: 'quiet', short: 'q', type: 'boolean', help: 'print problems only' }),
+  flag({ name: 'json', type: 'boolean', help: 'print {ok, files, zones, problems} as JSON on stdout instead (problems with file and line); the exit status is the same' }),
+];
+
+export const CHECK_HELP = renderCommandHelp(
+  `Usage: meridian check [options] [FILE|DIR ...]
 
 Validate zone files without serving them: each FILE, and every zone file (*.zone, *.yaml, *.yml)
 in each DIR; with none given, the directory of --zones (default ./zones). Prints "file:line:
-message" for each problem and exits 1 if there is any, or if no zone file is found.
-
-Options:
-  --zones DIR   a zones directory to check (as a DIR argument); default ./zones
-  -q, --quiet   print problems only
-  --json        print {ok, files, zones, problems} as JSON on stdout instead (problems with file
-                and line); the exit status is the same
-  -h, --help    show this help
-`;
+message" for each problem and exits 1 if there is any, or if no zone file is found.`,
+  CHECK_OPTIONS,
+);
 
 /** One problem in `--json` output. */
 export interface CheckProblem {
@@ -64,28 +67,13 @@ async function expand(paths: readonly string[]): Promise<{ files: string[]; prob
 }
 
 export async function checkCommand(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        zones: { type: 'string' },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
-  }
-  if (values.help) {
+  const r = resolveOptions(CHECK_OPTIONS, argv, process.env, { positionals: true, config: false });
+  if (r.help) {
     process.stdout.write(CHECK_HELP);
     return 0;
   }
-  const paths = [...(values.zones !== undefined ? [values.zones] : []), ...positionals];
+  const values = { zones: r.values['zones'] as string | undefined, quiet: r.values['quiet'] === true, json: r.values['json'] === true };
+  const paths = [...(values.zones !== undefined ? [values.zones] : []), ...r.positionals];
   if (paths.length === 0) paths.push('./zones');
   const { files, problems } = await expand(paths);
   const result = await checkZoneFiles(files);

@@ -16,20 +16,21 @@
  * Its options come from flags, MERIDIAN_<OPTION> variables and `--config FILE` (cli/options.ts).
  */
 import path from 'node:path';
-import { createError } from '../errors.js';
 import { HealthService } from '../health/service.js';
 import { RemoteVotePublisher } from '../health/remote.js';
 import { createLogger, type Logger } from '../log.js';
 import { FileSource } from '../state/file-source.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { Cluster } from '../cluster/runtime.js';
-import { etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
-import { CONFIG_OPTION, renderOptionsHelp, resolveOptions } from './options.js';
+import type { EtcdConnection } from '../cluster/etcd-client.js';
+import { etcdConnectionFrom } from './etcd-options.js';
+import { CONFIG_OPTION, renderCommandHelp, resolveOptions, usageError } from './options.js';
 import { CHECKER_OPTIONS } from './serve-options.js';
-import { nodeIdOf, positiveInt } from './args.js';
+import { nodeIdOf } from './args.js';
 import { Lifetime } from './lifetime.js';
 
-export const CHECKER_HELP = `Usage: meridian checker --region ID --node URL [options]
+export const CHECKER_HELP = renderCommandHelp(
+  `Usage: meridian checker --region ID --node URL [options]
        meridian checker --region ID --etcd URL[,URL…] [options]
 
 Run health checks from one region. Serves no DNS.
@@ -37,20 +38,16 @@ Run health checks from one region. Serves no DNS.
 With --node, check the zones in a directory and send the votes to a Meridian node's admin API
 (POST /v1/health/votes). With --etcd (cluster mode), take the zones from etcd, stand for the
 region's active checker, and while elected write the votes to etcd under leases that expire
-after the checks' stale_after.
-
-Options:
-${renderOptionsHelp([CONFIG_OPTION, ...CHECKER_OPTIONS])}
-  -h, --help             show this help
-
-It never exits because etcd or the node is unreachable: it retries with backoff and resumes when
+after the checks' stale_after.`,
+  [CONFIG_OPTION, ...CHECKER_OPTIONS],
+  `It never exits because etcd or the node is unreachable: it retries with backoff and resumes when
 it is back. Exit status: 0 after SIGTERM/SIGINT; 2 for bad options or an unreadable file; 1 when
 etcd refuses its credentials or the node refuses its token (retrying cannot fix those).
 
 Every option can also come from the config file under its long name, or from the environment as
 MERIDIAN_<OPTION> (MERIDIAN_REGION, MERIDIAN_TOKEN, ...). A flag beats the environment, which
-beats the file, which beats the default (docs/operations.md, "Configuration").
-`;
+beats the file, which beats the default (docs/operations.md, "Configuration").`,
+);
 
 export async function checkerCommand(argv: string[]): Promise<number> {
   const r = resolveOptions(CHECKER_OPTIONS, argv, process.env);
@@ -59,42 +56,30 @@ export async function checkerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const v = r.values as Record<string, string | undefined>;
-  const values = {
-    region: v['region'],
-    node: v['node'],
-    zones: v['zones']!,
-    token: v['token'],
-    'node-id': v['node-id'],
-    'lease-ttl': String(r.values['lease-ttl']),
-    etcd: r.values['etcd'] === undefined ? undefined : (r.values['etcd'] as string[]).join(','),
-    'etcd-prefix': v['etcd-prefix']!,
-    'etcd-ca': v['etcd-ca'],
-    'etcd-cert': v['etcd-cert'],
-    'etcd-key': v['etcd-key'],
-    'etcd-user': v['etcd-user'],
-  };
-  if (!values.region) throw createError('MRD_ERR_CLI_USAGE', '--region is required');
-  if (values.etcd !== undefined && values.node !== undefined) throw createError('MRD_ERR_CLI_USAGE', 'give --node (send votes to a node) or --etcd (cluster mode), not both');
+  const region = v['region'];
+  const node = v['node'];
+  if (!region) throw usageError('--region is required');
+  if (r.values['etcd'] !== undefined && node !== undefined) throw usageError('give --node (send votes to a node) or --etcd (cluster mode), not both');
   const log = createLogger(v['log-level']);
-  const region = values.region;
-  const etcd = etcdConnectionOf(values);
+  const etcd = etcdConnectionFrom(r);
   if (!etcd) {
-    if (!values.node) throw createError('MRD_ERR_CLI_USAGE', '--node or --etcd is required');
+    if (!node) throw usageError('--node or --etcd is required');
     try {
-      new URL(values.node);
+      new URL(node);
     } catch {
-      throw createError('MRD_ERR_CLI_USAGE', `--node must be a URL such as http://127.0.0.1:8053, not "${values.node}"`);
+      throw usageError(`--node must be a URL such as http://127.0.0.1:8053, not "${node}"`);
     }
   }
-  const ttl = positiveInt(values['lease-ttl'], '--lease-ttl', 1, 600);
-  const id = values['node-id'] === undefined ? undefined : nodeIdOf(values['node-id']);
+  // --lease-ttl is checked by its table entry (an integer from 1 to 600).
+  const ttl = r.values['lease-ttl'] as number;
+  const id = v['node-id'] === undefined ? undefined : nodeIdOf(v['node-id']);
   // From here on the process lives until a signal or a refusal, whatever is reachable.
   const life = new Lifetime(log);
   let stopAll: () => Promise<void>;
   try {
     stopAll = etcd
       ? await startClusterChecker(etcd, region, id, ttl, log, life)
-      : await startNodeChecker(values.node!, path.resolve(values.zones), region, values.token ?? process.env['MERIDIAN_TOKEN'], log, life);
+      : await startNodeChecker(node!, path.resolve(v['zones']!), region, v['token'] ?? process.env['MERIDIAN_TOKEN'], log, life);
   } catch (err) {
     life.release();
     throw err;

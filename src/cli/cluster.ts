@@ -14,19 +14,38 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { createError } from '../errors.js';
 import { keyToPresentation } from '../dns/name.js';
 import { checkZoneDir } from '../state/file-source.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { parseLatencyFile } from '../state/latency-file.js';
 import { etagOf, serialGreater } from '../state/zone-store.js';
 import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
-import { ETCD_ARGS, ETCD_HELP, EtcdClient, etcdConnectionOf, type Compare, type TxnOp } from '../cluster/etcd-client.js';
+import { EtcdClient, type Compare, type TxnOp } from '../cluster/etcd-client.js';
 import { KeyLayout, loadZoneKey, sniffZoneKind, zoneSuffix } from '../cluster/layout.js';
 import { silentLogger } from '../log.js';
+import { etcdConnectionFrom } from './etcd-options.js';
+import { flag, renderCommandHelp, resolveOptions, usageError, type OptionSpec } from './options.js';
+import { ETCD_CONNECTION_OPTIONS } from './serve-options.js';
 
-export const CLUSTER_HELP = `Usage: meridian cluster <command> --etcd URL[,URL…] [options]
+/** The daemon's etcd connection options (same flags, defaults and variables), in this command's words. */
+const ETCD_HELP: Record<string, string> = {
+  etcd: "the etcd cluster's client URLs (http:// or https://)",
+  'etcd-cert': 'client certificate (PEM), when etcd requires one (--client-cert-auth)',
+  'etcd-user': 'an etcd user, for an etcd with auth enabled; the password comes from MERIDIAN_ETCD_PASSWORD',
+};
+const CLUSTER_ETCD_OPTIONS: readonly OptionSpec[] = ETCD_CONNECTION_OPTIONS.map(({ group: _group, ...s }) => ({ ...s, help: ETCD_HELP[s.name] ?? s.help }));
+
+/** Every `meridian cluster` option: the etcd connection, and the flags of import and export (read from no variable). */
+export const CLUSTER_OPTIONS: readonly OptionSpec[] = [
+  ...CLUSTER_ETCD_OPTIONS,
+  flag({ name: 'zones', type: 'string', arg: 'DIR', help: 'the zones directory to import from or export to' }),
+  flag({ name: 'latency', type: 'string', arg: 'FILE', help: 'the latency table file to import or export' }),
+  flag({ name: 'replace', type: 'boolean', help: 'import: replace zones in etcd that have other text' }),
+  flag({ name: 'prune', type: 'boolean', help: 'import: delete zones in etcd that are not in DIR' }),
+];
+
+export const CLUSTER_HELP = renderCommandHelp(
+  `Usage: meridian cluster <command> --etcd URL[,URL…] [options]
 
 Commands:
   import --zones DIR [--latency FILE] [--replace] [--prune]
@@ -38,12 +57,11 @@ Commands:
   export --zones DIR [--latency FILE]
           write every zone in etcd to DIR as files (<zone>.yaml or <zone>.zone), each starting
           with a meridian-etag comment line, and the latency table to FILE
-  nodes   list the nodes and checkers registered in etcd
-
-Options:
-${ETCD_HELP}
-  -h, --help             show this help
-`;
+  nodes   list the nodes and checkers registered in etcd`,
+  CLUSTER_ETCD_OPTIONS,
+  `The --etcd options can also come from the environment, as for "meridian serve": MERIDIAN_ETCD,
+MERIDIAN_ETCD_PREFIX, MERIDIAN_ETCD_CA, MERIDIAN_ETCD_CERT, MERIDIAN_ETCD_KEY, MERIDIAN_ETCD_USER.`,
+);
 
 export async function clusterCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const [sub, ...rest] = argv;
@@ -51,31 +69,20 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
     out(CLUSTER_HELP);
     return sub === undefined ? 2 : 0;
   }
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        ...ETCD_ARGS,
-        zones: { type: 'string' },
-        latency: { type: 'string' },
-        replace: { type: 'boolean', default: false },
-        prune: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw createError('MRD_ERR_CLI_USAGE', (err as Error).message);
-  }
-  if (values.help) {
+  const r = resolveOptions(CLUSTER_OPTIONS, rest, process.env, { config: false });
+  if (r.help) {
     out(CLUSTER_HELP);
     return 0;
   }
-  if (!['import', 'export', 'nodes'].includes(sub)) throw createError('MRD_ERR_CLI_USAGE', `unknown cluster command "${sub}" (import, export, nodes)`);
-  const etcd = etcdConnectionOf(values);
-  if (!etcd) throw createError('MRD_ERR_CLI_USAGE', '--etcd is required');
+  const values = {
+    zones: r.values['zones'] as string | undefined,
+    latency: r.values['latency'] as string | undefined,
+    replace: r.values['replace'] === true,
+    prune: r.values['prune'] === true,
+  };
+  if (!['import', 'export', 'nodes'].includes(sub)) throw usageError(`unknown cluster command "${sub}" (import, export, nodes)`);
+  const etcd = etcdConnectionFrom(r);
+  if (!etcd) throw usageError('--etcd is required');
   const layout = new KeyLayout(etcd.prefix);
   const client = new EtcdClient({ ...etcd, log: silentLogger(), timeoutMs: 5000 });
   try {
@@ -88,7 +95,7 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
       if (kvs.length === 0) out('no node is registered\n');
       return 0;
     }
-    if (values.zones === undefined) throw createError('MRD_ERR_CLI_USAGE', '--zones DIR is required');
+    if (values.zones === undefined) throw usageError('--zones DIR is required');
     const dir = path.resolve(values.zones);
     return sub === 'import' ? await importZones(client, layout, dir, values, out) : await exportZones(client, layout, dir, values.latency, out);
   } finally {

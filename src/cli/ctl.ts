@@ -6,13 +6,36 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { createError } from '../errors.js';
 import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 import { ENDPOINT_STATUSES } from '../health/status.js';
+import { flag, option, renderCommandHelp, resolveOptions, usageError, type OptionSpec } from './options.js';
 
-export const CTL_HELP = `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
+/** The options every ctl command takes (shown in `meridian ctl --help`). */
+const CTL_GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  option({ name: 'api', type: 'string', arg: 'URL', default: 'http://127.0.0.1:8053', help: 'admin API (also $MERIDIAN_API)' }),
+  option({ name: 'token', type: 'string', arg: 'TOKEN', help: 'bearer token (default $MERIDIAN_TOKEN)' }),
+  flag({ name: 'json', type: 'boolean', help: "print the API's JSON" }),
+];
+
+/** Every ctl option: the global ones, and those of single commands (their help is the command's; read from no variable). */
+export const CTL_OPTIONS: readonly OptionSpec[] = [
+  ...CTL_GLOBAL_OPTIONS,
+  ...(['format', 'region', 'reason', 'for', 'type', 'client', 'down-regions', 'down-endpoints', 'endpoints', 'min-healthy-regions'] as const).map((name) =>
+    flag({ name, type: 'string', help: `see "meridian ctl COMMAND --help"` }),
+  ),
+  flag({ name: 'no-wait', type: 'boolean', help: 'drill run: do not wait for the report' }),
+  flag({ name: 'force', type: 'boolean', help: 'zones apply: replace without the meridian-etag check' }),
+];
+
+/** The command options' values, as the commands read them. */
+type CtlValues = { readonly [K in 'format' | 'region' | 'reason' | 'for' | 'type' | 'client' | 'down-regions' | 'down-endpoints' | 'endpoints' | 'min-healthy-regions']?: string | undefined } & {
+  readonly 'no-wait': boolean;
+  readonly force: boolean;
+};
+
+export const CTL_HELP = renderCommandHelp(
+  `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
 
 Operate a Meridian node through its admin API.
 
@@ -38,16 +61,10 @@ Commands:
                                                a live drill; waits for its report (--no-wait: don't)
   drill status [ID]                            every drill, or one drill's report
   drill abort ID                               abort a running drill and restore at once
-  (also as "meridian drill ...")
-
-Options:
-  --api URL       admin API (default $MERIDIAN_API or http://127.0.0.1:8053)
-  --token TOKEN   bearer token (default $MERIDIAN_TOKEN)
-  --json          print the API's JSON
-  -h, --help      show this help
-
-Run "meridian ctl COMMAND --help" for one command's details.
-`;
+  (also as "meridian drill ...")`,
+  CTL_GLOBAL_OPTIONS,
+  `Run "meridian ctl COMMAND --help" for one command's details.`,
+);
 
 const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "meridian ctl --help").
 `;
@@ -204,7 +221,7 @@ export function table(rows: (string | number | null | undefined)[][], head: stri
 
 function durationSeconds(text: string): number {
   const m = /^(\d+)(s|m|h|d)?$/.exec(text);
-  if (!m) throw createError('MRD_ERR_CLI_USAGE', `--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
+  if (!m) throw usageError(`--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
   return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2] ?? 's']!;
 }
 
@@ -219,7 +236,7 @@ function leadingOrigin(text: string): string | null {
 }
 
 function need(args: string[], n: number, what: string): void {
-  if (args.length < n) throw createError('MRD_ERR_CLI_USAGE', `missing ${what}; see "meridian ctl --help"`);
+  if (args.length < n) throw usageError(`missing ${what}; see "meridian ctl --help"`);
 }
 
 async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefined; force?: boolean | undefined }): Promise<void> {
@@ -235,7 +252,7 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
   if (sub === 'get' || sub === 'export') {
     need(args, 2, 'ZONE');
     if (ctx.json && sub === 'get') return ctx.out(JSON.stringify((await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}`)).json, null, 2) + '\n');
-    if (opts.format !== undefined && opts.format !== 'yaml' && opts.format !== 'zone') throw createError('MRD_ERR_CLI_USAGE', '--format must be yaml or zone');
+    if (opts.format !== undefined && opts.format !== 'yaml' && opts.format !== 'zone') throw usageError('--format must be yaml or zone');
     // The format the zone is kept in: `get` prints a zone in it, and every export that is the
     // zone's own text (or YAML, which holds everything) starts with its meridian-etag line.
     const want = arg!.toLowerCase().replace(/\.?$/, '.');
@@ -321,7 +338,7 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
     const forced = force && r.status !== 201 ? ' (--force: replaced without checking for changes made since the file was read)' : '';
     return ctx.out(`${r.status === 201 ? 'created' : 'replaced'} ${r.json.name}, serial ${r.json.serial}${forced}\n`);
   }
-  throw createError('MRD_ERR_CLI_USAGE', `unknown "zones ${sub ?? ''}"; use list, get, export or apply`);
+  throw usageError(`unknown "zones ${sub ?? ''}"; use list, get, export or apply`);
 }
 
 async function regions(ctx: Ctx, args: string[]): Promise<void> {
@@ -341,18 +358,18 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
     const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.reason}`).join(', ');
     return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.weight, e.status, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'WEIGHT', 'STATUS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
   }
-  throw createError('MRD_ERR_CLI_USAGE', `unknown "regions ${sub ?? ''}"; use list or status`);
+  throw usageError(`unknown "regions ${sub ?? ''}"; use list or status`);
 }
 
 async function drain(ctx: Ctx, args: string[], opts: { region?: string | undefined; reason?: string | undefined; for?: string | undefined }, lift: boolean): Promise<void> {
   const endpoint = args[0];
-  if (!endpoint === !opts.region) throw createError('MRD_ERR_CLI_USAGE', 'give an endpoint (pool/id) or --region ID');
+  if (!endpoint === !opts.region) throw usageError('give an endpoint (pool/id) or --region ID');
   const id = endpoint ? `endpoint:${endpoint}` : `region:${opts.region}`;
   if (lift) {
     await call(ctx, 'DELETE', `/v1/overrides/${encodeURIComponent(id)}`);
     return ctx.out(`lifted ${id}\n`);
   }
-  if (!opts.reason) throw createError('MRD_ERR_CLI_USAGE', '--reason is required (it goes into the audit log)');
+  if (!opts.reason) throw usageError('--reason is required (it goes into the audit log)');
   const body = { ...(endpoint ? { endpoint } : { region: opts.region }), kind: 'drain', reason: opts.reason, ...(opts.for ? { expires_in: durationSeconds(opts.for) } : {}) };
   // The API refuses a target no zone defines (404), so a typo cannot drain nothing silently.
   const r = await call(ctx, 'POST', '/v1/overrides', { json: body });
@@ -437,7 +454,7 @@ function printReport(ctx: Ctx, r: any): void {
 async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefined; endpoints?: string | undefined; for?: string | undefined; reason?: string | undefined; 'min-healthy-regions'?: string | undefined; 'no-wait'?: boolean | undefined }): Promise<void> {
   const [sub, id] = args;
   const target = () => {
-    if (!opts.region === !opts.endpoints) throw createError('MRD_ERR_CLI_USAGE', 'give --region ID or --endpoints pool/id,...');
+    if (!opts.region === !opts.endpoints) throw usageError('give --region ID or --endpoints pool/id,...');
     return opts.region ? { region: opts.region } : { endpoints: opts.endpoints!.split(',').map((e) => e.trim()).filter(Boolean) };
   };
   if (sub === 'preview') {
@@ -449,7 +466,7 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
     return;
   }
   if (sub === 'run') {
-    if (!opts.for) throw createError('MRD_ERR_CLI_USAGE', '--for DURATION is required (e.g. --for 5m)');
+    if (!opts.for) throw usageError('--for DURATION is required (e.g. --for 5m)');
     const body = { ...target(), mode: 'live', duration_s: durationSeconds(opts.for), reason: opts.reason ?? 'drill', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) };
     const r = await call(ctx, 'POST', '/v1/drills', { json: body });
     if (opts['no-wait']) return ctx.out(ctx.json ? JSON.stringify(r.json, null, 2) + '\n' : `drill ${r.json.id} running until ${r.json.ends_at}\n`);
@@ -478,49 +495,24 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
     const r = await call(ctx, 'DELETE', `/v1/drills/${encodeURIComponent(id!)}`);
     return ctx.json ? ctx.out(JSON.stringify(r.json, null, 2) + '\n') : printReport(ctx, r.json);
   }
-  throw createError('MRD_ERR_CLI_USAGE', `unknown "drill ${sub ?? ''}"; use preview, run, status or abort`);
+  throw usageError(`unknown "drill ${sub ?? ''}"; use preview, run, status or abort`);
 }
 
 /** Runs `meridian ctl`; `out`/`err` are injectable for tests. */
 export async function ctlCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        api: { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        format: { type: 'string' },
-        region: { type: 'string' },
-        reason: { type: 'string' },
-        for: { type: 'string' },
-        type: { type: 'string' },
-        client: { type: 'string' },
-        'down-regions': { type: 'string' },
-        'down-endpoints': { type: 'string' },
-        endpoints: { type: 'string' },
-        'min-healthy-regions': { type: 'string' },
-        'no-wait': { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    throw createError('MRD_ERR_CLI_USAGE', (e as Error).message);
-  }
-  if (values.help || positionals.length === 0) {
+  const r = resolveOptions(CTL_OPTIONS, argv, process.env, { positionals: true, config: false });
+  const positionals = r.positionals;
+  if (r.help || positionals.length === 0) {
     out(COMMAND_HELP[positionals[0] ?? ''] ?? CTL_HELP);
-    return values.help ? 0 : 2;
+    return r.help ? 0 : 2;
   }
-  const ctx: Ctx = { api: values.api ?? process.env['MERIDIAN_API'] ?? 'http://127.0.0.1:8053', token: values.token ?? process.env['MERIDIAN_TOKEN'], json: values.json, out, err };
+  const v = r.values as Record<string, string | undefined>;
+  const values: CtlValues = { ...v, 'no-wait': r.values['no-wait'] === true, force: r.values['force'] === true };
+  const ctx: Ctx = { api: v['api']!, token: v['token'], json: r.values['json'] === true, out, err };
   try {
     new URL(ctx.api);
   } catch {
-    throw createError('MRD_ERR_CLI_USAGE', `--api must be a URL such as http://127.0.0.1:8053, not "${ctx.api}"`);
+    throw usageError(`--api must be a URL such as http://127.0.0.1:8053, not "${ctx.api}"`);
   }
   const [cmd, ...rest] = positionals;
   try {
@@ -538,7 +530,7 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         await drain(ctx, rest, values, true);
         break;
       case 'overrides': {
-        if (rest[0] !== 'list') throw createError('MRD_ERR_CLI_USAGE', 'use "overrides list"');
+        if (rest[0] !== 'list') throw usageError('use "overrides list"');
         const r = await call(ctx, 'GET', '/v1/overrides');
         if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
         else out(table(r.json.overrides.map((o: any) => [o.id, o.kind, o.by, o.expires_at, o.reason]), ['TARGET', 'KIND', 'BY', 'EXPIRES', 'REASON']));
@@ -560,7 +552,7 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         await drill(ctx, rest, values);
         break;
       default:
-        throw createError('MRD_ERR_CLI_USAGE', `unknown command "${cmd}"; see "meridian ctl --help"`);
+        throw usageError(`unknown command "${cmd}"; see "meridian ctl --help"`);
     }
   } catch (e) {
     if (e instanceof ApiError) {

@@ -1,10 +1,13 @@
 /**
  * @module cli/options
- * Option tables and how a command's options are resolved from four places. A command declares
- * its options once, as a table of {@link OptionSpec} (name, type, default, help, environment
- * variable); from that one table come its `--help` text, its `node:util` parseArgs flags, the keys
- * its `--config FILE` (YAML) accepts and the `MERIDIAN_<OPTION>` environment variables it reads, so
- * none of them can drift from the others.
+ * Option tables and how a command's options are resolved from four places: the one way every
+ * `meridian` command reads its options, prints its `--help` and reports a usage error (exit 2,
+ * src/main.ts). A command declares its options once, as a table of {@link OptionSpec} (name, type,
+ * default, help, environment variable); from that one table come its `--help` text
+ * ({@link renderCommandHelp}), its `node:util` parseArgs flags, the keys its `--config FILE`
+ * (YAML) accepts and the `MERIDIAN_<OPTION>` environment variables it reads, so none of them can
+ * drift from the others. A command that takes no config file (`check`, `cluster`, `ctl`) says so
+ * with `config: false`; an option read from no variable has `env: null`.
  *
  * Precedence, per option: a flag on the command line, then the environment, then the config file,
  * then the default. Every value is checked for its type wherever it comes from, and a bad one names
@@ -18,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { createError, MeridianError } from '../errors.js';
-import { parseHostPort, type HostPort } from './args.js';
+import { parseHostPort, type HostPort } from '../address.js';
 
 /**
  * How an option's value is read and checked:
@@ -35,6 +38,8 @@ export type OptionType = 'string' | 'path' | 'boolean' | 'integer' | 'host-port'
 export interface OptionSpec {
   /** The long flag without `--`; also the config file key. */
   readonly name: string;
+  /** A one-letter flag (`-q`) besides the long one. */
+  readonly short?: string;
   readonly type: OptionType;
   /** The value's placeholder in `--help` (`DIR`, `HOST:PORT`). */
   readonly arg?: string;
@@ -45,8 +50,8 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
   /** One line (or a few, separated by "\n") for `--help`; the default is appended. */
   readonly help: string;
-  /** The environment variable; by rule `MERIDIAN_` + the name in upper case with `_` for `-`. */
-  readonly env: string;
+  /** The environment variable; by rule `MERIDIAN_` + the name in upper case with `_` for `-`; null: none. */
+  readonly env: string | null;
   /** A heading in `--help` for options after the first group (e.g. cluster mode). */
   readonly group?: string;
   /** A config key that is not this option but an operator might try (answered with a hint). */
@@ -59,8 +64,13 @@ export function envName(option: string): string {
 }
 
 /** An option spec with its environment variable named by the rule unless given. */
-export function option(spec: Omit<OptionSpec, 'env'> & { env?: string }): OptionSpec {
-  return { ...spec, env: spec.env ?? envName(spec.name) };
+export function option(spec: Omit<OptionSpec, 'env'> & { env?: string | null }): OptionSpec {
+  return { ...spec, env: spec.env === undefined ? envName(spec.name) : spec.env };
+}
+
+/** A flag of one command only: read from no environment variable (`--json`, `--force`). */
+export function flag(spec: Omit<OptionSpec, 'env'>): OptionSpec {
+  return { ...spec, env: null };
 }
 
 export type OptionValue = string | number | boolean | HostPort | readonly string[];
@@ -73,6 +83,18 @@ export interface ResolvedOptions {
   /** The config file read, made absolute; undefined without `--config`/`MERIDIAN_CONFIG`. */
   readonly configFile: string | undefined;
   readonly help: boolean;
+  /** The arguments that are not options, for a command that takes them (`positionals: true`). */
+  readonly positionals: readonly string[];
+}
+
+/** How a command takes its arguments, besides its option table. */
+export interface CommandArgs {
+  /** Arguments that are not options are allowed (files, subcommands); default false. */
+  readonly positionals?: boolean;
+  /** `--config FILE` and MERIDIAN_CONFIG are read; default true. */
+  readonly config?: boolean;
+  /** Relative paths on the command line and in the environment are relative to this; default the working directory. */
+  readonly cwd?: string;
 }
 
 /** The `--config FILE` option every table-driven command takes (also `MERIDIAN_CONFIG`). */
@@ -81,9 +103,11 @@ export const CONFIG_OPTION = option({ name: 'config', type: 'path', arg: 'FILE',
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
-function usage(message: string): MeridianError {
+/** A usage error: a bad flag, argument or value (exit 2, src/main.ts). */
+export function usageError(message: string): MeridianError {
   return createError('MRD_ERR_CLI_USAGE', message);
 }
+const usage = usageError;
 
 /** Checks one value from a flag or the environment (text) or a config file (any YAML value). */
 function convert(spec: OptionSpec, raw: unknown, label: string, baseDir: string, fromFile: boolean): OptionValue {
@@ -177,20 +201,24 @@ export function readConfigFile(file: string, specs: readonly OptionSpec[]): Map<
  * (`--config FILE` or `MERIDIAN_CONFIG`), in that order of precedence, then the defaults. Throws
  * MRD_ERR_CLI_USAGE for a bad flag or value, MRD_ERR_CONFIG_FILE for a bad config file.
  */
-export function resolveOptions(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedOptions {
-  const flagSpecs: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, config: { type: 'string' } };
-  for (const s of specs) flagSpecs[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+export function resolveOptions(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env, how: CommandArgs = {}): ResolvedOptions {
+  const { positionals: allowPositionals = false, config: takesConfig = true, cwd = process.cwd() } = how;
+  const flagSpecs: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, ...(takesConfig ? { config: { type: 'string' } } : {}) };
+  for (const s of specs) flagSpecs[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
   let flags: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    flags = parseArgs({ args: [...argv], options: flagSpecs, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    const parsed = parseArgs({ args: [...argv], options: flagSpecs, strict: true, allowPositionals });
+    flags = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
   } catch (err) {
     throw usage((err as Error).message.split('. To specify a positional')[0]!);
   }
-  const envOf = (name: string): string | undefined => {
-    const v = env[name];
+  const envOf = (name: string | null): string | undefined => {
+    const v = name === null ? undefined : env[name];
     return v === undefined || v === '' ? undefined : v;
   };
-  const configRaw = (flags['config'] as string | undefined) ?? envOf(CONFIG_OPTION.env);
+  const configRaw = takesConfig ? ((flags['config'] as string | undefined) ?? envOf(CONFIG_OPTION.env)) : undefined;
   const configFile = configRaw === undefined ? undefined : path.resolve(cwd, configRaw);
   const file = configFile && !flags['help'] ? readConfigFile(configFile, specs) : new Map<string, FileEntry>();
   const values: Record<string, OptionValue | undefined> = {};
@@ -203,7 +231,7 @@ export function resolveOptions(specs: readonly OptionSpec[], argv: readonly stri
       values[s.name] = convert(s, flag, `--${s.name}`, cwd, false);
       sources[s.name] = 'flag';
     } else if (fromEnv !== undefined) {
-      values[s.name] = convert(s, fromEnv, s.env, cwd, false);
+      values[s.name] = convert(s, fromEnv, s.env!, cwd, false);
       sources[s.name] = 'env';
     } else if (fromFile !== undefined && fromFile.value !== null) {
       values[s.name] = convert(s, fromFile.value, `${configFile}:${fromFile.line}: ${s.name}`, path.dirname(configFile!), true);
@@ -213,7 +241,7 @@ export function resolveOptions(specs: readonly OptionSpec[], argv: readonly stri
       sources[s.name] = 'default';
     }
   }
-  return { values, sources, configFile, help: flags['help'] === true };
+  return { values, sources, configFile, help: flags['help'] === true, positionals };
 }
 
 /**
@@ -240,7 +268,7 @@ export function renderOptionsHelp(specs: readonly OptionSpec[]): string {
       group = s.group;
       if (group) out.push('', `${group}:`);
     }
-    const head = `  --${s.name}${s.arg ? ` ${s.arg}` : ''}`;
+    const head = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${s.arg ? ` ${s.arg}` : ''}`;
     const def = s.default === undefined || s.type === 'boolean' ? '' : `; default ${String(s.default)}`;
     const lines = `${s.help}${def}`.split('\n');
     const pad = ' '.repeat(25);
@@ -250,6 +278,15 @@ export function renderOptionsHelp(specs: readonly OptionSpec[]): string {
     out.push(`${first}${wrapped[0]}`, ...wrapped.slice(1).map((w) => `${pad}${w}`));
   }
   return out.join('\n');
+}
+
+/**
+ * A command's whole `--help`: `head` (usage and what it does), its options from the table with
+ * `-h, --help` last, then `tail` (notes after the options), each part a paragraph.
+ */
+export function renderCommandHelp(head: string, specs: readonly OptionSpec[], tail?: string): string {
+  const help = `${'  -h, --help'.padEnd(25)}show this help`;
+  return `${head.trimEnd()}\n\nOptions:\n${renderOptionsHelp(specs)}\n${help}\n${tail ? `\n${tail.trimEnd()}\n` : ''}`;
 }
 
 function wrap(text: string, width: number): string[] {

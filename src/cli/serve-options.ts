@@ -4,21 +4,30 @@
  * and environment variables. `serve --help`, the keys of `serve --config FILE`, the
  * `MERIDIAN_<OPTION>` variables and the shipped example (meridian.example.yaml, checked by a test)
  * all come from it. Deploy manifests and tests cross-check flags against it, so it is exported as
- * data. Also the `meridian checker` table ({@link CHECKER_OPTIONS}), which shares the etcd options.
+ * data. Also the `meridian checker` table ({@link CHECKER_OPTIONS}), which shares the etcd options,
+ * and the etcd connection options `meridian cluster` takes too ({@link ETCD_CONNECTION_OPTIONS}).
  */
 import { option, type OptionSpec } from './options.js';
 import { LOG_LEVELS } from '../log.js';
 
 const CLUSTER = 'Cluster mode (docs/operations.md, "Running a cluster")';
 
-/** The etcd options of `serve` and `checker` (the password comes from MERIDIAN_ETCD_PASSWORD only). */
-export const ETCD_OPTIONS: readonly OptionSpec[] = [
+/**
+ * How to reach etcd: the options of `serve`, `checker` and `cluster` (cli/etcd-options.ts turns
+ * their values into a connection; the password comes from MERIDIAN_ETCD_PASSWORD only).
+ */
+export const ETCD_CONNECTION_OPTIONS: readonly OptionSpec[] = [
   option({ name: 'etcd', type: 'list', arg: 'URL[,URL…]', group: CLUSTER, help: "take zones, overrides, the latency table and votes from etcd instead of --zones, and share them with every other node (a YAML list in a config file)" }),
   option({ name: 'etcd-prefix', type: 'string', arg: 'PREFIX', group: CLUSTER, default: '/meridian', help: "the cluster's key prefix" }),
   option({ name: 'etcd-ca', type: 'path', arg: 'FILE', group: CLUSTER, help: "CA certificate (PEM) that signed etcd's certificate (https://)" }),
   option({ name: 'etcd-cert', type: 'path', arg: 'FILE', group: CLUSTER, help: 'client certificate (PEM), when etcd requires one' }),
   option({ name: 'etcd-key', type: 'path', arg: 'FILE', group: CLUSTER, help: "the client certificate's private key (PEM)" }),
   option({ name: 'etcd-user', type: 'string', arg: 'NAME', group: CLUSTER, help: 'an etcd user (etcd auth); the password comes from MERIDIAN_ETCD_PASSWORD' }),
+];
+
+/** The etcd options of `serve` and `checker`: the connection, and this process's membership. */
+export const ETCD_OPTIONS: readonly OptionSpec[] = [
+  ...ETCD_CONNECTION_OPTIONS,
   option({ name: 'node-id', type: 'string', arg: 'ID', group: CLUSTER, help: "this process's id in the cluster; default <hostname>-<pid>" }),
   option({ name: 'lease-ttl', type: 'integer', arg: 'SECONDS', group: CLUSTER, default: 5, min: 1, max: 600, help: "TTL of the checker election and membership leases: a dead node's region checks move to a standby within it" }),
 ];

@@ -1,79 +1,32 @@
 /**
  * @module cli/serve
- * `meridian serve`: loads the zones directory, serves DNS over UDP and TCP, and the admin API.
- * Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight work, exit 0.
+ * `meridian serve`: the command around a node (node/node.ts `startNode`, which loads the zones
+ * and serves DNS over UDP and TCP and the admin API). This module owns only what is the CLI's: the
+ * options (flags, environment, config file: cli/serve-options.ts, cli/options.ts), the signals
+ * (SIGHUP reloads, coalesced; SIGTERM/SIGINT stop gracefully through cli/lifetime.ts: stop
+ * accepting, finish in-flight work) and the exit code.
  */
-import type { FastifyInstance } from 'fastify';
-import { buildAdminApp } from '../admin/app.js';
-import { DnsServer } from '../dns/server.js';
-import { createLogger, type Logger } from '../log.js';
-import { keyToPresentation } from '../dns/name.js';
-import { FileSource } from '../state/file-source.js';
-import { SnapshotHolder } from '../state/snapshot.js';
-import { createError } from '../errors.js';
-import { formatHostPort, parseHostPort } from './args.js';
-import { HealthService } from '../health/service.js';
-import { LatencyFile } from '../state/latency-file.js';
-import { loadTokens, type Token } from '../admin/auth.js';
-import { MetricsRegistry } from '../admin/metrics.js';
-import { OverrideFile } from '../admin/routes/overrides.js';
-import { AuditLog } from '../state/audit.js';
-import { isLoopback, nodeIdOf } from './args.js';
-import fs from 'node:fs';
-import os from 'node:os';
-import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
-import { etcdConnectionOf, type EtcdConnection } from '../cluster/etcd-client.js';
-import { CONFIG_OPTION, renderOptionsHelp, resolveOptions, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
+import { createLogger } from '../log.js';
+import { nodeIdOf } from './args.js';
+import { etcdConnectionFrom } from './etcd-options.js';
+import { CONFIG_OPTION, renderCommandHelp, resolveOptions, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 import { Lifetime } from './lifetime.js';
-import { Notifier, parseNotifyTargets, type NotifyTarget } from '../dns/notify.js';
-import type { Source } from '../state/source.js';
+import { parseNotifyTargets } from '../dns/notify.js';
+import { startNode, type RunningNode, type ServeOptions } from '../node/node.js';
 
-export const SERVE_HELP = `Usage: meridian serve [options]
+export const SERVE_HELP = renderCommandHelp(
+  `Usage: meridian serve [options]
 
 Serve the zones in a directory (or, with --etcd, a cluster's zones) over DNS (UDP and TCP on one
 port) with an admin API. SIGHUP reloads zones, tokens, the latency table and the config file's
-log level; SIGTERM and SIGINT stop gracefully (docs/operations.md, "Signals").
-
-Options:
-${renderOptionsHelp([CONFIG_OPTION, ...SERVE_OPTIONS])}
-  -h, --help             show this help
-
-Every option can also come from the config file, under its long name (tcp-max-connections: 1000,
+log level; SIGTERM and SIGINT stop gracefully (docs/operations.md, "Signals").`,
+  [CONFIG_OPTION, ...SERVE_OPTIONS],
+  `Every option can also come from the config file, under its long name (tcp-max-connections: 1000,
 no-checks: true), or from the environment as MERIDIAN_<OPTION> (MERIDIAN_TCP_MAX_CONNECTIONS=1000);
 --tokens is MERIDIAN_TOKENS_FILE. A flag beats the environment, which beats the file, which beats
-the default. See meridian.example.yaml and docs/operations.md, "Configuration".
-`;
-
-export interface ServeOptions {
-  zonesDir: string;
-  dns: { host: string; port: number };
-  admin: { host: string; port: number };
-  region: string;
-  maxUdpPayload: number;
-  tcpIdleTimeoutMs: number;
-  tcpMaxConnections: number;
-  useCache: boolean;
-  /** Directory for health state (warm start); undefined: none. */
-  stateDir?: string | undefined;
-  /** A latency table file to load and watch. */
-  latencyFile?: string | undefined;
-  /** Run health checks from this node (default true). */
-  runChecks?: boolean;
-  /** Admin API tokens file. */
-  tokensFile?: string | undefined;
-  protectProbes?: boolean;
-  /** Secondaries to NOTIFY when a zone's serial changes. */
-  notify?: NotifyTarget[];
-  /** Cluster mode: how to reach etcd; undefined runs on the zones directory. */
-  etcd?: EtcdConnection | undefined;
-  nodeId?: string | undefined;
-  leaseTtlSeconds?: number;
-  /** pino level (`--log-level`, MERIDIAN_LOG_LEVEL); default info. */
-  logLevel?: string;
-  /** The config file the options were read from, if any (re-read on SIGHUP). */
-  configFile?: string | undefined;
-}
+the default. See meridian.example.yaml and docs/operations.md, "Configuration".`,
+);
 
 const spec = (name: string): OptionSpec => SERVE_OPTIONS.find((s) => s.name === name)!;
 
@@ -97,9 +50,7 @@ export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
     tokensFile: str('tokens'),
     protectProbes: v['protect-probes'],
     notify: list('notify') === undefined ? [] : withSource(r, spec('notify'), () => parseNotifyTargets(list('notify')!)),
-    etcd: withSource(r, spec('etcd'), () =>
-      etcdConnectionOf({ etcd: list('etcd'), 'etcd-prefix': v['etcd-prefix'], 'etcd-ca': str('etcd-ca'), 'etcd-cert': str('etcd-cert'), 'etcd-key': str('etcd-key'), 'etcd-user': str('etcd-user') }),
-    ),
+    etcd: etcdConnectionFrom(r),
     nodeId: str('node-id') === undefined ? undefined : withSource(r, spec('node-id'), () => nodeIdOf(str('node-id')!)),
     leaseTtlSeconds: v['lease-ttl'],
     logLevel: v['log-level'],
@@ -115,263 +66,6 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const r = resolveOptions(SERVE_OPTIONS, argv, env);
   if (r.help) return null;
   return serveOptionsOf(r);
-}
-
-/** A running node: what `serve` starts, and what tests start in-process. */
-export interface RunningNode {
-  readonly holder: SnapshotHolder;
-  readonly dns: { host: string; port: number };
-  readonly admin: { host: string; port: number };
-  readonly source: Source;
-  readonly health: HealthService;
-  /** Cluster mode's etcd wiring; null on a single node. */
-  readonly cluster: Cluster | null;
-  /** The admin app (for tests that look at its routes). */
-  readonly app: FastifyInstance;
-  /** Re-reads what can change without a restart (SIGHUP); never stops serving. */
-  reload(): Promise<ReloadReport>;
-  stop(): Promise<void>;
-}
-
-/** What a reload did: the one log line SIGHUP writes. */
-export interface ReloadReport {
-  /** Zones added, changed and removed by the rescan, and files that failed (their last good version still serves); "etcd" in cluster mode, where zones are live already. */
-  zones: { added: string[]; changed: string[]; removed: string[]; failed: string[] } | 'etcd';
-  tokens: 'changed' | 'unchanged' | 'none' | 'failed';
-  latency: 'changed' | 'unchanged' | 'none' | 'failed';
-  /** Why a part was refused (the old state stays in force). */
-  errors: string[];
-}
-
-const fingerprint = (tokens: readonly Token[]): string =>
-  tokens
-    .map((t) => `${t.name}:${t.role}:${t.digest.toString('hex')}`)
-    .sort()
-    .join(',');
-
-/** Starts a node: zones, DNS and admin. On any failure, stops what it had started and throws. */
-export async function startNode(opts: ServeOptions, log: Logger): Promise<RunningNode> {
-  // A mutable array the admin API's auth hook reads on every request: a reload replaces its contents.
-  const tokens: Token[] = [];
-  try {
-    tokens.push(...loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']));
-  } catch (err) {
-    throw createError('MRD_ERR_CONFIG', `admin tokens: ${(err as Error).message}`);
-  }
-  if (tokens.length === 0 && !isLoopback(opts.admin.host)) {
-    throw createError('MRD_ERR_CONFIG', `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`);
-  }
-  if (opts.etcd && opts.latencyFile) throw createError('MRD_ERR_CONFIG', '--latency is for a single node; in cluster mode the latency table lives in etcd (meridian cluster import --latency FILE)');
-  if (!opts.etcd) {
-    let stat: fs.Stats | undefined;
-    try {
-      stat = fs.statSync(opts.zonesDir);
-    } catch (err) {
-      throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`);
-    }
-    if (!stat.isDirectory()) throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} is not a directory`);
-  }
-  const holder = new SnapshotHolder();
-  const metrics = new MetricsRegistry(holder);
-  const cluster = opts.etcd
-    ? new Cluster({ etcd: opts.etcd, region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
-    : null;
-  const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
-  source.observeLoad = metrics.observeLoad;
-  if (cluster) metrics.cluster = cluster;
-  let latency: LatencyFile | undefined;
-  if (opts.latencyFile) {
-    try {
-      latency = new LatencyFile(opts.latencyFile, holder.live, log.child({ component: 'latency' }));
-    } catch (err) {
-      throw createError('MRD_ERR_CONFIG', `--latency: ${(err as Error).message}`);
-    }
-  }
-  let health: HealthService | null = null;
-  let dns: DnsServer | null = null;
-  let app: FastifyInstance | null = null;
-  let notifier: Notifier | null = null;
-  /** Stops whatever has started, in reverse order; each part on its own, so one failure stops nothing else. */
-  const teardown = async (): Promise<void> => {
-    const parts: (() => unknown)[] = [() => app?.close(), () => dns?.stop(), () => health?.stop(), () => latency?.close(), () => notifier?.stop(), () => (cluster ?? source).stop()];
-    for (const part of parts) {
-      try {
-        await part();
-      } catch (err) {
-        log.warn({ err }, 'stop failed');
-      }
-    }
-  };
-  try {
-    return await startParts();
-  } catch (err) {
-    await teardown();
-    throw err;
-  }
-
-  async function startParts(): Promise<RunningNode> {
-    const hs: HealthService = new HealthService({
-      holder,
-      region: opts.region,
-      log,
-      runChecks: opts.runChecks ?? true,
-      // In a cluster the votes in etcd are the warm start; the state directory keeps drills and audit.
-      stateDir: cluster ? undefined : opts.stateDir,
-      ...(cluster ? { publish: cluster.publishFor((votes) => void hs.store?.record(votes)), active: false } : {}),
-    });
-    health = hs;
-    if (hs.store) hs.store.observeVote = metrics.observeVote;
-    const audit = new AuditLog(opts.stateDir);
-    let started = false;
-    if (cluster) {
-      // In a cluster the health service listens for snapshot swaps before the first load, so the
-      // vote store tracks the first snapshot's endpoints when the votes in etcd arrive.
-      hs.start();
-      cluster.attach(hs);
-      cluster.attachAudit(audit);
-      await cluster.start();
-    } else {
-      // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
-      await source.start();
-      hs.start();
-    }
-    started = true;
-    const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
-    const restored = overrideFile?.load() ?? 0;
-    if (restored > 0) log.info({ overrides: restored }, 'overrides restored');
-    notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
-    notifier?.start();
-
-    const server = new DnsServer({
-      host: opts.dns.host,
-      port: opts.dns.port,
-      holder,
-      log: log.child({ component: 'dns' }),
-      pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
-      tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
-      tcpMaxConnections: opts.tcpMaxConnections,
-      observe: metrics.observeQuery,
-      latency: metrics.observeLatency,
-    });
-    dns = server;
-    const dnsAddr = await server.start();
-
-    const startedAt = new Date().toISOString();
-    let adminAddress: string | null = null;
-    const admin: FastifyInstance = await buildAdminApp({
-      holder,
-      source,
-      log: log.child({ component: 'admin' }),
-      started: () => started,
-      votes: hs.store,
-      audit,
-      tokens,
-      protectProbes: opts.protectProbes ?? false,
-      overrideFile,
-      metrics,
-      dns: dnsAddr,
-      stateDir: opts.stateDir,
-      self: () => ({
-        id: opts.nodeId ?? os.hostname(),
-        kind: 'node',
-        region: opts.region,
-        dns: formatHostPort(dnsAddr.host, dnsAddr.port),
-        admin: adminAddress,
-        version: MERIDIAN_VERSION,
-        revision: holder.current.version,
-        active_checker: hs.active,
-        started_at: startedAt,
-        seen_at: new Date().toISOString(),
-      }),
-      ...(cluster
-        ? {
-            overrides: cluster.overrides,
-            cluster: {
-              reachable: () => cluster.client.reachable,
-              loaded: () => cluster.source.loaded,
-              members: () => cluster.membership.members(),
-              self: () => cluster.self(),
-              checkers: () => cluster.election?.holders() ?? new Map(),
-            },
-          }
-        : {}),
-    });
-    app = admin;
-    try {
-      await admin.listen({ host: opts.admin.host, port: opts.admin.port });
-    } catch (err) {
-      throw Object.assign(createError('MRD_ERR_LISTEN', `admin ${formatHostPort(opts.admin.host, opts.admin.port)}`, (err as Error).message), { cause: err });
-    }
-    const addr = admin.server.address();
-    const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
-    adminAddress = formatHostPort(opts.admin.host, adminPort);
-    cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), adminAddress);
-
-    const snap = holder.current;
-    log.info(
-      {
-        region: opts.region,
-        ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
-        dns: formatHostPort(dnsAddr.host, dnsAddr.port),
-        admin: formatHostPort(opts.admin.host, adminPort),
-        zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
-        checks: hs.checker?.states().length ?? 0,
-        ...(opts.configFile ? { config: opts.configFile } : {}),
-      },
-      'meridian serving',
-    );
-
-    return {
-      holder,
-      source,
-      cluster,
-      dns: dnsAddr,
-      admin: { host: opts.admin.host, port: adminPort },
-      health: hs,
-      app: admin,
-      reload,
-      stop: teardown,
-    };
-  }
-
-  /** Rescans the zones, re-reads the tokens and the latency file; a part that fails keeps its old state. */
-  async function reload(): Promise<ReloadReport> {
-    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', errors: [] };
-    if (source instanceof FileSource) {
-      const before = new Map(source.zones().map((z) => [z.origin, z]));
-      await source.rescan();
-      const after = new Map(source.zones().map((z) => [z.origin, z]));
-      const name = (origin: string): string => keyToPresentation(origin);
-      report.zones = {
-        added: [...after.keys()].filter((o) => !before.has(o)).map(name),
-        changed: [...after.keys()].filter((o) => before.has(o) && before.get(o) !== after.get(o)).map(name),
-        removed: [...before.keys()].filter((o) => !after.has(o)).map(name),
-        failed: source.status().flatMap((st) => st.errors.map((e) => e.format())),
-      };
-      if (source.scanError) report.errors.push(`zones: ${source.scanError}`);
-      report.errors.push(...report.zones.failed.map((f) => `zones: ${f}`));
-    }
-    if (opts.tokensFile || process.env['MERIDIAN_TOKENS']) {
-      try {
-        const next = loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']);
-        if (next.length === 0 && !isLoopback(opts.admin.host)) throw new Error(`no token left, and the admin API listens on ${opts.admin.host}`);
-        report.tokens = fingerprint(next) === fingerprint(tokens) ? 'unchanged' : 'changed';
-        tokens.splice(0, tokens.length, ...next);
-      } catch (err) {
-        report.tokens = 'failed';
-        report.errors.push(`tokens: ${(err as Error).message}; the tokens in force stay`);
-      }
-    }
-    if (latency) {
-      try {
-        report.latency = latency.reload();
-      } catch (err) {
-        report.latency = 'failed';
-        report.errors.push(`latency: ${(err as Error).message}; the table in force stays`);
-      }
-    }
-    return report;
-  }
 }
 
 /**

@@ -20,7 +20,6 @@
  * Keys and values are UTF-8 strings; the gateway wants them base64, and 64-bit numbers come back
  * as decimal strings.
  */
-import fs from 'node:fs';
 import { request, Agent } from 'undici';
 import { createError, type MeridianError } from '../errors.js';
 import { Backoff } from '../backoff.js';
@@ -419,81 +418,10 @@ export class EtcdClient {
   }
 }
 
-/** Parses `--etcd URL[,URL…]`; throws MRD_ERR_CLI_USAGE on a bad URL. */
-export function parseEtcdEndpoints(text: string): string[] {
-  const urls = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (urls.length === 0) throw createError('MRD_ERR_CLI_USAGE', '--etcd needs at least one URL');
-  for (const u of urls) {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw createError('MRD_ERR_CLI_USAGE', `--etcd: "${u}" is not a URL such as http://127.0.0.1:2379`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw createError('MRD_ERR_CLI_USAGE', `--etcd: "${u}" must be http:// or https://`);
-  }
-  return urls;
-}
-
-/** Normalises `--etcd-prefix`: a leading slash, no trailing one (default `/meridian`). */
-export function normalisePrefix(prefix: string): string {
-  const p = `/${prefix.replace(/^\/+|\/+$/g, '')}`;
-  if (p === '/' || /\s/.test(p)) throw createError('MRD_ERR_CLI_USAGE', `--etcd-prefix must be a non-empty key prefix such as /meridian, not "${prefix}"`);
-  return p;
-}
-
-/** The etcd options every cluster command takes (`node:util` parseArgs form). */
-export const ETCD_ARGS = {
-  etcd: { type: 'string' },
-  'etcd-prefix': { type: 'string', default: '/meridian' },
-  'etcd-ca': { type: 'string' },
-  'etcd-cert': { type: 'string' },
-  'etcd-key': { type: 'string' },
-  'etcd-user': { type: 'string' },
-} as const;
-
-export const ETCD_HELP = `  --etcd URL[,URL…]      the etcd cluster's client URLs (http:// or https://)
-  --etcd-prefix PREFIX   the cluster's key prefix; default /meridian
-  --etcd-ca FILE         CA certificate (PEM) that signed etcd's certificate (https://)
-  --etcd-cert FILE       client certificate (PEM), when etcd requires one (--client-cert-auth)
-  --etcd-key FILE        the client certificate's private key (PEM)
-  --etcd-user NAME       an etcd user, for an etcd with auth enabled; the password comes from
-                         MERIDIAN_ETCD_PASSWORD`;
-
-/** Reads the TLS files named by `--etcd-ca/--etcd-cert/--etcd-key`; throws MRD_ERR_CLI_USAGE on a bad combination or an unreadable file. */
-function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined }): EtcdTls {
-  const { 'etcd-ca': ca, 'etcd-cert': cert, 'etcd-key': key } = values;
-  if ((cert === undefined) !== (key === undefined)) throw createError('MRD_ERR_CLI_USAGE', '--etcd-cert and --etcd-key go together');
-  const read = (file: string, flag: string): string => {
-    try {
-      return fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw createError('MRD_ERR_CLI_USAGE', `${flag}: cannot read ${file}: ${(err as Error).message}`);
-    }
-  };
-  return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
-}
-
 /** Where and how to reach a cluster's etcd: what the `--etcd*` options say. */
 export interface EtcdConnection {
   readonly endpoints: readonly string[];
   readonly prefix: string;
   readonly tls: EtcdTls;
   readonly auth?: { readonly user: string; readonly password: string };
-}
-
-/** The etcd connection the `--etcd*` options ({@link ETCD_ARGS}) describe; undefined without `--etcd`. Throws MRD_ERR_CLI_USAGE on bad options. */
-export function etcdConnectionOf(values: { etcd?: string | undefined; 'etcd-prefix': string; 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined; 'etcd-user'?: string | undefined }): EtcdConnection | undefined {
-  if (values.etcd === undefined) return undefined;
-  const auth = etcdAuthOf(values);
-  return { endpoints: parseEtcdEndpoints(values.etcd), prefix: normalisePrefix(values['etcd-prefix']), tls: etcdTlsOf(values), ...(auth ? { auth } : {}) };
-}
-
-/** The etcd user from `--etcd-user` and the password from `MERIDIAN_ETCD_PASSWORD`. */
-function etcdAuthOf(values: { 'etcd-user'?: string | undefined }, env: NodeJS.ProcessEnv = process.env): { user: string; password: string } | undefined {
-  const user = values['etcd-user'];
-  if (user === undefined) return undefined;
-  const password = env['MERIDIAN_ETCD_PASSWORD'];
-  if (!user || password === undefined) throw createError('MRD_ERR_CLI_USAGE', '--etcd-user needs a user name, and its password in MERIDIAN_ETCD_PASSWORD');
-  return { user, password };
 }

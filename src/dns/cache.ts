@@ -2,10 +2,11 @@
  * @module dns/cache
  * The encoded-answer cache. For answers that do not depend on the client, the pipeline encodes
  * once per (name, type) and afterwards only patches the ID, flags and question bytes
- * (dns/wire.ts `finishResponse`). One cache belongs to one snapshot, so a new snapshot starts
- * empty and an answer can never outlive the zone data it came from.
+ * (dns/wire.ts `finishResponse`). One cache belongs to one snapshot ({@link answerCacheOf}), so a
+ * new snapshot starts empty and an answer can never outlive the zone data it came from.
  */
 import type { EncodedResponse } from './wire.js';
+import type { Snapshot } from '../state/snapshot.js';
 import type { LookupResult } from '../zone/lookup.js';
 import type { Endpoint } from '../policy/types.js';
 
@@ -83,4 +84,18 @@ export class AnswerCache {
   get size(): number {
     return this.#young.size + this.#old.size;
   }
+}
+
+/**
+ * Each snapshot's cache, made on its first query. Keyed weakly by the snapshot: the snapshot
+ * itself knows nothing of the DNS layer (state imports nothing of dns), and a cache is dropped
+ * with its snapshot.
+ */
+const caches = new WeakMap<Snapshot, AnswerCache>();
+
+/** The encoded-answer cache of `snapshot` (empty at first). */
+export function answerCacheOf(snapshot: Snapshot): AnswerCache {
+  let cache = caches.get(snapshot);
+  if (cache === undefined) caches.set(snapshot, (cache = new AnswerCache()));
+  return cache;
 }

@@ -14,7 +14,7 @@ import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { createError } from '../errors.js';
-import { formatHostPort, parseHostPort, type HostPort } from '../cli/args.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../address.js';
 import { keyToPresentation, keyToWire } from './name.js';
 import { Opcode, Rcode, CLASSIC_UDP_SIZE } from './wire.js';
 import { RRType } from './types.js';

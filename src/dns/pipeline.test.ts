@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import path from 'node:path';
-import { handleQuery } from './pipeline.js';
+import { handleQuery, type QueryEnv } from './pipeline.js';
+import { answerCacheOf } from './cache.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { checkZoneDir } from '../state/file-source.js';
 
@@ -32,6 +33,8 @@ describe('fast path and general path', () => {
     expect(errors).toEqual([]);
     const cached = new SnapshotHolder(zones);
     const uncached = new SnapshotHolder(zones);
+    const fastEnv: QueryEnv = { snapshots: cached, options: { maxUdpPayload: 1232, useCache: true } };
+    const generalEnv: QueryEnv = { snapshots: uncached, options: { maxUdpPayload: 1232, useCache: false } };
     const r = seeded(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
     let hits = 0;
@@ -52,11 +55,11 @@ describe('fast path and general path', () => {
           : [],
       });
       const transport = r() < 0.8 ? 'udp' : 'tcp';
-      const before = cached.current.cache.size;
-      const fast = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, cached.current, { maxUdpPayload: 1232, useCache: true });
-      const fastAgain = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, cached.current, { maxUdpPayload: 1232, useCache: true });
-      const general = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, uncached.current, { maxUdpPayload: 1232, useCache: false });
-      if (cached.current.cache.size === before) hits++;
+      const before = answerCacheOf(cached.current).size;
+      const fast = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, fastEnv);
+      const fastAgain = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, fastEnv);
+      const general = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, generalEnv);
+      if (answerCacheOf(cached.current).size === before) hits++;
       expect(fast).toEqual(general);
       expect(fastAgain).toEqual(general);
     }

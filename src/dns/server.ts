@@ -9,9 +9,9 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { listenTcp } from './tcp.js';
 import { listenUdp } from './udp.js';
-import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions, type QueryObserver } from './pipeline.js';
+import { DEFAULT_PIPELINE_OPTIONS, type QueryEnv, type QueryObserver, type PipelineOptions } from './pipeline.js';
 import { createError } from '../errors.js';
-import { formatHostPort } from '../cli/args.js';
+import { formatHostPort } from '../address.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 
 export interface DnsServerOptions {
@@ -46,8 +46,9 @@ export class DnsServer {
   /** Binds UDP, then TCP on the same port; with port 0, retries if TCP finds the port taken. */
   async start(): Promise<DnsAddress> {
     const o = this.#opts;
-    const pipeline: PipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline };
-    const common = { host: o.host, holder: o.holder, pipeline, log: o.log, ...(o.observe ? { observe: o.observe } : {}), ...(o.latency ? { latency: o.latency } : {}) };
+    // One query environment for both transports, built once.
+    const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe };
+    const common = { host: o.host, env, log: o.log, ...(o.latency ? { latency: o.latency } : {}) };
     for (let attempt = 0; ; attempt++) {
       const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
         throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${formatHostPort(o.host, o.port)}`, err.message), { cause: err });

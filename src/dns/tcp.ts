@@ -8,21 +8,19 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { handleQuery, type PipelineOptions, type QueryObserver } from './pipeline.js';
-import { servfailFor } from './fallback.js';
-import type { SnapshotHolder } from '../state/snapshot.js';
+import type { QueryEnv } from './pipeline.js';
+import { answerMessage } from './fallback.js';
 
 export interface TcpOptions {
   readonly host: string;
   readonly port: number;
-  readonly holder: SnapshotHolder;
-  readonly pipeline: PipelineOptions;
+  /** What every query shares (the snapshot holder, options, observer); built once per node. */
+  readonly env: QueryEnv;
   readonly log: Logger;
   /** Close a connection idle this long (RFC 7766 §6.2.3 suggests seconds, not minutes). */
   readonly idleTimeoutMs: number;
   /** Refuse connections beyond this many at once (RFC 7766 §6.2.2). */
   readonly maxConnections: number;
-  readonly observe?: QueryObserver;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
 }
@@ -61,15 +59,7 @@ function serveConnection(socket: net.Socket, opts: TcpOptions): void {
       if (pending.length < 2 + len) break;
       const msg = pending.subarray(2, 2 + len);
       pending = pending.subarray(2 + len);
-      let out;
-      const t0 = opts.latency ? performance.now() : 0;
-      try {
-        out = handleQuery(msg, { transport: 'tcp', remoteAddress }, opts.holder.current, opts.pipeline, opts.observe);
-      } catch (err) {
-        opts.log.error({ err, remote: remoteAddress }, 'query failed');
-        out = servfailFor(msg);
-      }
-      if (opts.latency) opts.latency((performance.now() - t0) / 1000);
+      const out = answerMessage(msg, { transport: 'tcp', remoteAddress }, opts.env, opts.log, opts.latency);
       if (out === null) {
         // Not a query at all: nothing sensible can follow on this stream.
         socket.end();

@@ -5,17 +5,15 @@
  */
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import { handleQuery, type PipelineOptions, type QueryObserver } from './pipeline.js';
-import { servfailFor } from './fallback.js';
-import type { SnapshotHolder } from '../state/snapshot.js';
+import type { QueryEnv } from './pipeline.js';
+import { answerMessage } from './fallback.js';
 
 export interface UdpOptions {
   readonly host: string;
   readonly port: number;
-  readonly holder: SnapshotHolder;
-  readonly pipeline: PipelineOptions;
+  /** What every query shares (the snapshot holder, options, observer); built once per node. */
+  readonly env: QueryEnv;
   readonly log: Logger;
-  readonly observe?: QueryObserver;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
 }
@@ -30,16 +28,7 @@ export function listenUdp(opts: UdpOptions): Promise<dgram.Socket> {
     lookup: (host, _o, cb) => (cb as (e: null, a: string, f: number) => void)(null, host, type === 'udp6' ? 6 : 4),
   });
   socket.on('message', (msg, rinfo) => {
-    let out;
-    const t0 = opts.latency ? performance.now() : 0;
-    try {
-      out = handleQuery(msg, { transport: 'udp', remoteAddress: rinfo.address }, opts.holder.current, opts.pipeline, opts.observe);
-    } catch (err) {
-      // A bug must cost one answer, not the server.
-      opts.log.error({ err, remote: rinfo.address }, 'query failed');
-      out = servfailFor(msg);
-    }
-    if (opts.latency) opts.latency((performance.now() - t0) / 1000);
+    const out = answerMessage(msg, { transport: 'udp', remoteAddress: rinfo.address }, opts.env, opts.log, opts.latency);
     if (out === null) return;
     const messages = Array.isArray(out) ? out : [out];
     for (const m of messages) socket.send(m, rinfo.port, rinfo.address);

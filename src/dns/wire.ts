@@ -466,6 +466,14 @@ export function payloadLimit(query: Query, transport: 'udp' | 'tcp', maxUdpPaylo
   return Math.min(Math.max(query.edns.udpSize, CLASSIC_UDP_SIZE), Math.max(maxUdpPayload, CLASSIC_UDP_SIZE));
 }
 
+/**
+ * Encodes `sections` afresh as the response to `query` and finishes it for its transport: for
+ * answers that are not cached (errors, a transfer's SOA over UDP).
+ */
+export function encodeReply(query: Query, sections: Sections, transport: 'udp' | 'tcp', maxUdpPayload: number, extendedRcode = 0): Buffer {
+  return finishResponse(query, encodeResponse(query, sections), payloadLimit(query, transport, maxUdpPayload), 0, maxUdpPayload, extendedRcode);
+}
+
 /** Octets the OPT record of the response to `query` will take. */
 export function optLength(query: Query): number {
   const ecs = query.edns?.clientSubnet;

@@ -28,7 +28,7 @@ import { continentOf } from '../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../policy/health-view.js';
 import type { LatencyTable } from '../policy/latency-table.js';
 import type { Endpoint, PolicyNode, PolicyRecord } from '../policy/types.js';
-import type { Snapshot } from '../state/snapshot.js';
+import { latencyFor, type Snapshot } from '../state/snapshot.js';
 import { formatRdata } from '../zone/rdata.js';
 import { DEFAULT_COUNTRIES, vantagePoints, type VantagePoint } from './vantage.js';
 
@@ -182,7 +182,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
   /** record → vantage points left with nothing usable. */
   const starved = new Map<string, string[]>();
   for (const zone of snapshot.catalog.zones) {
-    const latency = zone.policies?.latency ?? snapshot.live.latency;
+    const latency = latencyFor(snapshot, zone);
     for (const rec of zone.policies?.records ?? []) {
       const impact: RecordImpact = { zone: keyToPresentation(zone.origin), name: keyToPresentation(rec.owner), type: typeToName(rec.rrtype), vantage: [] };
       for (const vp of points) {

@@ -1,22 +1,22 @@
 /**
  * @module state/snapshot
- * The immutable Snapshot that the query path reads: the zones being served and the answer cache
- * that belongs to them. A query takes the current snapshot once, at its start, and never sees a
+ * The immutable Snapshot that the query path reads: the zones being served, the health state and
+ * the run-time tables. A query takes the current snapshot once, at its start, and never sees a
  * mix of old and new data. Writers (state/file-source.ts, cluster/etcd-source.ts) build a new snapshot
- * and swap it in through {@link SnapshotHolder}.
+ * and swap it in through {@link SnapshotHolder}. What the DNS layer derives from one snapshot (its
+ * encoded-answer cache) it keeps itself, keyed by the snapshot (dns/cache.ts `answerCacheOf`), so
+ * this layer imports nothing of the DNS layer.
  */
-import { AnswerCache } from '../dns/cache.js';
 import { Catalog } from '../zone/catalog.js';
 import type { Zone } from '../zone/zone.js';
 import { HealthState } from '../policy/health-view.js';
+import type { LatencyTable } from '../policy/latency-table.js';
 import type { LiveTables } from './latency-file.js';
 
 export interface Snapshot {
   /** Increases by one with every swap. */
   readonly version: number;
   readonly catalog: Catalog;
-  /** Encoded answers that do not depend on the client; empty in a new snapshot. */
-  readonly cache: AnswerCache;
   /**
    * Endpoint health and operator overrides. Unlike the zones it changes in place (it is the
    * same object in every snapshot); policies read it synchronously, once per decision.
@@ -37,7 +37,7 @@ export class SnapshotHolder {
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
-    this.#current = { version: 0, catalog: new Catalog(zones), cache: new AnswerCache(), health, live: this.live, createdAt: new Date() };
+    this.#current = { version: 0, catalog: new Catalog(zones), health, live: this.live, createdAt: new Date() };
   }
 
   get current(): Snapshot {
@@ -49,7 +49,6 @@ export class SnapshotHolder {
     const next: Snapshot = {
       version: this.#current.version + 1,
       catalog: new Catalog(zones),
-      cache: new AnswerCache(),
       health: this.health,
       live: this.live,
       createdAt: new Date(),
@@ -63,4 +62,12 @@ export class SnapshotHolder {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }
+}
+
+/**
+ * The latency table a zone's latency policies decide with: the zone's own (its `latency:` block),
+ * else the node's run-time table (`--latency` file, or etcd in cluster mode); null when neither.
+ */
+export function latencyFor(snapshot: Snapshot, zone: Zone): LatencyTable | null {
+  return zone.policies?.latency ?? snapshot.live.latency;
 }

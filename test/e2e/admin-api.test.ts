@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
 import { repoRoot, spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
 import { loadZoneText } from '../../src/zone/load.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 import type { FileSource } from '../../src/state/file-source.js';
 
 let node: RunningNode;

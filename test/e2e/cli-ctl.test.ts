@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
 import { repoRoot, startTestNode, tempZones } from '../support/tools.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 
 const run = promisify(execFile);
 let node: RunningNode;

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
 import { repoRoot, startTestNode, tempZones } from '../support/tools.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 
 const run = promisify(execFile);
 const WRITE_TOKEN = 'ops-0123456789abcdef';

@@ -447,7 +447,7 @@ describe('config file and environment', () => {
     expect(opts.dns).toEqual({ host: '127.0.0.1', port: 5353 });
     // Every value the example sets is the option's default.
     const r = resolveOptions(SERVE_OPTIONS, ['--config', example], {});
-    const defaults = resolveOptions(SERVE_OPTIONS, [], {}, repoRoot);
+    const defaults = resolveOptions(SERVE_OPTIONS, [], {}, { cwd: repoRoot });
     expect(r.values).toEqual(defaults.values);
   });
 

@@ -9,7 +9,7 @@ import dnsPacket from 'dns-packet';
 import { buildQuery } from '../support/dns-client.js';
 import { ask } from '../support/dns-client.js';
 import { spawnMeridian, shippedZones, type MeridianProcess } from '../support/tools.js';
-import { handleQuery } from '../../src/dns/pipeline.js';
+import { DEFAULT_PIPELINE_OPTIONS, handleQuery, type QueryEnv } from '../../src/dns/pipeline.js';
 import { SnapshotHolder } from '../../src/state/snapshot.js';
 import { checkZoneDir } from '../../src/state/file-source.js';
 
@@ -93,13 +93,14 @@ describe('fuzz', () => {
   it(`survives ${TOTAL.toLocaleString('en')} random and mutated packets, in the pipeline and over UDP`, async () => {
     const { zones } = await checkZoneDir(shippedZones);
     const holder = new SnapshotHolder(zones);
+    const env: QueryEnv = { snapshots: holder, options: DEFAULT_PIPELINE_OPTIONS };
     const all = packets(TOTAL, 20261124);
 
     // 1. Straight through the pipeline: nothing throws; every reply is well-formed.
     let replies = 0;
     for (const msg of all) {
       for (const transport of ['udp', 'tcp'] as const) {
-        const out = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, holder.current);
+        const out = handleQuery(msg, { transport, remoteAddress: '127.0.0.1' }, env);
         if (out === null) continue;
         for (const reply of Array.isArray(out) ? out : [out]) {
           replies++;

@@ -16,7 +16,7 @@ import { SnapshotHolder } from '../../src/state/snapshot.js';
 import { FileSource } from '../../src/state/file-source.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import type { Zone } from '../../src/zone/zone.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 import { silentLogger } from '../../src/log.js';
 import { dig, freePort, shippedZones, startTestNode, tempZones, waitFor } from '../support/tools.js';
 import { namedSecondaryConf, startDaemon, stopDaemon } from '../support/daemons.js';

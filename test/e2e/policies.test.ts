@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ask, type Reply } from '../support/dns-client.js';
 import { startTestNode } from '../support/tools.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 import type { HealthState } from '../../src/policy/health-view.js';
 
 const ZONE = `

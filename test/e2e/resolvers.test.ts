@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, hasCommand, startTestNode, waitFor } from '../support/tools.js';
 import { namedSecondaryConf, startDaemon, stopDaemon } from '../support/daemons.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 
 let node: RunningNode;
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot, startTestNode } from '../support/tools.js';
-import type { RunningNode } from '../../src/cli/serve.js';
+import type { RunningNode } from '../../src/node/node.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser;

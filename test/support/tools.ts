@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startNode, type RunningNode, type ServeOptions } from '../../src/cli/serve.js';
+import { startNode, type RunningNode, type ServeOptions } from '../../src/node/node.js';
 import { silentLogger } from '../../src/log.js';
 
 const run = promisify(execFile);

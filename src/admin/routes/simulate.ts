@@ -68,7 +68,7 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       whatIf['down_endpoints'] = eps;
     }
     const explain: Explain = { trace: [], health };
-    const out = handleQuery(msg, { transport: 'tcp', remoteAddress: asEcs ? '127.0.0.1' : client.text }, snapshot, { maxUdpPayload: 1232, useCache: true }, undefined, explain);
+    const out = handleQuery(msg, { transport: 'tcp', remoteAddress: asEcs ? '127.0.0.1' : client.text }, { snapshots: { current: snapshot }, options: { maxUdpPayload: 1232, useCache: true }, explain });
     const raw = Array.isArray(out) ? out[0]! : out!;
     const res = dnsPacket.decode(raw) as dnsPacket.DecodedPacket & { rcode?: string };
     type Rec = { name: string; type: string; ttl?: number; data?: unknown };

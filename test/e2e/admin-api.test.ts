@@ -9,7 +9,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { repoRoot, spawnMeridian, startTestNode, tempZones, type MeridianProcess } from '../support/tools.js';
+import { repoRoot, spawnMeridian, startTestNode, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/node/node.js';
 import type { FileSource } from '../../src/state/file-source.js';
@@ -429,7 +429,10 @@ describe('auth, persistence and crash safety (real processes)', () => {
           if (res?.status === 200) written++;
         }
       })();
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
+      // Killed while writes are under way: after the first one has landed (on a loaded machine
+      // the first write can take a while), at a random point of the next ones.
+      await waitFor(async () => written > 0 || stop, 15_000, 20);
+      await new Promise((r) => setTimeout(r, Math.random() * 400));
       p.child.kill('SIGKILL');
       await p.exited;
       stop = true;

@@ -168,18 +168,19 @@ describe('drills', () => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-drill-state-'));
     dirs.push(state);
     const first = await node(ZONE, state);
-    const start = await first.api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 3 });
+    // Long enough for a restart on a loaded machine to land inside the drill.
+    const start = await first.api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 10 });
     expect(start.status).toBe(202);
     first.p.child.kill('SIGKILL');
     await first.p.exited;
     const again = await node(ZONE, state);
     // Restarted within the drill: the saved drain still holds, until its expiry.
     expect((await ask(again.p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data)).toEqual(['10.2.0.1']);
-    await waitFor(async () => ((await ask(again.p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.length === 2 ? true : null), 10_000, 200);
+    await waitFor(async () => ((await ask(again.p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.length === 2 ? true : null), 20_000, 200);
     const report = (await again.api('GET', `/v1/drills/${start.json.id}`)).json;
     expect(report.state).toBe('aborted');
     expect(report.timeline.at(-1).event).toBe('interrupted');
-  }, 30_000);
+  }, 45_000);
 
   it('meridian drill preview and run print a readable report', async () => {
     const { p } = await node();

@@ -11,7 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
 
-function zoneText(port: number, overrideAddress?: string): string {
+function zoneText(port: number, overrideAddress?: string, staleAfter = '3s'): string {
   return `
 zone: hc.test
 soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
@@ -28,7 +28,7 @@ checks:
     timeout: 500ms
     rise: 2
     fall: 2
-    stale_after: 3s
+    stale_after: ${staleAfter}
 ${overrideAddress ? `    address: ${overrideAddress}\n` : ''}regions:
   - { id: primary, location: { lat: 50, lon: 8 }, country: DE }
   - { id: backup, location: { lat: 39, lon: -77 }, country: US }
@@ -184,7 +184,9 @@ describe('warm start from the state directory', () => {
     const port = await freePort();
     const [a] = await startTargets(port);
     a!.status = 500;
-    const zones = zonesDir(zoneText(port));
+    // stale_after longer than a restart can take on a loaded machine: the saved votes must still
+    // be fresh when the restarted node reads them (they are aged by hand below).
+    const zones = zonesDir(zoneText(port, undefined, '30s'));
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-state-'));
     dirs.push(state);
     let node = await serve(zones, ['--region', 'primary', '--state', state]);

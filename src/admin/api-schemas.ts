@@ -60,6 +60,7 @@ const STATUS_WORDS: Record<number, string> = {
   412: 'If-Match does not match the current ETag',
   413: 'The request body is too large',
   415: 'Unsupported content type',
+  422: 'The zone is kept as a master file, which cannot hold what the write gives it (MRD_ERR_API_MASTER_FILE); nothing was changed',
   429: 'Too many failed authentications from this address; see Retry-After',
   500: 'Internal error (the node logs the details)',
   503: 'The change could not be stored (the store is unreachable); nothing was changed',

@@ -29,7 +29,8 @@ import { sendOutcome } from './zones.js';
 import { RegionDetail, RegionView, noContent, ok, problems, withEtag } from '../api-schemas.js';
 
 /** Every zone write can be refused: no zone, a conflict, a stale If-Match, the store down. */
-const WRITE_ERRORS = [404, 409, 412, 503];
+/** A write edits a zone: a master-file zone cannot hold regions or pools (422). */
+const WRITE_ERRORS = [404, 409, 412, 422, 503];
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Body: unknown }>;
 const ZoneParam = Type.Object({ zone: Type.String() });

@@ -124,7 +124,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.post(
     '/v1/zones/import',
-    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 503) } } },
+    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 422, 503) } } },
     async (req, reply) => {
       const text = req.body;
       if (typeof text !== 'string') return refuse(reply, 'MRD_ERR_API_MEDIA_TYPE', 'use Content-Type: text/dns or text/plain');
@@ -167,7 +167,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return reply.header('etag', z.etag).send(z.document);
   });
 
-  app.put('/v1/zones/:zone', { schema: { operationId: 'replaceZone', tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument, response: { 200: withEtag(ok(WriteResult, 'Replaced and served')), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
+  app.put('/v1/zones/:zone', { schema: { operationId: 'replaceZone', tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument, response: { 200: withEtag(ok(WriteResult, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
@@ -230,7 +230,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { r, k, plain, policy };
   };
 
-  app.post('/v1/zones/:zone/records', { schema: { operationId: 'createRecord', tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord, response: { 201: withEtag(ok(ApiRecord, 'Created and served; Location names the record')), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
+  app.post('/v1/zones/:zone/records', { schema: { operationId: 'createRecord', tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord, response: { 201: withEtag(ok(ApiRecord, 'Created and served; Location names the record')), ...problems(404, 409, 412, 422, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const body = req.body as { name: string; type: string; policy?: unknown };
@@ -255,7 +255,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { name: f.plain[0]!.name, type: f.plain[0]!.type, ...(f.plain[0]!.ttl !== undefined ? { ttl: f.plain[0]!.ttl } : {}), values };
   });
 
-  app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 503) } } }, async (req: RecordReq, reply) => {
+  app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
     if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
@@ -273,7 +273,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return sendOutcome(reply, out, 200, () => body);
   });
 
-  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 503) } } }, async (req: RecordReq, reply) => {
+  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
     if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);

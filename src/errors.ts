@@ -1,8 +1,8 @@
 /**
  * @module errors
  * Every error code Meridian raises, in one place: the registry {@link codes} gives each code its
- * message template, its HTTP status and its title (the admin API's problem `title`, RFC 9457
- * §3.1.4: one title per kind of problem), and docs/errors.md has a page entry for each (a test
+ * message template, its HTTP status and its title (the admin API problem's `title`, unless an
+ * occurrence is named more precisely), and docs/errors.md has a page entry for each (a test
  * keeps the two in step, and another that every code is raised somewhere in src/).
  * `ErrorCode` is the union of the registered codes, and {@link createError} is type-checked: the
  * arguments are the template's `%s` parameters, one per `%s`. Domain code raises codes; only
@@ -37,6 +37,7 @@ export class MeridianError<C extends ErrorCode = ErrorCode> extends Error {
   readonly code: C;
   /** Each field at fault (bad input); empty otherwise. */
   readonly errors: readonly FieldProblem[];
+  #title: string | undefined;
   constructor(code: C, message: string, options?: { cause?: unknown; errors?: readonly FieldProblem[] }) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
@@ -48,9 +49,18 @@ export class MeridianError<C extends ErrorCode = ErrorCode> extends Error {
     return codes[this.code].statusCode;
   }
 
-  /** The registry's title for this code. */
+  /**
+   * The admin API problem's title: the registry's for this code, unless this occurrence was
+   * given a more precise summary with {@link titled} (the API's titles predate the registry).
+   */
   get title(): string {
-    return codes[this.code].title;
+    return this.#title ?? codes[this.code].title;
+  }
+
+  /** Names this occurrence more precisely than its code's title ("No such zone"); returns it. */
+  titled(title: string): this {
+    this.#title = title;
+    return this;
   }
 }
 
@@ -120,7 +130,7 @@ export const codes = {
   MRD_ERR_API_FORBIDDEN: { message: '%s', statusCode: 403, title: 'Read-only token' },
   MRD_ERR_API_NOT_FOUND: { message: '%s', statusCode: 404, title: 'Not found' },
   MRD_ERR_API_CONFLICT: { message: '%s', statusCode: 409, title: 'Conflict with the current state' },
-  MRD_ERR_API_PRECONDITION: { message: '%s', statusCode: 412, title: 'Precondition failed' },
+  MRD_ERR_API_PRECONDITION: { message: '%s', statusCode: 412, title: 'The zone has changed' },
   MRD_ERR_API_TOO_LARGE: { message: '%s', statusCode: 413, title: 'Request body too large' },
   MRD_ERR_API_MEDIA_TYPE: { message: '%s', statusCode: 415, title: 'Unsupported content type' },
   MRD_ERR_API_RATE_LIMITED: { message: '%s', statusCode: 429, title: 'Too many failed authentications' },

@@ -34,7 +34,7 @@ describe('response check', () => {
   it('passes documented responses: JSON, problems, text, no content; each route and status once', async () => {
     const lines = await linesFor((app) => {
       app.get('/thing', { schema: { response: { 200: Thing, ...problems(404) } } }, async () => ({ id: 'a', n: 1 }));
-      app.get('/missing', { schema: { response: { 200: Thing, ...problems(404) } } }, async (_req, reply) => refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'none'));
+      app.get('/missing', { schema: { response: { 200: Thing, ...problems(404) } } }, async (_req, reply) => refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such thing', 'none'));
       app.get('/text', { schema: { response: { 200: text('text', 'text/plain') } } }, async (_req, reply) => reply.type('text/plain').send('hello'));
       app.delete('/thing', { schema: { response: { 204: noContent('gone') } } }, async (_req, reply) => reply.code(204).send());
     }, ['/thing', '/thing', '/missing', '/text']);

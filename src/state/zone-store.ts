@@ -129,18 +129,18 @@ export class ZoneStore {
   async write(origin: string | null, doc: unknown, opts: WriteOptions): Promise<WriteOutcome> {
     const problems = validateZoneDocument(doc);
     if (problems.length > 0) {
-      throw fieldError('MRD_ERR_API_BAD_REQUEST', problems.map((p) => p.message).join('; '), problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message })));
+      throw fieldError('MRD_ERR_API_BAD_REQUEST', problems.map((p) => p.message).join('; '), problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message }))).titled('The zone document is not valid');
     }
     const d = structuredClone(doc) as ZoneDocument;
     const docOrigin = ZoneStore.originOf(d.zone);
-    if (docOrigin === null) throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" is not a domain name`);
+    if (docOrigin === null) throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" is not a domain name`).titled('Bad zone name');
     const target = origin ?? docOrigin;
     if (origin !== null && docOrigin !== origin) {
-      throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead`);
+      throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead`).titled('The document names another zone');
     }
     const current = this.source.entry(target);
-    if (origin === null && current) throw createError('MRD_ERR_API_CONFLICT', `zone ${keyToPresentation(target)} already exists; replace it with PUT`);
-    if (origin !== null && !current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(target)} is not served here`);
+    if (origin === null && current) throw createError('MRD_ERR_API_CONFLICT', `zone ${keyToPresentation(target)} already exists; replace it with PUT`).titled('The zone exists');
+    if (origin !== null && !current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(target)} is not served here`).titled('No such zone');
     const before = current ? etagOf(current.zone, current.text) : null;
     if (!matches(opts.ifMatch, before)) {
       throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${before ?? '(none)'}; read the zone again and retry`);
@@ -177,7 +177,7 @@ export class ZoneStore {
       built = asMaster;
     }
     if (!built.ok) {
-      throw fieldError('MRD_ERR_API_BAD_REQUEST', built.errors.map((e) => e.message).join('; '), built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })));
+      throw fieldError('MRD_ERR_API_BAD_REQUEST', built.errors.map((e) => e.message).join('; '), built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) }))).titled('The zone does not load');
     }
     const stored = await this.source.put(target, text, built.zone, current?.revision ?? null, kind);
     if (!stored.ok) throw refused(stored.code, target, stored.detail);
@@ -189,7 +189,7 @@ export class ZoneStore {
   /** Deletes a zone; honours If-Match. Throws like {@link write}. */
   async remove(origin: string, opts: WriteOptions): Promise<void> {
     const current = this.source.entry(origin);
-    if (!current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`).titled('No such zone');
     const before = etagOf(current.zone, current.text);
     if (!matches(opts.ifMatch, before)) throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${before}`);
     this.#blocked();
@@ -206,7 +206,7 @@ export class ZoneStore {
    */
   async edit(origin: string, opts: WriteOptions, edit: (doc: ZoneDocument) => void): Promise<WriteOutcome> {
     const current = this.get(origin);
-    if (!current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`).titled('No such zone');
     if (!matches(opts.ifMatch, current.etag)) throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${current.etag}; read it again and retry`);
     const doc = structuredClone(current.document);
     edit(doc);
@@ -217,6 +217,6 @@ export class ZoneStore {
 /** A write the store refused: another write got there first, or the store is unreachable. */
 function refused(code: CommitRefusal, origin: string, detail: string): MeridianError {
   if (code === 'MRD_ERR_API_UNAVAILABLE') return createError(code, `${detail}; nothing was changed, retry when it is back`);
-  if (code === 'MRD_ERR_API_CONFLICT') return createError(code, `${detail}: another write created it first; read it and replace it with PUT`);
+  if (code === 'MRD_ERR_API_CONFLICT') return createError(code, `${detail}: another write created it first; read it and replace it with PUT`).titled('The zone exists');
   return createError(code, `${detail}: another write got there first; read zone ${keyToPresentation(origin)} again and retry`);
 }

@@ -121,7 +121,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const target = b.endpoint !== undefined ? { endpoint: b.endpoint } : { region: b.region! };
     // A typo must not be a silent no-op: the target has to exist in some zone.
     if (opts.known && !opts.known(target)) {
-      return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `no zone defines ${'endpoint' in target ? `endpoint "${target.endpoint}"` : `region "${target.region}"`}`, [{ field: 'endpoint' in target ? 'endpoint' : 'region', message: 'must name an endpoint (pool/id) or region that a zone defines' }]);
+      return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'Unknown override target', `no zone defines ${'endpoint' in target ? `endpoint "${target.endpoint}"` : `region "${target.region}"`}`, [{ field: 'endpoint' in target ? 'endpoint' : 'region', message: 'must name an endpoint (pool/id) or region that a zone defines' }]);
     }
     const id = idOf(target);
     const before = listOverrides(opts.health).find((o) => o.id === id) ?? null;
@@ -136,7 +136,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const id = decodeURIComponent((req.params as { id: string }).id);
     const target = targetOf(id);
     const before = listOverrides(opts.health).find((o) => o.id === id);
-    if (!target || !before) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `no override "${id}" is in force`);
+    if (!target || !before) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such override', `no override "${id}" is in force`);
     await storing(opts.backend.set(target, null));
     opts.audit.record({ who: req.who, action: 'override.lift', target: id, before: before.kind, after: null });
     return reply.code(204).send();

@@ -60,7 +60,7 @@ type RecordReq = FastifyRequest<{ Params: { zone: string; name: string; type: st
 function originOr404(req: ZoneReq, reply: FastifyReply): string | null {
   const origin = ZoneStore.originOf(req.params.zone);
   if (origin === null) {
-    refuse(reply, 'MRD_ERR_API_NOT_FOUND', `"${req.params.zone}" is not a zone name`);
+    refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `"${req.params.zone}" is not a zone name`);
     return null;
   }
   return origin;
@@ -127,13 +127,13 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 422, 503) } } },
     async (req, reply) => {
       const text = req.body;
-      if (typeof text !== 'string') return refuse(reply, 'MRD_ERR_API_MEDIA_TYPE', 'use Content-Type: text/dns or text/plain');
+      if (typeof text !== 'string') return refuse(reply, 'MRD_ERR_API_MEDIA_TYPE', 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
       const q = req.query as { zone?: string };
       const file = `${(q.zone ?? 'import').replace(/\.$/, '')}.zone`;
       const parsed = parseZoneText(text, file);
       const built = buildZone(parsed);
       if (!built.ok) {
-        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
       }
       const doc = documentOf(built.zone, text, 'master');
       const held = store.get(built.zone.origin);
@@ -143,14 +143,14 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       if (lost.length > 0) {
         return refuse(
           reply,
-          'MRD_ERR_API_MASTER_FILE',
+          'MRD_ERR_API_MASTER_FILE', 'A master file cannot replace this zone',
           `zone ${keyToPresentation(built.zone.origin)} holds ${lost.join(', ')}, which a master file cannot carry; importing one would drop them, so nothing was changed. Replace it with a zone document (PUT /v1/zones/${keyToPresentation(built.zone.origin)}) instead`,
           lost.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master file cannot carry it` })),
         );
       }
       // RFC 9110 §13.1.2: If-None-Match: * creates only; an existing zone is not replaced.
       if (exists && String(req.headers['if-none-match'] ?? '').trim() === '*') {
-        return refuse(reply, 'MRD_ERR_API_PRECONDITION', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
+        return refuse(reply, 'MRD_ERR_API_PRECONDITION', 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
       }
       // The text's own meridian-etag line (zone/etag-line.ts, a comment the parser skipped) is the
       // revision it was read from: it is the If-Match when the request sends none.
@@ -163,7 +163,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const z = store.get(origin);
-    if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
     return reply.header('etag', z.etag).send(z.document);
   });
 
@@ -188,7 +188,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       const origin = originOr404(req, reply);
       if (origin === null) return reply;
       const z = store.get(origin);
-      if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`);
+      if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
       const format = (req.query as { format?: string }).format ?? 'yaml';
       reply.header('etag', z.etag);
       if (format === 'zone') {
@@ -217,7 +217,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const r = recordsOf(origin);
-    if (!r) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!r) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
     return reply.header('etag', r.z.etag).send({ records: [...r.plain, ...r.policies] });
   });
 
@@ -235,10 +235,10 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     if (origin === null) return reply;
     const body = req.body as { name: string; type: string; policy?: unknown };
     const k = keyOf(origin, body.name, body.type);
-    if (!k) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
+    if (!k) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (exists) throw createError('MRD_ERR_API_CONFLICT', `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT`);
+      if (exists) throw createError('MRD_ERR_API_CONFLICT', `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT`).titled('The record exists');
       if ('policy' in body) (doc.policies ??= []).push(body as never);
       else (doc.records ??= []).push(body as never);
     });
@@ -248,7 +248,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.get('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'getRecord', tags: ['records'], summary: 'One record', params: RecordParams, response: { 200: withEtag(ok(ApiRecord, 'The record (a plain RRset\'s values gathered in `values`)')), ...problems(404) } } }, async (req: RecordReq, reply) => {
     const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
-    if (!f || (f.plain.length === 0 && !f.policy)) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
+    if (!f || (f.plain.length === 0 && !f.policy)) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
     reply.header('etag', f.r.z.etag);
     if (f.policy) return f.policy;
     const values = f.plain.flatMap((e) => e.values ?? [e.value!]);
@@ -258,12 +258,12 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
     const body = req.body as { name: string; type: string; policy?: unknown };
-    if (!same(origin, body, k)) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
+    if (!same(origin, body, k)) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone; create it with POST`);
+      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone; create it with POST`).titled('No such record');
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
       doc.policies = (doc.policies ?? []).filter((e) => !same(origin, e, k));
       if ('policy' in body) doc.policies.push(body as never);
@@ -276,10 +276,10 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone`);
+      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone`).titled('No such record');
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
       if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
     });

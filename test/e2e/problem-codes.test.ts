@@ -78,7 +78,7 @@ describe('a single node: each refusal with its own code', () => {
 
   it('MRD_ERR_API_BAD_REQUEST: a zone document with a bad field names it in errors[]', async () => {
     const a = await call(`${api}/v1/zones`, { method: 'POST', token: WRITE, json: { ...doc, zone: 'bad.test', tll: 300 } });
-    expectProblem(a, 'MRD_ERR_API_BAD_REQUEST', 'The zone document is not valid');
+    expectProblem(a, 'MRD_ERR_API_BAD_REQUEST', 'The request body is not valid');
     expect(JSON.stringify(a.body.errors)).toContain('tll');
   });
 

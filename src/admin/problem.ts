@@ -60,8 +60,12 @@ export function errorOf(err: FastifyError | Error, req: FastifyRequest, bodyLimi
     return fieldError('MRD_ERR_API_BAD_REQUEST', errors.map((e) => e.message).join('; '), errors).titled(`The request ${where} is not valid`);
   }
   if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return createError('MRD_ERR_API_TOO_LARGE', `the limit is ${bodyLimit} bytes`);
-  if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return createError('MRD_ERR_API_MEDIA_TYPE', `send application/json${req.url.includes('/import') ? ', or text/dns for a master file' : ''}`);
-  if (f.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || f.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return createError('MRD_ERR_API_BAD_REQUEST', err.message).titled('The body is not valid JSON');
+  if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return createError('MRD_ERR_API_MEDIA_TYPE', `send application/json${req.url.includes('/import') ? ', or text/dns for a master file' : ''}`);
+  }
+  if (f.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || f.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+    return createError('MRD_ERR_API_BAD_REQUEST', err.message).titled('The body is not valid JSON');
+  }
   // Any other client error fastify raises (a bad Content-Length, a malformed URL) is a request the
   // API cannot take as sent.
   const status = f.statusCode ?? 500;

@@ -15,6 +15,7 @@
  * shares (auth, body parsing, validation, internal errors): {@link commonErrors}.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { codes, type ErrorCode } from '../errors.js';
 
 /** `T` or `null`. */
 export function Nullable<T extends TSchema>(schema: T) {
@@ -25,10 +26,15 @@ const open = { additionalProperties: true } as const;
 
 // ---- errors ----------------------------------------------------------------------------------
 
+/** A registered error code (src/errors.ts): an answer never carries a code the registry lacks. */
+function Code(description: string) {
+  return Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(codes), description });
+}
+
 export const FieldProblem = Type.Object(
   {
     field: Type.Optional(Type.String({ description: 'The field at fault (`soa.serial`, `records[2].ttl`), or where in the request (`body`, `querystring`).' })),
-    code: Type.Optional(Type.String({ description: 'Meridian error code of this problem (docs/errors.md), e.g. `MRD_ERR_ZONE_SCHEMA`.' })),
+    code: Type.Optional(Code('Meridian error code of this problem (docs/errors.md), e.g. `MRD_ERR_ZONE_SCHEMA`.')),
     message: Type.String({ description: 'The reason, in words.' }),
     line: Type.Optional(Type.Integer({ description: 'Line of the master file (zone import).' })),
   },
@@ -42,7 +48,7 @@ export const Problem = Type.Object(
     title: Type.String({ description: 'A short summary of the problem.' }),
     status: Type.Integer({ description: 'The HTTP status code.' }),
     detail: Type.String({ description: 'What went wrong in this request, in words.' }),
-    code: Type.String({ description: 'Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`.' }),
+    code: Code('Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`; its `status` is the code\'s.'),
     errors: Type.Optional(Type.Array(FieldProblem, { description: 'For bad input: each field and reason.' })),
     report: Type.Optional(Type.Object({}, { description: 'A refused drill (409 from `startDrill`): its report, with the safety rules that failed.', ...open })),
   },

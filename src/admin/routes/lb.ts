@@ -154,7 +154,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
         }
         (doc as Record<string, unknown>)[coll] = list.filter((x) => x.id !== id);
       });
-        return reply.code(204).header('etag', out.etag).send();
+      return reply.code(204).header('etag', out.etag).send();
     });
   }
 

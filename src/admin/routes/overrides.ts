@@ -103,12 +103,12 @@ export class OverrideFile {
  * raises MRD_ERR_API_UNAVAILABLE when etcd is away); any other failure to store it (the
  * overrides file) is MRD_ERR_API_UNAVAILABLE too.
  */
-async function storing(done: Promise<void>): Promise<void> {
+async function storing(done: Promise<void>, title: string): Promise<void> {
   try {
     await done;
   } catch (err) {
-    if (err instanceof MeridianError) throw err;
-    throw createErrorCausedBy(err, 'MRD_ERR_API_UNAVAILABLE', `${(err as Error).message}; nothing was changed`);
+    if (err instanceof MeridianError) throw err.titled(title);
+    throw createErrorCausedBy(err, 'MRD_ERR_API_UNAVAILABLE', `${(err as Error).message}; nothing was changed`).titled(title);
   }
 }
 
@@ -126,7 +126,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const id = idOf(target);
     const before = listOverrides(opts.health).find((o) => o.id === id) ?? null;
     const override = { kind: b.kind, reason: b.reason, by: req.who, setAt: Date.now(), ...(b.expires_in ? { expiresAt: Date.now() + b.expires_in * 1000 } : {}) } as Override;
-    await storing(opts.backend.set(target, override));
+    await storing(opts.backend.set(target, override), 'The override was not stored');
     const after = listOverrides(opts.health).find((o) => o.id === id)!;
     opts.audit.record({ who: req.who, action: 'override.set', target: id, before: before ? `${before.kind}` : null, after: after.kind, detail: { reason: b.reason, expires_at: after.expires_at } });
     return reply.code(before ? 200 : 201).header('location', `/v1/overrides/${encodeURIComponent(id)}`).send(after);
@@ -137,7 +137,7 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const target = targetOf(id);
     const before = listOverrides(opts.health).find((o) => o.id === id);
     if (!target || !before) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such override', `no override "${id}" is in force`);
-    await storing(opts.backend.set(target, null));
+    await storing(opts.backend.set(target, null), 'The override was not lifted');
     opts.audit.record({ who: req.who, action: 'override.lift', target: id, before: before.kind, after: null });
     return reply.code(204).send();
   });

@@ -143,7 +143,8 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       if (lost.length > 0) {
         return refuse(
           reply,
-          'MRD_ERR_API_MASTER_FILE', 'A master file cannot replace this zone',
+          'MRD_ERR_API_MASTER_FILE',
+          'A master file cannot replace this zone',
           `zone ${keyToPresentation(built.zone.origin)} holds ${lost.join(', ')}, which a master file cannot carry; importing one would drop them, so nothing was changed. Replace it with a zone document (PUT /v1/zones/${keyToPresentation(built.zone.origin)}) instead`,
           lost.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master file cannot carry it` })),
         );

@@ -16,6 +16,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord } from '../model/status-schema.js';
+import { codes, type ErrorCode } from '../errors.js';
 
 /** `T` or `null`. */
 export function Nullable<T extends TSchema>(schema: T) {
@@ -26,10 +27,15 @@ const open = { additionalProperties: true } as const;
 
 // ---- errors ----------------------------------------------------------------------------------
 
+/** A registered error code (src/errors.ts): an answer never carries a code the registry lacks. */
+function Code(description: string) {
+  return Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(codes), description });
+}
+
 export const FieldProblem = Type.Object(
   {
     field: Type.Optional(Type.String({ description: 'The field at fault (`soa.serial`, `records[2].ttl`), or where in the request (`body`, `querystring`).' })),
-    code: Type.Optional(Type.String({ description: 'Meridian error code of this problem (docs/errors.md), e.g. `MRD_ERR_ZONE_SCHEMA`.' })),
+    code: Type.Optional(Code('Meridian error code of this problem (docs/errors.md), e.g. `MRD_ERR_ZONE_SCHEMA`.')),
     message: Type.String({ description: 'The reason, in words.' }),
     line: Type.Optional(Type.Integer({ description: 'Line of the master file (zone import).' })),
   },
@@ -43,7 +49,7 @@ export const Problem = Type.Object(
     title: Type.String({ description: 'A short summary of the problem.' }),
     status: Type.Integer({ description: 'The HTTP status code.' }),
     detail: Type.String({ description: 'What went wrong in this request, in words.' }),
-    code: Type.String({ description: 'Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`.' }),
+    code: Code('Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`; its `status` is the code\'s.'),
     errors: Type.Optional(Type.Array(FieldProblem, { description: 'For bad input: each field and reason.' })),
     report: Type.Optional(Type.Object({}, { description: 'A refused drill (409 from `startDrill`): its report, with the safety rules that failed.', ...open })),
   },
@@ -61,7 +67,7 @@ const STATUS_WORDS: Record<number, string> = {
   412: 'If-Match does not match the current ETag',
   413: 'The request body is too large',
   415: 'Unsupported content type',
-  422: 'A master-file zone cannot hold this (regions, pools, policies, checks): MRD_ERR_API_MASTER_FILE; nothing was changed',
+  422: 'The zone is kept as a master file, which cannot hold what the write gives it (MRD_ERR_API_MASTER_FILE); nothing was changed',
   429: 'Too many failed authentications from this address; see Retry-After',
   500: 'Internal error (the node logs the details)',
   503: 'The change could not be stored (the store is unreachable); nothing was changed',

@@ -23,7 +23,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { validateAgainst } from '../model/zone-schema.js';
 import { OPEN_PATHS, PAGE_PATHS, registerAuth, type Token } from './auth.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { sendProblem } from './problem.js';
+import { errorHandler, notFoundHandler } from './problem.js';
 import { Liveness, Readiness, commonErrors, ok, problems, serializationView } from './api-schemas.js';
 import { installResponseCheck } from './response-check.js';
 import { hoistNamedSchemas } from './openapi-components.js';
@@ -172,26 +172,8 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
 
   app.addContentTypeParser(['text/plain', 'text/dns'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.validation) {
-      const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[err.validationContext === 'body' ? 'body' : (err.validationContext ?? 'body')] as TSchema | undefined;
-      const data = err.validationContext === 'body' ? req.body : err.validationContext === 'querystring' ? req.query : err.validationContext === 'params' ? req.params : req.headers;
-      const problems = schema ? validateAgainst(schema, data) : [];
-      const where = err.validationContext ?? 'body';
-      const errors = problems.length > 0
-        ? problems.map((p) => ({ field: p.message.includes(': ') ? p.message.slice(0, p.message.indexOf(': ')) : where, message: p.message }))
-        : err.validation.map((v) => ({ field: `${where}${v.instancePath}`, message: `${v.instancePath || where} ${v.message ?? 'is invalid'}` }));
-      return sendProblem(reply, 400, `The request ${where} is not valid`, errors.map((e) => e.message).join('; '), errors);
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'Request body too large', `the limit is ${opts.bodyLimit ?? 1 << 20} bytes`);
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, 'Unsupported content type', `send application/json${req.url.includes('/import') ? ', or text/dns for a master file' : ''}`);
-    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return sendProblem(reply, 400, 'The body is not valid JSON', err.message);
-    if ((err.statusCode ?? 500) < 500) return sendProblem(reply, err.statusCode!, err.message, err.message);
-    req.log.error({ err, url: req.url, method: req.method }, 'admin request failed');
-    return sendProblem(reply, 500, 'Internal error', 'the request failed; the node logged the details');
-  });
-
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setErrorHandler(errorHandler(opts.bodyLimit ?? 1 << 20));
+  app.setNotFoundHandler(notFoundHandler);
 
   app.get('/livez', { schema: { operationId: 'getLiveness', tags: ['probes'], summary: 'The process is alive', security: [], response: { 200: ok(Liveness, 'Alive') } } }, async () => ({ status: 'ok' as const }));
 

@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sendProblem } from './problem.js';
+import { refuse } from './problem.js';
 
 export type Role = 'read' | 'write';
 
@@ -98,7 +98,7 @@ export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Toke
     const f = failures.get(req.ip);
     if (f && now - f.since < WINDOW_MS && f.count >= MAX_FAILURES) {
       reply.header('retry-after', String(Math.ceil((f.since + WINDOW_MS - now) / 1000)));
-      return sendProblem(reply, 429, 'Too many failed authentications', `more than ${MAX_FAILURES} failed attempts from ${req.ip} in a minute; wait and retry`);
+      return refuse(reply, 'MRD_ERR_API_RATE_LIMITED', 'Too many failed authentications', `more than ${MAX_FAILURES} failed attempts from ${req.ip} in a minute; wait and retry`);
     }
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -109,12 +109,12 @@ export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Toke
       failures.set(req.ip, rec);
       if (failures.size > 10_000) failures.clear();
       reply.header('www-authenticate', 'Bearer realm="meridian"');
-      return sendProblem(reply, 401, 'Authentication required', m ? 'the bearer token is not valid' : 'send Authorization: Bearer <token>');
+      return refuse(reply, 'MRD_ERR_API_UNAUTHORIZED', 'Authentication required', m ? 'the bearer token is not valid' : 'send Authorization: Bearer <token>');
     }
     req.who = token.name;
     req.role = token.role;
     if (token.role === 'read' && req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendProblem(reply, 403, 'Read-only token', `token "${token.name}" may read but not change anything`);
+      return refuse(reply, 'MRD_ERR_API_FORBIDDEN', 'Read-only token', `token "${token.name}" may read but not change anything`);
     }
   });
 }

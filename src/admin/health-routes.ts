@@ -10,7 +10,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import { compileSchema } from '../model/zone-schema.js';
-import { sendProblem } from './problem.js';
+import { refuse } from './problem.js';
 import { HealthReport, RegionList, VotesAccepted, ok, problems } from './api-schemas.js';
 import { endpointsOf } from '../health/service.js';
 import type { VoteStore } from '../health/votes.js';
@@ -147,10 +147,10 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
   app.post('/v1/health/votes', { schema: { operationId: 'submitVotes', tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody, response: { 202: ok(VotesAccepted, 'Taken'), ...problems(409) } } }, async (req, reply) => {
     if (!validate(req.body)) {
       const first = validate.errors?.[0];
-      return sendProblem(reply, 400, 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);
+      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);
     }
     const body = req.body as VoteBody;
-    if (!opts.votes) return sendProblem(reply, 409, 'This node does not judge health', 'send votes to a node that serves DNS');
+    if (!opts.votes) return refuse(reply, 'MRD_ERR_API_CONFLICT', 'This node does not judge health', 'send votes to a node that serves DNS');
     // A checker votes for its own region only.
     const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker));
     return reply.code(202).send({ accepted });

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installResponseCheck, type ResponseCheckLine } from './response-check.js';
 import { noContent, problems, text } from './api-schemas.js';
-import { sendProblem } from './problem.js';
+import { refuse } from './problem.js';
 
 const files: string[] = [];
 afterEach(() => {
@@ -34,7 +34,7 @@ describe('response check', () => {
   it('passes documented responses: JSON, problems, text, no content; each route and status once', async () => {
     const lines = await linesFor((app) => {
       app.get('/thing', { schema: { response: { 200: Thing, ...problems(404) } } }, async () => ({ id: 'a', n: 1 }));
-      app.get('/missing', { schema: { response: { 200: Thing, ...problems(404) } } }, async (_req, reply) => sendProblem(reply, 404, 'No such thing', 'none'));
+      app.get('/missing', { schema: { response: { 200: Thing, ...problems(404) } } }, async (_req, reply) => refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such thing', 'none'));
       app.get('/text', { schema: { response: { 200: text('text', 'text/plain') } } }, async (_req, reply) => reply.type('text/plain').send('hello'));
       app.delete('/thing', { schema: { response: { 204: noContent('gone') } } }, async (_req, reply) => reply.code(204).send());
     }, ['/thing', '/thing', '/missing', '/text']);

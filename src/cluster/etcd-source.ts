@@ -15,7 +15,7 @@
  * refused, never applied on top. A write that succeeds is served here at once; other nodes get it
  * through their watch, and the event for this node's own write is recognised and skipped.
  *
- * If etcd is unreachable the node keeps serving its last snapshot; writes fail with 503; the watch
+ * If etcd is unreachable the node keeps serving its last snapshot; writes are refused (MRD_ERR_API_UNAVAILABLE, 503); the watch
  * reconnects and resumes by itself, and a node whose first load failed keeps retrying (from
  * 250 ms doubling to 5 s, with jitter; src/backoff.ts).
  */
@@ -199,7 +199,7 @@ export class EtcdSource implements Source {
       return false;
     }
     const zone = result.zone;
-    for (const w of zone.warnings) log.warn({ key }, w);
+    for (const w of zone.warnings) log.warn({ key, line: w.line, code: w.code }, w.format());
     st.zone = zone;
     st.text = text;
     st.kind = kind;
@@ -242,20 +242,20 @@ export class EtcdSource implements Source {
 
   async put(origin: string, text: string, zone: Zone, expected: string | null, kind: 'yaml' | 'master' = 'yaml'): Promise<CommitResult> {
     const key = this.#opts.layout.zone(origin);
-    if (expected !== null && !/^\d+$/.test(expected)) return { ok: false, status: 412, detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
+    if (expected !== null && !/^\d+$/.test(expected)) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
     // A key that exists but never loaded (its text is broken) counts as existing.
     const compare = expected === null ? { key, target: 'CREATE' as const, result: 'EQUAL' as const, createRevision: 0 } : { key, target: 'MOD' as const, result: 'EQUAL' as const, modRevision: Number(expected) };
     let out;
     try {
       out = await this.#opts.client.txn([compare], [{ put: { key, value: text } }], [{ range: { key } }]);
     } catch (err) {
-      return { ok: false, status: 503, detail: `etcd is unreachable (${(err as Error).message})` };
+      return { ok: false, code: 'MRD_ERR_API_UNAVAILABLE', detail: `etcd is unreachable (${(err as Error).message})` };
     }
     if (!out.succeeded) {
       const now = out.kvs[0];
       return expected === null
-        ? { ok: false, status: 409, detail: `zone ${keyToPresentation(origin)} already exists in etcd (revision ${now?.modRevision ?? '?'})` }
-        : { ok: false, status: 412, detail: `zone ${keyToPresentation(origin)} is at revision ${now?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
+        ? { ok: false, code: 'MRD_ERR_API_CONFLICT', detail: `zone ${keyToPresentation(origin)} already exists in etcd (revision ${now?.modRevision ?? '?'})` }
+        : { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} is at revision ${now?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
     }
     // Serve it here at once; the watch event for this revision is then skipped.
     const st: KeyState = this.#keys.get(key) ?? { zone: null, text: '', kind: 'yaml', served: 0, seen: 0, loadedAt: null, errors: [] };
@@ -270,14 +270,14 @@ export class EtcdSource implements Source {
 
   async delete(origin: string, expected: string): Promise<CommitResult> {
     const key = this.#opts.layout.zone(origin);
-    if (!/^\d+$/.test(expected)) return { ok: false, status: 412, detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
+    if (!/^\d+$/.test(expected)) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
     let out;
     try {
       out = await this.#opts.client.txn([{ key, target: 'MOD', result: 'EQUAL', modRevision: Number(expected) }], [{ delete: { key } }], [{ range: { key } }]);
     } catch (err) {
-      return { ok: false, status: 503, detail: `etcd is unreachable (${(err as Error).message})` };
+      return { ok: false, code: 'MRD_ERR_API_UNAVAILABLE', detail: `etcd is unreachable (${(err as Error).message})` };
     }
-    if (!out.succeeded) return { ok: false, status: 412, detail: `zone ${keyToPresentation(origin)} is at revision ${out.kvs[0]?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
+    if (!out.succeeded) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} is at revision ${out.kvs[0]?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
     this.#tombstones.set(key, out.revision);
     this.#revision = Math.max(this.#revision, out.revision);
     this.#drop(key);

@@ -8,7 +8,7 @@
  * Every node applies what it reads from the watch to its HealthState; the node that makes a change
  * applies it at once as well, so its own answers change before the API call returns.
  */
-import { createError } from '../errors.js';
+import { createErrorCausedBy } from '../errors.js';
 import type { HealthState, Override } from '../policy/health-view.js';
 import type { EtcdClient, KeyValue, WatchEvent } from './etcd-client.js';
 import type { KeyLayout } from './layout.js';
@@ -89,7 +89,7 @@ export class EtcdOverrides implements OverrideBackend, Subscriber {
         revision = await this.client.put(key, JSON.stringify({ id: overrideId(target), ...override }), lease ? { lease } : {});
       }
     } catch (err) {
-      throw Object.assign(createError('MRD_ERR_API_UNAVAILABLE', `cannot store the override in etcd: ${(err as Error).message}`), { cause: err });
+      throw createErrorCausedBy(err, 'MRD_ERR_API_UNAVAILABLE', `cannot store the override in etcd: ${(err as Error).message}; nothing was changed`);
     }
     this.health.setOverride(target, override);
     this.source.noteRevision(revision);

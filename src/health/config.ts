@@ -12,7 +12,7 @@
  * its probes each interval, combines them (all / any / at least N, then `inverted`), and the
  * combined result goes through rise/fall (health/checker.ts).
  */
-import type { ErrorCode } from '../errors.js';
+import type { CodedArgs } from '../errors.js';
 import { checkDurationMs, type CheckEntry } from '../model/health-schema.js';
 import { formatPath, type PathSegment } from '../model/zone-schema.js';
 import { CHECK_TYPES, checkTypeOf, type AnyCheckType, type ProbePlan } from './checks/registry.js';
@@ -40,11 +40,8 @@ export interface CheckPlan {
 
 export const CHECK_DEFAULTS = { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 3, jitter: 0.1 };
 
-export interface CheckProblem {
-  readonly code: ErrorCode;
-  readonly path: PathSegment[];
-  readonly args: unknown[];
-}
+/** A problem in `checks:`: a code with its arguments (errors.ts), and where. */
+export type CheckProblem = CodedArgs & { readonly path: PathSegment[] };
 
 function ms(value: string | number | undefined): number | undefined {
   return value === undefined ? undefined : checkDurationMs(value);

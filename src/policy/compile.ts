@@ -12,7 +12,7 @@
  * (policy/kinds/, listed in policy/registry.ts), reached through a {@link KindCompiler}.
  */
 import { isIP } from 'node:net';
-import type { ErrorCode } from '../errors.js';
+import type { CodedArgs, ErrorArgs, ErrorCode } from '../errors.js';
 import { NameError, keyToWire, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName } from '../dns/types.js';
 import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from '../model/policy-schema.js';
@@ -38,11 +38,8 @@ export interface PolicyInput {
   checks?: CheckEntry[] | undefined;
 }
 
-export interface PolicyProblem {
-  readonly code: ErrorCode;
-  readonly path: PathSegment[];
-  readonly args: unknown[];
-}
+/** A problem found while compiling: a code with its arguments (errors.ts), and where. */
+export type PolicyProblem = CodedArgs & { readonly path: PathSegment[] };
 
 /** What a zone's load-balancing section compiles to. */
 export interface CompiledPolicies {
@@ -83,11 +80,11 @@ class Compiler {
     private readonly opts: CompileOptions,
   ) {}
 
-  fail(code: ErrorCode, path: PathSegment[], ...args: unknown[]): void {
+  fail<C extends ErrorCode>(code: C, path: PathSegment[], ...args: ErrorArgs<C>): void {
     // A tree reached through `use` is compiled again for each record that uses it: say its problems once.
     const same = (p: PolicyProblem) => p.code === code && formatPath(p.path) === formatPath(path) && JSON.stringify(p.args) === JSON.stringify(args);
     if (this.problems.some(same)) return;
-    this.problems.push({ code, path, args });
+    this.problems.push({ code, path, args } as PolicyProblem);
   }
 
   /** True when a region of this id is written in the zone (it may have been bad, and reported). */

@@ -13,7 +13,7 @@
  * its kind through a {@link KindCompiler}.
  */
 import type { TSchema } from '@sinclair/typebox';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorArgs, ErrorCode } from '../errors.js';
 import type { PathSegment } from '../model/zone-schema.js';
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
@@ -168,7 +168,7 @@ export interface KindCompiler {
   /** True when a region of this id is written in the zone (it may have been bad, and reported). */
   regionDefined(id: string): boolean;
   /** Reports a problem (the same problem at the same path is reported once). */
-  fail(code: ErrorCode, path: PathSegment[], ...args: unknown[]): void;
+  fail<C extends ErrorCode>(code: C, path: PathSegment[], ...args: ErrorArgs<C>): void;
   /** A path as text, for messages (`policies[0].policy.geo`). */
   pathText(path: readonly PathSegment[]): string;
   /** Says that the zone needs the geolocation database (loaded once, after a clean compile). */

@@ -34,15 +34,17 @@ export interface ZoneEntry {
   readonly revision: string;
 }
 
+/** Why a store refused a write (docs/errors.md). */
+export type CommitRefusal =
+  /** The zone is not at the expected revision. */
+  | 'MRD_ERR_API_PRECONDITION'
+  /** A create, and the zone exists. */
+  | 'MRD_ERR_API_CONFLICT'
+  /** The store (etcd) is unreachable. */
+  | 'MRD_ERR_API_UNAVAILABLE';
+
 /** How a write ended. A refused write changed nothing. */
-export type CommitResult =
-  | { readonly ok: true }
-  | {
-      readonly ok: false;
-      /** 412: the zone is not at the expected revision; 409: it exists (create); 503: the store is unreachable. */
-      readonly status: 409 | 412 | 503;
-      readonly detail: string;
-    };
+export type CommitResult = { readonly ok: true } | { readonly ok: false; readonly code: CommitRefusal; readonly detail: string };
 
 export interface Source {
   /** `files` (a zones directory) or `etcd` (cluster mode). */

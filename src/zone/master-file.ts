@@ -16,7 +16,7 @@
  */
 import { isAtOrBelow, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
-import { zoneError, type ErrorCode, type ZoneError } from '../errors.js';
+import { zoneError, zoneErrorOf, type CodedArgs, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
 import { MAX_TTL, parseRdata, parseTtlUnits, quotedToken, soaFields } from './rdata.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 
@@ -146,11 +146,11 @@ function lex(text: string, file: string, errors: ZoneError[]): Entry[] {
 }
 
 /** Thrown inside the per-entry parser to report one problem and move on to the next entry. */
-class EntryProblem {
-  constructor(
-    readonly code: ErrorCode,
-    readonly args: unknown[],
-  ) {}
+class EntryProblem<C extends ErrorCode> {
+  readonly problem: CodedArgs;
+  constructor(code: C, args: ErrorArgs<C>) {
+    this.problem = { code, args } as CodedArgs;
+  }
 }
 
 const CLASS_RE = /^(IN|CH|CS|HS|NONE|ANY|CLASS[0-9]+)$/i;
@@ -288,7 +288,7 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): ParsedZo
       records.push({ owner, type, ttlSeconds: ttl, rdata, at, text: recordText });
     } catch (err) {
       if (!(err instanceof EntryProblem)) throw err;
-      errors.push(zoneError(err.code, at, err.args, recordText));
+      errors.push(zoneErrorOf(err.problem, at, recordText));
     }
   }
 

@@ -12,7 +12,7 @@
  * Called by zone/load.ts for `*.yaml` files (serving, reloading and `meridian check`).
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, type Pair, type YAMLError } from 'yaml';
-import { zoneError, type ErrorCode, type ZoneError } from '../errors.js';
+import { zoneError, zoneErrorOf, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
 import { NameError, isAtOrBelow, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
 import { MAX_U32, formatPath, validateZoneDocument, type PathSegment, type RecordEntry, type SchemaProblem, type ZoneDocument } from '../model/zone-schema.js';
@@ -124,7 +124,7 @@ class YamlZoneLoader {
       { regions: doc.regions, pools: doc.pools, policies: doc.policies, latency: doc.latency, checks: doc.checks },
       { origin, file: this.file, lineOf: (path) => this.lineOf(path), isBad: (path) => this.isBad(path) },
     );
-    for (const p of problems) this.fail(p.code, this.lineOf(p.path), p.args);
+    for (const p of problems) this.errors.push(zoneErrorOf(p, { file: this.file, line: this.lineOf(p.path) }));
     return compiled;
   }
 
@@ -238,7 +238,7 @@ class YamlZoneLoader {
     );
   }
 
-  private fail(code: ErrorCode, line: number, args: readonly unknown[], record?: string): void {
+  private fail<C extends ErrorCode>(code: C, line: number, args: Readonly<ErrorArgs<C>>, record?: string): void {
     this.errors.push(zoneError(code, { file: this.file, line }, args, record));
   }
 

@@ -63,8 +63,11 @@ export interface Zone {
   readonly recordCount: number;
   /** Regions, pools and policy records (YAML zones), or null. */
   readonly policies: CompiledPolicies | null;
-  /** Things that load but deserve an operator's attention (e.g. RRset TTLs that disagreed). */
-  readonly warnings: readonly string[];
+  /**
+   * Things that load but deserve an operator's attention, as coded errors that did not stop the
+   * load: RRset TTLs that disagreed (MRD_ERR_ZONE_TTL_MISMATCH). Logged at warn level.
+   */
+  readonly warnings: readonly ZoneError[];
 }
 
 /** Addresses that may transfer a zone whose file names none: loopback only. */
@@ -103,7 +106,7 @@ const CNAME_COMPANIONS: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC
  */
 export function buildZone(parsed: ParsedZone): BuildResult {
   const errors: ZoneError[] = [...parsed.errors];
-  const warnings: string[] = [];
+  const warnings: ZoneError[] = [];
   const origin = parsed.origin;
   const file = parsed.file;
   const whole: SourcePosition = { file, line: 0 };
@@ -183,8 +186,10 @@ export function buildZone(parsed: ParsedZone): BuildResult {
     for (const [type, list] of types) {
       const ttlSeconds = list[0]!.ttlSeconds;
       if (list.some((r) => r.ttlSeconds !== ttlSeconds)) {
-        // BIND and NSD load such a zone and use the first TTL; say so rather than refuse it.
-        warnings.push(`${file}:${list[0]!.at.line}: ${typeToName(type)} RRset at "${owner}" has differing TTLs (RFC 2181 §5.2); using ${ttlSeconds}`);
+        // RFC 2181 §5.2 deprecates differing TTLs in an RRset ("must be the same") but tells a
+        // receiver to cope rather than refuse. BIND and NSD load such a zone and use the first
+        // TTL; so does Meridian, and it raises MRD_ERR_ZONE_TTL_MISMATCH as a warning, not an error.
+        warnings.push(zoneError('MRD_ERR_ZONE_TTL_MISMATCH', list[0]!.at, [typeToName(type), owner, ttlSeconds]));
       }
       // An RRset is a set: identical RDATA is kept once (RFC 2181 §5).
       const seen = new Set<string>();

@@ -92,7 +92,7 @@ export function sourceCases(name: string, make: () => Promise<SourceFixture>): v
       expect(after.revision).not.toBe(before.revision);
     });
 
-    it('a put at a stale revision is refused with 412 and changes nothing', async () => {
+    it('a put at a stale revision is refused (MRD_ERR_API_PRECONDITION) and changes nothing', async () => {
       await f.writeOutside('a.test', zoneText('a.test', 1, '192.0.2.1'));
       await f.source.start();
       const stale = f.source.entry(origin('a.test'))!.revision;
@@ -100,7 +100,7 @@ export function sourceCases(name: string, make: () => Promise<SourceFixture>): v
       expect((await f.source.put(origin('a.test'), t2, built('a.test', t2), stale)).ok).toBe(true);
       const t3 = zoneText('a.test', 3, '192.0.2.3');
       const out = await f.source.put(origin('a.test'), t3, built('a.test', t3), stale);
-      expect(out).toMatchObject({ ok: false, status: 412 });
+      expect(out).toMatchObject({ ok: false, code: 'MRD_ERR_API_PRECONDITION' });
       expect(servedWww(f.holder, 'a.test')).toBe('192.0.2.2');
       expect(f.source.entry(origin('a.test'))!.zone.serial).toBe(2);
     });
@@ -113,20 +113,20 @@ export function sourceCases(name: string, make: () => Promise<SourceFixture>): v
       const tb = zoneText('a.test', 2, '192.0.2.20');
       const [a, b] = await Promise.all([f.source.put(origin('a.test'), ta, built('a.test', ta), rev), f.source.put(origin('a.test'), tb, built('a.test', tb), rev)]);
       expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
-      expect([a, b].find((x) => !x.ok)).toMatchObject({ status: 412 });
+      expect([a, b].find((x) => !x.ok)).toMatchObject({ code: 'MRD_ERR_API_PRECONDITION' });
       expect(servedWww(f.holder, 'a.test')).toBe(a.ok ? '192.0.2.10' : '192.0.2.20');
     });
 
-    it('create refuses an existing zone (409) and adds a new one; delete honours the revision', async () => {
+    it('create refuses an existing zone (MRD_ERR_API_CONFLICT) and adds a new one; delete honours the revision', async () => {
       await f.writeOutside('a.test', zoneText('a.test', 1, '192.0.2.1'));
       await f.source.start();
       const again = zoneText('a.test', 5, '192.0.2.5');
-      expect(await f.source.put(origin('a.test'), again, built('a.test', again), null)).toMatchObject({ ok: false, status: 409 });
+      expect(await f.source.put(origin('a.test'), again, built('a.test', again), null)).toMatchObject({ ok: false, code: 'MRD_ERR_API_CONFLICT' });
       const fresh = zoneText('c.test', 1, '198.51.100.7');
       expect(await f.source.put(origin('c.test'), fresh, built('c.test', fresh), null)).toEqual({ ok: true });
       expect(servedWww(f.holder, 'c.test')).toBe('198.51.100.7');
       const rev = f.source.entry(origin('c.test'))!.revision;
-      expect(await f.source.delete(origin('c.test'), 'not-the-revision-0')).toMatchObject({ ok: false, status: 412 });
+      expect(await f.source.delete(origin('c.test'), 'not-the-revision-0')).toMatchObject({ ok: false, code: 'MRD_ERR_API_PRECONDITION' });
       expect(f.source.entry(origin('c.test'))).toBeDefined();
       expect(await f.source.delete(origin('c.test'), rev)).toEqual({ ok: true });
       expect(f.source.entry(origin('c.test'))).toBeUndefined();

@@ -13,7 +13,8 @@ import type {} from '@fastify/swagger';
 import { preview } from '../../drill/preview.js';
 import type { DrillRunner } from '../../drill/runner.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
-import { sendProblem } from '../problem.js';
+import { createError } from '../../errors.js';
+import { refuse, sendProblem } from '../problem.js';
 import { DrillList, DrillPreview, DrillReport, ok, problemResponse, problems } from '../api-schemas.js';
 
 export const DrillBody = Type.Object(
@@ -41,11 +42,12 @@ export function registerDrillRoutes(app: FastifyInstance, opts: { holder: Snapsh
       for (const pool of zone.policies?.pools.values() ?? []) for (const ep of pool.endpoints) known.add(`endpoint:${ep.key}`);
     }
     const unknown = b.region !== undefined ? (known.has(`region:${b.region}`) ? [] : [b.region]) : b.endpoints!.filter((e) => !known.has(`endpoint:${e}`));
-    if (unknown.length > 0) return sendProblem(reply, 404, 'Unknown drill target', `no zone defines ${unknown.join(', ')}`);
+    if (unknown.length > 0) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'Unknown drill target', `no zone defines ${unknown.join(', ')}`);
     if (b.mode === 'preview') return preview(snap, target, { minHealthyRegions: b.min_healthy_regions ?? 1 });
     const report = opts.runner.start({ target, durationS: b.duration_s ?? 60, minHealthyRegions: b.min_healthy_regions ?? 1, reason: b.reason ?? 'drill', by: req.who });
     if (report.state === 'refused') {
-      return reply.code(409).type('application/problem+json').send({ type: 'about:blank', title: 'The drill would break a safety rule', status: 409, code: 'MRD_ERR_API_CONFLICT', detail: report.timeline.at(-1)?.detail ?? 'refused', report });
+      // The problem carries the drill's report as an extension member (RFC 9457 §3.2).
+      return sendProblem(reply, createError('MRD_ERR_API_CONFLICT', report.timeline.at(-1)?.detail ?? 'refused').titled('The drill would break a safety rule'), { report });
     }
     return reply.code(202).header('location', `/v1/drills/${report.id}`).send(report);
   });
@@ -54,11 +56,11 @@ export function registerDrillRoutes(app: FastifyInstance, opts: { holder: Snapsh
 
   app.get('/v1/drills/:id', { schema: { operationId: 'getDrill', tags, summary: 'A drill report: timeline, convergence, predictions next to observations, rule results', params: Type.Object({ id: Type.String() }), response: { 200: ok(DrillReport, 'The report'), ...problems(404) } } }, async (req, reply) => {
     const r = opts.runner.get((req.params as { id: string }).id);
-    return r ?? sendProblem(reply, 404, 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
+    return r ?? refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
   });
 
   app.delete('/v1/drills/:id', { schema: { operationId: 'abortDrill', tags, summary: 'Abort a running drill and restore at once', params: Type.Object({ id: Type.String() }), response: { 200: ok(DrillReport, 'Aborted (or already over): the report'), ...problems(404) } } }, async (req, reply) => {
     const r = opts.runner.abort((req.params as { id: string }).id, req.who);
-    return r ?? sendProblem(reply, 404, 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
+    return r ?? refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such drill', `no drill "${(req.params as { id: string }).id}"`);
   });
 }

@@ -16,7 +16,8 @@ import type {} from '@fastify/swagger';
 import type { HealthState, Override } from '../../policy/health-view.js';
 import type { AuditLog } from '../../state/audit.js';
 import { writeFileAtomic } from '../../state/atomic.js';
-import { sendProblem } from '../problem.js';
+import { createErrorCausedBy, MeridianError } from '../../errors.js';
+import { refuse } from '../problem.js';
 import { AuditList, OverrideList, OverrideView, noContent, ok, problems } from '../api-schemas.js';
 import { overrideId as idOf, overrideTarget as targetOf, type OverrideBackend } from '../../cluster/overrides.js';
 
@@ -97,6 +98,20 @@ export class OverrideFile {
   }
 }
 
+/**
+ * Waits for an override change to be stored. A refusal keeps its code (cluster/overrides.ts
+ * raises MRD_ERR_API_UNAVAILABLE when etcd is away); any other failure to store it (the
+ * overrides file) is MRD_ERR_API_UNAVAILABLE too.
+ */
+async function storing(done: Promise<void>, title: string): Promise<void> {
+  try {
+    await done;
+  } catch (err) {
+    if (err instanceof MeridianError) throw err.titled(title);
+    throw createErrorCausedBy(err, 'MRD_ERR_API_UNAVAILABLE', `${(err as Error).message}; nothing was changed`).titled(title);
+  }
+}
+
 export function registerOverrideRoutes(app: FastifyInstance, opts: { health: HealthState; audit: AuditLog; backend: OverrideBackend; known?: (target: { endpoint: string } | { region: string }) => boolean }): void {
   const tags = ['overrides'];
   app.get('/v1/overrides', { schema: { operationId: 'listOverrides', tags, summary: 'Overrides in force', response: { 200: ok(OverrideList, 'Every override in force') } } }, async () => ({ overrides: listOverrides(opts.health) }));
@@ -106,16 +121,12 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const target = b.endpoint !== undefined ? { endpoint: b.endpoint } : { region: b.region! };
     // A typo must not be a silent no-op: the target has to exist in some zone.
     if (opts.known && !opts.known(target)) {
-      return sendProblem(reply, 404, 'Unknown override target', `no zone defines ${'endpoint' in target ? `endpoint "${target.endpoint}"` : `region "${target.region}"`}`, [{ field: 'endpoint' in target ? 'endpoint' : 'region', message: 'must name an endpoint (pool/id) or region that a zone defines' }]);
+      return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'Unknown override target', `no zone defines ${'endpoint' in target ? `endpoint "${target.endpoint}"` : `region "${target.region}"`}`, [{ field: 'endpoint' in target ? 'endpoint' : 'region', message: 'must name an endpoint (pool/id) or region that a zone defines' }]);
     }
     const id = idOf(target);
     const before = listOverrides(opts.health).find((o) => o.id === id) ?? null;
     const override = { kind: b.kind, reason: b.reason, by: req.who, setAt: Date.now(), ...(b.expires_in ? { expiresAt: Date.now() + b.expires_in * 1000 } : {}) } as Override;
-    try {
-      await opts.backend.set(target, override);
-    } catch (err) {
-      return sendProblem(reply, 503, 'The override was not stored', `${(err as Error).message}; nothing was changed`);
-    }
+    await storing(opts.backend.set(target, override), 'The override was not stored');
     const after = listOverrides(opts.health).find((o) => o.id === id)!;
     opts.audit.record({ who: req.who, action: 'override.set', target: id, before: before ? `${before.kind}` : null, after: after.kind, detail: { reason: b.reason, expires_at: after.expires_at } });
     return reply.code(before ? 200 : 201).header('location', `/v1/overrides/${encodeURIComponent(id)}`).send(after);
@@ -125,12 +136,8 @@ export function registerOverrideRoutes(app: FastifyInstance, opts: { health: Hea
     const id = decodeURIComponent((req.params as { id: string }).id);
     const target = targetOf(id);
     const before = listOverrides(opts.health).find((o) => o.id === id);
-    if (!target || !before) return sendProblem(reply, 404, 'No such override', `no override "${id}" is in force`);
-    try {
-      await opts.backend.set(target, null);
-    } catch (err) {
-      return sendProblem(reply, 503, 'The override was not lifted', `${(err as Error).message}; nothing was changed`);
-    }
+    if (!target || !before) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such override', `no override "${id}" is in force`);
+    await storing(opts.backend.set(target, null), 'The override was not lifted');
     opts.audit.record({ who: req.who, action: 'override.lift', target: id, before: before.kind, after: null });
     return reply.code(204).send();
   });

@@ -16,7 +16,7 @@ import { clientFromText } from '../../policy/client.js';
 import { locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
-import { sendProblem } from '../problem.js';
+import { refuse } from '../problem.js';
 import { Simulation, ok } from '../api-schemas.js';
 
 const Query = Type.Object({
@@ -33,7 +33,7 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
     const type = (q.type ?? 'A').toUpperCase();
     const clientText = q.client ?? '127.0.0.1';
     const client = clientFromText(clientText);
-    if (!client) return sendProblem(reply, 400, 'Bad client', `client: "${clientText}" is not an IP address or subnet`, [{ field: 'client', message: 'must be an IP address or CIDR subnet' }]);
+    if (!client) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad client', `client: "${clientText}" is not an IP address or subnet`, [{ field: 'client', message: 'must be an IP address or CIDR subnet' }]);
     const asEcs = clientText.includes('/');
     let msg: Buffer;
     try {
@@ -52,7 +52,7 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
         ],
       });
     } catch (err) {
-      return sendProblem(reply, 400, 'Bad question', `${q.name} ${type}: ${(err as Error).message}`, [{ field: 'type', message: 'must be a record type dns-packet knows' }]);
+      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `${q.name} ${type}: ${(err as Error).message}`, [{ field: 'type', message: 'must be a record type dns-packet knows' }]);
     }
     const snapshot = opts.holder.current;
     let health: HealthView = snapshot.health;

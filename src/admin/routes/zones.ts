@@ -34,7 +34,8 @@ import { buildZone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
 import { latencyFor, type SnapshotHolder } from '../../state/snapshot.js';
 import type { Source } from '../../state/source.js';
-import { sendProblem } from '../problem.js';
+import { createError } from '../../errors.js';
+import { refuse } from '../problem.js';
 import { WriteResult, ZoneList, noContent, ok, problems, text, withEtag } from '../api-schemas.js';
 
 export const ZoneParams = Type.Object({ zone: Type.String({ description: 'Zone name, with or without the trailing dot.' }) });
@@ -59,7 +60,7 @@ type RecordReq = FastifyRequest<{ Params: { zone: string; name: string; type: st
 function originOr404(req: ZoneReq, reply: FastifyReply): string | null {
   const origin = ZoneStore.originOf(req.params.zone);
   if (origin === null) {
-    sendProblem(reply, 404, 'No such zone', `"${req.params.zone}" is not a zone name`);
+    refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `"${req.params.zone}" is not a zone name`);
     return null;
   }
   return origin;
@@ -70,8 +71,8 @@ function ifMatch(req: FastifyRequest): string | undefined {
   return Array.isArray(h) ? h.join(',') : h;
 }
 
+/** Answers a stored write (a refused one threw, and admin/problem.ts answers it). */
 export function sendOutcome(reply: FastifyReply, out: WriteOutcome, okStatus: number, body: () => unknown): FastifyReply {
-  if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
   return reply.code(out.created ? 201 : okStatus).header('etag', out.etag).send(body());
 }
 
@@ -117,8 +118,8 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
 
   app.post('/v1/zones', { schema: { operationId: 'createZone', tags, summary: 'Create a zone from a zone document', body: ZoneDocument, response: { 201: withEtag(ok(WriteResult, 'Created; Location names the zone')), ...problems(409, 412, 503) } } }, async (req, reply) => {
     const out = await store.write(null, req.body, { who: req.who });
-    if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
-    return sendOutcome(reply, out, 201, () => ({ name: out.ok ? keyToPresentation(out.zone.origin) : '', serial: out.ok ? out.serial : 0 }));
+    reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
+    return sendOutcome(reply, out, 201, () => ({ name: keyToPresentation(out.zone.origin), serial: out.serial }));
   });
 
   app.post(
@@ -126,13 +127,13 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 422, 503) } } },
     async (req, reply) => {
       const text = req.body;
-      if (typeof text !== 'string') return sendProblem(reply, 415, 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
+      if (typeof text !== 'string') return refuse(reply, 'MRD_ERR_API_MEDIA_TYPE', 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
       const q = req.query as { zone?: string };
       const file = `${(q.zone ?? 'import').replace(/\.$/, '')}.zone`;
       const parsed = parseZoneText(text, file);
       const built = buildZone(parsed);
       if (!built.ok) {
-        return sendProblem(reply, 400, 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
       }
       const doc = documentOf(built.zone, text, 'master');
       const held = store.get(built.zone.origin);
@@ -140,23 +141,22 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       // A master file replacing a zone would silently drop what only YAML holds: refuse that.
       const lost = held ? beyondMasterFile(held.document) : [];
       if (lost.length > 0) {
-        return sendProblem(
+        return refuse(
           reply,
-          422,
+          'MRD_ERR_API_MASTER_FILE',
           'A master file cannot replace this zone',
           `zone ${keyToPresentation(built.zone.origin)} holds ${lost.join(', ')}, which a master file cannot carry; importing one would drop them, so nothing was changed. Replace it with a zone document (PUT /v1/zones/${keyToPresentation(built.zone.origin)}) instead`,
           lost.map((f) => ({ field: f, code: 'MRD_ERR_API_MASTER_FILE', message: `${f}: a master file cannot carry it` })),
-          'MRD_ERR_API_MASTER_FILE',
         );
       }
       // RFC 9110 §13.1.2: If-None-Match: * creates only; an existing zone is not replaced.
       if (exists && String(req.headers['if-none-match'] ?? '').trim() === '*') {
-        return sendProblem(reply, 412, 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
+        return refuse(reply, 'MRD_ERR_API_PRECONDITION', 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
       }
       // The text's own meridian-etag line (zone/etag-line.ts, a comment the parser skipped) is the
       // revision it was read from: it is the If-Match when the request sends none.
       const out = await store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req) ?? splitEtagLine(text).etag ?? undefined, action: 'zone.import', createAs: 'master' });
-      return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.ok ? out.serial : 0 }));
+      return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.serial }));
     },
   );
 
@@ -164,7 +164,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const z = store.get(origin);
-    if (!z) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
     return reply.header('etag', z.etag).send(z.document);
   });
 
@@ -172,14 +172,13 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
-    return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.ok ? out.serial : 0 }));
+    return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.serial }));
   });
 
   app.delete('/v1/zones/:zone', { schema: { operationId: 'deleteZone', tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader, response: { 204: noContent('Deleted; DNS no longer answers for it'), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
-    const out = await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
-    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail);
+    await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
     return reply.code(204).send();
   });
 
@@ -190,7 +189,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       const origin = originOr404(req, reply);
       if (origin === null) return reply;
       const z = store.get(origin);
-      if (!z) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+      if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
       const format = (req.query as { format?: string }).format ?? 'yaml';
       reply.header('etag', z.etag);
       if (format === 'zone') {
@@ -219,7 +218,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     const origin = originOr404(req, reply);
     if (origin === null) return reply;
     const r = recordsOf(origin);
-    if (!r) return sendProblem(reply, 404, 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+    if (!r) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
     return reply.header('etag', r.z.etag).send({ records: [...r.plain, ...r.policies] });
   });
 
@@ -237,20 +236,20 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     if (origin === null) return reply;
     const body = req.body as { name: string; type: string; policy?: unknown };
     const k = keyOf(origin, body.name, body.type);
-    if (!k) return sendProblem(reply, 400, 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
+    if (!k) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (exists) return { status: 409, title: 'The record exists', detail: `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT` };
+      if (exists) throw createError('MRD_ERR_API_CONFLICT', `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT`).titled('The record exists');
       if ('policy' in body) (doc.policies ??= []).push(body as never);
       else (doc.records ??= []).push(body as never);
     });
-    if (out.ok) reply.header('location', `/v1/zones/${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`);
-    return sendOutcome(reply, out.ok ? { ...out, created: true } : out, 201, () => body);
+    reply.header('location', `/v1/zones/${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`);
+    return sendOutcome(reply, { ...out, created: true }, 201, () => body);
   });
 
   app.get('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'getRecord', tags: ['records'], summary: 'One record', params: RecordParams, response: { 200: withEtag(ok(ApiRecord, 'The record (a plain RRset\'s values gathered in `values`)')), ...problems(404) } } }, async (req: RecordReq, reply) => {
     const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
-    if (!f || (f.plain.length === 0 && !f.policy)) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
+    if (!f || (f.plain.length === 0 && !f.policy)) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
     reply.header('etag', f.r.z.etag);
     if (f.policy) return f.policy;
     const values = f.plain.flatMap((e) => e.values ?? [e.value!]);
@@ -260,12 +259,12 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
     const body = req.body as { name: string; type: string; policy?: unknown };
-    if (!same(origin, body, k)) return sendProblem(reply, 400, 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
+    if (!same(origin, body, k)) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone; create it with POST` };
+      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone; create it with POST`).titled('No such record');
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
       doc.policies = (doc.policies ?? []).filter((e) => !same(origin, e, k));
       if ('policy' in body) doc.policies.push(body as never);
@@ -278,14 +277,13 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
     const origin = ZoneStore.originOf(req.params.zone);
     const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return sendProblem(reply, 404, 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
     const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
       const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) return { status: 404, title: 'No such record', detail: `${req.params.name} ${req.params.type} is not in the zone` };
+      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone`).titled('No such record');
       doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
       if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
     });
-    if (!out.ok) return sendProblem(reply, out.status, out.title, out.detail, out.errors, out.code);
     return reply.code(204).header('etag', out.etag).send();
   });
 }

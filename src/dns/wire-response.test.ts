@@ -161,3 +161,18 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     expect(r).toMatch(reason);
   });
 });
+
+describe('one DNS codec in product code', () => {
+  it('no module of src/ but tests imports dns-packet, and it is a devDependency only', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const src = path.resolve(import.meta.dirname, '..');
+    const offenders = (fs.readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) => /from ['"]dns-packet['"]|import\(['"]dns-packet['"]\)|require\(['"]dns-packet['"]\)/.test(fs.readFileSync(path.join(src, f), 'utf8')));
+    expect(offenders).toEqual([]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(src, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(pkg.dependencies['dns-packet']).toBeUndefined();
+    expect(pkg.devDependencies['dns-packet']).toBeDefined();
+  });
+});

@@ -33,10 +33,10 @@ import type { OverrideBackend } from '../cluster/overrides.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { clientFromText } from '../policy/client.js';
+import { clientFromText, clientSubnetOption } from '../policy/client.js';
 import { presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName } from '../dns/types.js';
-import { encodeQuery, parseResponse, rcodeName, type ClientSubnet } from '../dns/wire.js';
+import { encodeQuery, parseResponse, rcodeName } from '../dns/wire.js';
 import { formatRdata } from '../zone/rdata.js';
 import { answerText, preview, type Candidate, type DrillTarget, type Preview, type SafetyCheck } from './preview.js';
 
@@ -65,13 +65,6 @@ const OBSERVED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME]);
  */
 function observedText(type: number, rdata: Buffer): string {
   return formatRdata(type, rdata).toLowerCase();
-}
-
-/** The Client Subnet option (RFC 7871 §6) for a vantage subnet: the address in ceil(prefix / 8) octets, bits past the prefix zero. */
-function subnetOption(subnet: string): ClientSubnet | null {
-  const c = clientFromText(subnet);
-  if (!c) return null;
-  return { family: c.family === 4 ? 1 : 2, sourcePrefix: c.sourcePrefix, address: Buffer.from(c.bytes.subarray(0, Math.ceil(c.sourcePrefix / 8))) };
 }
 
 const keyOf = (values: readonly string[]): string => [...values].sort().join(' ');
@@ -342,8 +335,8 @@ export class DrillRunner {
         let qid = nextId++ & 0xffff;
         while (pending.has(qid)) qid = nextId++ & 0xffff;
         const qtype = typeFromName(pair.type);
-        const clientSubnet = subnetOption(pair.subnet);
-        if (qtype === undefined || !clientSubnet) {
+        const client = clientFromText(pair.subnet);
+        if (qtype === undefined || !client) {
           resolve({ answers: null, rcode: 'UNASKABLE' });
           return;
         }
@@ -356,7 +349,7 @@ export class DrillRunner {
           resolve({ answers, rcode });
         });
         // RFC 7871 §6: the vantage point's subnet travels as a Client Subnet option.
-        const msg = encodeQuery({ id: qid, qkey: presentationToKey(pair.name, ''), qtype, udpSize: 1232, clientSubnet });
+        const msg = encodeQuery({ id: qid, qkey: presentationToKey(pair.name, ''), qtype, udpSize: 1232, clientSubnet: clientSubnetOption(client) });
         socketFor(node.host).send(msg, node.port, node.host);
       });
 

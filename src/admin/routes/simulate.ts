@@ -22,7 +22,7 @@ import { handleQuery, type Explain } from '../../dns/pipeline.js';
 import { CLASS_IN, typeFromName, typeToName } from '../../dns/types.js';
 import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../dns/wire.js';
 import { formatRdata } from '../../zone/rdata.js';
-import { clientFromText } from '../../policy/client.js';
+import { clientFromText, clientSubnetOption } from '../../policy/client.js';
 import { locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
@@ -61,8 +61,8 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       qtype,
       rd: true,
       udpSize: 1232,
-      // RFC 7871 §6: the address in as many octets as the source prefix needs, bits past it zero.
-      ...(asEcs ? { clientSubnet: { family: client.family === 4 ? 1 : 2, sourcePrefix: client.sourcePrefix, address: Buffer.from(client.bytes.subarray(0, Math.ceil(client.sourcePrefix / 8))) } } : {}),
+      // RFC 7871 §6: a subnet is sent as a Client Subnet option.
+      ...(asEcs ? { clientSubnet: clientSubnetOption(client) } : {}),
     });
     const snapshot = opts.holder.current;
     let health: HealthView = snapshot.health;

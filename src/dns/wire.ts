@@ -5,6 +5,11 @@
  * compression. Called by dns/pipeline.ts; the answer cache in dns/cache.ts stores what
  * {@link encodeResponse} produces and {@link finishResponse} patches it per query.
  *
+ * The asking side too, so that product code has one DNS codec: {@link encodeQuery} (a query or a
+ * NOTIFY, with an optional OPT and Client Subnet option) and {@link parseResponse}, used by the
+ * `dns` health check, the simulator (admin/routes/simulate.ts), drills (drill/runner.ts) and
+ * NOTIFY (dns/notify.ts).
+ *
  * A malformed query is a value here ({@link Query.rcode} = FORMERR), never an exception.
  */
 import { labelToKey, labelsToKey, labelsToWire, splitKey, keyToLabels } from './name.js';

@@ -336,18 +336,29 @@ export const AuditList = Type.Object({ entries: Type.Array(AuditEntry) }, { titl
 
 // ---- the simulator ---------------------------------------------------------------------------
 
-const SimRecord = Type.Object({ name: Type.String(), type: Type.String(), ttl: Type.Optional(Type.Integer()), data: Type.Optional(Type.Unknown({ description: 'RDATA as dns-packet decodes it.' })) }, open);
+/** A record as dig prints it (presentation form, RFC 1035 §5.1). */
+const SimRecord = Type.Object(
+  {
+    name: Type.String({ description: 'Owner name, absolute (trailing dot), e.g. `www.example.net.`.' }),
+    ttl: Type.Integer({ minimum: 0, description: 'TTL in seconds.' }),
+    class: Type.String({ description: 'Class mnemonic: `IN` (the only class served), or `CLASSnnn` (RFC 3597 §5).' }),
+    type: Type.String({ description: 'Type mnemonic (`A`, `HTTPS`…), or `TYPEnnn` for a type without one (RFC 3597 §5).' }),
+    data: Type.String({ description: 'RDATA in presentation form, as dig prints it (`10 mail.example.net.`, `1 . alpn="h2"`), or `\\# LEN HEX` (RFC 3597 §5) for a type without a text format.' }),
+  },
+  { title: 'SimulatedRecord', ...open },
+);
 
 export const Simulation = Type.Object(
   {
-    question: Type.Object({ name: Type.String(), type: Type.String(), client: Type.String(), as: Type.String({ description: '`ecs` or `source address`.' }) }, open),
+    question: Type.Object({ name: Type.String({ description: 'The name asked for, as given.' }), type: Type.String({ description: 'The type asked for, as its mnemonic (`type=TYPE65` shows `HTTPS`), or `TYPEnnn`.' }), client: Type.String(), as: Type.String({ description: '`ecs` or `source address`.' }) }, open),
     answer: Type.Object(
       {
-        rcode: Type.Optional(Type.String()),
+        rcode: Type.String({ description: 'Rcode mnemonic (`NOERROR`, `NXDOMAIN`, `REFUSED`…), or `RCODEnnn` for one without.' }),
         aa: Type.Boolean(),
-        records: Type.Array(SimRecord),
-        authority: Type.Array(SimRecord),
-        ecs_scope: Nullable(Type.Integer()),
+        records: Type.Array(SimRecord, { description: 'The answer section.' }),
+        authority: Type.Array(SimRecord, { description: 'The authority section (SOA of a negative answer, NS of a referral).' }),
+        additional: Type.Array(SimRecord, { description: 'The additional section, without the OPT record (glue, addresses of MX/SRV targets).' }),
+        ecs_scope: Nullable(Type.Integer({ description: 'The scope prefix of the answer\'s Client Subnet option (RFC 7871 §7.2.1); null when the client was sent as the source address.' })),
       },
       open,
     ),

@@ -134,8 +134,8 @@ Overrides in force: target (endpoint:pool/id or region:id), kind, who set it, wh
   simulate: `Usage: meridian ctl simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
                              [--down-endpoints pool/id,...]
 
-The answer the DNS server would give now (rcode, records with TTLs, ECS scope) and the path the
-policies took. A subnet (192.0.2.0/24) is sent as EDNS Client Subnet, an address as the query's
+The answer the DNS server would give now (rcode, ECS scope, the records as dig prints them) and
+the path the policies took. --type is any record type, e.g. A, MX, HTTPS, TYPE65 (default A). A subnet (192.0.2.0/24) is sent as EDNS Client Subnet, an address as the query's
 source (default 127.0.0.1). --down-regions and --down-endpoints ask "what if these were down";
 nothing is changed.
 
@@ -387,7 +387,8 @@ async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefi
   if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
   const { answer, explanation } = r.json;
   const lines = [`${answer.rcode}${answer.ecs_scope !== null ? `, ECS scope /${answer.ecs_scope}` : ''}`];
-  for (const rec of answer.records) lines.push(`  ${rec.name} ${rec.ttl} ${rec.type} ${typeof rec.data === 'string' ? rec.data : JSON.stringify(rec.data)}`);
+  // Records as dig prints them: owner, TTL, class, type, RDATA in presentation form.
+  for (const rec of answer.records) lines.push(`  ${rec.name} ${rec.ttl} ${rec.class} ${rec.type} ${rec.data}`);
   if (explanation.geolocation) lines.push(`located in ${explanation.geolocation.subdivision ?? explanation.geolocation.country} (${explanation.geolocation.continent})`);
   for (const step of explanation.path) lines.push(`  ${step.at}: ${step.note}`);
   if (explanation.all_down_fallback) lines.push('  nothing usable: the record\'s on_all_down answered');

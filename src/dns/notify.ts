@@ -15,8 +15,8 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { createError } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../address.js';
-import { keyToPresentation, keyToWire } from './name.js';
-import { Opcode, Rcode, CLASSIC_UDP_SIZE } from './wire.js';
+import { keyToPresentation } from './name.js';
+import { CLASSIC_UDP_SIZE, encodeQuery, Opcode, parseResponse, Rcode, rcodeName } from './wire.js';
 import { RRType } from './types.js';
 import type { Snapshot, SnapshotHolder } from '../state/snapshot.js';
 import type { Zone } from '../zone/zone.js';
@@ -46,7 +46,6 @@ export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000, 
 const DEFAULT_PORT = 53;
 /** The flag whose value {@link parseNotifyTargets} parses, named in its errors. */
 const FLAG = '--notify';
-const CLASS_IN = 1;
 
 /**
  * Parses `HOST:PORT[,HOST:PORT...]`. The port defaults to 53 (`192.0.2.1`, `[2001:db8::1]` or a
@@ -87,8 +86,6 @@ interface Pending {
   readonly address: string;
   readonly family: 4 | 6;
   readonly message: Buffer;
-  /** Question name in wire form (lowercase), to match the response's QNAME (§3.6). */
-  readonly qname: Buffer;
   tries: number;
   timer: NodeJS.Timeout | null;
 }
@@ -178,7 +175,6 @@ export class Notifier {
     const old = this.#pending.get(key);
     if (old) this.#drop(old);
     const id = this.#newId();
-    const qname = keyToWire(zone.origin);
     const p: Pending = {
       key,
       id,
@@ -188,8 +184,7 @@ export class Notifier {
       shown,
       address: canonicalHost(target.host),
       family: isIP(target.host) === 6 ? 6 : 4,
-      message: encodeNotify(id, qname, zone),
-      qname,
+      message: encodeNotify(id, zone),
       tries: 0,
       timer: null,
     };
@@ -273,71 +268,35 @@ export class Notifier {
    * the socket is ignored.
    */
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length < 12) return;
-    const flags1 = msg[2]!;
-    if ((flags1 & 0x80) === 0 || ((flags1 >> 3) & 0x0f) !== Opcode.NOTIFY) return;
-    const p = this.#byId.get(msg.readUInt16BE(0));
+    // The server's own codec (dns/wire.ts): a datagram that is not a well-formed response is ignored.
+    const res = parseResponse(msg);
+    if (typeof res === 'string' || res.opcode !== Opcode.NOTIFY) return;
+    const p = this.#byId.get(res.id);
     if (!p) return;
     if (rinfo.port !== p.target.port || canonicalHost(rinfo.address) !== p.address) return;
     // The response repeats the request's question (§3.3, and the examples of §4); a response
-    // naming another zone is not the one we wait for.
-    if (msg.readUInt16BE(4) > 0 && !sameName(msg, 12, p.qname)) return;
+    // naming another zone is not the one we wait for. Keys compare case-insensitively (RFC 4343).
+    if (res.question && res.question.qkey !== p.zone) return;
     this.#drop(p);
-    const rcode = msg[3]! & 0x0f;
     const fields = { zone: keyToPresentation(p.zone), serial: p.serial, target: p.shown };
-    if (rcode === Rcode.NOERROR) this.#log.info(fields, 'secondary acknowledged NOTIFY');
+    if (res.rcode === Rcode.NOERROR) this.#log.info(fields, 'secondary acknowledged NOTIFY');
     // An error is still a response: §3.6 stops the retries, but the operator should know.
-    else this.#log.warn({ ...fields, rcode }, 'secondary answered NOTIFY with an error');
+    else this.#log.warn({ ...fields, rcode: res.rcode, rcode_name: rcodeName(res.rcode) }, 'secondary answered NOTIFY with an error');
   }
 }
 
 /**
- * Encodes a NOTIFY request (RFC 1996 §3): QR clear (§3.3), opcode NOTIFY (4), AA set (as in the
- * examples of §4), QDCOUNT 1 with <origin, IN, SOA> (§3.7, §3.11: the SOA is the only NOTIFY
- * event defined), the current SOA RR in the answer section as a hint (§3.7), and no authority or
- * additional records (§3.9). Every other header bit is zero (§3.2). Sent over UDP (§3.4); when the
- * SOA would not fit a classic 512-octet datagram, the hint is left out (ANCOUNT=0 is allowed).
+ * Encodes a NOTIFY request (RFC 1996 §3) with dns/wire.ts {@link encodeQuery}: QR clear (§3.3),
+ * opcode NOTIFY (4), AA set (as in the examples of §4), QDCOUNT 1 with <origin, IN, SOA> (§3.7,
+ * §3.11: the SOA is the only NOTIFY event defined), the current SOA RR in the answer section as
+ * a hint (§3.7; its owner a pointer to the question name), and no authority or additional records
+ * (§3.9). Every other header bit is zero (§3.2). Sent over UDP (§3.4); when the SOA would not fit
+ * a classic 512-octet datagram, the hint is left out (ANCOUNT=0 is allowed).
  */
-function encodeNotify(id: number, qname: Buffer, zone: Zone): Buffer {
-  const rdata = zone.soa.rdatas[0]!;
-  const withAnswer = 12 + qname.length + 4 + 2 + 10 + rdata.length <= CLASSIC_UDP_SIZE;
-  const size = 12 + qname.length + 4 + (withAnswer ? 12 + rdata.length : 0);
-  const out = Buffer.alloc(size);
-  out.writeUInt16BE(id, 0);
-  out[2] = (Opcode.NOTIFY << 3) | 0x04; // QR=0, opcode NOTIFY, AA=1, TC=0, RD=0
-  out[3] = 0; // RA=0, Z=0, RCODE=0
-  out.writeUInt16BE(1, 4); // QDCOUNT
-  out.writeUInt16BE(withAnswer ? 1 : 0, 6); // ANCOUNT
-  out.writeUInt16BE(0, 8); // NSCOUNT (§3.9)
-  out.writeUInt16BE(0, 10); // ARCOUNT (§3.9)
-  let off = 12;
-  qname.copy(out, off);
-  off += qname.length;
-  out.writeUInt16BE(RRType.SOA, off);
-  out.writeUInt16BE(CLASS_IN, off + 2);
-  off += 4;
-  if (withAnswer) {
-    out.writeUInt16BE(0xc000 | 12, off); // owner: a pointer to the question name
-    out.writeUInt16BE(RRType.SOA, off + 2);
-    out.writeUInt16BE(CLASS_IN, off + 4);
-    out.writeUInt32BE(zone.soa.ttlSeconds >>> 0, off + 6);
-    out.writeUInt16BE(rdata.length, off + 10);
-    rdata.copy(out, off + 12);
-  }
-  return out;
-}
-
-/** True when the uncompressed name at `off` in `msg` equals `wire` (ASCII case-insensitive). */
-function sameName(msg: Buffer, off: number, wire: Buffer): boolean {
-  if (off + wire.length > msg.length) return false;
-  for (let i = 0; i < wire.length; i++) {
-    let b = msg[off + i]!;
-    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
-    let w = wire[i]!;
-    if (w >= 0x41 && w <= 0x5a) w |= 0x20;
-    if (b !== w) return false;
-  }
-  return true;
+function encodeNotify(id: number, zone: Zone): Buffer {
+  const request = { id, qkey: zone.origin, qtype: RRType.SOA, opcode: Opcode.NOTIFY, aa: true };
+  const withHint = encodeQuery({ ...request, answer: [{ owner: zone.origin, type: RRType.SOA, ttlSeconds: zone.soa.ttlSeconds, rdatas: [zone.soa.rdatas[0]!] }] });
+  return withHint.length <= CLASSIC_UDP_SIZE ? withHint : encodeQuery(request);
 }
 
 /** An address in one canonical spelling: IPv6 compressed and lowercase, IPv4-mapped unwrapped. */

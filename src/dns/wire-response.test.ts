@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { parseRdataText } from '../zone/rdata.js';
 import { RRType } from './types.js';
-import { canonicalRdata, encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, type Response } from './wire.js';
+import { canonicalRdata, encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, rcodeName, type Response } from './wire.js';
 
 function parsed(msg: Buffer): Response {
   const r = parseResponse(msg);
@@ -29,6 +29,38 @@ describe('encodeQuery (RFC 1035 §4.1.1, §4.1.2)', () => {
     const ours = encodeQuery({ id: 4242, qkey: 'a.example', qtype: RRType.AAAA });
     const theirs = dnsPacket.encode({ type: 'query', id: 4242, flags: 0, questions: [{ type: 'AAAA', name: 'a.example', class: 'IN' }] });
     expect(ours.equals(theirs)).toBe(true);
+  });
+
+  it('carries a Client Subnet option (RFC 7871 §6) that the server parser and dns-packet both read', () => {
+    const address = Buffer.from([198, 51, 100, 128]);
+    const msg = encodeQuery({ id: 5, qkey: 'app.example', qtype: RRType.A, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 25, address } });
+    const q = parseQuery(msg)!;
+    expect(q.rcode).toBe(Rcode.NOERROR);
+    expect(q.edns).toMatchObject({ udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 25, address } });
+    const theirs = dnsPacket.decode(msg) as { additionals: { type: string; options: { code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string }[] }[] };
+    expect(theirs.additionals[0]!.options[0]).toMatchObject({ code: 8, family: 1, sourcePrefixLength: 25, scopePrefixLength: 0, ip: '198.51.100.128' });
+    const v6 = parseQuery(encodeQuery({ id: 6, qkey: 'app.example', qtype: RRType.AAAA, udpSize: 1232, clientSubnet: { family: 2, sourcePrefix: 0, address: Buffer.alloc(0) } }))!;
+    expect(v6.edns?.clientSubnet).toMatchObject({ family: 2, sourcePrefix: 0 });
+  });
+
+  it('refuses a Client Subnet address longer than its prefix, or one without OPT', () => {
+    expect(() => encodeQuery({ id: 1, qkey: 'x', qtype: 1, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10, 0]) } })).toThrow(/ceil/);
+    expect(() => encodeQuery({ id: 1, qkey: 'x', qtype: 1, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10]) } })).toThrow(/udpSize/);
+  });
+
+  it('encodes a NOTIFY (RFC 1996 §3.7): opcode 4, AA, the SOA question, the SOA in the answer with its owner compressed', () => {
+    const soa = parseRdataText(RRType.SOA, 'ns1.example.org. hostmaster.example.org. 7 3600 600 604800 5', '');
+    const msg = encodeQuery({ id: 77, qkey: 'example.org', qtype: RRType.SOA, opcode: 4, aa: true, answer: [{ owner: 'example.org', type: RRType.SOA, ttlSeconds: 300, rdatas: [soa] }] });
+    expect(msg[2]).toBe((4 << 3) | 0x04); // QR=0, opcode NOTIFY, AA=1, TC=0, RD=0
+    expect(msg[3]).toBe(0);
+    expect([msg.readUInt16BE(4), msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)]).toEqual([1, 1, 0, 0]);
+    const answerAt = 12 + 'example.org'.length + 2 + 4;
+    expect(msg.readUInt16BE(answerAt)).toBe(0xc00c); // owner: a pointer to the question name
+    const theirs = dnsPacket.decode(msg) as dnsPacket.Packet & { opcode?: string };
+    expect(theirs.opcode).toBe('NOTIFY');
+    expect(theirs.answers![0]).toMatchObject({ type: 'SOA', name: 'example.org', ttl: 300, data: { serial: 7, mname: 'ns1.example.org' } });
+    // The server's own parser reads it as a well-formed message with opcode NOTIFY.
+    expect(parseQuery(msg)).toMatchObject({ opcode: 4, qtype: RRType.SOA, rcode: Rcode.NOERROR });
   });
 });
 
@@ -91,6 +123,23 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     expect(r.rcode).toBe(Rcode.BADVERS);
     expect(r.ednsUdpSize).toBe(1400);
     expect(r.additional).toEqual([]);
+    expect(r.clientSubnet).toBeNull();
+  });
+
+  it('reads the Client Subnet scope the server echoes (RFC 7871 §7.2.1)', () => {
+    const query = parseQuery(encodeQuery({ id: 8, qkey: 'app.example', qtype: RRType.A, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 24, address: Buffer.from([81, 2, 69]) } }))!;
+    const enc = encodeResponse(query, { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], additionalOptional: true });
+    const r = parsed(finishResponse(query, enc, 1232, 20, 1232));
+    expect(r.clientSubnet).toEqual({ family: 1, sourcePrefix: 24, scopePrefix: 20, address: Buffer.from([81, 2, 69]) });
+    expect(r.ednsUdpSize).toBe(1232);
+    // An option that overruns its OPT record makes the response malformed.
+    const bad = finishResponse(query, enc, 1232, 20, 1232);
+    bad.writeUInt16BE(bad.readUInt16BE(bad.length - 9) + 1, bad.length - 9);
+    expect(parseResponse(bad)).toMatch(/EDNS option runs past the OPT record/);
+  });
+
+  it('names rcodes (RFC 1035 §4.1.1, RFC 6891 §9), and numbers the rest', () => {
+    expect([rcodeName(0), rcodeName(3), rcodeName(5), rcodeName(16), rcodeName(23)]).toEqual(['NOERROR', 'NXDOMAIN', 'REFUSED', 'BADVERS', 'RCODE23']);
   });
 
   it.each<[string, (b: Buffer) => Buffer, RegExp]>([
@@ -110,5 +159,20 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     expect(typeof parseResponse(good)).toBe('object');
     const r = parseResponse(damage(good));
     expect(r).toMatch(reason);
+  });
+});
+
+describe('one DNS codec in product code', () => {
+  it('no module of src/ but tests imports dns-packet, and it is a devDependency only', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const src = path.resolve(import.meta.dirname, '..');
+    const offenders = (fs.readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) => /from ['"]dns-packet['"]|import\(['"]dns-packet['"]\)|require\(['"]dns-packet['"]\)/.test(fs.readFileSync(path.join(src, f), 'utf8')));
+    expect(offenders).toEqual([]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(src, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(pkg.dependencies['dns-packet']).toBeUndefined();
+    expect(pkg.devDependencies['dns-packet']).toBeDefined();
   });
 });

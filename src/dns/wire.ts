@@ -5,6 +5,11 @@
  * compression. Called by dns/pipeline.ts; the answer cache in dns/cache.ts stores what
  * {@link encodeResponse} produces and {@link finishResponse} patches it per query.
  *
+ * The asking side too, so that product code has one DNS codec: {@link encodeQuery} (a query or a
+ * NOTIFY, with an optional OPT and Client Subnet option) and {@link parseResponse}, used by the
+ * `dns` health check, the simulator (admin/routes/simulate.ts), drills (drill/runner.ts) and
+ * NOTIFY (dns/notify.ts).
+ *
  * A malformed query is a value here ({@link Query.rcode} = FORMERR), never an exception.
  */
 import { labelToKey, labelsToKey, labelsToWire, splitKey, keyToLabels } from './name.js';
@@ -581,10 +586,17 @@ export function encodeTransfer(query: Query, sets: readonly WireRRset[], maxMess
 }
 
 // ---------------------------------------------------------------------------------------------
-// The asking side: a query out, a response in (the `dns` health check, health/checks/dns.ts)
+// The asking side: a query out, a response in (the `dns` health check, health/checks/dns.ts; the
+// simulator, admin/routes/simulate.ts; drills, drill/runner.ts; NOTIFY, dns/notify.ts)
 // ---------------------------------------------------------------------------------------------
 
-/** A query to send. */
+/** The mnemonic of an rcode (RFC 1035 §4.1.1, RFC 2136 §2.2, RFC 6891 §9), or `RCODEnnn` for one without. */
+export function rcodeName(rcode: number): string {
+  for (const [name, value] of Object.entries(Rcode)) if (value === rcode) return name;
+  return `RCODE${rcode}`;
+}
+
+/** A query (or NOTIFY request) to send. */
 export interface OutgoingQuery {
   /** Message ID; the caller picks it at random (RFC 5452 §9.2). */
   readonly id: number;
@@ -593,36 +605,70 @@ export interface OutgoingQuery {
   readonly qtype: number;
   /** Default IN. */
   readonly qclass?: number;
+  /** Default {@link Opcode.QUERY}; {@link Opcode.NOTIFY} for RFC 1996 §3.7. */
+  readonly opcode?: number;
+  /** Authoritative Answer bit; a NOTIFY sets it (RFC 1996 §4's examples). Default false. */
+  readonly aa?: boolean;
   /** Recursion Desired (RFC 1035 §4.1.1). Default false. */
   readonly rd?: boolean;
   /** With a size, the query carries an OPT record offering it (RFC 6891 §6.1.2); else none. */
   readonly udpSize?: number;
+  /** A Client Subnet option in the OPT record (RFC 7871 §6); needs {@link udpSize}. */
+  readonly clientSubnet?: ClientSubnet;
+  /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
+  readonly answer?: readonly WireRRset[];
 }
 
 /**
- * Encodes a query: the header (RFC 1035 §4.1.1: opcode QUERY, QDCOUNT 1), the question
- * (§4.1.2, uncompressed), and an OPT record when {@link OutgoingQuery.udpSize} is given. Without
- * OPT the answer over UDP is at most 512 octets (RFC 1035 §4.2.1).
+ * Encodes a query: the header (RFC 1035 §4.1.1: the opcode, default QUERY, QDCOUNT 1), the
+ * question (§4.1.2, uncompressed), the answer records when given (owners compressed against the
+ * question, §4.1.4), and an OPT record when {@link OutgoingQuery.udpSize} is given, with a Client
+ * Subnet option when {@link OutgoingQuery.clientSubnet} is (RFC 7871 §6: FAMILY, SOURCE PREFIX,
+ * SCOPE PREFIX 0, the address in ceil(SOURCE / 8) octets). Without OPT the answer over UDP is at
+ * most 512 octets (RFC 1035 §4.2.1).
  */
 export function encodeQuery(q: OutgoingQuery): Buffer {
+  const ecs = q.clientSubnet;
+  if (ecs && q.udpSize === undefined) throw new Error('a Client Subnet option travels in an OPT record: give udpSize');
+  if (ecs && ecs.address.length !== Math.ceil(ecs.sourcePrefix / 8)) throw new Error('Client Subnet address must be ceil(sourcePrefix / 8) octets (RFC 7871 §6)');
+  const answer = q.answer ?? [];
   const w = new Writer(64);
   w.u16(q.id);
-  w.bytes(Buffer.from([(Opcode.QUERY << 3) | (q.rd ? 0x01 : 0), 0]));
+  w.bytes(Buffer.from([(((q.opcode ?? Opcode.QUERY) & 0x0f) << 3) | (q.aa ? 0x04 : 0) | (q.rd ? 0x01 : 0), 0]));
   w.u16(1);
-  w.u16(0);
+  w.u16(countRecords(answer));
   w.u16(0);
   w.u16(q.udpSize === undefined ? 0 : 1);
   w.name(q.qkey);
   w.u16(q.qtype);
   w.u16(q.qclass ?? 1);
+  for (const set of answer) w.rrset(set);
   if (q.udpSize !== undefined) {
     w.bytes(ROOT);
     w.u16(TYPE_OPT);
     w.u16(q.udpSize);
     w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
-    w.u16(0);
+    if (!ecs) {
+      w.u16(0);
+    } else {
+      w.u16(8 + ecs.address.length);
+      w.u16(OPTION_ECS);
+      w.u16(4 + ecs.address.length);
+      w.u16(ecs.family);
+      w.bytes(Buffer.from([ecs.sourcePrefix, 0])); // SCOPE PREFIX-LENGTH 0 in a query (RFC 7871 §6)
+      w.bytes(ecs.address);
+    }
   }
   return w.take();
+}
+
+/** The Client Subnet option of a response's OPT record (RFC 7871 §6). */
+export interface ResponseClientSubnet {
+  readonly family: number;
+  readonly sourcePrefix: number;
+  /** The scope the answer is good for (RFC 7871 §7.2.1). */
+  readonly scopePrefix: number;
+  readonly address: Buffer;
 }
 
 /** One resource record of a response (RFC 1035 §4.1.3). */
@@ -655,6 +701,8 @@ export interface Response {
   readonly additional: readonly ResponseRecord[];
   /** The responder's UDP payload size from its OPT record, or null without one. */
   readonly ednsUdpSize: number | null;
+  /** The Client Subnet option of the OPT record, or null without one. */
+  readonly clientSubnet: ResponseClientSubnet | null;
 }
 
 /**
@@ -762,8 +810,9 @@ export function canonicalRdata(type: number, rdata: Buffer): Buffer {
  * Decodes a response (RFC 1035 §4.1): header, question, and the three record sections, names
  * decompressed. Returns a sentence saying what is wrong when the message is not a well-formed
  * response: shorter than a header, QR clear, a section that runs past the end, trailing octets,
- * more than one OPT record (RFC 6891 §6.1.1). What the asker expects (ID, question) is checked
- * by the asker (RFC 5452 §9.1).
+ * more than one OPT record (RFC 6891 §6.1.1), an EDNS option that overruns its OPT record or a
+ * Client Subnet option shorter than its fixed part (RFC 7871 §6). What the asker expects (ID,
+ * question) is checked by the asker (RFC 5452 §9.1).
  */
 export function parseResponse(msg: Buffer): Response | string {
   if (msg.length < 12) return 'shorter than a DNS header';
@@ -786,6 +835,7 @@ export function parseResponse(msg: Buffer): Response | string {
   const sections: ResponseRecord[][] = [[], [], []];
   let rcode = flags2 & 0x0f;
   let ednsUdpSize: number | null = null;
+  let clientSubnet: ResponseClientSubnet | null = null;
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < counts[s]!; i++) {
       const name = readName(msg, off);
@@ -804,6 +854,9 @@ export function parseResponse(msg: Buffer): Response | string {
         ednsUdpSize = klass;
         // RFC 6891 §6.1.3: the upper 8 bits of the 12-bit rcode are the TTL's first octet.
         rcode |= (ttl >>> 24) << 4;
+        const ecs = responseEcs(msg, start, off);
+        if (typeof ecs === 'string') return ecs;
+        clientSubnet = ecs;
         continue;
       }
       const rdata = readRdata(msg, type, start, off);
@@ -826,5 +879,24 @@ export function parseResponse(msg: Buffer): Response | string {
     authority: sections[1]!,
     additional: sections[2]!,
     ednsUdpSize,
+    clientSubnet,
   };
+}
+
+/** The Client Subnet option among a response's EDNS options at [start, end), or a sentence saying what is malformed. */
+function responseEcs(msg: Buffer, start: number, end: number): ResponseClientSubnet | null | string {
+  let found: ResponseClientSubnet | null = null;
+  let off = start;
+  while (off < end) {
+    if (off + 4 > end) return 'EDNS option header runs past the OPT record';
+    const code = msg.readUInt16BE(off);
+    const len = msg.readUInt16BE(off + 2);
+    const optStart = off + 4;
+    off = optStart + len;
+    if (off > end) return 'EDNS option runs past the OPT record';
+    if (code !== OPTION_ECS || found) continue;
+    if (len < 4) return 'Client Subnet option shorter than 4 octets';
+    found = { family: msg.readUInt16BE(optStart), sourcePrefix: msg[optStart + 2]!, scopePrefix: msg[optStart + 3]!, address: Buffer.from(msg.subarray(optStart + 4, off)) };
+  }
+  return found;
 }

@@ -28,14 +28,15 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import dnsPacket from 'dns-packet';
 import type { HealthState, Override } from '../policy/health-view.js';
 import type { OverrideBackend } from '../cluster/overrides.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { addressBytes } from '../policy/client.js';
-import { RRType } from '../dns/types.js';
+import { clientFromText, clientSubnetOption } from '../policy/client.js';
+import { presentationToKey } from '../dns/name.js';
+import { RRType, typeFromName } from '../dns/types.js';
+import { encodeQuery, parseResponse, rcodeName } from '../dns/wire.js';
 import { formatRdata } from '../zone/rdata.js';
 import { answerText, preview, type Candidate, type DrillTarget, type Preview, type SafetyCheck } from './preview.js';
 
@@ -55,14 +56,15 @@ const END_MARGIN_MS = 250;
 /** Violations kept in a report. */
 const MAX_VIOLATIONS = 20;
 
-/** An observed value in the form {@link answerText} gives a candidate's values. */
-function normalize(type: string, data: string): string {
-  if (type === 'CNAME') return (data.endsWith('.') ? data : `${data}.`).toLowerCase();
-  if (type === 'AAAA') {
-    const a = addressBytes(data);
-    return a ? formatRdata(RRType.AAAA, Buffer.from(a.bytes.subarray(0, 16))).toLowerCase() : data.toLowerCase();
-  }
-  return data;
+/** The answer types a drill compares: addresses, and the CNAME a record may answer with. */
+const OBSERVED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME]);
+
+/**
+ * An observed record in the form {@link answerText} gives a candidate's values: the same RDATA
+ * formatter (zone/rdata.ts), lowercased.
+ */
+function observedText(type: number, rdata: Buffer): string {
+  return formatRdata(type, rdata).toLowerCase();
 }
 
 const keyOf = (values: readonly string[]): string => [...values].sort().join(' ');
@@ -316,15 +318,13 @@ export class DrillRunner {
       sock = dgram.createSocket(family);
       sock.on('error', () => undefined);
       sock.on('message', (msg) => {
-        try {
-          const p = dnsPacket.decode(msg) as dnsPacket.DecodedPacket & { rcode?: string };
-          const cb = pending.get(p.id ?? -1);
-          if (!cb) return;
-          pending.delete(p.id!);
-          cb(((p.answers ?? []) as { type: string; data: unknown }[]).filter((a) => a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME').map((a) => normalize(a.type, String(a.data))), p.rcode ?? 'NOERROR');
-        } catch {
-          // not ours
-        }
+        // The server's own codec (dns/wire.ts); a datagram that is not a well-formed response to one of our IDs is not ours.
+        const res = parseResponse(msg);
+        if (typeof res === 'string') return;
+        const cb = pending.get(res.id);
+        if (!cb) return;
+        pending.delete(res.id);
+        cb(res.answer.filter((a) => OBSERVED_TYPES.has(a.type)).map((a) => observedText(a.type, a.rdata)), rcodeName(res.rcode));
       });
       sockets.set(family, sock);
       return sock;
@@ -334,7 +334,12 @@ export class DrillRunner {
       new Promise((resolve) => {
         let qid = nextId++ & 0xffff;
         while (pending.has(qid)) qid = nextId++ & 0xffff;
-        const [address, prefix] = pair.subnet.split('/');
+        const qtype = typeFromName(pair.type);
+        const client = clientFromText(pair.subnet);
+        if (qtype === undefined || !client) {
+          resolve({ answers: null, rcode: 'UNASKABLE' });
+          return;
+        }
         const timer = setTimeout(() => {
           pending.delete(qid);
           resolve({ answers: null, rcode: 'TIMEOUT' });
@@ -343,12 +348,8 @@ export class DrillRunner {
           clearTimeout(timer);
           resolve({ answers, rcode });
         });
-        const msg = dnsPacket.encode({
-          type: 'query',
-          id: qid,
-          questions: [{ name: pair.name.replace(/\.$/, ''), type: pair.type as dnsPacket.RecordType }],
-          additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: Number(prefix), scopePrefixLength: 0, ip: address! }] } as unknown as dnsPacket.Answer],
-        });
+        // RFC 7871 §6: the vantage point's subnet travels as a Client Subnet option.
+        const msg = encodeQuery({ id: qid, qkey: presentationToKey(pair.name, ''), qtype, udpSize: 1232, clientSubnet: clientSubnetOption(client) });
         socketFor(node.host).send(msg, node.port, node.host);
       });
 

@@ -108,6 +108,15 @@ export function clientFromText(text: string, asEcs = true): Client | null {
   return { family: parsed.family, bytes, sourcePrefix: prefix, fromEcs: asEcs, text: v4 ? ipv4Text(bytes) : ipv6Text(bytes) };
 }
 
+/**
+ * The EDNS Client Subnet option (RFC 7871 §6) that stands for a client: FAMILY 1 or 2, its
+ * source prefix, and the address in ceil(prefix / 8) octets (bits past the prefix are already
+ * zero, as {@link clientFromText} leaves them). What the simulator and drills send.
+ */
+export function clientSubnetOption(c: Client): { family: 1 | 2; sourcePrefix: number; address: Buffer } {
+  return { family: c.family === 4 ? 1 : 2, sourcePrefix: c.sourcePrefix, address: Buffer.from(c.bytes.subarray(0, Math.ceil(c.sourcePrefix / 8))) };
+}
+
 /** A copy of `bytes` with every bit past `prefix` cleared. */
 export function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
   const out = new Uint8Array(16);

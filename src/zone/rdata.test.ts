@@ -92,9 +92,31 @@ const CASES: [string, string, string | null, string][] = [
   ['TYPE65534', '\\# 0', '', '\\# 0'],
   ['TYPE65534', '\\# 6 0a00 0001 ff ee', '0a000001ffee', '\\# 6 0A000001FFEE'],
   ['NULL', '\\# 3 abcdef', 'abcdef', '\\# 3 ABCDEF'],
-  ['SVCB', '\\# 3 000100', '000100', '\\# 3 000100'],
-  ['HTTPS', '\\# 3 000100', '000100', '\\# 3 000100'],
+  // RFC 9460: SVCB and HTTPS in presentation form, as dig 9.18 prints them (test/e2e/simulate.test.ts compares with dig).
+  ['SVCB', '\\# 3 000100', '000100', '1 .'],
+  ['HTTPS', '\\# 3 000100', '000100', '1 .'],
+  ['HTTPS', '0 svc', '0000 03737663' + EX, '0 svc.example.org.'],
+  ['SVCB', '16 foo.example. alpn=h2', '0010 03666f6f076578616d706c6500 0001 0003 026832', '16 foo.example. alpn="h2"'],
+  // Keys are sorted (RFC 9460 §2.2); a quoted value arrives as `key=` and the quoted token.
+  ['HTTPS', '1 . port=8443 alpn= "h2,h3" mandatory=alpn,port', '0001 00 0000 0004 00010003 0001 0006 026832026833 0003 0002 20fb', '1 . mandatory=alpn,port alpn="h2,h3" port=8443'],
+  [
+    'HTTPS',
+    '1 . alpn="a\\\\,b\\\\\\\\c" no-default-alpn ipv4hint=192.0.2.80,192.0.2.81 ech=AQIDBA== ipv6hint=::,2001:db8::1 dohpath=/q{?dns} key8 key65333="hi \\"x\\" \\001"',
+    null,
+    '1 . alpn="a\\\\,b\\\\\\\\c" no-default-alpn ipv4hint=192.0.2.80,192.0.2.81 ech=AQIDBA== ipv6hint=::,2001:db8::1 key7="/q{?dns}" key8 key65333="hi \\"x\\" \\001"',
+  ],
 ];
+
+describe('SVCB and HTTPS parameters that do not decode (RFC 9460 §2.2)', () => {
+  it('come out in RFC 3597 form, and are refused in it', () => {
+    // Keys out of order (port before alpn), then a port of 1 octet.
+    for (const h of ['0001 00 0003 0002 01bb 0001 0003 026832', '0001 00 0003 0001 01']) {
+      const data = hex(h);
+      expect(formatRdata(t('HTTPS'), data)).toBe(`\\# ${data.length} ${data.toString('hex').toUpperCase()}`);
+      expect(() => parseRdataText(t('HTTPS'), formatRdata(t('HTTPS'), data), ORIGIN)).toThrow(/not valid HTTPS RDATA/);
+    }
+  });
+});
 
 describe('parseRdataText', () => {
   it.each(CASES)('%s %s', (type, text, wire) => {
@@ -198,6 +220,15 @@ describe('cross-check with dns-packet decoder', () => {
 
 describe('parseRdata errors', () => {
   const errors: [string, string, RegExp][] = [
+    ['HTTPS', '1 . port=70000', /port "70000" is not a number from 0 to 65535/],
+    ['HTTPS', '1 . port=1 port=2', /appears twice/],
+    ['HTTPS', '1 . mandatory=port', /mandatory lists port, which is not given/],
+    ['HTTPS', '1 . mandatory=mandatory', /cannot list "mandatory"/],
+    ['HTTPS', '1 . alpn=h2,,h3', /empty item/],
+    ['HTTPS', '1 . no-default-alpn=1', /takes no value/],
+    ['HTTPS', '1 . key65535=x', /not a SvcParamKey/],
+    ['SVCB', '1 . bogus=1', /not a SvcParamKey/],
+    ['SVCB', '1 . ipv4hint=192.0.2', /not an IPv4 address/],
     ['A', '192.0.2', /not an IPv4 address/],
     ['A', '192.0.2.256', /not an IPv4 address/],
     ['A', '192.0.2.01', /not an IPv4 address/],

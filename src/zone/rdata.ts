@@ -63,7 +63,8 @@ type Kind =
   | 'strings*' // one or more character-strings (TXT, SPF)
   | 'hex*' // one or more hex tokens, concatenated
   | 'base64*' // one or more base64 tokens, concatenated
-  | 'bitmap*'; // NSEC type bitmap (RFC 4034 §4.1.2), zero or more type mnemonics
+  | 'bitmap*' // NSEC type bitmap (RFC 4034 §4.1.2), zero or more type mnemonics
+  | 'svcparams*'; // SVCB/HTTPS SvcParams (RFC 9460 §2.1, §2.2), zero or more key=value
 
 type Field = readonly [kind: Kind, label: string];
 
@@ -127,6 +128,9 @@ const SCHEMAS: ReadonlyMap<number, readonly Field[]> = new Map<number, readonly 
   [RRType.SPF, [['strings*', 'text']]],
   // RFC 8659 §4.1.1 (obsoletes RFC 6844)
   [RRType.CAA, [['u8', 'flags'], ['caa-tag', 'tag'], ['caa-value', 'value']]],
+  // RFC 9460 §2.1 (SVCB) and §9.1 (HTTPS: the same format)
+  [RRType.SVCB, [['u16', 'priority'], name('target'), ['svcparams*', 'parameters']]],
+  [RRType.HTTPS, [['u16', 'priority'], name('target'), ['svcparams*', 'parameters']]],
 ]);
 
 /** DNSSEC algorithm mnemonics BIND and NSD accept in DNSKEY/DS/RRSIG (RFC 8624 §3.1). */
@@ -337,7 +341,7 @@ function parseGeneric(type: number, tokens: readonly string[]): Buffer {
  * `tokens` have their quotes removed and their backslash escapes still in place (see the module
  * header). Names are made absolute with `origin` (a key) and keep the case they were written in.
  * Supports the types in {@link SCHEMAS} (SOA NS A AAAA CNAME MX TXT SRV CAA PTR DS NAPTR DNAME
- * HINFO SSHFP TLSA DNSKEY and a few more), and the RFC 3597 §5 `\# <length> <hex>` form for any
+ * HINFO SSHFP TLSA DNSKEY SVCB HTTPS and a few more), and the RFC 3597 §5 `\# <length> <hex>` form for any
  * type. Throws a plain `Error` with a message (no file or line) on bad input.
  */
 export function parseRdata(type: number, tokens: readonly string[], origin: string): Buffer {
@@ -353,13 +357,15 @@ export function parseRdata(type: number, tokens: readonly string[], origin: stri
     if (kind.endsWith('*')) {
       const rest = tokens.slice(i);
       i = tokens.length;
-      if (rest.length === 0 && kind !== 'bitmap*') throw new Error(`missing ${label}`);
+      if (rest.length === 0 && kind !== 'bitmap*' && kind !== 'svcparams*') throw new Error(`missing ${label}`);
       if (kind === 'strings*') {
         for (const t of rest) pushString(out, t, label);
       } else if (kind === 'hex*') {
         pushBytes(out, parseHex(rest, label));
       } else if (kind === 'base64*') {
         pushBytes(out, parseBase64(rest, label));
+      } else if (kind === 'svcparams*') {
+        pushBytes(out, parseSvcParams(rest));
       } else {
         const types = rest.map((t) => {
           const n = typeFromName(t);
@@ -429,6 +435,222 @@ export function parseRdata(type: number, tokens: readonly string[], origin: stri
   if (i < tokens.length) throw new Error(`unexpected "${tokens[i]}" after the ${typeToName(type)} data`);
   if (out.length > MAX_RDATA) throw new Error(`RDATA is ${out.length} octets, over the 65535 limit`);
   return Buffer.from(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SVCB and HTTPS parameters (RFC 9460)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * SvcParamKeys with a presentation name (RFC 9460 §14.3.2). Keys 7 and up (dohpath, RFC 9461;
+ * ohttp, RFC 9540) are read by name but written `keyNNNNN`, the generic form every parser takes
+ * (§2.1), as dig 9.18 prints them.
+ */
+const SVC_KEYS: ReadonlyMap<string, number> = new Map([
+  ['mandatory', 0],
+  ['alpn', 1],
+  ['no-default-alpn', 2],
+  ['port', 3],
+  ['ipv4hint', 4],
+  ['ech', 5],
+  ['ipv6hint', 6],
+  ['dohpath', 7],
+  ['ohttp', 8],
+]);
+const SVC_KEY_NAMES = ['mandatory', 'alpn', 'no-default-alpn', 'port', 'ipv4hint', 'ech', 'ipv6hint'];
+/** RFC 9460 §14.3.2: key 65535 is reserved ("Invalid key"). */
+const SVC_KEY_INVALID = 65535;
+
+function svcKeyFromName(text: string): number {
+  const known = SVC_KEYS.get(text);
+  if (known !== undefined) return known;
+  const m = /^key([0-9]{1,5})$/.exec(text);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n <= 0xffff) || n === SVC_KEY_INVALID) throw new Error(`"${text}" is not a SvcParamKey (RFC 9460 §2.1: mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN)`);
+  return n;
+}
+
+function svcKeyName(key: number): string {
+  return SVC_KEY_NAMES[key] ?? `key${key}`;
+}
+
+/**
+ * Splits a value-list (RFC 9460 Appendix A.1) at its commas; `\,` and `\\` (after the
+ * character-string unescaping) stand for a comma and a backslash inside an item.
+ */
+function splitValueList(bytes: Buffer, label: string): Buffer[] {
+  const items: Buffer[] = [];
+  let cur: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x5c) {
+      const next = bytes[i + 1];
+      if (next === undefined) throw new Error(`${label} ends with a lone backslash`);
+      cur.push(next);
+      i++;
+    } else if (b === 0x2c) {
+      items.push(Buffer.from(cur));
+      cur = [];
+    } else {
+      cur.push(b);
+    }
+  }
+  items.push(Buffer.from(cur));
+  if (items.some((x) => x.length === 0)) throw new Error(`${label} has an empty item`);
+  return items;
+}
+
+/** The wire value of one SvcParam from its presentation value (RFC 9460 §7). */
+function svcValue(key: number, text: string | null, keyText: string): Buffer {
+  const label = `SvcParam ${keyText}`;
+  const need = (): string => {
+    if (text === null || text === '') throw new Error(`${label} needs a value`);
+    return text;
+  };
+  const bytes = (): Buffer => unescape(need(), label);
+  const list = (): string[] => bytes().toString('latin1').split(',');
+  switch (key) {
+    case 0: {
+      // RFC 9460 §8: keys in increasing order, no duplicates, and not "mandatory" itself.
+      const keys = list().map(svcKeyFromName);
+      const sorted = [...new Set(keys)].sort((a, b) => a - b);
+      if (sorted.length !== keys.length) throw new Error(`${label} lists a key twice (RFC 9460 §8)`);
+      if (sorted.includes(0)) throw new Error(`${label} cannot list "mandatory" (RFC 9460 §8)`);
+      const out: number[] = [];
+      for (const k of sorted) pushU16(out, k);
+      return Buffer.from(out);
+    }
+    case 1: {
+      // RFC 9460 §7.1.1: alpn-ids, each 1-255 octets, length-prefixed.
+      const out: number[] = [];
+      for (const id of splitValueList(bytes(), label)) {
+        if (id.length > 255) throw new Error(`${label}: an alpn-id is over 255 octets`);
+        out.push(id.length);
+        pushBytes(out, id);
+      }
+      return Buffer.from(out);
+    }
+    case 2:
+      // RFC 9460 §7.1.1: no-default-alpn has no value.
+      if (text !== null && text !== '') throw new Error(`${label} takes no value (RFC 9460 §7.1.1)`);
+      return Buffer.alloc(0);
+    case 3: {
+      const out: number[] = [];
+      pushU16(out, parseUint(unescape(need(), label).toString('latin1'), label, 0xffff));
+      return Buffer.from(out);
+    }
+    case 4:
+      return Buffer.from(list().flatMap((a) => parseIpv4(a)));
+    case 5:
+      return parseBase64([bytes().toString('latin1')], label);
+    case 6:
+      return Buffer.from(list().flatMap((a) => parseIpv6(a)));
+    default:
+      // Any other key (RFC 9460 §2.1): the value as a character-string, possibly empty.
+      return text === null ? Buffer.alloc(0) : unescape(text, label);
+  }
+}
+
+/**
+ * Parses SvcParams (RFC 9460 §2.1): `key=value` or a bare `key`; a value may be quoted, which the
+ * tokenizers hand over as a `key=` token followed by the quoted text. Written in increasing key
+ * order (§2.2: a parser sorts them), each key once, every key named in `mandatory` present (§8).
+ */
+function parseSvcParams(tokens: readonly string[]): Buffer {
+  const params = new Map<number, Buffer>();
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const eq = token.indexOf('=');
+    const keyText = eq === -1 ? token : token.slice(0, eq);
+    let value: string | null = eq === -1 ? null : token.slice(eq + 1);
+    if (value === '' && i + 1 < tokens.length) value = tokens[++i]!;
+    const key = svcKeyFromName(keyText);
+    if (params.has(key)) throw new Error(`SvcParam ${keyText} appears twice (RFC 9460 §2.2)`);
+    const wire = svcValue(key, value, keyText);
+    if (wire.length > 0xffff) throw new Error(`SvcParam ${keyText} is over 65535 octets`);
+    params.set(key, wire);
+  }
+  const mandatory = params.get(0);
+  if (mandatory) {
+    for (let o = 0; o < mandatory.length; o += 2) {
+      const k = mandatory.readUInt16BE(o);
+      if (!params.has(k)) throw new Error(`mandatory lists ${svcKeyName(k)}, which is not given (RFC 9460 §8)`);
+    }
+  }
+  const out: number[] = [];
+  for (const key of [...params.keys()].sort((a, b) => a - b)) {
+    const v = params.get(key)!;
+    pushU16(out, key);
+    pushU16(out, v.length);
+    pushBytes(out, v);
+  }
+  return Buffer.from(out);
+}
+
+/** Escapes a value-list item (RFC 9460 Appendix A.1): `,` and `\` get a backslash. */
+function escapeListItem(bytes: Buffer): Buffer {
+  const out: number[] = [];
+  for (const b of bytes) {
+    if (b === 0x2c || b === 0x5c) out.push(0x5c);
+    out.push(b);
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * SvcParams in presentation form, as dig prints them (RFC 9460 §2.1, §7): names for keys 0-6,
+ * `keyNNNNN` for the rest; `alpn` and generic values quoted; lists comma-separated. Throws when
+ * the parameters are malformed (keys out of order, a value of the wrong size), so that the
+ * record comes out as `\#` instead.
+ */
+function decodeSvcParams(r: Reader): string[] {
+  const out: string[] = [];
+  let last = -1;
+  while (!r.done) {
+    const key = r.u16();
+    const value = r.bytes(r.u16());
+    // RFC 9460 §2.2: keys in strictly increasing order.
+    if (key <= last) throw new Error('SvcParamKeys out of order');
+    last = key;
+    const name = svcKeyName(key);
+    const every = (size: number): Buffer[] => {
+      if (value.length === 0 || value.length % size !== 0) throw new Error(`${name} is not a list of ${size}-octet values`);
+      return Array.from({ length: value.length / size }, (_, i) => value.subarray(i * size, (i + 1) * size));
+    };
+    switch (key) {
+      case 0:
+        out.push(`${name}=${every(2).map((k) => svcKeyName(k.readUInt16BE(0))).join(',')}`);
+        break;
+      case 1: {
+        const ids: Buffer[] = [];
+        const v = new Reader(value);
+        while (!v.done) ids.push(v.bytes(v.u8()));
+        if (ids.length === 0 || ids.some((id) => id.length === 0)) throw new Error('alpn has an empty alpn-id');
+        out.push(`${name}=${formatString(Buffer.concat(ids.flatMap((id, i) => (i === 0 ? [escapeListItem(id)] : [Buffer.from(','), escapeListItem(id)]))))}`);
+        break;
+      }
+      case 2:
+        if (value.length !== 0) throw new Error('no-default-alpn has a value');
+        out.push(name);
+        break;
+      case 3:
+        if (value.length !== 2) throw new Error('port is not 2 octets');
+        out.push(`${name}=${value.readUInt16BE(0)}`);
+        break;
+      case 4:
+        out.push(`${name}=${every(4).map((a) => Array.from(a).join('.')).join(',')}`);
+        break;
+      case 5:
+        out.push(`${name}=${value.toString('base64')}`);
+        break;
+      case 6:
+        out.push(`${name}=${every(16).map(formatIpv6).join(',')}`);
+        break;
+      default:
+        out.push(value.length === 0 ? name : `${name}=${formatString(value)}`);
+    }
+  }
+  return out;
 }
 
 /** One length-prefixed character-string (RFC 1035 §3.3): at most 255 octets after unescaping. */
@@ -692,6 +914,9 @@ function decodeFields(schema: readonly Field[], rdata: Buffer): string[] {
         break;
       case 'bitmap*':
         out.push(...decodeBitmap(r));
+        break;
+      case 'svcparams*':
+        out.push(...decodeSvcParams(r));
         break;
     }
   }

@@ -81,8 +81,21 @@ describe('meridian ctl', () => {
   it('simulate shows the answer, the scope and the path', async () => {
     const r = await ctl('simulate', 'api.gslb.example.org', '--client', '81.2.69.0/24');
     expect(r.stdout).toMatch(/NOERROR, ECS scope \/24/);
-    expect(r.stdout).toMatch(/api\.gslb\.example\.org 20 A 203\.0\.113\.\d+/);
+    // Records as dig prints them: owner (absolute), TTL, class, type, RDATA.
+    expect(r.stdout).toMatch(/^  api\.gslb\.example\.org\. 20 IN A 203\.0\.113\.\d+$/m);
     expect(r.stdout).toContain('located in GB-ENG (EU)');
+    const mx = await ctl('simulate', 'example.net', '--type', 'mx');
+    expect(mx.stdout).toContain('  example.net. 3600 IN MX 10 mail.example.net.\n');
+    expect(mx.stdout).toContain('  example.net. 3600 IN MX 20 mail2.example.org.\n');
+    const caa = await ctl('simulate', 'example.net', '--type', 'TYPE257');
+    expect(caa.stdout).toContain('  example.net. 3600 IN CAA 0 issue "letsencrypt.org"\n');
+  });
+
+  it('simulate of an unknown type is an API error naming it', async () => {
+    const r = await ctl('simulate', 'example.net', '--type', 'BOGUS');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(HTTP 400, MRD_ERR_API_BAD_REQUEST)');
+    expect(r.stderr).toContain('"BOGUS" is not a record type');
   });
 
   it('an API error exits 1 with the problem on stderr; bad usage exits 2', async () => {

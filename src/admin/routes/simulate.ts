@@ -6,13 +6,23 @@
  * is an address) and runs it through dns/pipeline.ts `handleQuery`, the same function the UDP
  * and TCP servers call, with a trace collector and, for what-if questions, a health view in
  * which the named regions or endpoints are down. Nothing is changed.
+ *
+ * The query is built and the answer read with the server's own codec (dns/wire.ts
+ * {@link encodeQuery}, {@link parseResponse}), so every type the server serves can be asked: each
+ * mnemonic of dns/types.ts (HTTPS, SVCB, SMIMEA…) and the RFC 3597 §5 generic `TYPEnnn`, in any
+ * case. Any other type is a 400 (MRD_ERR_API_BAD_REQUEST), as is a name that cannot exist
+ * (RFC 1035 §2.3.4). Records come back in presentation form, the fields dig prints: owner
+ * (absolute), TTL, class, type, and RDATA text from zone/rdata.ts {@link formatRdata}.
  */
 import { Type } from '@sinclair/typebox';
-import dnsPacket from 'dns-packet';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
+import { keyToPresentation, NameError, presentationToKey } from '../../dns/name.js';
 import { handleQuery, type Explain } from '../../dns/pipeline.js';
-import { clientFromText } from '../../policy/client.js';
+import { CLASS_IN, typeFromName, typeToName } from '../../dns/types.js';
+import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../dns/wire.js';
+import { formatRdata } from '../../zone/rdata.js';
+import { clientFromText, clientSubnetOption } from '../../policy/client.js';
 import { locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
@@ -21,7 +31,7 @@ import { Simulation, ok } from '../api-schemas.js';
 
 const Query = Type.Object({
   name: Type.String({ minLength: 1, description: 'The name asked for.' }),
-  type: Type.Optional(Type.String({ description: 'Record type (default A).' })),
+  type: Type.Optional(Type.String({ description: 'Record type, any case: a mnemonic (`A`, `MX`, `HTTPS`…) or `TYPEnnn` (RFC 3597 §5). Default A.' })),
   client: Type.Optional(Type.String({ description: 'Client address (`192.0.2.1`) or subnet (`192.0.2.0/24`, sent as ECS). Default: 127.0.0.1.' })),
   down_regions: Type.Optional(Type.String({ description: 'What-if: comma-separated regions to treat as down.' })),
   down_endpoints: Type.Optional(Type.String({ description: 'What-if: comma-separated endpoint keys (`pool/id`) to treat as down.' })),
@@ -30,30 +40,30 @@ const Query = Type.Object({
 export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder }): void {
   app.get('/v1/simulate', { schema: { operationId: 'simulate', tags: ['simulate'], summary: 'The answer the DNS server would give now to this client, and why', querystring: Query, response: { 200: ok(Simulation, 'The answer and the explanation') } } }, async (req, reply) => {
     const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string };
-    const type = (q.type ?? 'A').toUpperCase();
+    const typeText = q.type ?? 'A';
+    const qtype = typeFromName(typeText);
+    if (qtype === undefined) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `type: "${typeText}" is not a record type`, [{ field: 'type', message: 'must be a record type mnemonic (A, MX, HTTPS…) or TYPEnnn (RFC 3597 §5)' }]);
+    let qkey: string;
+    try {
+      // An absolute name; a trailing dot is optional (relative to the root).
+      qkey = presentationToKey(q.name, '');
+    } catch (err) {
+      if (!(err instanceof NameError)) throw err;
+      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `name: ${err.message}`, [{ field: 'name', message: 'must be a domain name (labels of 63 octets or less, 255 in all)' }]);
+    }
     const clientText = q.client ?? '127.0.0.1';
     const client = clientFromText(clientText);
     if (!client) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad client', `client: "${clientText}" is not an IP address or subnet`, [{ field: 'client', message: 'must be an IP address or CIDR subnet' }]);
     const asEcs = clientText.includes('/');
-    let msg: Buffer;
-    try {
-      msg = dnsPacket.encode({
-        type: 'query',
-        id: 1,
-        flags: dnsPacket.RECURSION_DESIRED,
-        questions: [{ name: q.name.replace(/\.$/, ''), type: type as dnsPacket.RecordType }],
-        additionals: [
-          {
-            type: 'OPT',
-            name: '.',
-            udpPayloadSize: 1232,
-            options: asEcs ? [{ code: 'CLIENT_SUBNET', family: client.family === 4 ? 1 : 2, sourcePrefixLength: client.sourcePrefix, scopePrefixLength: 0, ip: client.text }] : [],
-          } as unknown as dnsPacket.Answer,
-        ],
-      });
-    } catch (err) {
-      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `${q.name} ${type}: ${(err as Error).message}`, [{ field: 'type', message: 'must be a record type dns-packet knows' }]);
-    }
+    const msg = encodeQuery({
+      id: 1,
+      qkey,
+      qtype,
+      rd: true,
+      udpSize: 1232,
+      // RFC 7871 §6: a subnet is sent as a Client Subnet option.
+      ...(asEcs ? { clientSubnet: clientSubnetOption(client) } : {}),
+    });
     const snapshot = opts.holder.current;
     let health: HealthView = snapshot.health;
     const whatIf: Record<string, string[]> = {};
@@ -69,20 +79,20 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
     }
     const explain: Explain = { trace: [], health };
     const out = handleQuery(msg, { transport: 'tcp', remoteAddress: asEcs ? '127.0.0.1' : client.text }, { snapshots: { current: snapshot }, options: { maxUdpPayload: 1232, useCache: true }, explain });
-    const raw = Array.isArray(out) ? out[0]! : out!;
-    const res = dnsPacket.decode(raw) as dnsPacket.DecodedPacket & { rcode?: string };
-    type Rec = { name: string; type: string; ttl?: number; data?: unknown };
-    const opt = (res.additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; sourcePrefixLength?: number; scopePrefixLength?: number }[] } | undefined;
-    const ecs = opt?.options?.find((o) => o.code === 8);
+    const raw = Array.isArray(out) ? out[0] : out;
+    const res = raw ? parseResponse(raw) : 'no response';
+    // The pipeline answers every query it is given, and its answers parse: anything else is a bug.
+    if (typeof res === 'string') throw new Error(`simulate: the pipeline's answer does not decode: ${res}`);
     const loc = locate(client);
     return {
-      question: { name: q.name, type, client: clientText, as: asEcs ? 'ecs' : 'source address' },
+      question: { name: q.name, type: typeToName(qtype), client: clientText, as: asEcs ? 'ecs' : 'source address' },
       answer: {
-        rcode: res.rcode,
-        aa: (res.flags! & 0x400) !== 0,
-        records: ((res.answers ?? []) as Rec[]).map((a) => ({ name: a.name, type: a.type, ttl: a.ttl, data: a.data })),
-        authority: ((res.authorities ?? []) as Rec[]).map((a) => ({ name: a.name, type: a.type, ttl: a.ttl })),
-        ecs_scope: ecs ? ecs.scopePrefixLength : null,
+        rcode: rcodeName(res.rcode),
+        aa: res.aa,
+        records: res.answer.map(presentation),
+        authority: res.authority.map(presentation),
+        additional: res.additional.map(presentation),
+        ecs_scope: res.clientSubnet ? res.clientSubnet.scopePrefix : null,
       },
       explanation: {
         policy_record: explain.record ? { name: explain.record.owner, ttl: explain.record.ttlSeconds, on_all_down: explain.record.onAllDown.kind } : null,
@@ -95,4 +105,9 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       },
     };
   });
+}
+
+/** A record as dig prints it: owner (absolute), TTL, class, type, RDATA in presentation form. */
+function presentation(r: ResponseRecord): { name: string; ttl: number; class: string; type: string; data: string } {
+  return { name: keyToPresentation(r.owner), ttl: r.ttl, class: r.class === CLASS_IN ? 'IN' : `CLASS${r.class}`, type: typeToName(r.type), data: formatRdata(r.type, r.rdata) };
 }

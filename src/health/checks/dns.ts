@@ -27,19 +27,15 @@ import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
 import { NameError, presentationToKey } from '../../dns/name.js';
 import { CLASS_IN, RRType, typeFromName, typeToName } from '../../dns/types.js';
-import { canonicalRdata, encodeQuery, parseResponse, Rcode, type Response } from '../../dns/wire.js';
+import { canonicalRdata, encodeQuery, parseResponse, Rcode, rcodeName, type Response } from '../../dns/wire.js';
 import { formatRdata, parseRdataText } from '../../zone/rdata.js';
 import { reasonOf, result, type CheckType, type ProbeResult } from './check.js';
 
 /** The default port of a DNS server (RFC 1035 §4.2). */
 const DNS_PORT = 53;
 
+/** The rcodes a check may expect (BADVERS needs EDNS, which the check does not send). */
 const RCODE_NAMES = Object.keys(Rcode).filter((n) => n !== 'BADVERS') as (keyof typeof Rcode)[];
-
-/** The name of an rcode, or its number. */
-function rcodeName(rcode: number): string {
-  return RCODE_NAMES.find((n) => Rcode[n] === rcode) ?? String(rcode);
-}
 
 /** Query types a plain query cannot ask: OPT is a pseudo-type (RFC 6891 §6.1.1), zone transfers are not queries (RFC 5936, RFC 1995). */
 const UNASKABLE = new Set<number>([RRType.OPT, RRType.AXFR, RRType.IXFR]);

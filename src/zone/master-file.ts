@@ -17,7 +17,8 @@
 import { isAtOrBelow, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
 import { zoneError, type ErrorCode, type ZoneError } from '../errors.js';
-import { MAX_TTL, parseRdata, parseTtlUnits, quotedToken, soaFields } from './rdata.js';
+import { MAX_TTL, parseTtlUnits } from '../proto/duration.js';
+import { parseRdata, quotedToken, soaFields } from './rdata.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 
 /** Options for {@link parseMasterFile}. */

@@ -23,23 +23,7 @@
  */
 import { checkLabels, labelsToKey, labelsToWire, parsePresentationName } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
-
-/** The largest value a TTL may take (RFC 2181 §8). */
-export const MAX_TTL = 0x7fffffff;
-
-/**
- * Parses a TTL or timer in seconds, either plain (`3600`) or in BIND's unit form (`1h30m`, `1d`,
- * `2w`; units s m h d w, case-insensitive). Returns `undefined` when the text is neither. The
- * range is the caller's to check: TTLs stop at {@link MAX_TTL}, SOA timers at 2^32-1.
- */
-export function parseTtlUnits(text: string): number | undefined {
-  if (/^[0-9]+$/.test(text)) return Number(text);
-  if (!/^([0-9]+[smhdw])+$/i.test(text)) return undefined;
-  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  let total = 0;
-  for (const m of text.toLowerCase().matchAll(/([0-9]+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
-  return total;
-}
+import { parseTtlUnits } from '../proto/duration.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds and per-type schemas

@@ -7,11 +7,13 @@
  * {@link durationPattern} (the same grammar as a JSON Schema `pattern`), {@link durationValue}
  * (a schema-checked `number | string` value), and the grammars Meridian accepts:
  *
- * | grammar                 | where                                   | accepts                          | base unit |
- * | ----------------------- | --------------------------------------- | -------------------------------- | --------- |
- * | {@link TTL_DURATION}    | zone files, YAML zones, policy TTLs     | `300`, `1h30m`, `2W` (s m h d w, any case, combinable) | seconds |
- * | {@link CHECK_DURATION}  | health checks (`interval`, `timeout`…)  | `500ms`, `1m30s` (ms s m h, lower case, combinable; a unit is required); a JSON number is seconds, `0.5` allowed | ms |
- * | {@link CLI_DURATION}    | `meridian ctl … --for`                  | `90`, `90s`, `30m`, `2h`, `1d` (one unit of s m h d, lower case) | seconds |
+ *   - {@link TTL_DURATION}: zone files, YAML zones and policy TTLs. Seconds (`300`) or BIND units
+ *     s, m, h, d, w in any case, combinable (`1h30m`, `2W`); the base unit is the second.
+ *   - {@link CHECK_DURATION}: health-check times (`interval`, `timeout`, `stale_after`). Units ms,
+ *     s, m, h in lower case, combinable, one required (`500ms`, `1m30s`); a JSON number is seconds
+ *     (`0.5` allowed); the base unit is the millisecond.
+ *   - {@link CLI_DURATION}: `meridian ctl … --for`. Seconds (`90`) or one of s, m, h, d in lower
+ *     case (`90s`, `30m`, `2h`, `1d`), not combined; the base unit is the second.
  *
  * The TTL grammar is BIND's and NSD's extension of RFC 1035 §5.1's plain seconds (RFC 2308 §4
  * `$TTL` uses it too). Range checks belong to the callers, each with its own message: a TTL stops

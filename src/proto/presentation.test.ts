@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MASTER_FILE_LINE, RDATA_TEXT, scanPresentation, type PresentationItem } from './presentation.js';
+import { allStrings } from '../../test/support/strings.js';
 
 /** Items as short strings: `(`, `)`, a token as its text, a quoted one as `"text"`. */
 const show = (items: readonly PresentationItem[]): string[] => items.map((t) => (t.kind === 'token' ? (t.quoted ? `"${t.text}"` : t.text) : t.kind));
@@ -59,6 +60,8 @@ const before = {
     const tokens: string[] = [];
     let i = 0;
     const n = text.length;
+    // One character of a token, or a backslash and the character it escapes.
+    const next = (): string => (text[i] === '\\' && i + 1 < n ? text[i++]! + text[i++]! : text[i++]!);
     while (i < n) {
       const c = text[i]!;
       if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
@@ -68,31 +71,14 @@ const before = {
         i++;
         for (;;) {
           if (i >= n) return null;
-          const d = text[i]!;
-          if (d === '"') break;
-          if (d === '\\' && i + 1 < n) {
-            tok += d + text[i + 1]!;
-            i += 2;
-          } else {
-            tok += d;
-            i++;
-          }
+          if (text[i] === '"') break;
+          tok += next();
         }
         i++;
         tokens.push(`"${tok}"`);
       } else {
         let tok = '';
-        while (i < n) {
-          const d = text[i]!;
-          if (d === ' ' || d === '\t' || d === '\n' || d === '\r' || d === '"') break;
-          if (d === '\\' && i + 1 < n) {
-            tok += d + text[i + 1]!;
-            i += 2;
-          } else {
-            tok += d;
-            i++;
-          }
-        }
+        while (i < n && !' \t\n\r"'.includes(text[i]!)) tok += next();
         tokens.push(tok);
       }
     }
@@ -100,17 +86,19 @@ const before = {
   },
 };
 
-/** Every string of up to 5 characters over the characters that matter, and some longer ones. */
-function inputs(): string[] {
-  const alphabet = ['a', ' ', '\t', '\n', '\r', '"', '\\', ';', '(', ')'];
-  const all = new Set<string>(['www 3600 IN A 192.0.2.1', '@ SOA ns host ( 1 2 3 4 5 ) ; c', 'x TXT "a \\"b\\" c" \\065\\032d', '"unclosed \\"', 'a\\ b "c;d" (e) ;f"g']);
-  let layer = [''];
-  for (let len = 1; len <= 5; len++) {
-    layer = layer.flatMap((p) => alphabet.map((c) => p + c));
-    for (const s of layer) all.add(s);
-  }
-  return [...all];
-}
+/** Some longer lines, then every string of up to 5 characters over the characters that matter. */
+const inputs = (): string[] =>
+  allStrings(
+    ['a', ' ', '\t', '\n', '\r', '"', '\\', ';', '(', ')'],
+    5,
+    [
+      'www 3600 IN A 192.0.2.1',
+      '@ SOA ns host ( 1 2 3 4 5 ) ; c',
+      'x TXT "a \\"b\\" c" \\065\\032d',
+      '"unclosed \\"',
+      'a\\ b "c;d" (e) ;f"g',
+    ],
+  );
 
 describe('the presentation tokenizer', () => {
   it.each([

@@ -5,7 +5,9 @@
  *   - the node's wiring (src/node/) is used by the CLI (and tests), and by nothing below it;
  *   - the state layer owns snapshots and knows nothing of the DNS layer built on them (dns/cache.ts
  *     keeps each snapshot's answer cache), apart from the protocol primitives (names, types, wire
- *     format) that every layer uses.
+ *     format) that every layer uses;
+ *   - src/proto/ (protocol-level primitives: the duration grammar, the presentation tokenizer)
+ *     imports nothing else of src/, so every layer may use it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,6 +52,12 @@ describe('layering', () => {
   it('only the CLI imports the node wiring (src/node/)', () => {
     const bad = [...graph].flatMap(([file, deps]) => (file.startsWith('cli/') || file.startsWith('node/') ? [] : deps.filter((d) => d.startsWith('node/')).map((d) => `${file} → ${d}`)));
     expect(bad).toEqual([]);
+  });
+
+  it('src/proto/ imports nothing else of src/', () => {
+    const bad = [...graph].flatMap(([file, deps]) => (file.startsWith('proto/') ? deps.filter((d) => !d.startsWith('proto/')).map((d) => `${file} → ${d}`) : []));
+    expect(bad).toEqual([]);
+    expect([...graph.keys()].some((f) => f.startsWith('proto/'))).toBe(true);
   });
 
   it('src/state/ imports nothing of the DNS layer but the protocol primitives', () => {

@@ -12,7 +12,7 @@ import type {} from '@fastify/swagger';
 import { compileSchema } from '../model/zone-schema.js';
 import { refuse } from './problem.js';
 import { HealthReport, RegionList, VotesAccepted, ok, problems } from './api-schemas.js';
-import { endpointsOf } from '../health/service.js';
+import { uniqueEndpointsOf } from '../health/endpoints.js';
 import type { VoteStore } from '../health/votes.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Endpoint, Region } from '../policy/types.js';
@@ -74,12 +74,6 @@ export interface MemberStatus {
   override: { kind: string; scope: 'endpoint' | 'region' } | null;
 }
 
-/** Every distinct endpoint of the snapshot (a key appears once even if two zones share a pool name). */
-export function distinctEndpoints(holder: SnapshotHolder): Endpoint[] {
-  const seen = new Set<string>();
-  return endpointsOf(holder.current).filter((e) => !seen.has(e.key) && seen.add(e.key));
-}
-
 /** The status view of one endpoint. */
 export function memberStatus(holder: SnapshotHolder, e: Endpoint): MemberStatus {
   const health = holder.current.health;
@@ -106,7 +100,7 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
   const snap = holder.current;
   const regions = new Map<string, Region>();
   for (const zone of snap.catalog.zones) for (const r of zone.policies?.regions.values() ?? []) if (!regions.has(r.id)) regions.set(r.id, r);
-  const eps = distinctEndpoints(holder);
+  const eps = uniqueEndpointsOf(holder.current);
   const overrides = snap.health.overrides();
   return [...regions.values()].map((r) => {
     const sum = regionState(snap.health, eps.filter((e) => e.region === r.id));
@@ -134,7 +128,7 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
 
   app.get('/v1/regions', { schema: { operationId: 'listRegions', tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints', response: { 200: ok(RegionList, 'Every region of every zone') } } }, async () => {
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
-    const eps = distinctEndpoints(opts.holder);
+    const eps = uniqueEndpointsOf(opts.holder.current);
     return {
       regions: regionStatuses(opts.holder).map((r) => ({
         ...r,

@@ -33,7 +33,7 @@ import type { Endpoint } from '../policy/types.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
-import { endpointsOf } from '../health/service.js';
+import { uniqueEndpointsOf } from '../health/endpoints.js';
 import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
 import { MERIDIAN_VERSION } from '../cluster/runtime.js';
 import { text } from './api-schemas.js';
@@ -168,10 +168,7 @@ export class MetricsRegistry {
     const snap = this.holder.current;
     out.push('# HELP meridian_endpoint_health 1 for each endpoint\'s current health view (up, down, unknown).');
     out.push('# TYPE meridian_endpoint_health gauge');
-    const seen = new Set<string>();
-    for (const e of endpointsOf(snap)) {
-      if (seen.has(e.key)) continue;
-      seen.add(e.key);
+    for (const e of uniqueEndpointsOf(snap)) {
       const state = snap.health.health(e.key);
       for (const s of ['up', 'down', 'unknown']) out.push(`meridian_endpoint_health{endpoint="${esc(e.key)}",region="${esc(e.region)}",state="${s}"} ${s === state ? 1 : 0}`);
     }

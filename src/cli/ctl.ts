@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 import { ENDPOINT_STATUSES } from '../health/status.js';
 import { flag, option, renderCommandHelp, resolveOptions, usageError, type OptionSpec } from './options.js';
+import { CLI_DURATION, parseDuration } from '../proto/duration.js';
 
 /** The options every ctl command takes (shown in `meridian ctl --help`). */
 const CTL_GLOBAL_OPTIONS: readonly OptionSpec[] = [
@@ -220,9 +221,9 @@ export function table(rows: (string | number | null | undefined)[][], head: stri
 }
 
 function durationSeconds(text: string): number {
-  const m = /^(\d+)(s|m|h|d)?$/.exec(text);
-  if (!m) throw usageError(`--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
-  return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2] ?? 's']!;
+  const seconds = parseDuration(CLI_DURATION, text);
+  if (seconds === undefined) throw usageError(`--for must be a duration such as 90s, 30m, 2h or 1d, not "${text}"`);
+  return seconds;
 }
 
 /** The origin a `$ORIGIN` line gives when it comes before any record (only blanks, comments and `$TTL` before it). */

@@ -46,19 +46,20 @@ export class Lifetime {
 
   /** Lets the process end without resolving (the command failed while starting). */
   release(): void {
-    if (this.#done) return;
-    this.#done = true;
-    clearInterval(this.#hold);
-    process.off('SIGTERM', this.#onSignal);
-    process.off('SIGINT', this.#onSignal);
+    this.#finish();
   }
 
   #end(e: Ending): void {
-    if (this.#done) return;
+    if (this.#finish()) this.#resolve(e);
+  }
+
+  /** Stops holding the process open and listening for signals; false if that was done already. */
+  #finish(): boolean {
+    if (this.#done) return false;
     this.#done = true;
     clearInterval(this.#hold);
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
-    this.#resolve(e);
+    return true;
   }
 }

@@ -7,6 +7,7 @@
  * votes and feeds them into its VoteStore, so every node judges the same votes by the same quorum
  * rules (health/votes.ts) and reaches the same verdicts.
  */
+import { PendingVotes } from '../health/pending-votes.js';
 import type { Vote, VoteStore } from '../health/votes.js';
 import type { EtcdClient, KeyValue, TxnOp, WatchEvent } from './etcd-client.js';
 import type { KeyLayout } from './layout.js';
@@ -20,8 +21,8 @@ type StoredVote = Vote & { readonly by: string };
 export class EtcdVotePublisher {
   /** Lease id by TTL in seconds. */
   readonly #leases = new Map<number, string>();
-  #batch: Vote[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  /** Votes not yet written, the newest per endpoint and region (all that matters). */
+  readonly #pending = new PendingVotes(() => void this.flush(), false);
   #keepalive: NodeJS.Timeout;
   #failing = false;
 
@@ -40,8 +41,8 @@ export class EtcdVotePublisher {
   }
 
   readonly publish = (votes: Vote[]): void => {
-    this.#batch.push(...votes);
-    this.#timer ??= setTimeout(() => void this.flush(), 50);
+    this.#pending.add(votes);
+    this.#pending.schedule(50);
   };
 
   async #renew(): Promise<void> {
@@ -65,13 +66,8 @@ export class EtcdVotePublisher {
   }
 
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#batch.length === 0) return;
-    // The newest vote per endpoint and region is all that matters.
-    const latest = new Map<string, Vote>();
-    for (const v of this.#batch) latest.set(`${v.checker}\0${v.endpoint}`, v);
-    this.#batch = [];
+    const latest = this.#pending.take();
+    if (latest.size === 0) return;
     try {
       const ops: TxnOp[] = [];
       for (const v of latest.values()) {
@@ -96,7 +92,7 @@ export class EtcdVotePublisher {
   /** Stops renewing; with `revoke`, the votes go at once instead of at their leases' end. */
   async close(revoke = false): Promise<void> {
     clearInterval(this.#keepalive);
-    clearTimeout(this.#timer);
+    this.#pending.close();
     if (revoke) for (const id of this.#leases.values()) await this.client.revoke(id).catch(() => undefined);
     this.#leases.clear();
   }

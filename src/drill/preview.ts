@@ -21,7 +21,7 @@
 import { answeredEndpoints } from '../dns/answer.js';
 import { keyToPresentation } from '../dns/name.js';
 import { typeToName } from '../dns/types.js';
-import { endpointsOf } from '../health/service.js';
+import { uniqueEndpointsOf } from '../health/endpoints.js';
 import { clientFromText, type Client } from '../policy/client.js';
 import { decide, outcomes } from '../policy/evaluate.js';
 import { continentOf } from '../policy/geoip.js';
@@ -208,8 +208,7 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
       if (!opts.safetyOnly) records.push(impact);
     }
   }
-  const seen = new Set<string>();
-  const eps = endpointsOf(snapshot).filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const eps = uniqueEndpointsOf(snapshot);
   const regions = [...new Set(eps.map((e) => e.region))].sort();
   const capacity = regions.map((region) => {
     const mine = eps.filter((e) => e.region === region);

@@ -13,6 +13,7 @@
  * timeout, and a hanging target only delays its own next run.
  */
 import { RRType } from '../dns/types.js';
+import { checkedEndpoints } from './endpoints.js';
 import type { CheckNode, CheckPlan } from './config.js';
 import type { ProbeTarget } from './checks/check.js';
 import { checkTypeOf, type ProbePlan, type ProbeSpec } from './checks/registry.js';
@@ -66,10 +67,9 @@ export class Checker {
 
   /** The endpoints to check (every endpoint with a check). Tasks of endpoints that remain keep their state. */
   setEndpoints(endpoints: Iterable<Endpoint>): void {
-    const seen = new Set<string>();
-    for (const ep of endpoints) {
-      if (!ep.check || seen.has(ep.key)) continue;
-      seen.add(ep.key);
+    const wanted = checkedEndpoints(endpoints);
+    const seen = new Set(wanted.map((ep) => ep.key));
+    for (const ep of wanted) {
       const t = this.#tasks.get(ep.key);
       if (t) {
         const retarget = t.endpoint.value !== ep.value || t.plan.intervalMs !== ep.check.intervalMs;

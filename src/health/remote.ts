@@ -18,6 +18,7 @@
 import { request } from 'undici';
 import { Backoff } from '../backoff.js';
 import { createError, type MeridianError } from '../errors.js';
+import { PendingVotes } from './pending-votes.js';
 import type { Vote } from './votes.js';
 import type { Logger } from '../log.js';
 
@@ -27,8 +28,7 @@ export class RemoteVotePublisher {
   readonly #log: Logger;
   readonly #token: string | undefined;
   /** Votes not yet delivered, the newest per checker and endpoint. */
-  readonly #pending = new Map<string, Vote>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #pending = new PendingVotes(() => void this.flush(), true);
   #sending = false;
   #failing = false;
   #closed = false;
@@ -45,23 +45,20 @@ export class RemoteVotePublisher {
 
   readonly publish = (votes: Vote[]): void => {
     if (this.#closed) return;
-    for (const v of votes) this.#pending.set(`${v.checker}\0${v.endpoint}`, v);
+    this.#pending.add(votes);
     this.#schedule(200);
   };
 
   #schedule(ms: number): void {
-    if (this.#timer || this.#sending || this.#closed || this.#pending.size === 0) return;
-    this.#timer = setTimeout(() => void this.flush(), ms);
-    this.#timer.unref();
+    if (this.#sending || this.#closed || this.#pending.size === 0) return;
+    this.#pending.schedule(ms);
   }
 
   /** Sends what is pending now; on failure keeps it and retries after the backoff. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pending.cancel();
     if (this.#pending.size === 0 || this.#sending) return;
-    const batch = new Map(this.#pending);
-    this.#pending.clear();
+    const batch = this.#pending.take();
     this.#sending = true;
     let retryIn = 0;
     try {
@@ -81,7 +78,7 @@ export class RemoteVotePublisher {
       this.#backoff.reset();
     } catch (err) {
       // Keep what was not superseded meanwhile, and try again later.
-      for (const [k, v] of batch) if (!this.#pending.has(k)) this.#pending.set(k, v);
+      this.#pending.restore(batch);
       retryIn = this.#backoff.next();
       if (!this.#failing) this.#log.warn({ url: this.#url, err: (err as Error).message }, 'node unreachable, retrying; votes are kept until it answers');
       this.#failing = true;
@@ -95,7 +92,6 @@ export class RemoteVotePublisher {
   async close(): Promise<void> {
     if (!this.#closed && !this.#failing) await this.flush();
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pending.close();
   }
 }

@@ -7,22 +7,13 @@
  * snapshot is swapped in, the endpoints to check and to judge are updated.
  */
 import { Checker } from './checker.js';
+import { endpointsOf } from './endpoints.js';
 import { createProber } from './probe.js';
 import { HealthStateFile } from './state-file.js';
 import { VoteStore, type Vote } from './votes.js';
 import type { Prober } from './probe.js';
 import type { Snapshot, SnapshotHolder } from '../state/snapshot.js';
-import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';
-
-/** Every endpoint of every zone in a snapshot. */
-export function endpointsOf(snapshot: Snapshot): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const zone of snapshot.catalog.zones) {
-    for (const pool of zone.policies?.pools.values() ?? []) out.push(...pool.endpoints);
-  }
-  return out;
-}
 
 export interface HealthServiceOptions {
   readonly holder: SnapshotHolder;

@@ -31,7 +31,7 @@ function setup(quorum: Quorum) {
   return { health, store, lines, vote, advance: (ms: number) => (now += ms), state: () => health.health('web/a') };
 }
 
-describe('vote store (DESIGN.md "Health across regions")', () => {
+describe('vote store (docs/health.md "Regions, votes and quorum")', () => {
   it('no vote at all → unknown (policies treat it as up)', () => {
     const t = setup('majority');
     expect(t.state()).toBe('unknown');

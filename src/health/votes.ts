@@ -13,6 +13,7 @@
  * Every change of an endpoint's view is one structured log line. A sweep every second applies
  * staleness even when no vote arrives.
  */
+import { checkedEndpoints } from './endpoints.js';
 import { votesNeeded, type CheckPlan } from './config.js';
 import type { Health, HealthState } from '../policy/health-view.js';
 import type { Endpoint } from '../policy/types.js';
@@ -92,10 +93,9 @@ export class VoteStore {
    * endpoints that remain are kept; endpoints that went away are forgotten.
    */
   setEndpoints(endpoints: Iterable<Endpoint>): void {
-    const seen = new Set<string>();
-    for (const ep of endpoints) {
-      if (!ep.check || seen.has(ep.key)) continue;
-      seen.add(ep.key);
+    const wanted = checkedEndpoints(endpoints);
+    const seen = new Set(wanted.map((ep) => ep.key));
+    for (const ep of wanted) {
       const t = this.#tracked.get(ep.key);
       if (t) {
         t.endpoint = ep;

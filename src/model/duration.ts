@@ -4,12 +4,11 @@
  * schemas, kept apart so that neither imports the other.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_TTL } from '../zone/rdata.js';
+import { MAX_TTL, TTL_DURATION, durationPattern } from '../proto/duration.js';
 
-/** RFC 1035 §3.3.13, RFC 1982: the SOA serial and timers are unsigned 32-bit numbers. */
-export const MAX_U32 = 4294967295;
-/** A duration string: seconds (`300`) or BIND units (`30s`, `10m`, `1h`, `1d`, `2w`, `1h30m`). */
-export const DURATION_PATTERN = '^(?:[0-9]+|(?:[0-9]+[smhdwSMHDW])+)$';
+export { MAX_U32 } from '../proto/duration.js';
+/** A duration string: seconds (`300`) or BIND units (`30s`, `10m`, `1h`, `1d`, `2w`, `1h30m`); proto/duration.ts's grammar. */
+export const DURATION_PATTERN = durationPattern(TTL_DURATION);
 
 function durationReason(max: number): string {
   return `must be a number of seconds from 0 to ${max} or a duration such as 30s, 10m, 1h, 1d, 2w or 1h30m`;

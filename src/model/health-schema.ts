@@ -9,6 +9,7 @@
  * registers, with the fields of calculated checks, timing and votes.
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import { CHECK_DURATION, durationPattern, durationValue } from '../proto/duration.js';
 import { PROBE_FIELDS } from '../health/checks/check.js';
 import { CHECK_TYPES, PROBE_TYPE_NAMES, type AllProbeFields } from '../health/checks/registry.js';
 
@@ -19,17 +20,14 @@ export function CheckDuration(description: string) {
     'x-error': 'must be seconds or a duration such as 500ms, 10s, 1m30s',
   });
 }
-export const CHECK_DURATION_PATTERN = '^(?:[0-9]+(?:ms|s|m|h))+$';
+/** proto/duration.ts's check grammar as a schema pattern: `^(?:[0-9]+(?:ms|s|m|h))+$`. */
+export const CHECK_DURATION_PATTERN = durationPattern(CHECK_DURATION);
 
 /** Milliseconds in a check duration that passed the schema. */
 export function checkDurationMs(value: string | number): number {
-  if (typeof value === 'number') return Math.round(value * 1000);
-  let total = 0;
-  for (const m of value.matchAll(/([0-9]+)(ms|s|m|h)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-  }
-  return total;
+  const ms = durationValue(CHECK_DURATION, value);
+  if (ms === undefined) throw new Error(`"${value}" is not a check duration (the schema lets only ${CHECK_DURATION_PATTERN} through)`);
+  return ms;
 }
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';

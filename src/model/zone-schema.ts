@@ -18,7 +18,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 export { DURATION_PATTERN, Duration, MAX_U32 } from './duration.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { MAX_TTL } from '../zone/rdata.js';
+import { MAX_TTL } from '../proto/duration.js';
 import { Duration, MAX_U32 } from './duration.js';
 import { LatencyRowEntry, PolicyRecordEntry, PoolEntry, RegionEntry } from './policy-schema.js';
 import { CheckEntry } from './health-schema.js';

@@ -17,7 +17,7 @@ import { NameError, keyToWire, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName } from '../dns/types.js';
 import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from '../model/policy-schema.js';
 import { formatPath, validateAgainst, type PathSegment } from '../model/zone-schema.js';
-import { MAX_TTL, parseTtlUnits } from '../zone/rdata.js';
+import { MAX_TTL, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { addressBytes } from './client.js';
 import { seedOf } from './common.js';
 import { continentOf, loadGeoip } from './geoip.js';
@@ -228,7 +228,7 @@ class Compiler {
       if (owner === undefined || this.#byName.get(`${owner}|${r.type.toUpperCase()}`)?.index !== i) return;
       const path: PathSegment[] = ['policies', i];
       const rrtype = typeFromName(r.type.toUpperCase())!;
-      const ttl = r.ttl === undefined ? DEFAULT_POLICY_TTL : typeof r.ttl === 'number' ? r.ttl : parseTtlUnits(r.ttl);
+      const ttl = r.ttl === undefined ? DEFAULT_POLICY_TTL : durationValue(TTL_DURATION, r.ttl);
       if (ttl === undefined) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: "${r.ttl}" is not a duration`);
       if (ttl > MAX_TTL) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: must be from 0 to ${MAX_TTL} seconds (RFC 2181 §8), not ${r.ttl} (${ttl} seconds)`);
       const tree = this.node(r.policy, [...path, 'policy'], rrtype, [r.name]);

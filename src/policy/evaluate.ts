@@ -5,7 +5,7 @@
  * both call {@link decide}; there is no second implementation. {@link outcomes} runs the same
  * `decide` once per possible sequence of random choices, for drill previews (drill/preview.ts).
  *
- * `on_all_down` (never SERVFAIL because of health, DESIGN.md "Policy semantics"):
+ * `on_all_down` (never SERVFAIL because of health, docs/policies/README.md, "When nothing is usable"):
  * | setting      | answer when the tree has nothing usable                                    |
  * | ------------ | -------------------------------------------------------------------------- |
  * | `serve_all`  | every endpoint of the tree not drained or forced down by an operator (if that leaves none, every endpoint): fail open, as Route 53 does |

@@ -4,7 +4,7 @@
  * cluster mode, the etcd source (cluster/etcd-source.ts) implement the same interface, so neither
  * the DNS path nor the admin API can tell them apart: both build zones, then swap a new snapshot
  * into the {@link SnapshotHolder}; both take writes as compare-and-swap on a revision.
- * test/e2e/source-cases.ts is the one case suite both pass.
+ * test/support/source-cases.ts is the one case suite both pass.
  */
 import type { ZoneError } from '../errors.js';
 import type { Zone } from '../zone/zone.js';

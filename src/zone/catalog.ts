@@ -2,7 +2,7 @@
  * @module zone/catalog
  * The set of zones a snapshot serves, and the longest-suffix match that picks the zone for a
  * query name (RFC 1034 §4.3.2 step 2: "the nearest ancestor to QNAME" among the zones held).
- * Called once per query by dns/pipeline.ts; built by state/build.ts.
+ * Called once per query by dns/pipeline.ts; built by state/snapshot.ts for each snapshot swapped in.
  */
 import { splitKey } from '../dns/name.js';
 import type { Zone } from './zone.js';

@@ -17,7 +17,9 @@
 import { isAtOrBelow, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
 import { zoneError, zoneErrorOf, type CodedArgs, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
-import { MAX_TTL, parseRdata, parseTtlUnits, quotedToken, soaFields } from './rdata.js';
+import { MAX_TTL, parseTtlUnits } from '../proto/duration.js';
+import { MASTER_FILE_LINE, scanPresentation, type PresentationToken } from '../proto/presentation.js';
+import { parseRdata, rdataTokens, soaFields } from './rdata.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 
 /** Options for {@link parseMasterFile}. */
@@ -36,29 +38,25 @@ export interface MasterFileOptions {
   defaultTtlSeconds?: number;
 }
 
-interface Token {
-  text: string;
-  quoted: boolean;
-}
-
 /** One logical line: a record or directive, possibly spread over several lines by parentheses. */
 interface Entry {
   /** 1-based line where it starts. */
   line: number;
   /** The first line starts with whitespace, so the owner is omitted (RFC 1035 §5.1). */
   indented: boolean;
-  tokens: Token[];
+  tokens: PresentationToken[];
   /** Its source lines without comments, trimmed and joined with a space. */
   parts: string[];
   /** A lexical problem (unclosed quote or parenthesis); the entry is not parsed further. */
   broken?: string;
 }
 
-const isBlank = (c: string): boolean => c === ' ' || c === '\t';
+const isBlank = (c: string): boolean => MASTER_FILE_LINE.blanks.includes(c);
 
 /**
- * Splits master-file text into entries (RFC 1035 §5.1). Quotes are removed from quoted tokens;
- * backslash escapes are kept in every token for zone/rdata.ts and dns/name.ts to interpret.
+ * Splits master-file text into entries (RFC 1035 §5.1): each line goes through the shared
+ * tokenizer (proto/presentation.ts), and parentheses join lines into one entry. Quotes are
+ * removed from quoted tokens; backslash escapes are kept for zone/rdata.ts and dns/name.ts.
  */
 function lex(text: string, file: string, errors: ZoneError[]): Entry[] {
   const lines = text.replace(/^\uFEFF/, '').split('\n');
@@ -78,50 +76,20 @@ function lex(text: string, file: string, errors: ZoneError[]): Entry[] {
       cur ??= { line: lineNo, indented: src.length > 0 && isBlank(src[0]!), tokens: [], parts: [] };
       return cur;
     };
-    let contentEnd = src.length;
-    let unclosedQuote = false;
-    let i = 0;
-    while (i < src.length) {
-      const c = src[i]!;
-      if (isBlank(c)) {
-        i++;
-      } else if (c === ';') {
-        contentEnd = i;
-        break;
-      } else if (c === '(') {
+    const { items, contentEnd, unclosedQuote } = scanPresentation(src, MASTER_FILE_LINE);
+    for (const item of items) {
+      if (item.kind === '(') {
         start();
         depth++;
-        i++;
-      } else if (c === ')') {
+      } else if (item.kind === ')') {
         if (depth === 0) {
           errors.push(zoneError('MRD_ERR_ZONE_SYNTAX', { file, line: lineNo }, ['")" without a matching "("'], src.trim()));
           start().broken = '")" without a matching "("';
         } else {
           depth--;
         }
-        i++;
-      } else if (c === '"') {
-        let tok = '';
-        i++;
-        while (i < src.length && src[i] !== '"') {
-          if (src[i] === '\\' && i + 1 < src.length) tok += src[i++];
-          tok += src[i++];
-        }
-        if (i >= src.length) {
-          unclosedQuote = true;
-          break;
-        }
-        i++; // closing quote
-        start().tokens.push({ text: tok, quoted: true });
       } else {
-        let tok = '';
-        while (i < src.length) {
-          const d = src[i]!;
-          if (isBlank(d) || d === ';' || d === '(' || d === ')' || d === '"') break;
-          if (d === '\\' && i + 1 < src.length) tok += src[i++];
-          tok += src[i++];
-        }
-        start().tokens.push({ text: tok, quoted: false });
+        start().tokens.push({ text: item.text, quoted: item.quoted });
       }
     }
     const content = src.slice(0, contentEnd).trim();
@@ -265,7 +233,7 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): ParsedZo
       try {
         rdata = parseRdata(
           type,
-          tokens.slice(k).map((t) => (t.quoted ? quotedToken(t.text) : t.text)),
+          rdataTokens(tokens.slice(k)),
           origin ?? zoneOrigin,
         );
       } catch (err) {

@@ -5,7 +5,8 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { RRType, typeFromName } from '../dns/types.js';
-import { formatRdata, parseRdata, parseRdataText, parseTtlUnits, rdataTargetKey, soaFields, withSoaSerial } from './rdata.js';
+import { formatRdata, parseRdata, parseRdataText, rdataTargetKey, soaFields, withSoaSerial } from './rdata.js';
+import { parseTtlUnits } from '../proto/duration.js';
 
 const ORIGIN = 'example.org';
 const t = (name: string): number => typeFromName(name)!;

@@ -16,30 +16,16 @@
  * limits, and its character-string encoder silently wraps lengths over 255. The tests use
  * dns-packet's full-packet decoder as an independent check of the bytes produced here.
  *
- * Tokens: the tokenizer removes quotes but leaves backslash escapes in place, quoted or not;
- * this module interprets them (names through dns/name.ts, character-strings here). A first token
- * of exactly `\#` selects the RFC 3597 §5 generic form; RFC 3597 §5 means the unquoted one, so
- * tokenizers hand a quoted `"\#"` over as the equivalent `\035`.
+ * Tokens: the shared tokenizer (proto/presentation.ts, also behind zone/master-file.ts) removes
+ * quotes but leaves backslash escapes in place, quoted or not; this module interprets them
+ * (names through dns/name.ts, character-strings here). A first token of exactly `\#` selects the
+ * RFC 3597 §5 generic form; RFC 3597 §5 means the unquoted one, so {@link rdataTokens} hands a
+ * quoted `"\#"` over as the equivalent `\035`.
  */
 import { checkLabels, labelsToKey, labelsToWire, parsePresentationName } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
-
-/** The largest value a TTL may take (RFC 2181 §8). */
-export const MAX_TTL = 0x7fffffff;
-
-/**
- * Parses a TTL or timer in seconds, either plain (`3600`) or in BIND's unit form (`1h30m`, `1d`,
- * `2w`; units s m h d w, case-insensitive). Returns `undefined` when the text is neither. The
- * range is the caller's to check: TTLs stop at {@link MAX_TTL}, SOA timers at 2^32-1.
- */
-export function parseTtlUnits(text: string): number | undefined {
-  if (/^[0-9]+$/.test(text)) return Number(text);
-  if (!/^([0-9]+[smhdw])+$/i.test(text)) return undefined;
-  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  let total = 0;
-  for (const m of text.toLowerCase().matchAll(/([0-9]+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
-  return total;
-}
+import { parseTtlUnits } from '../proto/duration.js';
+import { RDATA_TEXT, scanPresentation, type PresentationToken } from '../proto/presentation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds and per-type schemas
@@ -674,56 +660,19 @@ export function parseRdataText(type: number, text: string, origin: string): Buff
 }
 
 /**
- * The token to pass on for a quoted string: its text, except that a quoted `"\#"` becomes the
- * equivalent `\035` so that only an unquoted `\#` selects the RFC 3597 §5 generic form.
+ * The tokens {@link parseRdata} takes for tokenizer output (proto/presentation.ts): their text,
+ * except that a quoted `"\#"` becomes the equivalent `\035` so that only an unquoted `\#`
+ * selects the RFC 3597 §5 generic form.
  */
-export function quotedToken(text: string): string {
-  return text === '\\#' ? '\\035' : text;
+export function rdataTokens(tokens: readonly PresentationToken[]): string[] {
+  return tokens.map((t) => (t.quoted && t.text === '\\#' ? '\\035' : t.text));
 }
 
-/** The tokenizer behind {@link parseRdataText}. */
+/** The tokens of one RDATA string ({@link RDATA_TEXT} profile of the shared tokenizer). */
 function tokenizeRdataText(text: string): string[] {
-  const tokens: string[] = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      i++;
-    } else if (c === '"') {
-      let tok = '';
-      i++;
-      for (;;) {
-        if (i >= n) throw new Error(`unclosed quote in "${text}"`);
-        const d = text[i]!;
-        if (d === '"') break;
-        if (d === '\\' && i + 1 < n) {
-          tok += d + text[i + 1]!;
-          i += 2;
-        } else {
-          tok += d;
-          i++;
-        }
-      }
-      i++; // closing quote
-      tokens.push(quotedToken(tok));
-    } else {
-      let tok = '';
-      while (i < n) {
-        const d = text[i]!;
-        if (d === ' ' || d === '\t' || d === '\n' || d === '\r' || d === '"') break;
-        if (d === '\\' && i + 1 < n) {
-          tok += d + text[i + 1]!;
-          i += 2;
-        } else {
-          tok += d;
-          i++;
-        }
-      }
-      tokens.push(tok);
-    }
-  }
-  return tokens;
+  const scan = scanPresentation(text, RDATA_TEXT);
+  if (scan.unclosedQuote) throw new Error(`unclosed quote in "${text}"`);
+  return rdataTokens(scan.items.flatMap((item) => (item.kind === 'token' ? [item] : [])));
 }
 
 // ---------------------------------------------------------------------------------------------

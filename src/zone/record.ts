@@ -1,8 +1,8 @@
 /**
  * @module zone/record
  * The record model that both zone formats (RFC 1035 master files and Meridian YAML) produce,
- * and that zone/build.ts validates and indexes into a served zone. Parsers never touch the live
- * snapshot: they return these values plus the problems they found.
+ * and that zone/zone.ts (`buildZone`) validates and indexes into a served zone. Parsers never
+ * touch the live snapshot: they return these values plus the problems they found.
  */
 import type { SourcePosition, ZoneError } from '../errors.js';
 import type { CompiledPolicies } from '../policy/compile.js';

@@ -15,8 +15,9 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type
 import { zoneError, zoneErrorOf, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
 import { NameError, isAtOrBelow, presentationToKey } from '../dns/name.js';
 import { RRType, typeFromName, typeToName } from '../dns/types.js';
-import { MAX_U32, formatPath, validateZoneDocument, type PathSegment, type RecordEntry, type SchemaProblem, type ZoneDocument } from '../model/zone-schema.js';
-import { MAX_TTL, parseRdataText, parseTtlUnits } from './rdata.js';
+import { formatPath, validateZoneDocument, type PathSegment, type RecordEntry, type SchemaProblem, type ZoneDocument } from '../model/zone-schema.js';
+import { MAX_TTL, MAX_U32, TTL_DURATION, durationValue } from '../proto/duration.js';
+import { parseRdataText } from './rdata.js';
 import { buildAcl } from './zone.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 import { compilePolicies, type CompiledPolicies } from '../policy/compile.js';
@@ -24,10 +25,9 @@ import { compilePolicies, type CompiledPolicies } from '../policy/compile.js';
 /** The TTL of records when the zone sets no `ttl`. */
 export const DEFAULT_YAML_TTL = 3600;
 
-/** Seconds in a Duration value that passed the schema: an integer, or text for parseTtlUnits. */
+/** Seconds in a Duration value that passed the schema: an integer, or text in BIND units. */
 function durationSeconds(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const n = parseTtlUnits(value);
+  const n = durationValue(TTL_DURATION, value);
   if (n === undefined) throw new Error(`"${value}" is not a duration (seconds, or units such as 30s, 10m, 1h, 1d, 2w, 1h30m)`);
   return n;
 }

@@ -5,8 +5,8 @@
  * records are checked (one SOA at the apex, NS at the apex, CNAME alone, nothing but glue below
  * a cut); a zone with any problem is not built, so the snapshot never holds a half-valid zone.
  *
- * Zones are immutable once built. zone/lookup.ts reads them on the query path; dns/axfr.ts walks
- * {@link Zone.records} in order.
+ * Zones are immutable once built. zone/lookup.ts reads them on the query path; dns/transfer.ts (AXFR,
+ * IXFR) walks {@link Zone.records} in order.
  */
 import { BlockList, isIP } from 'node:net';
 import { zoneError, type ZoneError, type SourcePosition } from '../errors.js';

@@ -22,7 +22,8 @@ import type { ZoneDocument } from '../../model/zone-schema.js';
 import { ZoneStore } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';
 import type { VoteStore } from '../../health/votes.js';
-import { distinctEndpoints, memberStatus, regionStatuses } from '../health-routes.js';
+import { memberStatus, regionStatuses } from '../health-routes.js';
+import { uniqueEndpointsOf } from '../../health/endpoints.js';
 import { createError } from '../../errors.js';
 import { refuse } from '../problem.js';
 import { sendOutcome } from './zones.js';
@@ -70,7 +71,7 @@ export function registerLbRoutes(app: FastifyInstance, opts: { store: ZoneStore;
     const status = regionStatuses(opts.holder).find((r) => r.id === id);
     if (!status) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such region', `no zone defines region "${id}"`);
     const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
-    const endpoints = distinctEndpoints(opts.holder)
+    const endpoints = uniqueEndpointsOf(opts.holder.current)
       .filter((e) => e.region === id)
       .map((e) => {
         const m = memberStatus(opts.holder, e);

@@ -34,7 +34,7 @@ function importsOf(): Map<string, string[]> {
   return out;
 }
 
-const PRIMITIVES = new Set(['dns/name.ts', 'dns/types.ts', 'dns/wire.ts']);
+const PRIMITIVES = new Set(['proto/name.ts', 'proto/types.ts', 'proto/wire.ts']);
 
 describe('layering', () => {
   const graph = importsOf();

@@ -13,7 +13,7 @@
  * it ({@link QueryContext}) change. The snapshot is read once, at the start of a query; nothing
  * here awaits. Only this module and dns/transfer.ts turn outcomes into rcodes.
  */
-import { RRType } from './types.js';
+import { RRType } from '../proto/types.js';
 import { buildSections, errorSections, policySections } from './answer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
@@ -21,7 +21,7 @@ import { decide } from '../policy/evaluate.js';
 import { clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
-import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from './wire.js';
+import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
 import { lookup } from '../zone/lookup.js';
 import { latencyFor, type Snapshot } from '../state/snapshot.js';
 

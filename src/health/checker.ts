@@ -12,7 +12,7 @@
  * Nothing here is on the DNS path: probes run on the event loop's I/O, each bounded by its
  * timeout, and a hanging target only delays its own next run.
  */
-import { RRType } from '../dns/types.js';
+import { RRType } from '../proto/types.js';
 import { checkedEndpoints } from './endpoints.js';
 import type { CheckNode, CheckPlan } from './config.js';
 import type { ProbeTarget } from './checks/check.js';

@@ -13,8 +13,8 @@
  */
 import { isIP } from 'node:net';
 import type { CodedArgs, ErrorArgs, ErrorCode } from '../errors.js';
-import { NameError, keyToWire, presentationToKey } from '../dns/name.js';
-import { RRType, typeFromName } from '../dns/types.js';
+import { NameError, keyToWire, presentationToKey } from '../proto/name.js';
+import { RRType, typeFromName } from '../proto/types.js';
 import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from '../model/policy-schema.js';
 import { formatPath, validateAgainst, type PathSegment } from '../model/zone-schema.js';
 import { MAX_TTL, TTL_DURATION, durationValue } from '../proto/duration.js';

@@ -7,13 +7,13 @@ import { CHECK_DURATION, CLI_DURATION, MAX_TTL, TTL_DURATION, durationPattern, d
 import { checkDurationMs } from '../model/health-schema.js';
 import { DURATION_PATTERN } from '../model/duration.js';
 import { parseMasterFile } from '../zone/master-file.js';
-import { parseRdataText } from '../zone/rdata.js';
-import { RRType } from '../dns/types.js';
+import { parseRdataText } from './rdata.js';
+import { RRType } from './types.js';
 import { allStrings } from '../../test/support/strings.js';
 
 // The grammars as each caller wrote its own before they were merged, kept here as the oracle.
 const before = {
-  /** zone/rdata.ts parseTtlUnits (master files, YAML zones, policy TTLs, SOA timers). */
+  /** proto/rdata.ts parseTtlUnits (master files, YAML zones, policy TTLs, SOA timers). */
   ttl(text: string): number | undefined {
     if (/^[0-9]+$/.test(text)) return Number(text);
     if (!/^([0-9]+[smhdw])+$/i.test(text)) return undefined;

@@ -589,7 +589,7 @@ export function encodeTransfer(query: Query, sets: readonly RRset[], maxMessageS
 }
 
 // ---------------------------------------------------------------------------------------------
-// The asking side: a query out, a response in (the `dns` health check, health/checks/dns.ts; the
+// The asking side: a query out, a response in (the `dns` health check, checks/dns.ts; the
 // simulator, admin/routes/simulate.ts; drills, drill/runner.ts; NOTIFY, dns/notify.ts)
 // ---------------------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type
 import { zoneError, zoneErrorOf, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
 import { NameError, isAtOrBelow, presentationToKey } from '../proto/name.js';
 import { RRType, typeFromName, typeToName } from '../proto/types.js';
-import { formatPath, validateZoneDocument, type PathSegment, type RecordEntry, type SchemaProblem, type ZoneDocument } from '../model/zone-schema.js';
+import { validateZoneDocument, type RecordEntry, type ZoneDocument } from '../model/zone-schema.js';
+import { formatPath, type PathSegment, type SchemaProblem } from '../schema/validate.js';
 import { MAX_TTL, MAX_U32, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { parseRdataText } from '../proto/rdata.js';
 import { buildAcl } from './zone.js';

@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keyToPresentation, presentationToKey } from '../../proto/name.js';
 import { typeFromName, typeToName } from '../../proto/types.js';
 import { RecordEntry, ZoneDocument } from '../../model/zone-schema.js';
-import { PolicyRecordEntry } from '../../model/policy-schema.js';
+import { PolicyRecordEntry } from '../../policy/schema.js';
 import { decide } from '../../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../../policy/client.js';
 import { policyRRset } from '../../dns/answer.js';

@@ -1,5 +1,5 @@
 /**
- * @module health/checks/dns
+ * @module checks/dns
  * The `dns` check type: asks the endpoint (a DNS server) one question, `name` and `qtype`, over
  * UDP, and again over TCP when the answer comes back truncated (TC=1, RFC 1035 §4.2.1, RFC 7766
  * §5); up when the response's rcode is the expected one (default NOERROR) and, when `expect` is
@@ -25,10 +25,10 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
-import { NameError, presentationToKey } from '../../proto/name.js';
-import { CLASS_IN, RRType, typeFromName, typeToName } from '../../proto/types.js';
-import { canonicalRdata, encodeQuery, parseResponse, Rcode, rcodeName, type Response } from '../../proto/wire.js';
-import { formatRdata, parseRdataText } from '../../proto/rdata.js';
+import { NameError, presentationToKey } from '../proto/name.js';
+import { CLASS_IN, RRType, typeFromName, typeToName } from '../proto/types.js';
+import { canonicalRdata, encodeQuery, parseResponse, Rcode, rcodeName, type Response } from '../proto/wire.js';
+import { formatRdata, parseRdataText } from '../proto/rdata.js';
 import { reasonOf, result, type CheckType, type ProbeResult } from './check.js';
 
 /** The default port of a DNS server (RFC 1035 §4.2). */

@@ -9,7 +9,7 @@
  *   - proto/ (names, types, the wire codec, RDATA, the duration grammar, the presentation
  *     tokenizer) is the bottom: it imports nothing else of src/, so every layer may use it;
  *   - errors.ts, then the small base files (log, addresses, backoff);
- *   - schema/ (the Duration schema and the generic TypeBox validator that words failures);
+ *   - validation/ (the Duration schema and the generic TypeBox validator that words failures);
  *   - checks/ (the check registry, its check types, the `checks:` schema and compiler);
  *   - policy/ (the policy registry, kinds, compiler and evaluation; the compiled targets —
  *     regions, pools, endpoints — and the health view policies read);
@@ -32,7 +32,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['proto'],
   ['errors.ts'],
   ['log.ts', 'address.ts', 'backoff.ts'],
-  ['schema'],
+  ['validation'],
   ['checks'],
   ['policy'],
   ['model'],

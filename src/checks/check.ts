@@ -11,7 +11,7 @@
  * points a plan at one endpoint for one run (a spec); `open` gives the runner that probes specs
  * (it may hold shared resources, such as the HTTP connection pool, until closed).
  *
- * Imports nothing of src/ but proto/, schema/ and errors.ts (src/layering.test.ts), so the zone
+ * Imports nothing of src/ but proto/, validation/ and errors.ts (src/layering.test.ts), so the zone
  * schema, the policy compiler and the health layer can all be built on it.
  */
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';

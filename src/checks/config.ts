@@ -14,7 +14,7 @@
  */
 import type { CodedArgs } from '../errors.js';
 import { checkDurationMs, type CheckEntry } from './schema.js';
-import { formatPath, type PathSegment } from '../schema/validate.js';
+import { formatPath, type PathSegment } from '../validation/validate.js';
 import { CHECK_TYPES, checkTypeOf, type AnyCheckType, type ProbePlan } from './registry.js';
 
 export type Quorum = 'majority' | 'any' | 'all' | number;

@@ -2,8 +2,8 @@
  * @module dns/pipeline
  * The query path, step by step, in one function (docs/query-path.md draws it):
  *
- *   decode (dns/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
- *     → sections (dns/answer) → encode (dns/wire) → finish: ID, question, OPT, size limit
+ *   decode (proto/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
+ *     → sections (dns/answer) → encode (proto/wire) → finish: ID, question, OPT, size limit
  *
  * Zone transfers (AXFR, IXFR) branch off after the checks, to dns/transfer.ts.
  *

@@ -2,7 +2,7 @@
  * @module model/zone-schema
  * The shape of a Meridian YAML zone document, as TypeBox (JSON Schema) schemas, assembled from
  * the policy schemas (policy/schema.ts) and the check schema (checks/schema.ts); values are checked
- * against them, and the failures put into words, by schema/validate.ts.
+ * against them, and the failures put into words, by validation/validate.ts.
  *
  * zone/yaml-zone.ts validates every `*.yaml` zone file with {@link validateZoneDocument}; the
  * admin API will validate request bodies with the same schemas, and the schemas are kept plain
@@ -11,11 +11,11 @@
  *
  * The schemas check shape and ranges only. What needs DNS knowledge (names, record types, RDATA,
  * address lists, the value of a duration string) is checked by zone/yaml-zone.ts afterwards.
- * Schemas may carry the `x-error` extension keyword (see schema/validate.ts).
+ * Schemas may carry the `x-error` extension keyword (see validation/validate.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, MAX_U32 } from '../schema/duration.js';
-import { validateAgainst, type SchemaProblem } from '../schema/validate.js';
+import { Duration, MAX_U32 } from '../validation/duration.js';
+import { validateAgainst, type SchemaProblem } from '../validation/validate.js';
 import { LatencyRowEntry, PolicyRecordEntry, PoolEntry, RegionEntry } from '../policy/schema.js';
 import { CheckEntry } from '../checks/schema.js';
 

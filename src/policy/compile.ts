@@ -16,7 +16,7 @@ import type { CodedArgs, ErrorArgs, ErrorCode } from '../errors.js';
 import { NameError, keyToWire, presentationToKey } from '../proto/name.js';
 import { RRType, typeFromName } from '../proto/types.js';
 import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from './schema.js';
-import { formatPath, validateAgainst, type PathSegment } from '../schema/validate.js';
+import { formatPath, validateAgainst, type PathSegment } from '../validation/validate.js';
 import { MAX_TTL, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { addressBytes } from './client.js';
 import { seedOf } from './common.js';

@@ -11,7 +11,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { POLICY_KINDS } from './registry.js';
-import { Duration } from '../schema/duration.js';
+import { Duration } from '../validation/duration.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
 const ID_ERROR = 'must be an id: lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters';

@@ -14,7 +14,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { ErrorArgs, ErrorCode } from '../errors.js';
-import type { PathSegment } from '../schema/validate.js';
+import type { PathSegment } from '../validation/validate.js';
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
 import type { LatencyTable } from './latency-table.js';

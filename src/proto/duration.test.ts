@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHECK_DURATION, CLI_DURATION, MAX_TTL, TTL_DURATION, durationPattern, durationValue, parseDuration, parseTtlUnits } from './duration.js';
 import { checkDurationMs } from '../checks/schema.js';
-import { DURATION_PATTERN } from '../schema/duration.js';
+import { DURATION_PATTERN } from '../validation/duration.js';
 import { parseMasterFile } from '../zone/master-file.js';
 import { parseRdataText } from './rdata.js';
 import { RRType } from './types.js';

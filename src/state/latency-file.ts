@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { LatencyRowEntry } from '../policy/schema.js';
-import { formatPath, validateAgainst } from '../schema/validate.js';
+import { formatPath, validateAgainst } from '../validation/validate.js';
 import { LatencyTable, LatencyTableError } from '../policy/latency-table.js';
 import type { Logger } from '../log.js';
 

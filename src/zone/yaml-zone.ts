@@ -16,7 +16,7 @@ import { zoneError, zoneErrorOf, type ErrorArgs, type ErrorCode, type ZoneError 
 import { NameError, isAtOrBelow, presentationToKey } from '../proto/name.js';
 import { RRType, typeFromName, typeToName } from '../proto/types.js';
 import { validateZoneDocument, type RecordEntry, type ZoneDocument } from '../model/zone-schema.js';
-import { formatPath, type PathSegment, type SchemaProblem } from '../schema/validate.js';
+import { formatPath, type PathSegment, type SchemaProblem } from '../validation/validate.js';
 import { MAX_TTL, MAX_U32, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { parseRdataText } from '../proto/rdata.js';
 import { buildAcl } from './zone.js';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
-import { compileSchema } from '../../src/schema/validate.js';
+import { compileSchema } from '../../src/validation/validate.js';
 import { RegionResponse, RegionsResponse, RegionStatusResponse } from '../../src/health/status-schema.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 /**
- * @module schema/validate
+ * @module validation/validate
  * The one place that checks a value against a TypeBox (JSON Schema) schema and puts the failures
  * into words an operator reads: `records[2].ttl: must be ...`. Generic: it knows no schema of its
  * own, so the zone document (model/zone-schema.ts), the policy and check schemas

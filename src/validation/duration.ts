@@ -1,5 +1,5 @@
 /**
- * @module schema/duration
+ * @module validation/duration
  * The Duration schema (seconds, or BIND units such as `1h30m`) shared by the zone, policy and
  * latency-file schemas; the grammar itself is proto/duration.ts.
  */

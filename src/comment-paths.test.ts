@@ -6,9 +6,9 @@
  *
  * What counts as a citation:
  *   - a path from the repository root whose first folder is one of the root's folders
- *     (`src/dns/wire.ts`, `docs/health.md`, `test/support/tools.ts`, `deploy/...`);
- *   - a path relative to src/ whose first folder is one of src/'s folders (`dns/wire.ts`,
- *     `zone/rdata.ts`; `.js` may stand for the `.ts` source), as module headers write them;
+ *     (`src/proto/wire.ts`, `docs/health.md`, `test/support/tools.ts`, `deploy/...`);
+ *   - a path relative to src/ whose first folder is one of src/'s folders (`proto/wire.ts`,
+ *     `proto/rdata.ts`; `.js` may stand for the `.ts` source), as module headers write them;
  *   - a bare upper-case Markdown name (`README.md`), which means the file at the root.
  * A path that is part of a longer one (`/etc/meridian/zones/x.yaml`, a URL) is not a citation,
  * nor is one another project owns (`fastify's test/...`); a path with a `*` must match a file.
@@ -97,7 +97,7 @@ describe('paths cited in comments', () => {
   it('finds the citations (in both forms)', () => {
     expect(citations.length).toBeGreaterThan(200);
     const whereCited = (c: string) => citations.filter((x) => x.cited === c).map((x) => x.where);
-    expect(whereCited('dns/name.ts')).toContain('src/zone/rdata.ts');
+    expect(whereCited('proto/name.ts')).toContain('src/proto/rdata.ts');
     expect(whereCited('docs/health.md').length).toBeGreaterThan(0);
     expect(whereCited('test/support/source-cases.ts')).toContain('src/state/source.ts');
   });
@@ -111,6 +111,6 @@ describe('paths cited in comments', () => {
     const cited = [...'see dns/axfr.ts, src/zone/build.ts and DESIGN.md; not /etc/zones/x.yaml'.matchAll(CITATION)].map((m) => m[1]!);
     expect(cited).toEqual(['dns/axfr.ts', 'src/zone/build.ts', 'DESIGN.md']);
     expect(cited.map((c) => exists(resolveCitation(c)!))).toEqual([false, false, false]);
-    expect(exists(resolveCitation('dns/wire.js')!)).toBe(true);
+    expect(exists(resolveCitation('proto/wire.js')!)).toBe(true);
   });
 });

@@ -15,7 +15,7 @@
  * shares (auth, body parsing, validation, internal errors): {@link commonErrors}.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord } from '../model/status-schema.js';
+import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord } from '../health/status-schema.js';
 import { codes, type ErrorCode } from '../errors.js';
 
 /** `T` or `null`. */
@@ -225,7 +225,7 @@ const RegionOverride = Nullable(Type.Object({ kind: Type.String(), reason: Type.
 
 /**
  * A region with its derived status (admin/health-routes.ts `regionStatuses`); the words and
- * counts are model/status-schema.ts's, which health/status.ts derives (docs/health.md, "Region
+ * counts are health/status-schema.ts's, which health/status.ts derives (docs/health.md, "Region
  * states").
  */
 const regionStatusProps = {

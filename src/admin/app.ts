@@ -20,7 +20,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { validateAgainst } from '../model/zone-schema.js';
+import { validateAgainst } from '../validation/validate.js';
 import { OPEN_PATHS, PAGE_PATHS, registerAuth, type Token } from './auth.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { errorHandler, notFoundHandler } from './problem.js';

@@ -9,7 +9,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
-import { compileSchema } from '../model/zone-schema.js';
+import { compileSchema } from '../validation/validate.js';
 import { refuse } from './problem.js';
 import { HealthReport, RegionList, VotesAccepted, ok, problems } from './api-schemas.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';

@@ -26,9 +26,9 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
-import { typeToName } from '../dns/types.js';
-import { keyToPresentation } from '../dns/name.js';
-import type { Query } from '../dns/wire.js';
+import { typeToName } from '../proto/types.js';
+import { keyToPresentation } from '../proto/name.js';
+import type { Query } from '../proto/wire.js';
 import type { Endpoint } from '../policy/types.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Vote } from '../health/votes.js';

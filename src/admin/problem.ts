@@ -12,7 +12,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { createError, fieldError, MeridianError, type DetailCode, type FieldProblem } from '../errors.js';
-import { validateAgainst } from '../model/zone-schema.js';
+import { validateAgainst } from '../validation/validate.js';
 
 export type { FieldProblem } from '../errors.js';
 

@@ -11,7 +11,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { checkZoneFiles } from '../state/file-source.js';
 import { zoneError, type ZoneError } from '../errors.js';
-import { keyToPresentation } from '../dns/name.js';
+import { keyToPresentation } from '../proto/name.js';
 import { zoneFileKind } from '../zone/load.js';
 import { flag, renderCommandHelp, resolveOptions } from './options.js';
 

@@ -21,7 +21,7 @@
  */
 import { Backoff } from '../backoff.js';
 import { zoneError, type ZoneError } from '../errors.js';
-import { keyToPresentation } from '../dns/name.js';
+import { keyToPresentation } from '../proto/name.js';
 import type { Zone } from '../zone/zone.js';
 import type { CommitResult, InputStatus, Source, ZoneEntry } from '../state/source.js';
 import type { SnapshotHolder } from '../state/snapshot.js';

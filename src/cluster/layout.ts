@@ -20,7 +20,7 @@
  * The zones directory and etcd hold the same texts: `meridian cluster import` and `export` copy
  * one to the other.
  */
-import { keyToPresentation } from '../dns/name.js';
+import { keyToPresentation } from '../proto/name.js';
 import { loadZoneText } from '../zone/load.js';
 import type { BuildResult } from '../zone/zone.js';
 

@@ -3,13 +3,13 @@
  * Builds the sections of an authoritative response from a lookup result: AA, the SOA in the
  * authority section of negative answers, NS and glue for referrals, and additional-section
  * addresses for NS, MX and SRV targets. Called by dns/pipeline.ts; the result goes to
- * dns/wire.ts for encoding.
+ * proto/wire.ts for encoding.
  */
-import { RRType } from './types.js';
-import { Rcode, type Sections, type WireRRset } from './wire.js';
+import { RRType } from '../proto/types.js';
+import { Rcode, type Sections, type RRset } from '../proto/wire.js';
 import { addressRRsets, type LookupResult } from '../zone/lookup.js';
-import { rdataTargetKey } from '../zone/rdata.js';
-import type { RRset, Zone } from '../zone/zone.js';
+import { rdataTargetKey } from '../proto/rdata.js';
+import type { Zone } from '../zone/zone.js';
 import type { Decision, Endpoint, PolicyRecord } from '../policy/types.js';
 
 /** Types whose targets earn additional-section addresses (RFC 1035 §3.3.9, §3.3.11; RFC 2782). */
@@ -19,13 +19,13 @@ const ADDITIONAL_FOR: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRTyp
  * The SOA for a negative answer, with the TTL of RFC 2308 §3: the smaller of the SOA's own TTL
  * and its MINIMUM field, so resolvers cache the denial exactly that long.
  */
-function negativeSoa(zone: Zone): WireRRset {
+function negativeSoa(zone: Zone): RRset {
   return { owner: zone.origin, type: RRType.SOA, ttlSeconds: zone.negativeTtlSeconds, rdatas: zone.soa.rdatas };
 }
 
 /** In-zone addresses for the targets of `sets`, each RRset once, skipping those already answered. */
-function additionalFor(zone: Zone, sets: readonly WireRRset[], skip: ReadonlySet<RRset> = new Set()): WireRRset[] {
-  const out: WireRRset[] = [];
+function additionalFor(zone: Zone, sets: readonly RRset[], skip: ReadonlySet<RRset> = new Set()): RRset[] {
+  const out: RRset[] = [];
   const seen = new Set<RRset>(skip);
   for (const s of sets) {
     if (!ADDITIONAL_FOR.has(s.type)) continue;
@@ -46,7 +46,7 @@ function additionalFor(zone: Zone, sets: readonly WireRRset[], skip: ReadonlySet
 export function buildSections(result: LookupResult): Sections {
   switch (result.kind) {
     case 'answer': {
-      const answer: WireRRset[] = result.records.map((r) =>
+      const answer: RRset[] = result.records.map((r) =>
         r.owner === r.set.owner ? r.set : { owner: r.owner, type: r.set.type, ttlSeconds: r.set.ttlSeconds, rdatas: r.set.rdatas },
       );
       const answered = new Set(result.records.map((r) => r.set));
@@ -90,7 +90,7 @@ export function buildSections(result: LookupResult): Sections {
  * decision holds only hostnames — a CNAME to the first of them (a CNAME stands alone, RFC 2181
  * §10.1). Null when the decision is empty (serve_none).
  */
-export function policyRRset(owner: string, record: PolicyRecord, decision: Decision): WireRRset | null {
+export function policyRRset(owner: string, record: PolicyRecord, decision: Decision): RRset | null {
   const eps = answeredEndpoints(decision);
   if (eps.length === 0) return null;
   return { owner, type: eps[0]!.rrtype, ttlSeconds: record.ttlSeconds, rdatas: eps.map((e) => e.rdata) };

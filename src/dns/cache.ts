@@ -2,10 +2,10 @@
  * @module dns/cache
  * The encoded-answer cache. For answers that do not depend on the client, the pipeline encodes
  * once per (name, type) and afterwards only patches the ID, flags and question bytes
- * (dns/wire.ts `finishResponse`). One cache belongs to one snapshot ({@link answerCacheOf}), so a
+ * (proto/wire.ts `finishResponse`). One cache belongs to one snapshot ({@link answerCacheOf}), so a
  * new snapshot starts empty and an answer can never outlive the zone data it came from.
  */
-import type { EncodedResponse } from './wire.js';
+import type { EncodedResponse } from '../proto/wire.js';
 import type { Snapshot } from '../state/snapshot.js';
 import type { LookupResult } from '../zone/lookup.js';
 import type { Endpoint } from '../policy/types.js';

@@ -15,9 +15,9 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { createError } from '../errors.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../address.js';
-import { keyToPresentation } from './name.js';
-import { CLASSIC_UDP_SIZE, encodeQuery, Opcode, parseResponse, Rcode, rcodeName } from './wire.js';
-import { RRType } from './types.js';
+import { keyToPresentation } from '../proto/name.js';
+import { CLASSIC_UDP_SIZE, encodeQuery, Opcode, parseResponse, Rcode, rcodeName } from '../proto/wire.js';
+import { RRType } from '../proto/types.js';
 import type { Snapshot, SnapshotHolder } from '../state/snapshot.js';
 import type { Zone } from '../zone/zone.js';
 
@@ -268,7 +268,7 @@ export class Notifier {
    * the socket is ignored.
    */
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    // The server's own codec (dns/wire.ts): a datagram that is not a well-formed response is ignored.
+    // The server's own codec (proto/wire.ts): a datagram that is not a well-formed response is ignored.
     const res = parseResponse(msg);
     if (typeof res === 'string' || res.opcode !== Opcode.NOTIFY) return;
     const p = this.#byId.get(res.id);
@@ -286,7 +286,7 @@ export class Notifier {
 }
 
 /**
- * Encodes a NOTIFY request (RFC 1996 §3) with dns/wire.ts {@link encodeQuery}: QR clear (§3.3),
+ * Encodes a NOTIFY request (RFC 1996 §3) with proto/wire.ts {@link encodeQuery}: QR clear (§3.3),
  * opcode NOTIFY (4), AA set (as in the examples of §4), QDCOUNT 1 with <origin, IN, SOA> (§3.7,
  * §3.11: the SOA is the only NOTIFY event defined), the current SOA RR in the answer section as
  * a hint (§3.7; its owner a pointer to the question name), and no authority or additional records

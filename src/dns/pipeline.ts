@@ -2,8 +2,8 @@
  * @module dns/pipeline
  * The query path, step by step, in one function (docs/query-path.md draws it):
  *
- *   decode (dns/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
- *     → sections (dns/answer) → encode (dns/wire) → finish: ID, question, OPT, size limit
+ *   decode (proto/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
+ *     → sections (dns/answer) → encode (proto/wire) → finish: ID, question, OPT, size limit
  *
  * Zone transfers (AXFR, IXFR) branch off after the checks, to dns/transfer.ts.
  *
@@ -13,7 +13,7 @@
  * it ({@link QueryContext}) change. The snapshot is read once, at the start of a query; nothing
  * here awaits. Only this module and dns/transfer.ts turn outcomes into rcodes.
  */
-import { RRType } from './types.js';
+import { RRType } from '../proto/types.js';
 import { buildSections, errorSections, policySections } from './answer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
@@ -21,7 +21,7 @@ import { decide } from '../policy/evaluate.js';
 import { clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
-import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from './wire.js';
+import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
 import { lookup } from '../zone/lookup.js';
 import { latencyFor, type Snapshot } from '../state/snapshot.js';
 

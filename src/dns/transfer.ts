@@ -8,12 +8,12 @@
  * header and question checks.
  */
 import type { BlockList } from 'node:net';
-import { RRType } from './types.js';
+import { RRType } from '../proto/types.js';
 import { errorSections, policyRRset } from './answer.js';
 import type { PipelineOutput, QueryContext, QueryEnv } from './pipeline.js';
 import { decide } from '../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../policy/client.js';
-import { Rcode, encodeReply, encodeTransfer, finishResponse, type Query, type WireRRset } from './wire.js';
+import { Rcode, encodeReply, encodeTransfer, finishResponse, type Query, type RRset } from '../proto/wire.js';
 import { latencyFor, type Snapshot } from '../state/snapshot.js';
 
 /** True when `address` may transfer a zone guarded by `acl`. */
@@ -32,7 +32,7 @@ export function transfer(query: Query, ctx: QueryContext, env: QueryEnv, snapsho
   };
   if (!zone) return fail(Rcode.NOTAUTH); // RFC 5936 §2.2.1: not authoritative for that zone
   if (!allowed(zone.transferAcl, ctx.remoteAddress)) return fail(Rcode.REFUSED);
-  const soa: WireRRset = zone.soa;
+  const soa: RRset = zone.soa;
   if (ctx.transport === 'udp') {
     if (query.qtype === RRType.AXFR) return fail(Rcode.FORMERR);
     env.observe?.(query, Rcode.NOERROR, zone.origin);
@@ -43,7 +43,7 @@ export function transfer(query: Query, ctx: QueryContext, env: QueryEnv, snapsho
   // policies); their TTL is short, and the primary's answers stay the authoritative ones. A CNAME
   // answer is left out where the owner has other data (a CNAME stands alone, RFC 1034 §3.6.2).
   const latency = latencyFor(snapshot, zone);
-  const policySets: WireRRset[] = [];
+  const policySets: RRset[] = [];
   for (const rec of zone.policies?.records ?? []) {
     const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, { latency }));
     if (set && !(set.type === RRType.CNAME && zone.nodes.get(rec.owner)!.rrsets.size > 0)) policySets.push(set);

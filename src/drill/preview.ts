@@ -19,8 +19,8 @@
  *   - `min_healthy_regions`: at least this many regions (default 1) keep a usable endpoint.
  */
 import { answeredEndpoints } from '../dns/answer.js';
-import { keyToPresentation } from '../dns/name.js';
-import { typeToName } from '../dns/types.js';
+import { keyToPresentation } from '../proto/name.js';
+import { typeToName } from '../proto/types.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';
 import { clientFromText, type Client } from '../policy/client.js';
 import { decide, outcomes } from '../policy/evaluate.js';
@@ -29,7 +29,7 @@ import { withEndpointsDown, withRegionsDown, type HealthView } from '../policy/h
 import type { LatencyTable } from '../policy/latency-table.js';
 import type { Endpoint, PolicyNode, PolicyRecord } from '../policy/types.js';
 import { latencyFor, type Snapshot } from '../state/snapshot.js';
-import { formatRdata } from '../zone/rdata.js';
+import { formatRdata } from '../proto/rdata.js';
 import { DEFAULT_COUNTRIES, vantagePoints, type VantagePoint } from './vantage.js';
 
 /** Shares closer than this are the same share (they are sums of products of weight ratios). */

@@ -34,10 +34,10 @@ import type { SnapshotHolder } from '../state/snapshot.js';
 import type { AuditLog } from '../state/audit.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { clientFromText, clientSubnetOption } from '../policy/client.js';
-import { presentationToKey } from '../dns/name.js';
-import { RRType, typeFromName } from '../dns/types.js';
-import { encodeQuery, parseResponse, rcodeName } from '../dns/wire.js';
-import { formatRdata } from '../zone/rdata.js';
+import { presentationToKey } from '../proto/name.js';
+import { RRType, typeFromName } from '../proto/types.js';
+import { encodeQuery, parseResponse, rcodeName } from '../proto/wire.js';
+import { formatRdata } from '../proto/rdata.js';
 import { answerText, preview, type Candidate, type DrillTarget, type Preview, type SafetyCheck } from './preview.js';
 
 /** Judged answers a pair needs on a node before its shares are compared with the prediction. */
@@ -61,7 +61,7 @@ const OBSERVED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME]);
 
 /**
  * An observed record in the form {@link answerText} gives a candidate's values: the same RDATA
- * formatter (zone/rdata.ts), lowercased.
+ * formatter (proto/rdata.ts), lowercased.
  */
 function observedText(type: number, rdata: Buffer): string {
   return formatRdata(type, rdata).toLowerCase();
@@ -318,7 +318,7 @@ export class DrillRunner {
       sock = dgram.createSocket(family);
       sock.on('error', () => undefined);
       sock.on('message', (msg) => {
-        // The server's own codec (dns/wire.ts); a datagram that is not a well-formed response to one of our IDs is not ours.
+        // The server's own codec (proto/wire.ts); a datagram that is not a well-formed response to one of our IDs is not ours.
         const res = parseResponse(msg);
         if (typeof res === 'string') return;
         const cb = pending.get(res.id);

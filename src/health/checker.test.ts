@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Checker } from './checker.js';
-import { compileChecks, type CheckPlan } from './config.js';
-import type { CheckEntry } from '../model/health-schema.js';
+import { compileChecks, type CheckPlan } from '../checks/config.js';
+import type { CheckEntry } from '../checks/schema.js';
 import type { Prober, ProbeResult, ProbeSpec } from './probe.js';
 import type { Vote } from './votes.js';
 import type { Endpoint } from '../policy/types.js';

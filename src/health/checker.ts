@@ -7,16 +7,16 @@
  * applies rise/fall: the first result sets the state, after that `rise` consecutive ups turn a
  * down endpoint up and `fall` consecutive downs turn an up one down. The vote carries the state,
  * the RTT and the reason of the latest run. Each probe is aimed at the endpoint by its check
- * type (health/checks/registry.ts), and run by the prober (health/probe.ts).
+ * type (checks/registry.ts), and run by the prober (health/probe.ts).
  *
  * Nothing here is on the DNS path: probes run on the event loop's I/O, each bounded by its
  * timeout, and a hanging target only delays its own next run.
  */
-import { RRType } from '../dns/types.js';
+import { RRType } from '../proto/types.js';
 import { checkedEndpoints } from './endpoints.js';
-import type { CheckNode, CheckPlan } from './config.js';
-import type { ProbeTarget } from './checks/check.js';
-import { checkTypeOf, type ProbePlan, type ProbeSpec } from './checks/registry.js';
+import type { CheckNode, CheckPlan } from '../checks/config.js';
+import type { ProbeTarget } from '../checks/check.js';
+import { checkTypeOf, type ProbePlan, type ProbeSpec } from '../checks/registry.js';
 import type { Prober, ProbeResult } from './probe.js';
 import type { Vote } from './votes.js';
 import type { Endpoint } from '../policy/types.js';

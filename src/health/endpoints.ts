@@ -7,7 +7,7 @@
  */
 import type { Snapshot } from '../state/snapshot.js';
 import type { Endpoint } from '../policy/types.js';
-import type { CheckPlan } from './config.js';
+import type { CheckPlan } from '../checks/config.js';
 
 /** An endpoint that runs a health check. */
 export type CheckedEndpoint = Endpoint & { readonly check: CheckPlan };

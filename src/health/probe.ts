@@ -1,20 +1,20 @@
 /**
  * @module health/probe
- * The probe dispatcher: one runner per check type of health/checks/registry.ts, opened together
+ * The probe dispatcher: one runner per check type of checks/registry.ts, opened together
  * and closed together, and each spec handed to the runner of its `kind`. A probe never throws,
  * never rejects and never outlives its timeout; it returns up/down, the RTT and a short, stable
  * reason (each check type's module lists its reasons: ./checks/http.ts, ./checks/tcp.ts,
  * ./checks/dns.ts; the connection reasons are in ./checks/check.ts).
  */
-import type { ProbeResult, ProbeRunner, RunnerOptions } from './checks/check.js';
-import { CHECK_TYPES, type AnyCheckType, type ProbeSpec } from './checks/registry.js';
+import type { ProbeResult, ProbeRunner, RunnerOptions } from '../checks/check.js';
+import { CHECK_TYPES, type AnyCheckType, type ProbeSpec } from '../checks/registry.js';
 
-export type { ProbeResult } from './checks/check.js';
-export { reasonOf } from './checks/check.js';
-export type { ProbeSpec } from './checks/registry.js';
-export { BODY_LIMIT, probeHttp, type HttpProbeSpec } from './checks/http.js';
-export { probeTcp, type TcpProbeSpec } from './checks/tcp.js';
-export { probeDns, type DnsProbeSpec } from './checks/dns.js';
+export type { ProbeResult } from '../checks/check.js';
+export { reasonOf } from '../checks/check.js';
+export type { ProbeSpec } from '../checks/registry.js';
+export { BODY_LIMIT, probeHttp, type HttpProbeSpec } from '../checks/http.js';
+export { probeTcp, type TcpProbeSpec } from '../checks/tcp.js';
+export { probeDns, type DnsProbeSpec } from '../checks/dns.js';
 
 export interface Prober {
   probe(spec: ProbeSpec): Promise<ProbeResult>;

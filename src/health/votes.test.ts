@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { VoteStore, type Vote } from './votes.js';
 import { HealthState } from '../policy/health-view.js';
-import type { CheckPlan, Quorum } from './config.js';
+import type { CheckPlan, Quorum } from '../checks/config.js';
 import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';
 

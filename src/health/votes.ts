@@ -14,7 +14,7 @@
  * staleness even when no vote arrives.
  */
 import { checkedEndpoints } from './endpoints.js';
-import { votesNeeded, type CheckPlan } from './config.js';
+import { votesNeeded, type CheckPlan } from '../checks/config.js';
 import type { Health, HealthState } from '../policy/health-view.js';
 import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';

@@ -14,7 +14,7 @@
  *   - the `x-error` wording becomes `errorMessage`, the keyword editors using the VS Code JSON
  *     language service (yaml-language-server among them) show instead of their own message.
  */
-import { NODE_SCHEMAS } from './policy-schema.js';
+import { NODE_SCHEMAS } from '../policy/schema.js';
 import { ZoneDocument } from './zone-schema.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -17,7 +17,7 @@ import { OverrideFile } from '../admin/routes/overrides.js';
 import { formatHostPort, isLoopback } from '../address.js';
 import type { EtcdConnection } from '../cluster/etcd-client.js';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
-import { keyToPresentation } from '../dns/name.js';
+import { keyToPresentation } from '../proto/name.js';
 import { Notifier, type NotifyTarget } from '../dns/notify.js';
 import { DnsServer } from '../dns/server.js';
 import { createError } from '../errors.js';

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode, ZoneError } from '../errors.js';
-import { RRType } from '../dns/types.js';
+import { RRType } from '../proto/types.js';
 import { loadZoneText } from '../zone/load.js';
 import type { PolicyNode } from './types.js';
 

@@ -13,10 +13,10 @@
  */
 import { isIP } from 'node:net';
 import type { CodedArgs, ErrorArgs, ErrorCode } from '../errors.js';
-import { NameError, keyToWire, presentationToKey } from '../dns/name.js';
-import { RRType, typeFromName } from '../dns/types.js';
-import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from '../model/policy-schema.js';
-import { formatPath, validateAgainst, type PathSegment } from '../model/zone-schema.js';
+import { NameError, keyToWire, presentationToKey } from '../proto/name.js';
+import { RRType, typeFromName } from '../proto/types.js';
+import { NODE_SCHEMAS, type LatencyRowEntry, type PolicyRecordEntry, type PoolEntry, type RegionEntry } from './schema.js';
+import { formatPath, validateAgainst, type PathSegment } from '../validation/validate.js';
 import { MAX_TTL, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { addressBytes } from './client.js';
 import { seedOf } from './common.js';
@@ -24,8 +24,8 @@ import { continentOf, loadGeoip } from './geoip.js';
 import { LatencyTable, LatencyTableError } from './latency-table.js';
 import { policyKind } from './registry.js';
 import type { AllDown, Endpoint, KindCompiler, PolicyNode, PolicyRecord, Pool, Region } from './types.js';
-import { compileChecks, type CheckPlan } from '../health/config.js';
-import type { CheckEntry } from '../model/health-schema.js';
+import { compileChecks, type CheckPlan } from '../checks/config.js';
+import type { CheckEntry } from '../checks/schema.js';
 
 /** The TTL of policy answers when the record gives none: short, so changes reach clients soon. */
 export const DEFAULT_POLICY_TTL = 30;

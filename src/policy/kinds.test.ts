@@ -6,7 +6,7 @@
  * sockets: zones go through the real load path and decisions through `decide`, as the DNS path's.
  */
 import { describe, expect, it } from 'vitest';
-import { RRType } from '../dns/types.js';
+import { RRType } from '../proto/types.js';
 import { vantagePoints } from '../drill/vantage.js';
 import { client, contextFor, keysOf, policyCases, recordOf, scripted, seededChooser, zoneOf } from '../../test/support/policy-cases.js';
 import { decide, outcomes } from './evaluate.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NODE_SCHEMAS, PolicyNodeRef } from '../model/policy-schema.js';
+import { NODE_SCHEMAS, PolicyNodeRef } from './schema.js';
 import { POLICY_KINDS, policyKind } from './registry.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -3,7 +3,7 @@
  * Every kind of policy node, one line each. A kind is one module in policy/kinds/ (its option
  * schema, its compile step, its node) and a page in docs/policies/; see docs/policies/README.md
  * "Adding a policy kind". The order here is the order of the kinds in messages and in the zone
- * schema (model/policy-schema.ts `NODE_SCHEMAS`).
+ * schema (policy/schema.ts `NODE_SCHEMAS`).
  */
 import type { PolicyKind } from './types.js';
 import { cidr } from './kinds/cidr.js';

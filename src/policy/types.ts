@@ -14,11 +14,11 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { ErrorArgs, ErrorCode } from '../errors.js';
-import type { PathSegment } from '../model/zone-schema.js';
+import type { PathSegment } from '../validation/validate.js';
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
 import type { LatencyTable } from './latency-table.js';
-import type { CheckPlan } from '../health/config.js';
+import type { CheckPlan } from '../checks/config.js';
 
 /** Where capacity lives. */
 export interface Region {
@@ -141,7 +141,7 @@ export interface Decision {
 
 // ---- kinds of policy (policy/registry.ts) ---------------------------------------------------
 
-/** The schema pieces a kind's option schema is made of (model/policy-schema.ts provides them). */
+/** The schema pieces a kind's option schema is made of (policy/schema.ts provides them). */
 export interface SchemaKit {
   /** An id (pool, region): the same pattern and message everywhere. */
   id(description: string): TSchema;

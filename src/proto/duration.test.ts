@@ -4,16 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CHECK_DURATION, CLI_DURATION, MAX_TTL, TTL_DURATION, durationPattern, durationValue, parseDuration, parseTtlUnits } from './duration.js';
-import { checkDurationMs } from '../model/health-schema.js';
-import { DURATION_PATTERN } from '../model/duration.js';
+import { checkDurationMs } from '../checks/schema.js';
+import { DURATION_PATTERN } from '../validation/duration.js';
 import { parseMasterFile } from '../zone/master-file.js';
-import { parseRdataText } from '../zone/rdata.js';
-import { RRType } from '../dns/types.js';
+import { parseRdataText } from './rdata.js';
+import { RRType } from './types.js';
 import { allStrings } from '../../test/support/strings.js';
 
 // The grammars as each caller wrote its own before they were merged, kept here as the oracle.
 const before = {
-  /** zone/rdata.ts parseTtlUnits (master files, YAML zones, policy TTLs, SOA timers). */
+  /** proto/rdata.ts parseTtlUnits (master files, YAML zones, policy TTLs, SOA timers). */
   ttl(text: string): number | undefined {
     if (/^[0-9]+$/.test(text)) return Number(text);
     if (!/^([0-9]+[smhdw])+$/i.test(text)) return undefined;
@@ -22,7 +22,7 @@ const before = {
     for (const m of text.toLowerCase().matchAll(/([0-9]+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
     return total;
   },
-  /** model/health-schema.ts: the schema pattern, then checkDurationMs. */
+  /** checks/schema.ts: the schema pattern, then checkDurationMs. */
   check(text: string): number | undefined {
     if (!new RegExp('^(?:[0-9]+(?:ms|s|m|h))+$').test(text)) return undefined;
     let total = 0;

@@ -1,7 +1,7 @@
 /**
  * The shared presentation tokenizer (proto/presentation.ts, RFC 1035 §5.1): what each profile
  * makes of quotes, escapes (`\X`, `\DDD`), parentheses and comments, and a differential check
- * against the two tokenizers it replaced (zone/master-file.ts's line loop, zone/rdata.ts's).
+ * against the two tokenizers it replaced (zone/master-file.ts's line loop, proto/rdata.ts's).
  */
 import { describe, expect, it } from 'vitest';
 import { MASTER_FILE_LINE, RDATA_TEXT, scanPresentation, type PresentationItem } from './presentation.js';
@@ -55,7 +55,7 @@ const before = {
     }
     return { items, contentEnd, unclosedQuote };
   },
-  /** zone/rdata.ts tokenizeRdataText() before quotedToken(); `null` for its unclosed-quote error. */
+  /** proto/rdata.ts tokenizeRdataText() before quotedToken(); `null` for its unclosed-quote error. */
   rdata(text: string): string[] | null {
     const tokens: string[] = [];
     let i = 0;

@@ -5,14 +5,14 @@
  * and the `\DDD` decimal form), `;` starts a comment and `(` … `)` continue an entry over lines.
  *
  * Owns only the splitting. Quotes are removed; backslash escapes are kept, quoted or not, for
- * the readers of each token to interpret (names in dns/name.ts, character-strings in
- * zone/rdata.ts); a token says whether it was quoted, since a quoted `"\#"` is not RFC 3597's
+ * the readers of each token to interpret (names in proto/name.ts, character-strings in
+ * proto/rdata.ts); a token says whether it was quoted, since a quoted `"\#"` is not RFC 3597's
  * generic-form marker. Like the rest of src/proto/, it imports nothing else of src/.
  *
  * Two profiles, one scanner:
  *   - {@link MASTER_FILE_LINE}: one line of a master file (zone/master-file.ts). Blanks are
  *     space and tab; `;`, `(` and `)` are special outside quotes and end an unquoted token.
- *   - {@link RDATA_TEXT}: one RDATA string of the YAML zone format (zone/rdata.ts
+ *   - {@link RDATA_TEXT}: one RDATA string of the YAML zone format (proto/rdata.ts
  *     parseRdataText). Newlines are blanks too; `;`, `(` and `)` are ordinary characters.
  */
 

@@ -14,7 +14,7 @@ import { zoneError, type ZoneError } from '../errors.js';
 import { loadZoneText, zoneFileKind } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
 import { createHash } from 'node:crypto';
-import { keyToPresentation } from '../dns/name.js';
+import { keyToPresentation } from '../proto/name.js';
 import type { CommitResult, InputStatus, Source, ZoneEntry } from './source.js';
 import type { SnapshotHolder } from './snapshot.js';
 import { writeFileAtomic } from './atomic.js';

@@ -12,8 +12,8 @@
 import fs from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { LatencyRowEntry } from '../model/policy-schema.js';
-import { formatPath, validateAgainst } from '../model/zone-schema.js';
+import { LatencyRowEntry } from '../policy/schema.js';
+import { formatPath, validateAgainst } from '../validation/validate.js';
 import { LatencyTable, LatencyTableError } from '../policy/latency-table.js';
 import type { Logger } from '../log.js';
 

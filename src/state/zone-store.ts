@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { keyToPresentation, presentationToKey } from '../dns/name.js';
+import { keyToPresentation, presentationToKey } from '../proto/name.js';
 import { validateZoneDocument, type ZoneDocument } from '../model/zone-schema.js';
 import { beyondMasterFile, documentOf, documentToYaml, recordLines, toManagedMasterFile } from '../zone/export.js';
 import { createError, fieldError, type MeridianError } from '../errors.js';

@@ -4,7 +4,7 @@
  * query name (RFC 1034 §4.3.2 step 2: "the nearest ancestor to QNAME" among the zones held).
  * Called once per query by dns/pipeline.ts; built by state/snapshot.ts for each snapshot swapped in.
  */
-import { splitKey } from '../dns/name.js';
+import { splitKey } from '../proto/name.js';
 import type { Zone } from './zone.js';
 
 /** An immutable map of origin → zone. */

@@ -8,10 +8,10 @@
  * is the text it gets (docs/zones.md, "Master files stay master files").
  */
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { keyToPresentation } from '../dns/name.js';
-import { RRType, typeToName } from '../dns/types.js';
+import { keyToPresentation } from '../proto/name.js';
+import { RRType, typeToName } from '../proto/types.js';
 import { DEFAULT_TRANSFER_ALLOW, type Zone } from './zone.js';
-import { formatRdata, soaFields } from './rdata.js';
+import { formatRdata, soaFields } from '../proto/rdata.js';
 import type { ZoneDocument } from '../model/zone-schema.js';
 
 /** The document of a zone: its YAML file parsed, or one made from a master file's records. */

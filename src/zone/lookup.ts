@@ -5,10 +5,11 @@
  * referral); dns/answer.ts turns it into sections and only the pipeline turns it into an rcode.
  * Lookup never fails on a well-formed name and never awaits anything.
  */
-import { isAtOrBelow, splitKey } from '../dns/name.js';
-import { RRType } from '../dns/types.js';
-import { rdataTargetKey } from './rdata.js';
-import type { RRset, Zone, ZoneNode } from './zone.js';
+import { isAtOrBelow, splitKey } from '../proto/name.js';
+import { RRType } from '../proto/types.js';
+import { rdataTargetKey } from '../proto/rdata.js';
+import type { RRset } from '../proto/wire.js';
+import type { Zone, ZoneNode } from './zone.js';
 import type { PolicyRecord } from '../policy/types.js';
 
 /** An RRset as it goes into a response: the owner may differ from the stored one (wildcards). */

@@ -3,9 +3,9 @@
  * corners one at a time, and every error with its exact file:line and code.
  */
 import { describe, expect, it } from 'vitest';
-import { RRType, typeToName } from '../dns/types.js';
+import { RRType, typeToName } from '../proto/types.js';
 import { parseMasterFile } from './master-file.js';
-import { formatRdata, parseRdataText } from './rdata.js';
+import { formatRdata, parseRdataText } from '../proto/rdata.js';
 import type { ParsedZone } from './record.js';
 
 const FILE = 'example.org.zone';

@@ -10,16 +10,16 @@
  * Not accepted: classes other than IN (MRD_ERR_ZONE_CLASS), `$INCLUDE` and `$GENERATE`
  * (MRD_ERR_ZONE_INCLUDE; Meridian reads exactly one file per zone).
  *
- * Called by zone/load.ts. Record data goes through zone/rdata.ts. Checks across records (SOA
+ * Called by zone/load.ts. Record data goes through proto/rdata.ts. Checks across records (SOA
  * count, CNAME conflicts, glue) are zone/zone.ts's job, shared with the YAML format, not done
  * here. Every problem is collected, each at the line where its record starts.
  */
-import { isAtOrBelow, presentationToKey } from '../dns/name.js';
-import { RRType, typeFromName, typeToName } from '../dns/types.js';
+import { isAtOrBelow, presentationToKey } from '../proto/name.js';
+import { RRType, typeFromName, typeToName } from '../proto/types.js';
 import { zoneError, zoneErrorOf, type CodedArgs, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
 import { MAX_TTL, parseTtlUnits } from '../proto/duration.js';
 import { MASTER_FILE_LINE, scanPresentation, type PresentationToken } from '../proto/presentation.js';
-import { parseRdata, rdataTokens, soaFields } from './rdata.js';
+import { parseRdata, rdataTokens, soaFields } from '../proto/rdata.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 
 /** Options for {@link parseMasterFile}. */
@@ -56,7 +56,7 @@ const isBlank = (c: string): boolean => MASTER_FILE_LINE.blanks.includes(c);
 /**
  * Splits master-file text into entries (RFC 1035 §5.1): each line goes through the shared
  * tokenizer (proto/presentation.ts), and parentheses join lines into one entry. Quotes are
- * removed from quoted tokens; backslash escapes are kept for zone/rdata.ts and dns/name.ts.
+ * removed from quoted tokens; backslash escapes are kept for proto/rdata.ts and proto/name.ts.
  */
 function lex(text: string, file: string, errors: ZoneError[]): Entry[] {
   const lines = text.replace(/^\uFEFF/, '').split('\n');

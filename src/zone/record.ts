@@ -9,7 +9,7 @@ import type { CompiledPolicies } from '../policy/compile.js';
 
 /** One resource record as parsed from a file, before validation across records. */
 export interface ZoneRecord {
-  /** Owner name as a key (see dns/name.ts): lowercase, absolute, no trailing dot. */
+  /** Owner name as a key (see proto/name.ts): lowercase, absolute, no trailing dot. */
   owner: string;
   /** RR type number (RFC 1035 §3.2.2, IANA registry). */
   type: number;

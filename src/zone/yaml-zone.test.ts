@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keyToWire } from '../dns/name.js';
-import { RRType } from '../dns/types.js';
+import { keyToWire } from '../proto/name.js';
+import { RRType } from '../proto/types.js';
 import { loadYamlZone } from './yaml-zone.js';
 import { buildZone } from './zone.js';
 

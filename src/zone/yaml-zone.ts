@@ -6,18 +6,19 @@
  * This module owns the YAML side: parsing with line numbers, checking the document against the
  * TypeBox schema in model/zone-schema.ts, pointing every problem at the line it is on, and
  * building records (SOA and NS at the apex from `soa` / `ns`, the rest from `records`). RDATA
- * text goes through zone/rdata.ts, exactly as a master file's would. Checks that span records
+ * text goes through proto/rdata.ts, exactly as a master file's would. Checks that span records
  * (CNAME conflicts, glue, a second SOA) are zone/zone.ts's, for both formats.
  *
  * Called by zone/load.ts for `*.yaml` files (serving, reloading and `meridian check`).
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, type Pair, type YAMLError } from 'yaml';
 import { zoneError, zoneErrorOf, type ErrorArgs, type ErrorCode, type ZoneError } from '../errors.js';
-import { NameError, isAtOrBelow, presentationToKey } from '../dns/name.js';
-import { RRType, typeFromName, typeToName } from '../dns/types.js';
-import { formatPath, validateZoneDocument, type PathSegment, type RecordEntry, type SchemaProblem, type ZoneDocument } from '../model/zone-schema.js';
+import { NameError, isAtOrBelow, presentationToKey } from '../proto/name.js';
+import { RRType, typeFromName, typeToName } from '../proto/types.js';
+import { validateZoneDocument, type RecordEntry, type ZoneDocument } from '../model/zone-schema.js';
+import { formatPath, type PathSegment, type SchemaProblem } from '../validation/validate.js';
 import { MAX_TTL, MAX_U32, TTL_DURATION, durationValue } from '../proto/duration.js';
-import { parseRdataText } from './rdata.js';
+import { parseRdataText } from '../proto/rdata.js';
 import { buildAcl } from './zone.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 import { compilePolicies, type CompiledPolicies } from '../policy/compile.js';

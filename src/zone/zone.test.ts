@@ -4,8 +4,8 @@
  * MRD_ERR_ZONE_TTL_MISMATCH, naming the file, line and RRset; an RRset with one TTL gives none.
  */
 import { describe, expect, it } from 'vitest';
-import { keyToPresentation } from '../dns/name.js';
-import { RRType } from '../dns/types.js';
+import { keyToPresentation } from '../proto/name.js';
+import { RRType } from '../proto/types.js';
 import { loadZoneText } from './load.js';
 
 const zone = (www: string) => `$ORIGIN example.org.

@@ -10,20 +10,14 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { zoneError, type ZoneError, type SourcePosition } from '../errors.js';
-import { isAtOrBelow, parentKey } from '../dns/name.js';
-import { RRType, typeToName } from '../dns/types.js';
-import { rdataTargetKey, soaFields } from './rdata.js';
+import { isAtOrBelow, parentKey } from '../proto/name.js';
+import { RRType, typeToName } from '../proto/types.js';
+import { rdataTargetKey, soaFields } from '../proto/rdata.js';
+import type { RRset } from '../proto/wire.js';
 import type { ParsedZone, ZoneRecord } from './record.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import type { PolicyRecord } from '../policy/types.js';
 
-/** All records of one owner and type: an RRset (RFC 2181 §5). */
-export interface RRset {
-  readonly owner: string;
-  readonly type: number;
-  readonly ttlSeconds: number;
-  readonly rdatas: readonly Buffer[];
-}
 
 /** The RRsets of one owner name. */
 export interface ZoneNode {

@@ -15,8 +15,8 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeDns, type DnsProbeSpec } from '../../src/health/probe.js';
-import { compileChecks } from '../../src/health/config.js';
-import type { CheckEntry } from '../../src/model/health-schema.js';
+import { compileChecks } from '../../src/checks/config.js';
+import type { CheckEntry } from '../../src/checks/schema.js';
 import { startDaemon, stopDaemon } from '../support/daemons.js';
 import { dig, freePort, hasCommand, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 

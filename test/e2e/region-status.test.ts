@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
-import { compileSchema } from '../../src/model/zone-schema.js';
-import { RegionResponse, RegionsResponse, RegionStatusResponse } from '../../src/model/status-schema.js';
+import { compileSchema } from '../../src/validation/validate.js';
+import { RegionResponse, RegionsResponse, RegionStatusResponse } from '../../src/health/status-schema.js';
 
 const run = promisify(execFile);
 
@@ -93,7 +93,7 @@ async function ctlRegions(node: MeridianProcess): Promise<Map<string, string[]>>
   return new Map(lines.slice(1).map((l) => l.split(/\s{2,}/)).map((cells) => [cells[0]!, cells]));
 }
 
-/** Checks a live answer against its schema (model/status-schema.ts), which names every property. */
+/** Checks a live answer against its schema (health/status-schema.ts), which names every property. */
 function expectShape(schema: Parameters<typeof compileSchema>[0], body: unknown): void {
   const validate = compileSchema(schema);
   expect(validate(body), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
@@ -153,7 +153,7 @@ describe('region states on a zone with every case', () => {
     expect(one.endpoints_detail.find((e) => e.endpoint === 'sb/spare')).toMatchObject({ status: 'weight_zero', weight_zero: true, usable: false, health: 'unknown' });
   });
 
-  it('answers exactly the shapes of model/status-schema.ts (for the OpenAPI response schemas)', async () => {
+  it('answers exactly the shapes of health/status-schema.ts (for the OpenAPI response schemas)', async () => {
     const get = async (p: string) => (await fetch(`http://127.0.0.1:${node.adminPort}${p}`)).json();
     // With a drain and a region override in force, so that every optional part is present.
     await ctl(node, 'drain', 'nc/a', '--reason', 'shape');

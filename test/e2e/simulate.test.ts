@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, hasCommand, startTestNode, tempZones } from '../support/tools.js';
 import type { RunningNode } from '../../src/node/node.js';
-import { typeFromName } from '../../src/dns/types.js';
-import { parseRdataText } from '../../src/zone/rdata.js';
+import { typeFromName } from '../../src/proto/types.js';
+import { parseRdataText } from '../../src/proto/rdata.js';
 
 const ZONE = `$ORIGIN sim.test.
 $TTL 300
@@ -125,7 +125,7 @@ describe.skipIf(!hasCommand('dig'))('simulate agrees with dig', () => {
       },
     ]);
     expect(await agree('www.sim.test', 'TYPE65')).toEqual(https);
-    // Any case, as DNS mnemonics are (RFC 3597 §5 and dns/types.ts).
+    // Any case, as DNS mnemonics are (RFC 3597 §5 and proto/types.ts).
     const lower = await simulate('name=www.sim.test&type=https');
     expect(lower.json.answer.records).toEqual(https);
     expect(lower.json.question.type).toBe('HTTPS');

@@ -9,7 +9,7 @@
  * {@link contextFor}.
  */
 import { describe, expect, it } from 'vitest';
-import { RRType } from '../../src/dns/types.js';
+import { RRType } from '../../src/proto/types.js';
 import { policyRRset } from '../../src/dns/answer.js';
 import { clientFromText, type Client } from '../../src/policy/client.js';
 import { pickWeighted } from '../../src/policy/common.js';

@@ -4,8 +4,8 @@
  * exactly these behaviours, whichever source a node uses.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { presentationToKey } from '../../src/dns/name.js';
-import { RRType } from '../../src/dns/types.js';
+import { presentationToKey } from '../../src/proto/name.js';
+import { RRType } from '../../src/proto/types.js';
 import type { Source } from '../../src/state/source.js';
 import type { SnapshotHolder } from '../../src/state/snapshot.js';
 import { loadZoneText } from '../../src/zone/load.js';

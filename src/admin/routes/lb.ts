@@ -16,8 +16,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/swagger';
-import { keyToPresentation } from '../../dns/name.js';
-import { EndpointEntry, PoolEntry, RegionEntry } from '../../model/policy-schema.js';
+import { keyToPresentation } from '../../proto/name.js';
+import { EndpointEntry, PoolEntry, RegionEntry } from '../../policy/schema.js';
 import type { ZoneDocument } from '../../model/zone-schema.js';
 import { ZoneStore } from '../../state/zone-store.js';
 import type { SnapshotHolder } from '../../state/snapshot.js';

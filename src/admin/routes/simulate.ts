@@ -7,21 +7,21 @@
  * and TCP servers call, with a trace collector and, for what-if questions, a health view in
  * which the named regions or endpoints are down. Nothing is changed.
  *
- * The query is built and the answer read with the server's own codec (dns/wire.ts
+ * The query is built and the answer read with the server's own codec (proto/wire.ts
  * {@link encodeQuery}, {@link parseResponse}), so every type the server serves can be asked: each
- * mnemonic of dns/types.ts (HTTPS, SVCB, SMIMEA…) and the RFC 3597 §5 generic `TYPEnnn`, in any
+ * mnemonic of proto/types.ts (HTTPS, SVCB, SMIMEA…) and the RFC 3597 §5 generic `TYPEnnn`, in any
  * case. Any other type is a 400 (MRD_ERR_API_BAD_REQUEST), as is a name that cannot exist
  * (RFC 1035 §2.3.4). Records come back in presentation form, the fields dig prints: owner
- * (absolute), TTL, class, type, and RDATA text from zone/rdata.ts {@link formatRdata}.
+ * (absolute), TTL, class, type, and RDATA text from proto/rdata.ts {@link formatRdata}.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
-import { keyToPresentation, NameError, presentationToKey } from '../../dns/name.js';
+import { keyToPresentation, NameError, presentationToKey } from '../../proto/name.js';
 import { handleQuery, type Explain } from '../../dns/pipeline.js';
-import { CLASS_IN, typeFromName, typeToName } from '../../dns/types.js';
-import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../dns/wire.js';
-import { formatRdata } from '../../zone/rdata.js';
+import { CLASS_IN, typeFromName, typeToName } from '../../proto/types.js';
+import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../proto/wire.js';
+import { formatRdata } from '../../proto/rdata.js';
 import { clientFromText, clientSubnetOption } from '../../policy/client.js';
 import { locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';

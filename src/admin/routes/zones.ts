@@ -18,14 +18,14 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { keyToPresentation, presentationToKey } from '../../dns/name.js';
-import { typeFromName, typeToName } from '../../dns/types.js';
+import { keyToPresentation, presentationToKey } from '../../proto/name.js';
+import { typeFromName, typeToName } from '../../proto/types.js';
 import { RecordEntry, ZoneDocument } from '../../model/zone-schema.js';
-import { PolicyRecordEntry } from '../../model/policy-schema.js';
+import { PolicyRecordEntry } from '../../policy/schema.js';
 import { decide } from '../../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../../policy/client.js';
 import { policyRRset } from '../../dns/answer.js';
-import { formatRdata } from '../../zone/rdata.js';
+import { formatRdata } from '../../proto/rdata.js';
 import { beyondMasterFile, toMasterFile, documentToYaml, documentOf } from '../../zone/export.js';
 import { parseZoneText } from '../../zone/load.js';
 import { splitEtagLine } from '../../zone/etag-line.js';

@@ -1,17 +1,17 @@
 /**
- * @module model/health-schema
+ * @module checks/schema
  * The `checks:` section of a YAML zone: named health checks that pools and endpoints refer to
- * (docs/health.md). Plain schemas, like the rest of model/; health/config.ts checks what a
+ * (docs/health.md). Plain schemas, like those of model/zone-schema.ts, which puts this one into the zone document; checks/config.ts checks what a
  * schema cannot (references, loops, timeout < interval) and compiles them.
  *
  * The probe types and their fields are not listed here: each check type's module declares its
- * own (health/checks/*), and {@link CheckEntry} puts together the ones health/checks/registry.ts
+ * own (checks/*), and {@link CheckEntry} puts together the ones checks/registry.ts
  * registers, with the fields of calculated checks, timing and votes.
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { CHECK_DURATION, durationPattern, durationValue } from '../proto/duration.js';
-import { PROBE_FIELDS } from '../health/checks/check.js';
-import { CHECK_TYPES, PROBE_TYPE_NAMES, type AllProbeFields } from '../health/checks/registry.js';
+import { PROBE_FIELDS } from './check.js';
+import { CHECK_TYPES, PROBE_TYPE_NAMES, type AllProbeFields } from './registry.js';
 
 /** A check duration: seconds (`2`, `0.5`) or units ms, s, m, h, combinable (`1s`, `500ms`, `1m30s`). */
 export function CheckDuration(description: string) {
@@ -40,7 +40,7 @@ export const QuorumSetting = Type.Union(
 const CALCULATED_TYPES = ['all', 'any', 'at_least'] as const;
 const CHECK_TYPE_NAMES = [...PROBE_TYPE_NAMES, ...CALCULATED_TYPES];
 
-/** Every field of every probe type (health/checks/*), in registry order, `port` and `address` after the first type's. */
+/** Every field of every probe type (checks/*), in registry order, `port` and `address` after the first type's. */
 function probeFields(): AllProbeFields & typeof PROBE_FIELDS {
   const [first, ...rest] = CHECK_TYPES;
   return Object.assign({}, first.fields, PROBE_FIELDS, ...rest.map((t): TProperties => t.fields));
@@ -49,7 +49,7 @@ function probeFields(): AllProbeFields & typeof PROBE_FIELDS {
 /**
  * A check entry. One flat object rather than a union of one object per type, so that a mistake
  * is reported against the field at fault; which fields apply to which type is checked in
- * health/config.ts.
+ * checks/config.ts.
  */
 export const CheckEntry = Type.Object(
   {
@@ -58,7 +58,7 @@ export const CheckEntry = Type.Object(
       description: `A probe (${PROBE_TYPE_NAMES.map((n) => `\`${n}\``).join(', ')}) or a calculated check over other checks (\`all\`, \`any\`, \`at_least\`).`,
       'x-error': `must be one of ${CHECK_TYPE_NAMES.join(', ')}`,
     }),
-    // probes (health/checks/*)
+    // probes (checks/*)
     ...probeFields(),
     // calculated
     checks: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, description: 'The checks an `all`, `any` or `at_least` check combines.' })),

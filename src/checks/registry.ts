@@ -1,9 +1,9 @@
 /**
- * @module health/checks/registry
- * Every check type that probes, one line each. model/health-schema.ts takes their `type:` names
- * and fields from here, health/config.ts their compile step, health/checker.ts their aim, and
+ * @module checks/registry
+ * Every check type that probes, one line each. checks/schema.ts takes their `type:` names
+ * and fields from here, checks/config.ts their compile step, health/checker.ts their aim, and
  * health/probe.ts their runners. Calculated checks (`all`, `any`, `at_least`) are not probes and
- * live in health/config.ts and health/checker.ts.
+ * live in checks/config.ts and health/checker.ts.
  *
  * Adding a check type: a module in this folder that exports a {@link CheckType}, one line in
  * {@link CHECK_TYPES}, and a section in docs/health.md.

@@ -1,11 +1,11 @@
 /**
- * The asking side of dns/wire.ts: {@link encodeQuery} read back by the server's own parser, and
+ * The asking side of proto/wire.ts: {@link encodeQuery} read back by the server's own parser, and
  * {@link parseResponse} reading responses from the server's own encoder and from dns-packet (an
  * independent encoder that compresses names inside RDATA), plus malformed messages.
  */
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
-import { parseRdataText } from '../zone/rdata.js';
+import { parseRdataText } from './rdata.js';
 import { RRType } from './types.js';
 import { canonicalRdata, encodeQuery, encodeResponse, finishResponse, parseQuery, parseResponse, Rcode, rcodeName, type Response } from './wire.js';
 

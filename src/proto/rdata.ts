@@ -1,5 +1,5 @@
 /**
- * @module zone/rdata
+ * @module proto/rdata
  * RDATA in its two forms: master-file presentation text (RFC 1035 §5.1 and each type's RFC) and
  * uncompressed wire bytes (what {@link ZoneRecord.rdata} holds and the encoder sends verbatim).
  *
@@ -18,14 +18,14 @@
  *
  * Tokens: the shared tokenizer (proto/presentation.ts, also behind zone/master-file.ts) removes
  * quotes but leaves backslash escapes in place, quoted or not; this module interprets them
- * (names through dns/name.ts, character-strings here). A first token of exactly `\#` selects the
+ * (names through proto/name.ts, character-strings here). A first token of exactly `\#` selects the
  * RFC 3597 §5 generic form; RFC 3597 §5 means the unquoted one, so {@link rdataTokens} hands a
  * quoted `"\#"` over as the equivalent `\035`.
  */
-import { checkLabels, labelsToKey, labelsToWire, parsePresentationName } from '../dns/name.js';
-import { RRType, typeFromName, typeToName } from '../dns/types.js';
-import { parseTtlUnits } from '../proto/duration.js';
-import { RDATA_TEXT, scanPresentation, type PresentationToken } from '../proto/presentation.js';
+import { checkLabels, labelsToKey, labelsToWire, parsePresentationName } from './name.js';
+import { RRType, typeFromName, typeToName } from './types.js';
+import { parseTtlUnits } from './duration.js';
+import { RDATA_TEXT, scanPresentation, type PresentationToken } from './presentation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds and per-type schemas

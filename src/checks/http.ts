@@ -1,5 +1,5 @@
 /**
- * @module health/checks/http
+ * @module checks/http
  * The `http` and `https` check types: a request with undici, up when the status is in range and
  * (optionally) the first 64 KiB of the body contain a text or match a regular expression.
  * Reasons: `ok`, `status 500`, `body mismatch`, `timeout`, `tls: CODE` and the connection

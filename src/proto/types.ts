@@ -1,8 +1,8 @@
 /**
- * @module dns/types
+ * @module proto/types
  * The RR TYPE registry: numbers, mnemonics and the conversions between them (IANA "Resource
  * Record (RR) TYPEs", RFC 6895 §3.1). Zone parsers (zone/master-file.ts, zone/yaml-zone.ts),
- * zone/rdata.ts, the query pipeline and the answer builder use these constants instead of bare
+ * proto/rdata.ts, the query pipeline and the answer builder use these constants instead of bare
  * numbers. Only the IN class is served, so the class registry is the single {@link CLASS_IN}.
  */
 

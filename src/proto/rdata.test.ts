@@ -4,9 +4,9 @@
  */
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { RRType, typeFromName } from '../dns/types.js';
+import { RRType, typeFromName } from './types.js';
 import { formatRdata, parseRdata, parseRdataText, rdataTargetKey, soaFields, withSoaSerial } from './rdata.js';
-import { parseTtlUnits } from '../proto/duration.js';
+import { parseTtlUnits } from './duration.js';
 
 const ORIGIN = 'example.org';
 const t = (name: string): number => typeFromName(name)!;

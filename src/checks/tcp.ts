@@ -1,5 +1,5 @@
 /**
- * @module health/checks/tcp
+ * @module checks/tcp
  * The `tcp` check type: up when a connection to the port opens within the timeout (then closed
  * at once). Reasons: `ok`, `timeout`, and the connection reasons of ./check.ts {@link reasonOf}.
  * A host name is resolved by node:net (the system resolver) at each run.

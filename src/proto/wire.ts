@@ -1,5 +1,5 @@
 /**
- * @module dns/wire
+ * @module proto/wire
  * The DNS wire format on the query path: parse a query's header, question and OPT record
  * straight from the bytes (no object tree per query), and encode responses with owner-name
  * compression. Called by dns/pipeline.ts; the answer cache in dns/cache.ts stores what
@@ -13,6 +13,7 @@
  * A malformed query is a value here ({@link Query.rcode} = FORMERR), never an exception.
  */
 import { labelToKey, labelsToKey, labelsToWire, splitKey, keyToLabels } from './name.js';
+import { RRType } from './types.js';
 
 export const Rcode = {
   NOERROR: 0,
@@ -38,7 +39,6 @@ export const CLASSIC_UDP_SIZE = 512;
 /** RFC 7766 §8 / RFC 1035 §4.2.2: a TCP message is at most 65535 octets. */
 export const MAX_TCP_MESSAGE = 65535;
 
-const TYPE_OPT = 41;
 /** RFC 7871 §6: EDNS option code 8 is Client Subnet. */
 const OPTION_ECS = 8;
 
@@ -72,7 +72,7 @@ export interface Query {
   readonly opcode: number;
   /** End of the question section (12 + name + 4), or 12 when there is no usable question. */
   readonly questionEnd: number;
-  /** Lowercase key of the query name (see dns/name.ts). */
+  /** Lowercase key of the query name (see proto/name.ts). */
   readonly qkey: string;
   readonly qtype: number;
   readonly qclass: number;
@@ -219,7 +219,7 @@ export function parseQuery(msg: Buffer): Query | null {
     const rdStart = off + 10;
     off = rdStart + rdlen;
     if (off > msg.length) return fail('record data runs past the end');
-    if (type !== TYPE_OPT) continue;
+    if (type !== RRType.OPT) continue;
     // RFC 6891 §6.1.1: one OPT at most, owned by the root.
     if (q.edns) return fail('more than one OPT record');
     if (off - rdlen - 10 - nameStart !== 1 || msg[nameStart] !== 0) return fail('OPT owner is not the root');
@@ -281,8 +281,11 @@ function parseEcs(msg: Buffer, start: number, end: number): ClientSubnet | strin
   return { family, sourcePrefix, address: Buffer.from(msg.subarray(start + 4, end)) };
 }
 
-/** An RRset as the encoder writes it. */
-export interface WireRRset {
+/**
+ * All records of one owner and type: an RRset (RFC 2181 §5), as zones hold it and the encoder
+ * writes it.
+ */
+export interface RRset {
   /** Owner key (lowercase). An owner equal to the query name is written as a pointer to it. */
   readonly owner: string;
   readonly type: number;
@@ -295,9 +298,9 @@ export interface Sections {
   readonly rcode: number;
   /** Authoritative Answer (RFC 1035 §4.1.1). */
   readonly aa: boolean;
-  readonly answer: readonly WireRRset[];
-  readonly authority: readonly WireRRset[];
-  readonly additional: readonly WireRRset[];
+  readonly answer: readonly RRset[];
+  readonly authority: readonly RRset[];
+  readonly additional: readonly RRset[];
   /**
    * True when the additional section may be dropped to fit (RFC 2181 §9); false when its
    * records are required, like the glue of a referral (RFC 9471).
@@ -388,7 +391,7 @@ class Writer {
     this.bytes(ROOT);
   }
 
-  rrset(set: WireRRset): void {
+  rrset(set: RRset): void {
     for (const rdata of set.rdatas) {
       this.name(set.owner);
       this.u16(set.type);
@@ -406,7 +409,7 @@ class Writer {
 
 const ROOT = Buffer.from([0]);
 
-function countRecords(sets: readonly WireRRset[]): number {
+function countRecords(sets: readonly RRset[]): number {
   let n = 0;
   for (const s of sets) n += s.rdatas.length;
   return n;
@@ -518,7 +521,7 @@ export function finishResponse(
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
     let o = body.length;
     out[o++] = 0; // root owner
-    out.writeUInt16BE(TYPE_OPT, o);
+    out.writeUInt16BE(RRType.OPT, o);
     out.writeUInt16BE(Math.max(maxUdpPayload, CLASSIC_UDP_SIZE), o + 2); // our UDP payload size
     out[o + 4] = extendedRcode >> 4;
     out[o + 5] = 0; // version 0
@@ -545,7 +548,7 @@ export function finishResponse(
  * are packed into messages of at most `maxMessageSize` octets; the question appears in the first
  * message only (RFC 5936 §2.2.1), and every message is compressed on its own.
  */
-export function encodeTransfer(query: Query, sets: readonly WireRRset[], maxMessageSize = 16_384): Buffer[] {
+export function encodeTransfer(query: Query, sets: readonly RRset[], maxMessageSize = 16_384): Buffer[] {
   const messages: Buffer[] = [];
   let w: Writer | null = null;
   let count = 0;
@@ -586,7 +589,7 @@ export function encodeTransfer(query: Query, sets: readonly WireRRset[], maxMess
 }
 
 // ---------------------------------------------------------------------------------------------
-// The asking side: a query out, a response in (the `dns` health check, health/checks/dns.ts; the
+// The asking side: a query out, a response in (the `dns` health check, checks/dns.ts; the
 // simulator, admin/routes/simulate.ts; drills, drill/runner.ts; NOTIFY, dns/notify.ts)
 // ---------------------------------------------------------------------------------------------
 
@@ -600,7 +603,7 @@ export function rcodeName(rcode: number): string {
 export interface OutgoingQuery {
   /** Message ID; the caller picks it at random (RFC 5452 §9.2). */
   readonly id: number;
-  /** Key of the name asked for (see dns/name.ts). */
+  /** Key of the name asked for (see proto/name.ts). */
   readonly qkey: string;
   readonly qtype: number;
   /** Default IN. */
@@ -616,7 +619,7 @@ export interface OutgoingQuery {
   /** A Client Subnet option in the OPT record (RFC 7871 §6); needs {@link udpSize}. */
   readonly clientSubnet?: ClientSubnet;
   /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
-  readonly answer?: readonly WireRRset[];
+  readonly answer?: readonly RRset[];
 }
 
 /**
@@ -645,7 +648,7 @@ export function encodeQuery(q: OutgoingQuery): Buffer {
   for (const set of answer) w.rrset(set);
   if (q.udpSize !== undefined) {
     w.bytes(ROOT);
-    w.u16(TYPE_OPT);
+    w.u16(RRType.OPT);
     w.u16(q.udpSize);
     w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
     if (!ecs) {
@@ -784,7 +787,7 @@ function readRdata(msg: Buffer, type: number, start: number, end: number): Buffe
 /**
  * RDATA in canonical form, for comparing records (RFC 4034 §6.2): the names inside the types of
  * {@link COMPRESSIBLE_RDATA} (all on RFC 4034 §6.2's list) in lowercase, the rest as is.
- * `rdata` is uncompressed, as {@link parseResponse} and zone/rdata.ts give it; RDATA that does not
+ * `rdata` is uncompressed, as {@link parseResponse} and proto/rdata.ts give it; RDATA that does not
  * fit its type's layout comes back unchanged. Label length octets are below 64, so lowering the
  * octets A-Z of a name never touches them.
  */
@@ -849,7 +852,7 @@ export function parseResponse(msg: Buffer): Response | string {
       const start = off + 10;
       off = start + rdlen;
       if (off > msg.length) return 'record data runs past the end';
-      if (s === 2 && type === TYPE_OPT) {
+      if (s === 2 && type === RRType.OPT) {
         if (ednsUdpSize !== null) return 'more than one OPT record';
         ednsUdpSize = klass;
         // RFC 6891 §6.1.3: the upper 8 bits of the 12-bit rcode are the TTL's first octet.

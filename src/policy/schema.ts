@@ -1,5 +1,5 @@
 /**
- * @module model/policy-schema
+ * @module policy/schema
  * Schemas for the load-balancing parts of a Meridian YAML zone: regions, pools of endpoints,
  * policy records with their policy trees, and latency table rows (docs/zones.md, docs/policies/).
  *
@@ -10,8 +10,8 @@
  * made of the pieces given here ({@link Id}, {@link PolicyNodeRef}).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { POLICY_KINDS } from '../policy/registry.js';
-import { Duration } from './duration.js';
+import { POLICY_KINDS } from './registry.js';
+import { Duration } from '../validation/duration.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
 const ID_ERROR = 'must be an id: lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters';

@@ -5,11 +5,11 @@
  * Real DNS servers are in test/e2e/dns-check.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { CheckEntry } from '../../model/health-schema.js';
-import type { Endpoint } from '../../policy/types.js';
-import { loadZoneText } from '../../zone/load.js';
-import { probeSpecFor } from '../checker.js';
-import { compileChecks, type CheckPlan } from '../config.js';
+import { CheckEntry } from './schema.js';
+import type { Endpoint } from '../policy/types.js';
+import { loadZoneText } from '../zone/load.js';
+import { probeSpecFor } from '../health/checker.js';
+import { compileChecks, type CheckPlan } from './config.js';
 import { CHECK_TYPES, PROBE_TYPE_NAMES, checkTypeOf } from './registry.js';
 
 function compile(entries: CheckEntry[]): { plans: Map<string, CheckPlan>; messages: string[] } {

@@ -1,7 +1,7 @@
 /**
- * @module model/duration
- * The Duration schema (seconds, or BIND units such as `1h30m`) shared by the zone and policy
- * schemas, kept apart so that neither imports the other.
+ * @module validation/duration
+ * The Duration schema (seconds, or BIND units such as `1h30m`) shared by the zone, policy and
+ * latency-file schemas; the grammar itself is proto/duration.ts.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_TTL, TTL_DURATION, durationPattern } from '../proto/duration.js';

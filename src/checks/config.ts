@@ -1,11 +1,11 @@
 /**
- * @module health/config
+ * @module checks/config
  * Compiles the `checks:` of a YAML zone into check plans, and works out which plan each endpoint
  * runs (its own `check:`, else its pool's). What a schema cannot check is checked here, each
  * problem with the path of the value at fault: unknown check ids, loops between calculated
  * checks, a timeout not below the interval, an interval under 1 s, `at_least` larger than its
  * list, a field of another check type; and, by each check type's own compile step
- * (health/checks/*), what is wrong with its fields (a tcp check without a port, a bad regular
+ * (checks/*), what is wrong with its fields (a tcp check without a port, a bad regular
  * expression, a dns check without a name…).
  *
  * Rise and fall apply to the check an endpoint runs as a whole: a calculated check runs all of
@@ -13,14 +13,14 @@
  * combined result goes through rise/fall (health/checker.ts).
  */
 import type { CodedArgs } from '../errors.js';
-import { checkDurationMs, type CheckEntry } from '../model/health-schema.js';
-import { formatPath, type PathSegment } from '../model/zone-schema.js';
-import { CHECK_TYPES, checkTypeOf, type AnyCheckType, type ProbePlan } from './checks/registry.js';
+import { checkDurationMs, type CheckEntry } from './schema.js';
+import { formatPath, type PathSegment } from '../validation/validate.js';
+import { CHECK_TYPES, checkTypeOf, type AnyCheckType, type ProbePlan } from './registry.js';
 
 export type Quorum = 'majority' | 'any' | 'all' | number;
 
-/** What one probe of a check does: one member per check type (health/checks/registry.ts). */
-export type { ProbePlan } from './checks/registry.js';
+/** What one probe of a check does: one member per check type (checks/registry.ts). */
+export type { ProbePlan } from './registry.js';
 
 export type CheckNode =
   | { readonly kind: 'probe'; readonly id: string; readonly probe: ProbePlan; readonly inverted: boolean }

@@ -1,5 +1,5 @@
 /**
- * @module dns/name
+ * @module proto/name
  * Domain names in the three forms Meridian uses, and the conversions between them.
  *
  * - **labels**: `Buffer[]`, the raw label bytes in their original case (root = `[]`).

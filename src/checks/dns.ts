@@ -1,11 +1,11 @@
 /**
- * @module health/checks/dns
+ * @module checks/dns
  * The `dns` check type: asks the endpoint (a DNS server) one question, `name` and `qtype`, over
  * UDP, and again over TCP when the answer comes back truncated (TC=1, RFC 1035 §4.2.1, RFC 7766
  * §5); up when the response's rcode is the expected one (default NOERROR) and, when `expect` is
  * given, the answer's records of `qtype` are exactly the expected ones (in any order).
  *
- * The query is the project's own codec (dns/wire.ts {@link encodeQuery}, {@link parseResponse}):
+ * The query is the project's own codec (proto/wire.ts {@link encodeQuery}, {@link parseResponse}):
  * opcode QUERY, no EDNS (so a UDP answer is at most 512 octets), RD only with `recursion: true`.
  * Each probe uses a new socket (a new source port) and a random ID from node:crypto; a reply is
  * used only when its ID and question are those of the query (RFC 5452 §9.1). Over UDP the socket
@@ -25,10 +25,10 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
-import { NameError, presentationToKey } from '../../dns/name.js';
-import { CLASS_IN, RRType, typeFromName, typeToName } from '../../dns/types.js';
-import { canonicalRdata, encodeQuery, parseResponse, Rcode, rcodeName, type Response } from '../../dns/wire.js';
-import { formatRdata, parseRdataText } from '../../zone/rdata.js';
+import { NameError, presentationToKey } from '../proto/name.js';
+import { CLASS_IN, RRType, typeFromName, typeToName } from '../proto/types.js';
+import { canonicalRdata, encodeQuery, parseResponse, Rcode, rcodeName, type Response } from '../proto/wire.js';
+import { formatRdata, parseRdataText } from '../proto/rdata.js';
 import { reasonOf, result, type CheckType, type ProbeResult } from './check.js';
 
 /** The default port of a DNS server (RFC 1035 §4.2). */
@@ -148,7 +148,7 @@ export const dnsCheck: CheckType<'dns', typeof fields, DnsPlan, DnsProbeSpec> = 
   open: () => ({ probe: probeDns, close: async () => undefined }),
 };
 
-/** Canonical RDATA as hex (dns/wire.ts {@link canonicalRdata}), so `NS1.Example.` and `ns1.example.` are one record. */
+/** Canonical RDATA as hex (proto/wire.ts {@link canonicalRdata}), so `NS1.Example.` and `ns1.example.` are one record. */
 function canonicalKey(type: number, rdata: Buffer): string {
   return canonicalRdata(type, rdata).toString('hex');
 }

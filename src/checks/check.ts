@@ -1,17 +1,18 @@
 /**
- * @module health/checks/check
+ * @module checks/check
  * The contract every check type meets, and what all probe types share: the result of one probe,
  * the target it is aimed at, the `port` and `address` fields, and the mapping of socket errors to
  * reasons. A check type is one module in this folder plus one line in ./registry.ts
  * (docs/health.md, "Adding a check type").
  *
- * A check type's life: its `fields` are part of the zone schema (model/health-schema.ts
+ * A check type's life: its `fields` are part of the zone schema (checks/schema.ts
  * assembles them); `compile` turns a validated entry into its plan, a member of the tagged union
  * {@link ./registry.ts ProbePlan}, reporting what a schema cannot check through `fail`; `aim`
  * points a plan at one endpoint for one run (a spec); `open` gives the runner that probes specs
  * (it may hold shared resources, such as the HTTP connection pool, until closed).
  *
- * Imports nothing of health/ or model/ above this folder, so the schema can be assembled from it.
+ * Imports nothing of src/ but proto/, validation/ and errors.ts (src/layering.test.ts), so the zone
+ * schema, the policy compiler and the health layer can all be built on it.
  */
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import { performance } from 'node:perf_hooks';

@@ -1,5 +1,5 @@
 /**
- * @module model/status-schema
+ * @module health/status-schema
  * JSON schemas of what the status view answers: `GET /v1/regions`, `GET /v1/regions/{id}` and
  * `GET /v1/regions/{id}/status` (admin/health-routes.ts, admin/routes/lb.ts), for OpenAPI
  * response schemas. The words come from health/status.ts, so the enums cannot drift from the
@@ -7,7 +7,7 @@
  * schemas, strictly (no property the schema does not name).
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
+import { ENDPOINT_STATUSES, REGION_STATUSES } from './status.js';
 
 const words = <T extends readonly string[]>(list: T, description: string) => Type.Union(list.map((w) => Type.Literal(w)), { description });
 

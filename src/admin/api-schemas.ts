@@ -11,11 +11,15 @@
  * lost. `MERIDIAN_CHECK_RESPONSES` (admin/response-check.ts) checks, response by response, that
  * the schema matches and that serializing lost nothing; the test suite runs with it.
  *
+ * Field names are snake_case (docs/api.md, "Field names"). A renamed field keeps its old name
+ * beside the new one, equal to it and marked `deprecated: true` ({@link renamed}), until the next
+ * minor release.
+ *
  * Helpers here also add, on every route, the error responses that come from what every route
  * shares (auth, body parsing, validation, internal errors): {@link commonErrors}.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord } from '../health/status-schema.js';
+import { EndpointDetailSchema, EndpointStatusCounts, MemberSchema, RegionCountsSchema, RegionStatusWord, renamed } from '../health/status-schema.js';
 import { codes, type ErrorCode } from '../errors.js';
 
 /** `T` or `null`. */
@@ -187,10 +191,12 @@ export const Vote = Type.Object(
     checker: Type.String({ description: 'Region of the checker that voted.' }),
     by: Type.Optional(Type.String({ description: 'Cluster mode: the process that cast it.' })),
     up: Type.Boolean(),
-    rttMs: Type.Number(),
+    rtt_ms: Type.Number({ description: 'How long the check took, in milliseconds.' }),
     reason: Type.String(),
-    ageMs: Type.Number(),
+    age_ms: Type.Number({ description: 'Milliseconds since the check was made.' }),
     fresh: Type.Boolean({ description: 'Young enough to count.' }),
+    rttMs: Type.Number(renamed('rtt_ms')),
+    ageMs: Type.Number(renamed('age_ms')),
   },
   { title: 'Vote', ...open },
 );
@@ -204,7 +210,8 @@ export const EndpointHealth = Type.Object(
     check: Nullable(Type.String()),
     state: Type.String({ description: '`up`, `down` or `unknown`.' }),
     quorum: Type.Union([Type.String(), Type.Number()]),
-    staleAfterMs: Type.Number(),
+    stale_after_ms: Type.Number({ description: 'A vote older than this (milliseconds) no longer counts.' }),
+    staleAfterMs: Type.Number(renamed('stale_after_ms')),
     votes: Type.Array(Vote),
   },
   { title: 'EndpointHealth', ...open },

@@ -13,7 +13,8 @@ import { compileSchema } from '../validation/validate.js';
 import { refuse } from './problem.js';
 import { HealthReport, RegionList, VotesAccepted, ok, problems } from './api-schemas.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';
-import type { VoteStore } from '../health/votes.js';
+import type { Vote, VoteStore } from '../health/votes.js';
+import { renamed } from '../health/status-schema.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { Endpoint, Region } from '../policy/types.js';
 import { endpointState, regionState, type EndpointStatus, type RegionCounts, type RegionState } from '../health/status.js';
@@ -27,11 +28,12 @@ const VoteBody = Type.Object(
           endpoint: Type.String({ minLength: 1 }),
           checker: Type.String({ minLength: 1 }),
           up: Type.Boolean(),
-          rttMs: Type.Number({ minimum: 0 }),
+          rtt_ms: Type.Optional(Type.Number({ minimum: 0, description: 'How long the check took, in milliseconds.' })),
+          rttMs: Type.Optional(Type.Number({ minimum: 0, ...renamed('rtt_ms'), description: 'Deprecated: the old name of `rtt_ms`, as checkers of the previous release send it; taken when `rtt_ms` is absent, until the next minor release.' })),
           reason: Type.String({ maxLength: 500 }),
           at: Type.Number({ minimum: 0 }),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, anyOf: [{ required: ['rtt_ms'] }, { required: ['rttMs'] }], 'x-error': 'must have rtt_ms' },
       ),
       { maxItems: 100_000 },
     ),
@@ -146,7 +148,8 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
     const body = req.body as VoteBody;
     if (!opts.votes) return refuse(reply, 'MRD_ERR_API_CONFLICT', 'This node does not judge health', 'send votes to a node that serves DNS');
     // A checker votes for its own region only.
-    const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker));
+    // `rttMs` is the old name of `rtt_ms` (docs/api.md, "Field names").
+    const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker).map((v): Vote => ({ endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rtt_ms ?? v.rttMs ?? 0, reason: v.reason, at: v.at })));
     return reply.code(202).send({ accepted });
   });
 }

@@ -356,7 +356,7 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
     const r = await call(ctx, 'GET', `/v1/regions/${encodeURIComponent(id!)}/status`);
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     ctx.out(`${r.json.id} (${r.json.name}): ${r.json.status}, ${r.json.endpoints.usable} of ${r.json.endpoints.total} usable\n`);
-    const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.reason}`).join(', ');
+    const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.rtt_ms}ms ${x.reason}`).join(', ');
     return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.weight, e.status, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'WEIGHT', 'STATUS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
   }
   throw usageError(`unknown "regions ${sub ?? ''}"; use list or status`);

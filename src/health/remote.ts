@@ -2,7 +2,10 @@
  * @module health/remote
  * How the votes of a standalone checker (`meridian checker --node`) reach the node that serves
  * DNS: the checker POSTs them to the node's admin API, `POST /v1/health/votes`, as
- * `{ "checker": REGION, "votes": [Vote, ...] }`. Votes are batched for up to 200 ms.
+ * `{ "checker": REGION, "votes": [Vote, ...] }`. Votes are batched for up to 200 ms. A vote's
+ * round-trip time still goes as `rttMs`, the name a node of the previous release takes (it
+ * refuses an unknown field); nodes of this release take it or `rtt_ms` (docs/api.md, "Field
+ * names"), so nodes and checkers upgrade in any order. The next minor release sends `rtt_ms`.
  *
  * A node that cannot be reached (down, restarting, answering 5xx) is retried, never given up on:
  * the votes not yet delivered are kept (only the newest per endpoint; each keeps its own `at`, so
@@ -21,6 +24,11 @@ import { createError, type MeridianError } from '../errors.js';
 import { PendingVotes } from './pending-votes.js';
 import type { Vote } from './votes.js';
 import type { Logger } from '../log.js';
+
+/** A vote as `POST /v1/health/votes` takes it (admin/health-routes.ts `VoteBody`). */
+function wireVote(v: Vote): { endpoint: string; checker: string; up: boolean; rttMs: number; reason: string; at: number } {
+  return { endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rttMs, reason: v.reason, at: v.at };
+}
 
 export class RemoteVotePublisher {
   readonly #url: string;
@@ -64,7 +72,7 @@ export class RemoteVotePublisher {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
-      const res = await request(this.#url, { method: 'POST', headers, body: JSON.stringify({ checker: this.#region, votes: [...batch.values()] }), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(5000) });
+      const res = await request(this.#url, { method: 'POST', headers, body: JSON.stringify({ checker: this.#region, votes: [...batch.values()].map(wireVote) }), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(5000) });
       const text = await res.body.text();
       if (res.statusCode === 401 || res.statusCode === 403) {
         this.#closed = true;

@@ -17,6 +17,14 @@ export const EndpointStatusWord = words(ENDPOINT_STATUSES, 'The endpoint in one 
 /** A region's one word (docs/health.md, "Region states"). */
 export const RegionStatusWord = words(REGION_STATUSES, 'Derived from the endpoints: healthy, degraded, down, drained, unchecked (nobody has a verdict), empty.');
 
+/**
+ * The options of a field's old name, sent beside its snake_case name until the next minor
+ * release (docs/api.md, "Field names"): deprecated in the OpenAPI document.
+ */
+export function renamed(now: string) {
+  return { deprecated: true, description: `Deprecated: the old name of \`${now}\`, equal to it; it goes in the next minor release.` } as const;
+}
+
 const Count = (description: string) => Type.Integer({ minimum: 0, description });
 
 export const RegionCountsSchema = Type.Object(
@@ -40,10 +48,12 @@ const Vote = Type.Object(
     checker: Type.String(),
     by: Type.Optional(Type.String({ description: 'The process that cast it (cluster mode).' })),
     up: Type.Boolean(),
-    rttMs: Type.Number(),
+    rtt_ms: Type.Number({ description: 'How long the check took, in milliseconds.' }),
     reason: Type.String(),
-    ageMs: Type.Number(),
+    age_ms: Type.Number({ description: 'Milliseconds since the check was made.' }),
     fresh: Type.Boolean(),
+    rttMs: Type.Number(renamed('rtt_ms')),
+    ageMs: Type.Number(renamed('age_ms')),
   },
   { additionalProperties: false },
 );

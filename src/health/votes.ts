@@ -49,8 +49,27 @@ export interface EndpointHealthView {
   check: string | null;
   state: Health;
   quorum: string | number;
+  stale_after_ms: number;
+  /** Old name of `stale_after_ms`, until the next minor release (docs/api.md, "Field names"). */
   staleAfterMs: number;
-  votes: { checker: string; by?: string; up: boolean; rttMs: number; reason: string; ageMs: number; fresh: boolean }[];
+  votes: VoteView[];
+}
+
+/**
+ * A vote as the admin API shows it. The API's fields are snake_case (docs/api.md, "Field
+ * names"); `rttMs` and `ageMs` are the old names of `rtt_ms` and `age_ms`, sent beside them,
+ * equal, until the next minor release.
+ */
+export interface VoteView {
+  checker: string;
+  by?: string;
+  up: boolean;
+  rtt_ms: number;
+  reason: string;
+  age_ms: number;
+  fresh: boolean;
+  rttMs: number;
+  ageMs: number;
 }
 
 export class VoteStore {
@@ -183,8 +202,13 @@ export class VoteStore {
       check: t.plan.id,
       state: t.view,
       quorum: t.plan.quorum,
+      stale_after_ms: t.plan.staleAfterMs,
       staleAfterMs: t.plan.staleAfterMs,
-      votes: [...t.votes.values()].map((v) => ({ checker: v.checker, ...(v.by ? { by: v.by } : {}), up: v.up, rttMs: Math.round(v.rttMs * 10) / 10, reason: v.reason, ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs })),
+      votes: [...t.votes.values()].map((v): VoteView => {
+        const rtt = Math.round(v.rttMs * 10) / 10;
+        const age = now - v.at;
+        return { checker: v.checker, ...(v.by ? { by: v.by } : {}), up: v.up, rtt_ms: rtt, reason: v.reason, age_ms: age, fresh: age <= t.plan.staleAfterMs, rttMs: rtt, ageMs: age };
+      }),
     }));
   }
 

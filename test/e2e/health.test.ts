@@ -79,7 +79,7 @@ async function answer(node: MeridianProcess): Promise<string> {
   return (await dig(node.dnsPort, ['app.hc.test', 'A', '+short'])).trim().split('\n').sort().join(' ');
 }
 
-async function healthOf(node: MeridianProcess): Promise<{ endpoint: string; state: string; votes: { checker: string; up: boolean; fresh: boolean; reason: string }[] }[]> {
+async function healthOf(node: MeridianProcess): Promise<{ endpoint: string; state: string; votes: { checker: string; up: boolean; fresh: boolean; reason: string; rtt_ms: number; age_ms: number }[] }[]> {
   const res = await fetch(`http://127.0.0.1:${node.adminPort}/v1/health`);
   return ((await res.json()) as { endpoints: never[] }).endpoints;
 }
@@ -161,6 +161,8 @@ describe('quorum across three checker regions', () => {
       return judged.every((v) => v && v.votes.length === 3 && v.votes.every((x) => x.fresh) && v.state === 'up') ? judged[0] : null;
     }, 15_000, 200);
     expect(first.votes.find((v) => v.checker === 'ap')).toMatchObject({ up: false });
+    // The checker sends `rttMs` this release (health/remote.ts, for nodes of the previous release); the node shows both names and each vote's age.
+    for (const v of first.votes) expect(v).toEqual(expect.objectContaining({ rtt_ms: expect.any(Number), age_ms: expect.any(Number) }));
     expect(first.votes.filter((v) => v.up)).toHaveLength(2);
     expect(await answer(node)).toBe('127.0.0.21 127.0.0.22');
 
@@ -225,7 +227,7 @@ describe('vote API', () => {
   it('GET /v1/regions derives region status from endpoint health', async () => {
     const port = await freePort();
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
-    const vote = (endpoint: string, checker: string, up: boolean) => ({ endpoint, checker, up, rttMs: 1, reason: up ? 'ok' : 'refused', at: Date.now() });
+    const vote = (endpoint: string, checker: string, up: boolean) => ({ endpoint, checker, up, rtt_ms: 1, reason: up ? 'ok' : 'refused', at: Date.now() });
     const post = (checker: string, votes: unknown[]) => fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker, votes }) });
     // Checks configured but no vote yet: nobody has looked, so no region claims to be healthy.
     const before = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as { regions: { id: string; status: string; members: { status: string; check: string | null }[] }[] };
@@ -239,5 +241,39 @@ describe('vote API', () => {
     expect(byId['primary']).toMatchObject({ status: 'degraded', endpoints: { total: 2, up: 1, down: 1 } });
     expect(byId['backup']).toMatchObject({ status: 'down', endpoints: { total: 1, down: 1 } });
     expect(byId['primary']!.members[0]!.votes).toHaveLength(1);
+    expect(byId['primary']!.members[0]!.votes[0]).toMatchObject({ checker: 'eu', rtt_ms: 1, age_ms: expect.any(Number) });
+  }, 30_000);
+
+  it('POST /v1/health/votes takes the old name rttMs (checkers of the previous release); answers carry both names, equal, until the next minor release', async () => {
+    const port = await freePort();
+    const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
+    const base = `http://127.0.0.1:${node.adminPort}`;
+    const post = (votes: unknown[]) => fetch(`${base}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker: 'eu', votes }) });
+    const at = Date.now();
+    // A vote with neither name is refused, with the new name in the reason, and changes nothing.
+    const bad = await post([{ endpoint: 'first/a', checker: 'eu', up: true, reason: 'ok', at }]);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('rtt_ms');
+    expect((await healthOf(node)).every((e) => e.votes.length === 0)).toBe(true);
+    // The previous release's body (rttMs) and this one's (rtt_ms).
+    expect((await post([{ endpoint: 'first/a', checker: 'eu', up: true, rttMs: 7.5, reason: 'ok', at }])).status).toBe(202);
+    expect((await post([{ endpoint: 'first/b', checker: 'eu', up: false, rtt_ms: 12, reason: 'refused', at }])).status).toBe(202);
+
+    type Aliased = { rtt_ms: number; rttMs: number; age_ms: number; ageMs: number };
+    const health = (await (await fetch(`${base}/v1/health`)).json()) as { endpoints: { endpoint: string; stale_after_ms: number; staleAfterMs: number; votes: Aliased[] }[] };
+    const a = health.endpoints.find((e) => e.endpoint === 'first/a')!;
+    const b = health.endpoints.find((e) => e.endpoint === 'first/b')!;
+    expect(a.votes[0]!.rtt_ms).toBe(7.5);
+    expect(b.votes[0]!.rtt_ms).toBe(12);
+    expect(a.stale_after_ms).toBe(3000);
+    expect(a.staleAfterMs).toBe(a.stale_after_ms);
+    const regions = (await (await fetch(`${base}/v1/regions`)).json()) as { regions: { members: { endpoint: string; votes: Aliased[] }[] }[] };
+    const status = (await (await fetch(`${base}/v1/regions/primary/status`)).json()) as { endpoints_detail: { endpoint: string; votes: Aliased[] }[] };
+    const all = [...health.endpoints.flatMap((e) => e.votes), ...regions.regions.flatMap((r) => r.members.flatMap((m) => m.votes)), ...status.endpoints_detail.flatMap((e) => e.votes)];
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    for (const v of all) {
+      expect(v.rttMs).toBe(v.rtt_ms);
+      expect(v.ageMs).toBe(v.age_ms);
+    }
   }, 30_000);
 });

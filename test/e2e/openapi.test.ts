@@ -188,7 +188,7 @@ async function driveEveryRoute(): Promise<void> {
 
   // health
   await expectStatus(200, 'GET', '/v1/health');
-  const votes = await call('POST', '/v1/health/votes', { checker: 'test', votes: [{ endpoint: 'app/192.0.2.10', checker: 'test', up: true, rttMs: 1, reason: 'ok', at: Date.now() }] });
+  const votes = await call('POST', '/v1/health/votes', { checker: 'test', votes: [{ endpoint: 'app/192.0.2.10', checker: 'test', up: true, rtt_ms: 1, reason: 'ok', at: Date.now() }] });
   expect([202, 409], votes.text).toContain(votes.status);
   await expectStatus(400, 'POST', '/v1/health/votes', { checker: 'test', votes: [{ endpoint: 'app/192.0.2.10' }] });
 
@@ -289,6 +289,27 @@ describe('the OpenAPI document matches what the API answers', () => {
     const components = (doc as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
     for (const name of ['Problem', 'ZoneDocument', 'RecordEntry', 'PolicyRecord', 'Region', 'Pool', 'Endpoint', 'Check', 'ZoneList', 'DrillReport']) expect(components, name).toHaveProperty(name);
     expect(doc.paths['/v1/zones/{zone}']!['put']!.responses['412']!.content!['application/problem+json']!.schema).toEqual({ $ref: '#/components/schemas/Problem' });
+  });
+
+  it('every field name is snake_case, but for the old names of renamed fields, which are deprecated (docs/api.md, "Field names")', () => {
+    const camel: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}[${i}]`));
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (o['properties'] && typeof o['properties'] === 'object') {
+        for (const [name, sub] of Object.entries(o['properties'] as Record<string, { deprecated?: boolean }>)) {
+          if (/^[a-z][a-z0-9_]*$/.test(name)) continue;
+          camel.push(`${at}.${name}`);
+          expect(sub.deprecated, `${at}.${name} is not snake_case, so it must be a deprecated old name`).toBe(true);
+        }
+      }
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(doc.paths, 'paths');
+    walk((doc as { components?: unknown }).components, 'components');
+    // The renamed ones are there (both in GET answers and in the vote body), and nothing else.
+    expect(new Set(camel.map((c) => c.split('.').pop()))).toEqual(new Set(['rttMs', 'ageMs', 'staleAfterMs']));
   });
 
   it('every response received is documented (operation, status, media type) and its body matches the schema', () => {

@@ -193,6 +193,8 @@ describe('region states on a zone with every case', () => {
 
     const detail = await ctl(node, 'regions', 'status', 'standby');
     expect(detail).toMatch(/^sb\/spare\s+192\.0\.2\.21\s+0\s+weight_zero\s+unknown\s+no\s+weight 0 \(drained\)/m);
+    // A checked endpoint's votes, with their RTT (`rtt_ms`, docs/api.md "Field names").
+    expect(await ctl(node, 'regions', 'status', 'checked')).toMatch(/:up [\d.]+ms /);
   });
 
   it('a drained region is drained (not down) everywhere, and lifting the drain makes it unchecked again, not healthy', async () => {

@@ -31,13 +31,14 @@ process.on('exit', () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
-});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -50,7 +51,30 @@ const fmt = (o) => `median ${o.median.toFixed(1)} ms, p90 ${o.p90.toFixed(1)} ms
 const clientPort = await freePort();
 const peerPort = await freePort();
 const etcdUrl = `http://127.0.0.1:${clientPort}`;
-const etcd = spawn('etcd', ['--name', 'bench', '--data-dir', path.join(dir, 'etcd'), '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl, '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-cluster', `bench=http://127.0.0.1:${peerPort}`, '--logger', 'zap', '--log-level', 'error'], { stdio: 'ignore' });
+const etcd = spawn(
+  'etcd',
+  [
+    '--name',
+    'bench',
+    '--data-dir',
+    path.join(dir, 'etcd'),
+    '--listen-client-urls',
+    etcdUrl,
+    '--advertise-client-urls',
+    etcdUrl,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster',
+    `bench=http://127.0.0.1:${peerPort}`,
+    '--logger',
+    'zap',
+    '--log-level',
+    'error',
+  ],
+  { stdio: 'ignore' },
+);
 children.push(etcd);
 for (;;) {
   try {
@@ -62,15 +86,22 @@ for (;;) {
 // --- targets and zone ---
 const port = await freePort();
 const targets = ['127.0.0.61', '127.0.0.62', '127.0.0.63'].map((host) => ({ host, server: null }));
-const startTarget = (t) => new Promise((resolve) => {
-  t.server = http.createServer((req, res) => res.end('ok'));
-  t.server.listen(port, t.host, resolve);
-});
-const stopTarget = (t) => new Promise((resolve) => { t.server.closeAllConnections(); t.server.close(resolve); });
+const startTarget = (t) =>
+  new Promise((resolve) => {
+    t.server = http.createServer((_req, res) => res.end('ok'));
+    t.server.listen(port, t.host, resolve);
+  });
+const stopTarget = (t) =>
+  new Promise((resolve) => {
+    t.server.closeAllConnections();
+    t.server.close(resolve);
+  });
 for (const t of targets) await startTarget(t);
 const zones = path.join(dir, 'zones');
 fs.mkdirSync(zones);
-fs.writeFileSync(path.join(zones, 'cb.test.yaml'), `
+fs.writeFileSync(
+  path.join(zones, 'cb.test.yaml'),
+  `
 zone: cb.test
 soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
 ns: [ns1]
@@ -86,14 +117,19 @@ pools:
   - { id: second, check: web, endpoints: [ { id: c, address: 127.0.0.63, region: us } ] }
 policies:
   - { name: app, type: A, ttl: 1, policy: { failover: { tiers: [ { pool: first }, { pool: second } ] } } }
-`);
+`,
+);
 const imp = spawn(process.execPath, [main, 'cluster', 'import', '--etcd', etcdUrl, '--zones', zones], { stdio: 'inherit' });
 await new Promise((r) => imp.on('exit', r));
 
 // --- nodes ---
 const procsById = new Map();
 async function startNode(id, region) {
-  const child = spawn(process.execPath, [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } },
+  );
   children.push(child);
   procsById.set(id, child);
   const ports = await new Promise((resolve) => {
@@ -119,7 +155,12 @@ async function startNode(id, region) {
   return { id, ...ports };
 }
 const nodes = [];
-for (const [id, region] of [['n1', 'eu'], ['n2', 'us'], ['n3', 'ap']]) nodes.push(await startNode(id, region));
+for (const [id, region] of [
+  ['n1', 'eu'],
+  ['n2', 'us'],
+  ['n3', 'ap'],
+])
+  nodes.push(await startNode(id, region));
 
 const sock = dgram.createSocket('udp4');
 await new Promise((r) => sock.bind(0, '127.0.0.1', r));
@@ -130,15 +171,27 @@ sock.on('message', (msg) => {
   const w = waiting.get(p.id);
   if (w) {
     waiting.delete(p.id);
-    w((p.answers ?? []).map((a) => a.data).sort().join(' '));
+    w(
+      (p.answers ?? [])
+        .map((a) => a.data)
+        .sort()
+        .join(' '),
+    );
   }
 });
-const ask = (n, name, type = 'A') => new Promise((resolve) => {
-  const id = nextId++ & 0xffff;
-  const t = setTimeout(() => { waiting.delete(id); resolve(null); }, 500);
-  waiting.set(id, (v) => { clearTimeout(t); resolve(v); });
-  sock.send(dnsPacket.encode({ id, type: 'query', questions: [{ name, type }] }), n.dns, '127.0.0.1');
-});
+const ask = (n, name, type = 'A') =>
+  new Promise((resolve) => {
+    const id = nextId++ & 0xffff;
+    const t = setTimeout(() => {
+      waiting.delete(id);
+      resolve(null);
+    }, 500);
+    waiting.set(id, (v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+    sock.send(dnsPacket.encode({ id, type: 'query', questions: [{ name, type }] }), n.dns, '127.0.0.1');
+  });
 async function until(n, name, want, stepMs) {
   for (;;) {
     const got = await ask(n, name);
@@ -164,7 +217,11 @@ for (let i = 0; i < writes; i++) {
   const value = `198.51.100.${(i % 250) + 1}`;
   const name = `w${i}.cb.test`;
   const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${nodes[0].admin}/v1/zones/cb.test/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `w${i}`, type: 'A', value }) });
+  const res = await fetch(`http://127.0.0.1:${nodes[0].admin}/v1/zones/cb.test/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `w${i}`, type: 'A', value }),
+  });
   apiReturn.push(performance.now() - t0);
   if (res.status !== 201) throw new Error(`write ${i}: HTTP ${res.status} ${await res.text()}`);
   const [t2, t3] = await Promise.all([until(nodes[1], name, value, 2), until(nodes[2], name, value, 2)]);

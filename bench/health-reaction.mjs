@@ -14,7 +14,9 @@ const trials = Number(process.argv[2] ?? 20);
 const root = path.resolve(import.meta.dirname, '..');
 const port = 20000 + Math.floor(Math.random() * 20000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-reaction-'));
-fs.writeFileSync(path.join(dir, 'r.test.yaml'), `
+fs.writeFileSync(
+  path.join(dir, 'r.test.yaml'),
+  `
 zone: r.test
 soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
 ns: [ns1]
@@ -27,16 +29,26 @@ pools:
   - { id: spare, endpoints: [ { id: s, address: 127.0.0.42, region: r1 } ] }
 policies:
   - { name: app, type: A, ttl: 1, policy: { failover: { tiers: [ { pool: main }, { pool: spare } ] } } }
-`);
+`,
+);
 
 let server = null;
-const startTarget = () => new Promise((resolve) => {
-  server = http.createServer((req, res) => res.end('ok'));
-  server.listen(port, '127.0.0.41', resolve);
-});
-const stopTarget = () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+const startTarget = () =>
+  new Promise((resolve) => {
+    server = http.createServer((_req, res) => res.end('ok'));
+    server.listen(port, '127.0.0.41', resolve);
+  });
+const stopTarget = () =>
+  new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(resolve);
+  });
 
-const node = spawn(process.execPath, [path.join(root, 'dist/main.js'), 'serve', '--zones', dir, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--region', 'r1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
+const node = spawn(
+  process.execPath,
+  [path.join(root, 'dist/main.js'), 'serve', '--zones', dir, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--region', 'r1'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } },
+);
 const dnsPort = await new Promise((resolve) => {
   let buf = '';
   node.stdout.on('data', (d) => {
@@ -51,7 +63,10 @@ await new Promise((r) => sock.bind(0, '127.0.0.1', r));
 function ask() {
   return new Promise((resolve) => {
     const id = Math.floor(Math.random() * 65535);
-    const t = setTimeout(() => { sock.off('message', on); resolve(null); }, 500);
+    const t = setTimeout(() => {
+      sock.off('message', on);
+      resolve(null);
+    }, 500);
     const on = (msg) => {
       const p = dnsPacket.decode(msg);
       if (p.id !== id) return;

@@ -10,8 +10,17 @@ const holder = new SnapshotHolder(zones);
 // What a node's sockets share (dns/pipeline.ts QueryEnv).
 const env = { snapshots: holder, options: DEFAULT_PIPELINE_OPTIONS };
 const msg = dnsPacket.encode({
-  id: 1, type: 'query', questions: [{ name, type: 'A' }],
-  additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '81.2.69.0' }] }],
+  id: 1,
+  type: 'query',
+  questions: [{ name, type: 'A' }],
+  additionals: [
+    {
+      type: 'OPT',
+      name: '.',
+      udpPayloadSize: 1232,
+      options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '81.2.69.0' }],
+    },
+  ],
 });
 const ctx = { transport: 'udp', remoteAddress: '127.0.0.1' };
 const n = 200_000;

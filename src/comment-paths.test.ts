@@ -24,7 +24,12 @@ const SCANNED = ['src', 'test', 'bench'];
 const IGNORED_ROOT_DIRS = new Set(['node_modules', 'dist', '.git']);
 
 const dirsOf = (dir: string): Set<string> =>
-  new Set(fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.') && !IGNORED_ROOT_DIRS.has(e.name)).map((e) => e.name));
+  new Set(
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !IGNORED_ROOT_DIRS.has(e.name))
+      .map((e) => e.name),
+  );
 const rootDirs = dirsOf(root);
 const srcDirs = dirsOf(srcDir);
 

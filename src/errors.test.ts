@@ -63,7 +63,12 @@ describe('the registry gives each code its status and title', () => {
 
   it('an error takes its status and title from its code', () => {
     const e = createError('MRD_ERR_API_PRECONDITION', 'If-Match "x" does not match');
-    expect([e.code, e.statusCode, e.title, e.message]).toEqual(['MRD_ERR_API_PRECONDITION', 412, codes.MRD_ERR_API_PRECONDITION.title, 'If-Match "x" does not match']);
+    expect([e.code, e.statusCode, e.title, e.message]).toEqual([
+      'MRD_ERR_API_PRECONDITION',
+      412,
+      codes.MRD_ERR_API_PRECONDITION.title,
+      'If-Match "x" does not match',
+    ]);
     expect(e.errors).toEqual([]);
     const f = fieldError('MRD_ERR_API_BAD_REQUEST', 'bad', [{ field: 'ttl', code: 'MRD_ERR_ZONE_TTL', message: 'ttl: too big' }]);
     expect(f.errors).toEqual([{ field: 'ttl', code: 'MRD_ERR_ZONE_TTL', message: 'ttl: too big' }]);

@@ -64,7 +64,10 @@ function importsOf(): Map<string, string[]> {
           ...[...text.matchAll(/\bimport\s*\(?\s*'(\.[^']+)'/g)].map((m) => m[1]!),
         ];
         const rel = path.relative(srcDir, full);
-        out.set(rel, specs.map((s) => path.relative(srcDir, path.resolve(path.dirname(full), s)).replace(/\.js$/, '.ts')));
+        out.set(
+          rel,
+          specs.map((s) => path.relative(srcDir, path.resolve(path.dirname(full), s)).replace(/\.js$/, '.ts')),
+        );
       }
     }
   };
@@ -117,19 +120,26 @@ describe('layering', () => {
   });
 
   it('nothing below the CLI imports src/cli/', () => {
-    const bad = [...graph].flatMap(([file, deps]) => (file.startsWith('cli/') || file === 'main.ts' ? [] : deps.filter((d) => d.startsWith('cli/')).map((d) => `${file} → ${d}`)));
+    const bad = [...graph].flatMap(([file, deps]) =>
+      file.startsWith('cli/') || file === 'main.ts' ? [] : deps.filter((d) => d.startsWith('cli/')).map((d) => `${file} → ${d}`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('only the CLI imports the node wiring (src/node/)', () => {
-    const bad = [...graph].flatMap(([file, deps]) => (file.startsWith('cli/') || file.startsWith('node/') ? [] : deps.filter((d) => d.startsWith('node/')).map((d) => `${file} → ${d}`)));
+    const bad = [...graph].flatMap(([file, deps]) =>
+      file.startsWith('cli/') || file.startsWith('node/') ? [] : deps.filter((d) => d.startsWith('node/')).map((d) => `${file} → ${d}`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('src/proto/ imports nothing else of src/', () => {
-    const bad = [...graph].flatMap(([file, deps]) => (file.startsWith('proto/') ? deps.filter((d) => !d.startsWith('proto/')).map((d) => `${file} → ${d}`) : []));
+    const bad = [...graph].flatMap(([file, deps]) =>
+      file.startsWith('proto/') ? deps.filter((d) => !d.startsWith('proto/')).map((d) => `${file} → ${d}`) : [],
+    );
     expect(bad).toEqual([]);
-    for (const f of ['proto/name.ts', 'proto/types.ts', 'proto/wire.ts', 'proto/rdata.ts', 'proto/duration.ts', 'proto/presentation.ts']) expect(graph.has(f)).toBe(true);
+    for (const f of ['proto/name.ts', 'proto/types.ts', 'proto/wire.ts', 'proto/rdata.ts', 'proto/duration.ts', 'proto/presentation.ts'])
+      expect(graph.has(f)).toBe(true);
   });
 
   it('src/state/ imports nothing of the DNS layer (dns/cache.ts keeps each snapshot’s answer cache)', () => {

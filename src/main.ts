@@ -39,7 +39,7 @@ async function versionCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === '--help' || argv[0] === '-h') {
-    process.stdout.write('Usage: meridian version [--json]\n\nPrint the version; --json adds Node\'s version, the platform and the architecture.\n');
+    process.stdout.write("Usage: meridian version [--json]\n\nPrint the version; --json adds Node's version, the platform and the architecture.\n");
     return 0;
   }
   process.stderr.write(`meridian version: unknown argument "${argv[0]}" (only --json)\n`);

@@ -53,7 +53,7 @@ export const Problem = Type.Object(
     title: Type.String({ description: 'A short summary of the problem.' }),
     status: Type.Integer({ description: 'The HTTP status code.' }),
     detail: Type.String({ description: 'What went wrong in this request, in words.' }),
-    code: Code('Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`; its `status` is the code\'s.'),
+    code: Code("Meridian error code (docs/errors.md), e.g. `MRD_ERR_API_CONFLICT`; its `status` is the code's."),
     errors: Type.Optional(Type.Array(FieldProblem, { description: 'For bad input: each field and reason.' })),
     report: Type.Optional(Type.Object({}, { description: 'A refused drill (409 from `startDrill`): its report, with the safety rules that failed.', ...open })),
   },
@@ -102,7 +102,7 @@ export function noContent(description: string) {
   return { description, type: 'null' } as const;
 }
 
-const ETAG = { etag: { type: 'string', description: 'The zone\'s ETag, for If-Match on the next write.' } };
+const ETAG = { etag: { type: 'string', description: "The zone's ETag, for If-Match on the next write." } };
 
 /** Adds the ETag header to a response entry. */
 export function withEtag<T extends object>(response: T): T & { headers: typeof ETAG } {
@@ -143,7 +143,12 @@ export const Readiness = Type.Object(
 // ---- zones and records -----------------------------------------------------------------------
 
 export const FileError = Type.Object(
-  { code: Type.String({ description: 'Error code (docs/errors.md).' }), line: Type.Integer({ description: 'Line of the file (0: the file as a whole).' }), message: Type.String(), record: Nullable(Type.String({ description: 'The record at fault, when known.' })) },
+  {
+    code: Type.String({ description: 'Error code (docs/errors.md).' }),
+    line: Type.Integer({ description: 'Line of the file (0: the file as a whole).' }),
+    message: Type.String(),
+    record: Nullable(Type.String({ description: 'The record at fault, when known.' })),
+  },
   { title: 'FileError', description: 'A problem that keeps a zone file from loading.' },
 );
 
@@ -221,14 +226,26 @@ export const HealthReport = Type.Object(
   {
     endpoints: Type.Array(EndpointHealth),
     transitions: Type.Array(
-      Type.Object({ at: Type.String({ description: 'When (ISO 8601).' }), endpoint: Type.String(), region: Type.String(), from: Type.String(), to: Type.String(), reason: Type.String() }, { title: 'HealthTransition', ...open }),
-      { description: 'Recent changes of an endpoint\'s view, newest first.' },
+      Type.Object(
+        {
+          at: Type.String({ description: 'When (ISO 8601).' }),
+          endpoint: Type.String(),
+          region: Type.String(),
+          from: Type.String(),
+          to: Type.String(),
+          reason: Type.String(),
+        },
+        { title: 'HealthTransition', ...open },
+      ),
+      { description: "Recent changes of an endpoint's view, newest first." },
     ),
   },
   { title: 'HealthReport' },
 );
 
-const RegionOverride = Nullable(Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String()) }, open));
+const RegionOverride = Nullable(
+  Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String()) }, open),
+);
 
 /**
  * A region with its derived status (admin/health-routes.ts `regionStatuses`); the words and
@@ -244,7 +261,10 @@ const regionStatusProps = {
   status: RegionStatusWord,
   endpoints: Type.Object(RegionCountsSchema.properties, { description: 'Endpoint counts.', ...open }),
   endpoint_statuses: EndpointStatusCounts,
-  weight: Type.Object({ total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) }, { description: 'Sum of the weights, of all endpoints and of the usable ones.', ...open }),
+  weight: Type.Object(
+    { total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) },
+    { description: 'Sum of the weights, of all endpoints and of the usable ones.', ...open },
+  ),
   override: RegionOverride,
 };
 
@@ -254,9 +274,7 @@ export const RegionList = Type.Object(
       Type.Object(
         {
           ...regionStatusProps,
-          members: Type.Array(
-            Type.Object({ ...MemberSchema.properties, votes: Type.Array(Vote) }, { title: 'RegionMember', ...open }),
-          ),
+          members: Type.Array(Type.Object({ ...MemberSchema.properties, votes: Type.Array(Vote) }, { title: 'RegionMember', ...open })),
         },
         { title: 'RegionStatus', ...open },
       ),
@@ -265,7 +283,10 @@ export const RegionList = Type.Object(
   { title: 'RegionList' },
 );
 
-export const RegionView = Type.Object({ ...regionStatusProps, zones: Type.Array(Type.String(), { description: 'The zones that define it.' }) }, { title: 'RegionView', ...open });
+export const RegionView = Type.Object(
+  { ...regionStatusProps, zones: Type.Array(Type.String(), { description: 'The zones that define it.' }) },
+  { title: 'RegionView', ...open },
+);
 
 export const MemberRecord = Type.Object(
   {
@@ -284,7 +305,12 @@ export const MemberRecord = Type.Object(
 );
 
 export const NodeView = Type.Object(
-  { ...MemberRecord.properties, last_seen_ms_ago: Type.Number(), lag: Type.Integer({ description: 'Revisions behind the most current member.' }), self: Type.Boolean() },
+  {
+    ...MemberRecord.properties,
+    last_seen_ms_ago: Type.Number(),
+    lag: Type.Integer({ description: 'Revisions behind the most current member.' }),
+    self: Type.Boolean(),
+  },
   { title: 'NodeView', ...open },
 );
 
@@ -301,13 +327,18 @@ export const NodeList = Type.Object(
   {
     mode: Type.String({ description: '`cluster` or `single`.' }),
     etcd: Nullable(Type.String({ description: '`reachable` or `unreachable`; null on a single node.' })),
-    active_checkers: Type.Record(Type.String(), Type.Object({ id: Type.String(), since: Type.String() }, open), { description: 'Region → its active checker.' }),
+    active_checkers: Type.Record(Type.String(), Type.Object({ id: Type.String(), since: Type.String() }, open), {
+      description: 'Region → its active checker.',
+    }),
     nodes: Type.Array(NodeView),
   },
   { title: 'NodeList' },
 );
 
-export const VotesAccepted = Type.Object({ accepted: Type.Integer({ description: 'Votes taken (a checker votes for its own region only).' }) }, { title: 'VotesAccepted' });
+export const VotesAccepted = Type.Object(
+  { accepted: Type.Integer({ description: 'Votes taken (a checker votes for its own region only).' }) },
+  { title: 'VotesAccepted' },
+);
 
 // ---- overrides and audit ---------------------------------------------------------------------
 
@@ -328,7 +359,7 @@ export const OverrideList = Type.Object({ overrides: Type.Array(OverrideView) },
 export const AuditEntry = Type.Object(
   {
     at: Type.String(),
-    who: Type.String({ description: 'The token\'s name, or `anonymous`.' }),
+    who: Type.String({ description: "The token's name, or `anonymous`." }),
     action: Type.String({ description: '`zone.create`, `record.replace`, `override.set`, ...' }),
     target: Type.String(),
     before: Nullable(Type.String()),
@@ -350,14 +381,25 @@ const SimRecord = Type.Object(
     ttl: Type.Integer({ minimum: 0, description: 'TTL in seconds.' }),
     class: Type.String({ description: 'Class mnemonic: `IN` (the only class served), or `CLASSnnn` (RFC 3597 §5).' }),
     type: Type.String({ description: 'Type mnemonic (`A`, `HTTPS`…), or `TYPEnnn` for a type without one (RFC 3597 §5).' }),
-    data: Type.String({ description: 'RDATA in presentation form, as dig prints it (`10 mail.example.net.`, `1 . alpn="h2"`), or `\\# LEN HEX` (RFC 3597 §5) for a type without a text format.' }),
+    data: Type.String({
+      description:
+        'RDATA in presentation form, as dig prints it (`10 mail.example.net.`, `1 . alpn="h2"`), or `\\# LEN HEX` (RFC 3597 §5) for a type without a text format.',
+    }),
   },
   { title: 'SimulatedRecord', ...open },
 );
 
 export const Simulation = Type.Object(
   {
-    question: Type.Object({ name: Type.String({ description: 'The name asked for, as given.' }), type: Type.String({ description: 'The type asked for, as its mnemonic (`type=TYPE65` shows `HTTPS`), or `TYPEnnn`.' }), client: Type.String(), as: Type.String({ description: '`ecs` or `source address`.' }) }, open),
+    question: Type.Object(
+      {
+        name: Type.String({ description: 'The name asked for, as given.' }),
+        type: Type.String({ description: 'The type asked for, as its mnemonic (`type=TYPE65` shows `HTTPS`), or `TYPEnnn`.' }),
+        client: Type.String(),
+        as: Type.String({ description: '`ecs` or `source address`.' }),
+      },
+      open,
+    ),
     answer: Type.Object(
       {
         rcode: Type.String({ description: 'Rcode mnemonic (`NOERROR`, `NXDOMAIN`, `REFUSED`…), or `RCODEnnn` for one without.' }),
@@ -365,7 +407,11 @@ export const Simulation = Type.Object(
         records: Type.Array(SimRecord, { description: 'The answer section.' }),
         authority: Type.Array(SimRecord, { description: 'The authority section (SOA of a negative answer, NS of a referral).' }),
         additional: Type.Array(SimRecord, { description: 'The additional section, without the OPT record (glue, addresses of MX/SRV targets).' }),
-        ecs_scope: Nullable(Type.Integer({ description: 'The scope prefix of the answer\'s Client Subnet option (RFC 7871 §7.2.1); null when the client was sent as the source address.' })),
+        ecs_scope: Nullable(
+          Type.Integer({
+            description: "The scope prefix of the answer's Client Subnet option (RFC 7871 §7.2.1); null when the client was sent as the source address.",
+          }),
+        ),
       },
       open,
     ),
@@ -387,7 +433,10 @@ export const Simulation = Type.Object(
 
 // ---- drills (still growing: open) ------------------------------------------------------------
 
-const DrillTarget = Type.Object({ region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String({ description: '`pool/id`' }))) }, { title: 'DrillTarget', ...open });
+const DrillTarget = Type.Object(
+  { region: Type.Optional(Type.String()), endpoints: Type.Optional(Type.Array(Type.String({ description: '`pool/id`' }))) },
+  { title: 'DrillTarget', ...open },
+);
 const Answer = Type.Array(Type.String(), { description: 'The answer in presentation form, sorted: its addresses, or the one CNAME target.' });
 const Candidate = Type.Object(
   {
@@ -398,7 +447,16 @@ const Candidate = Type.Object(
   },
   { title: 'DrillCandidate', ...open },
 );
-const SafetyCheck = Type.Object({ rule: Type.String({ description: '`answers`, `min_healthy_regions`; in a report also `converged`, `no_client_without_answer`, `traffic_returned`, `predictions`.' }), pass: Type.Boolean(), detail: Type.String() }, { title: 'DrillCheck', ...open });
+const SafetyCheck = Type.Object(
+  {
+    rule: Type.String({
+      description: '`answers`, `min_healthy_regions`; in a report also `converged`, `no_client_without_answer`, `traffic_returned`, `predictions`.',
+    }),
+    pass: Type.Boolean(),
+    detail: Type.String(),
+  },
+  { title: 'DrillCheck', ...open },
+);
 const Capacity = Type.Object(
   { region: Type.String(), usable_before: Type.Integer(), usable_after: Type.Integer(), weight_before: Type.Number(), weight_after: Type.Number() },
   { title: 'DrillCapacity', ...open },
@@ -424,7 +482,7 @@ export const DrillPreview = Type.Object(
                 after: Type.Array(Candidate, { description: 'Candidate answers with the target out.' }),
                 exact: Type.Boolean({ description: 'False when the shares were sampled (a tree with too many choices).' }),
                 changed: Type.Boolean({ description: 'A candidate appears or goes, or a share moves.' }),
-                moved_share: Type.Number({ minimum: 0, maximum: 1, description: 'The share of this record\'s queries from here that get another answer.' }),
+                moved_share: Type.Number({ minimum: 0, maximum: 1, description: "The share of this record's queries from here that get another answer." }),
                 moves_from: Type.Array(Type.Object({ answer: Answer, share: Type.Number() }, open)),
                 moves_to: Type.Array(Type.Object({ answer: Answer, share: Type.Number(), regions: Type.Array(Type.String()) }, open)),
                 to_regions: Type.Array(Type.String()),
@@ -480,7 +538,16 @@ export const DrillReport = Type.Object(
     ),
     violations: Type.Array(
       Type.Object(
-        { node: Type.String(), name: Type.String(), type: Type.String(), country: Type.String(), subnet: Type.String(), answer: Answer, at_ms: Type.Number(), why: Type.String() },
+        {
+          node: Type.String(),
+          name: Type.String(),
+          type: Type.String(),
+          country: Type.String(),
+          subnet: Type.String(),
+          answer: Answer,
+          at_ms: Type.Number(),
+          why: Type.String(),
+        },
         { title: 'DrillViolation', ...open },
       ),
       { description: 'Answers that were not predicted (the first ones).' },
@@ -515,19 +582,27 @@ export function serializationView(schema: unknown): unknown {
   if (cached !== undefined) return cached;
   const s = schema as Record<string, unknown>;
   let out: Record<string, unknown>;
-  const union = (Array.isArray(s['anyOf']) || Array.isArray(s['oneOf'])) && !(s['type'] === 'object' && s['properties'] && (s['oneOf'] as Record<string, unknown>[] | undefined)?.every((b) => Object.keys(b).every((k) => k === 'required')));
+  const union =
+    (Array.isArray(s['anyOf']) || Array.isArray(s['oneOf'])) &&
+    !(
+      s['type'] === 'object' &&
+      s['properties'] &&
+      (s['oneOf'] as Record<string, unknown>[] | undefined)?.every((b) => Object.keys(b).every((k) => k === 'required'))
+    );
   if (union) {
     out = typeof s['description'] === 'string' ? { description: s['description'] } : {};
   } else {
     out = {};
     for (const [k, v] of Object.entries(s)) {
       if (k === 'x-error' || (k === 'oneOf' && s['type'] === 'object')) continue;
-      if ((k === 'properties' || k === 'patternProperties') && v && typeof v === 'object') out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, serializationView(sub)]));
+      if ((k === 'properties' || k === 'patternProperties') && v && typeof v === 'object')
+        out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, serializationView(sub)]));
       else if (k === 'items' || k === 'additionalProperties' || k === 'schema') out[k] = serializationView(v);
       else out[k] = v;
     }
     // A content map (`{ 'text/dns': { schema } }`) keeps its media types.
-    if (s['content'] && typeof s['content'] === 'object') out['content'] = Object.fromEntries(Object.entries(s['content'] as Record<string, unknown>).map(([m, media]) => [m, serializationView(media)]));
+    if (s['content'] && typeof s['content'] === 'object')
+      out['content'] = Object.fromEntries(Object.entries(s['content'] as Record<string, unknown>).map(([m, media]) => [m, serializationView(media)]));
   }
   views.set(schema, out);
   return out;

@@ -16,11 +16,10 @@
  *     (admin/response-check.ts; the test suite runs with it).
  */
 import { createRequire } from 'node:module';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { Type, type TSchema } from '@sinclair/typebox';
-import { validateAgainst } from '../validation/validate.js';
+import { Type } from '@sinclair/typebox';
 import { OPEN_PATHS, PAGE_PATHS, registerAuth, type Token } from './auth.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -102,11 +101,13 @@ export const OPENAPI_TAGS = [
   { name: 'cluster', description: 'Nodes and checkers of the cluster.' },
   { name: 'probes', description: 'Liveness, readiness, metrics.' },
   { name: 'status', description: 'The status page.' },
-  { name: 'meta', description: 'This description, and the zone document\'s JSON Schema.' },
+  { name: 'meta', description: "This description, and the zone document's JSON Schema." },
 ];
 
 // Fastify's own serializer compiler, resolved from fastify's package as fastify resolves it.
-const defaultSerializerFactory = (createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)();
+const defaultSerializerFactory = (
+  createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/fast-json-stringify-compiler') as () => SerializerFactory
+)();
 type SerializerFactory = (externalSchemas: unknown, options: unknown) => (route: { schema?: unknown }) => (data: unknown) => string;
 
 function serializerFactory(externalSchemas: unknown, options: unknown) {
@@ -139,7 +140,8 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   // Every route, as registered: the OpenAPI test checks that each one is documented.
   const routes: { method: string; url: string; hidden: boolean }[] = [];
   app.addHook('onRoute', (r) => {
-    for (const m of ([] as string[]).concat(r.method)) routes.push({ method: m, url: r.url, hidden: (r.schema as { hide?: boolean } | undefined)?.hide === true });
+    for (const m of ([] as string[]).concat(r.method))
+      routes.push({ method: m, url: r.url, hidden: (r.schema as { hide?: boolean } | undefined)?.hide === true });
     // The error statuses every route shares (auth, parsing, validation, internal errors) are
     // documented, and serialized, on every route; a route lists only its own on top.
     const schema = (r.schema ??= {}) as { response?: Record<string, unknown>; querystring?: unknown; hide?: boolean };
@@ -147,8 +149,10 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
     const method = ([] as string[]).concat(r.method)[0]!;
     const auth = !PAGE_PATHS.has(r.url);
     const response = (schema.response ??= {});
-    for (const [status, entry] of Object.entries(problems(...commonErrors(method, { auth, query: schema.querystring !== undefined })))) response[status] ??= entry;
-    if (OPEN_PATHS.has(r.url)) (schema as { description?: string }).description ??= 'Open unless the node runs with --protect-probes (then a token is needed, and 401/429 apply).';
+    for (const [status, entry] of Object.entries(problems(...commonErrors(method, { auth, query: schema.querystring !== undefined }))))
+      response[status] ??= entry;
+    if (OPEN_PATHS.has(r.url))
+      (schema as { description?: string }).description ??= 'Open unless the node runs with --protect-probes (then a token is needed, and 401/429 apply).';
   });
   app.decorate('registeredRoutes', routes);
   const checkFile = process.env['MERIDIAN_CHECK_RESPONSES'];
@@ -175,27 +179,72 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   app.setErrorHandler(errorHandler(opts.bodyLimit ?? 1 << 20));
   app.setNotFoundHandler(notFoundHandler);
 
-  app.get('/livez', { schema: { operationId: 'getLiveness', tags: ['probes'], summary: 'The process is alive', security: [], response: { 200: ok(Liveness, 'Alive') } } }, async () => ({ status: 'ok' as const }));
+  app.get(
+    '/livez',
+    { schema: { operationId: 'getLiveness', tags: ['probes'], summary: 'The process is alive', security: [], response: { 200: ok(Liveness, 'Alive') } } },
+    async () => ({ status: 'ok' as const }),
+  );
 
-  app.get('/readyz', { schema: { operationId: 'getReadiness', tags: ['probes'], summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)', security: [], response: { 200: ok(Readiness, 'Ready, or degraded (etcd unreachable; DNS still answers from the last snapshot)'), 503: ok(Readiness, 'Not ready, and why') } } }, async (_req, reply) => {
-    const zones = opts.holder.current.catalog.size;
-    if (!opts.started()) return reply.code(503).send({ status: 'not ready', reason: 'zones are still loading' });
-    const cluster = opts.cluster;
-    if (cluster && !cluster.loaded()) return reply.code(503).send({ status: 'not ready', reason: 'etcd unreachable: no configuration loaded yet' });
-    if (zones === 0) return reply.code(503).send({ status: 'not ready', reason: 'no zone loaded' });
-    if (opts.votes && !opts.votes.hasFirstRound()) return reply.code(503).send({ status: 'not ready', reason: 'the first round of health checks is not done' });
-    // Without etcd the node still answers DNS from its last snapshot: degraded, not unready.
-    if (cluster && !cluster.reachable()) return { status: 'degraded', reason: 'degraded: etcd unreachable', zones, revision: cluster.self().revision };
-    return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}) };
-  });
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['probes'],
+        summary: 'Zones are loaded and the first health round is done (503 with the reason otherwise)',
+        security: [],
+        response: {
+          200: ok(Readiness, 'Ready, or degraded (etcd unreachable; DNS still answers from the last snapshot)'),
+          503: ok(Readiness, 'Not ready, and why'),
+        },
+      },
+    },
+    async (_req, reply) => {
+      const zones = opts.holder.current.catalog.size;
+      if (!opts.started()) return reply.code(503).send({ status: 'not ready', reason: 'zones are still loading' });
+      const cluster = opts.cluster;
+      if (cluster && !cluster.loaded()) return reply.code(503).send({ status: 'not ready', reason: 'etcd unreachable: no configuration loaded yet' });
+      if (zones === 0) return reply.code(503).send({ status: 'not ready', reason: 'no zone loaded' });
+      if (opts.votes && !opts.votes.hasFirstRound())
+        return reply.code(503).send({ status: 'not ready', reason: 'the first round of health checks is not done' });
+      // Without etcd the node still answers DNS from its last snapshot: degraded, not unready.
+      if (cluster && !cluster.reachable()) return { status: 'degraded', reason: 'degraded: etcd unreachable', zones, revision: cluster.self().revision };
+      return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}) };
+    },
+  );
 
-  app.get('/openapi.json', { schema: { operationId: 'getOpenApi', tags: ['meta'], summary: 'This OpenAPI 3 description of the admin API', response: { 200: ok(Type.Object({}, { additionalProperties: true }), 'The OpenAPI document') } } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        operationId: 'getOpenApi',
+        tags: ['meta'],
+        summary: 'This OpenAPI 3 description of the admin API',
+        response: { 200: ok(Type.Object({}, { additionalProperties: true }), 'The OpenAPI document') },
+      },
+    },
+    async () => app.swagger(),
+  );
 
   // Generated from the same schemas that validate zone files and request bodies; editors use it
   // through the modeline in zones/*.yaml (docs/zones.md).
   const zoneSchema = zoneJsonSchemaText();
-  app.get('/v1/schema/zone.json', { schema: { operationId: 'getZoneSchema', tags: ['meta'], summary: 'The JSON Schema of a zone document (the file schema/zone.schema.json)', response: { 200: { description: 'JSON Schema (draft-07) of a YAML or JSON zone document', content: { 'application/schema+json': { schema: Type.Object({}, { additionalProperties: true }) } } } } } }, async (_req, reply) =>
-    reply.type('application/schema+json; charset=utf-8').send(zoneSchema),
+  app.get(
+    '/v1/schema/zone.json',
+    {
+      schema: {
+        operationId: 'getZoneSchema',
+        tags: ['meta'],
+        summary: 'The JSON Schema of a zone document (the file schema/zone.schema.json)',
+        response: {
+          200: {
+            description: 'JSON Schema (draft-07) of a YAML or JSON zone document',
+            content: { 'application/schema+json': { schema: Type.Object({}, { additionalProperties: true }) } },
+          },
+        },
+      },
+    },
+    async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(zoneSchema),
   );
 
   if (opts.metrics) opts.metrics.register(app);
@@ -234,10 +283,31 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       }
     });
   };
-  const runner = new DrillRunner({ peers, holder: opts.holder, health: opts.holder.health, audit, dns: opts.dns ?? { host: '127.0.0.1', port: 53 }, stateDir: opts.stateDir, overrides });
+  const runner = new DrillRunner({
+    peers,
+    holder: opts.holder,
+    health: opts.holder.health,
+    audit,
+    dns: opts.dns ?? { host: '127.0.0.1', port: 53 },
+    stateDir: opts.stateDir,
+    overrides,
+  });
   app.addHook('onClose', async () => runner.stopAll());
   registerDrillRoutes(app, { holder: opts.holder, runner });
-  const single = opts.self ?? (() => ({ id: 'local', kind: 'node' as const, region: 'local', dns: opts.dns ? `${opts.dns.host}:${opts.dns.port}` : null, admin: null, version: '', revision: opts.holder.current.version, active_checker: false, started_at: new Date(0).toISOString(), seen_at: new Date().toISOString() }));
+  const single =
+    opts.self ??
+    (() => ({
+      id: 'local',
+      kind: 'node' as const,
+      region: 'local',
+      dns: opts.dns ? `${opts.dns.host}:${opts.dns.port}` : null,
+      admin: null,
+      version: '',
+      revision: opts.holder.current.version,
+      active_checker: false,
+      started_at: new Date(0).toISOString(),
+      seen_at: new Date().toISOString(),
+    }));
   registerNodeRoutes(app, { cluster: opts.cluster ?? null, single });
   app.decorate('nodeViews', () => nodeViews(opts.cluster ?? null, single));
   registerStatusPage(app);

@@ -57,10 +57,13 @@ export function loadTokens(file: string | undefined, env: string | undefined): T
     });
   }
   if (env) {
-    env.split(',').filter(Boolean).forEach((entry, i) => {
-      const [name, role, ...rest] = entry.split(':');
-      tokens.push(make(name, role, rest.join(':'), `MERIDIAN_TOKENS entry ${i + 1}`));
-    });
+    env
+      .split(',')
+      .filter(Boolean)
+      .forEach((entry, i) => {
+        const [name, role, ...rest] = entry.split(':');
+        tokens.push(make(name, role, rest.join(':'), `MERIDIAN_TOKENS entry ${i + 1}`));
+      });
   }
   const names = new Set<string>();
   for (const t of tokens) {
@@ -98,7 +101,12 @@ export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Toke
     const f = failures.get(req.ip);
     if (f && now - f.since < WINDOW_MS && f.count >= MAX_FAILURES) {
       reply.header('retry-after', String(Math.ceil((f.since + WINDOW_MS - now) / 1000)));
-      return refuse(reply, 'MRD_ERR_API_RATE_LIMITED', 'Too many failed authentications', `more than ${MAX_FAILURES} failed attempts from ${req.ip} in a minute; wait and retry`);
+      return refuse(
+        reply,
+        'MRD_ERR_API_RATE_LIMITED',
+        'Too many failed authentications',
+        `more than ${MAX_FAILURES} failed attempts from ${req.ip} in a minute; wait and retry`,
+      );
     }
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -29,7 +29,14 @@ const VoteBody = Type.Object(
           checker: Type.String({ minLength: 1 }),
           up: Type.Boolean(),
           rtt_ms: Type.Optional(Type.Number({ minimum: 0, description: 'How long the check took, in milliseconds.' })),
-          rttMs: Type.Optional(Type.Number({ minimum: 0, ...renamed('rtt_ms'), description: 'Deprecated: the old name of `rtt_ms`, as checkers of the previous release send it; taken when `rtt_ms` is absent, until the next minor release.' })),
+          rttMs: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              ...renamed('rtt_ms'),
+              description:
+                'Deprecated: the old name of `rtt_ms`, as checkers of the previous release send it; taken when `rtt_ms` is absent, until the next minor release.',
+            }),
+          ),
           reason: Type.String({ maxLength: 500 }),
           at: Type.Number({ minimum: 0 }),
         },
@@ -105,7 +112,10 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
   const eps = uniqueEndpointsOf(holder.current);
   const overrides = snap.health.overrides();
   return [...regions.values()].map((r) => {
-    const sum = regionState(snap.health, eps.filter((e) => e.region === r.id));
+    const sum = regionState(
+      snap.health,
+      eps.filter((e) => e.region === r.id),
+    );
     const o = overrides.regions.get(r.id);
     return {
       id: r.id,
@@ -117,39 +127,84 @@ export function regionStatuses(holder: SnapshotHolder): RegionStatus[] {
       endpoints: sum.counts,
       endpoint_statuses: sum.byStatus,
       weight: sum.weight,
-      override: o ? { kind: o.kind, ...(o.reason ? { reason: o.reason } : {}), ...(o.by ? { by: o.by } : {}), ...(o.expiresAt ? { expires_at: new Date(o.expiresAt).toISOString() } : {}) } : null,
+      override: o
+        ? {
+            kind: o.kind,
+            ...(o.reason ? { reason: o.reason } : {}),
+            ...(o.by ? { by: o.by } : {}),
+            ...(o.expiresAt ? { expires_at: new Date(o.expiresAt).toISOString() } : {}),
+          }
+        : null,
     };
   });
 }
 
 export function registerHealthRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder; votes: VoteStore | null }): void {
-  app.get('/v1/health', { schema: { operationId: 'getHealth', tags: ['health'], summary: 'Every checked endpoint: its health view and each vote, and the recent transitions', response: { 200: ok(HealthReport, 'The health view') } } }, async () => ({
-    endpoints: opts.votes?.view() ?? [],
-    transitions: opts.votes?.transitions() ?? [],
-  }));
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['health'],
+        summary: 'Every checked endpoint: its health view and each vote, and the recent transitions',
+        response: { 200: ok(HealthReport, 'The health view') },
+      },
+    },
+    async () => ({
+      endpoints: opts.votes?.view() ?? [],
+      transitions: opts.votes?.transitions() ?? [],
+    }),
+  );
 
-  app.get('/v1/regions', { schema: { operationId: 'listRegions', tags: ['regions'], summary: 'Every region with its derived status, counts and member endpoints', response: { 200: ok(RegionList, 'Every region of every zone') } } }, async () => {
-    const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
-    const eps = uniqueEndpointsOf(opts.holder.current);
-    return {
-      regions: regionStatuses(opts.holder).map((r) => ({
-        ...r,
-        members: eps.filter((e) => e.region === r.id).map((e) => ({ ...memberStatus(opts.holder, e), votes: views.get(e.key)?.votes ?? [] })),
-      })),
-    };
-  });
+  app.get(
+    '/v1/regions',
+    {
+      schema: {
+        operationId: 'listRegions',
+        tags: ['regions'],
+        summary: 'Every region with its derived status, counts and member endpoints',
+        response: { 200: ok(RegionList, 'Every region of every zone') },
+      },
+    },
+    async () => {
+      const views = new Map((opts.votes?.view() ?? []).map((v) => [v.endpoint, v]));
+      const eps = uniqueEndpointsOf(opts.holder.current);
+      return {
+        regions: regionStatuses(opts.holder).map((r) => ({
+          ...r,
+          members: eps.filter((e) => e.region === r.id).map((e) => ({ ...memberStatus(opts.holder, e), votes: views.get(e.key)?.votes ?? [] })),
+        })),
+      };
+    },
+  );
 
   const validate = compileSchema(VoteBody);
-  app.post('/v1/health/votes', { schema: { operationId: 'submitVotes', tags: ['health'], summary: 'Votes from a standalone checker (meridian checker)', body: VoteBody, response: { 202: ok(VotesAccepted, 'Taken'), ...problems(409) } } }, async (req, reply) => {
-    if (!validate(req.body)) {
-      const first = validate.errors?.[0];
-      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);
-    }
-    const body = req.body as VoteBody;
-    if (!opts.votes) return refuse(reply, 'MRD_ERR_API_CONFLICT', 'This node does not judge health', 'send votes to a node that serves DNS');
-    // A checker votes for its own region only.
-    // `rttMs` is the old name of `rtt_ms` (docs/api.md, "Field names").
-    const accepted = opts.votes.record(body.votes.filter((v) => v.checker === body.checker).map((v): Vote => ({ endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rtt_ms ?? v.rttMs ?? 0, reason: v.reason, at: v.at })));
-    return reply.code(202).send({ accepted });
-  });
+  app.post(
+    '/v1/health/votes',
+    {
+      schema: {
+        operationId: 'submitVotes',
+        tags: ['health'],
+        summary: 'Votes from a standalone checker (meridian checker)',
+        body: VoteBody,
+        response: { 202: ok(VotesAccepted, 'Taken'), ...problems(409) },
+      },
+    },
+    async (req, reply) => {
+      if (!validate(req.body)) {
+        const first = validate.errors?.[0];
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad vote batch', `${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`);
+      }
+      const body = req.body as VoteBody;
+      if (!opts.votes) return refuse(reply, 'MRD_ERR_API_CONFLICT', 'This node does not judge health', 'send votes to a node that serves DNS');
+      // A checker votes for its own region only.
+      // `rttMs` is the old name of `rtt_ms` (docs/api.md, "Field names").
+      const accepted = opts.votes.record(
+        body.votes
+          .filter((v) => v.checker === body.checker)
+          .map((v): Vote => ({ endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rtt_ms ?? v.rttMs ?? 0, reason: v.reason, at: v.at })),
+      );
+      return reply.code(202).send({ accepted });
+    },
+  );
 }

@@ -144,14 +144,18 @@ export class MetricsRegistry {
         for (const [k, n] of counts) {
           const rcode = k >>> 16;
           const r = RCODES[rcode] ?? `RCODE${rcode}`;
-          out.push(`meridian_dns_queries_total{rcode="${r}",qtype="${typeToName(k & 0xffff)}",zone="${esc(zone ? keyToPresentation(zone) : '')}",policy="${policy}"} ${n}`);
+          out.push(
+            `meridian_dns_queries_total{rcode="${r}",qtype="${typeToName(k & 0xffff)}",zone="${esc(zone ? keyToPresentation(zone) : '')}",policy="${policy}"} ${n}`,
+          );
         }
       }
     }
     out.push('# HELP meridian_dns_answer_duration_seconds Time from a DNS message arriving to its answer being ready.');
     out.push('# TYPE meridian_dns_answer_duration_seconds histogram');
     out.push(...this.#latency.lines('meridian_dns_answer_duration_seconds'));
-    out.push('# HELP meridian_policy_answers_total Policy answers by zone and by the region of the endpoints answered (an answer holding endpoints in two regions counts for both).');
+    out.push(
+      '# HELP meridian_policy_answers_total Policy answers by zone and by the region of the endpoints answered (an answer holding endpoints in two regions counts for both).',
+    );
     out.push('# TYPE meridian_policy_answers_total counter');
     for (const [zone, byRegion] of this.#policyRegions) {
       for (const [region, n] of byRegion) out.push(`meridian_policy_answers_total{zone="${esc(keyToPresentation(zone))}",region="${esc(region)}"} ${n}`);
@@ -166,20 +170,23 @@ export class MetricsRegistry {
     out.push('# TYPE meridian_health_check_duration_seconds histogram');
     for (const [checker, h] of this.#checkDurations) out.push(...h.lines('meridian_health_check_duration_seconds', `checker="${esc(checker)}"`));
     const snap = this.holder.current;
-    out.push('# HELP meridian_endpoint_health 1 for each endpoint\'s current health view (up, down, unknown).');
+    out.push("# HELP meridian_endpoint_health 1 for each endpoint's current health view (up, down, unknown).");
     out.push('# TYPE meridian_endpoint_health gauge');
     for (const e of uniqueEndpointsOf(snap)) {
       const state = snap.health.health(e.key);
-      for (const s of ['up', 'down', 'unknown']) out.push(`meridian_endpoint_health{endpoint="${esc(e.key)}",region="${esc(e.region)}",state="${s}"} ${s === state ? 1 : 0}`);
+      for (const s of ['up', 'down', 'unknown'])
+        out.push(`meridian_endpoint_health{endpoint="${esc(e.key)}",region="${esc(e.region)}",state="${s}"} ${s === state ? 1 : 0}`);
     }
     // An unchecked region is reported as unchecked, never as healthy (health/status.ts).
-    out.push('# HELP meridian_region_status 1 for each region\'s derived status (healthy, degraded, down, drained, unchecked, empty; docs/health.md).');
+    out.push("# HELP meridian_region_status 1 for each region's derived status (healthy, degraded, down, drained, unchecked, empty; docs/health.md).");
     out.push('# TYPE meridian_region_status gauge');
     const regions = regionStatuses(this.holder);
     for (const r of regions) {
       for (const s of REGION_STATUSES) out.push(`meridian_region_status{region="${esc(r.id)}",status="${s}"} ${s === r.status ? 1 : 0}`);
     }
-    out.push('# HELP meridian_region_endpoints Endpoints of each region by endpoint status (up, down, unknown, unchecked, forced_up, forced_down, drained, weight_zero).');
+    out.push(
+      '# HELP meridian_region_endpoints Endpoints of each region by endpoint status (up, down, unknown, unchecked, forced_up, forced_down, drained, weight_zero).',
+    );
     out.push('# TYPE meridian_region_endpoints gauge');
     for (const r of regions) {
       for (const s of ENDPOINT_STATUSES) out.push(`meridian_region_endpoints{region="${esc(r.id)}",status="${s}"} ${r.endpoint_statuses[s] ?? 0}`);
@@ -215,6 +222,18 @@ export class MetricsRegistry {
   }
 
   register(app: FastifyInstance): void {
-    app.get('/metrics', { schema: { operationId: 'getMetrics', tags: ['probes'], summary: 'Prometheus metrics', security: [], response: { 200: text('Prometheus text exposition format 0.0.4', 'text/plain') } } }, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.text()));
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          operationId: 'getMetrics',
+          tags: ['probes'],
+          summary: 'Prometheus metrics',
+          security: [],
+          response: { 200: text('Prometheus text exposition format 0.0.4', 'text/plain') },
+        },
+      },
+      async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.text()),
+    );
   }
 }

@@ -51,7 +51,7 @@ export function hoistNamedSchemas<T extends object>(doc: T): T {
     Object.values(n).forEach(scan);
   };
   scan(d['paths'] ?? null);
-  const components = ((d['components'] ??= {}) as Obj)['schemas'] ??= {};
+  const components = (((d['components'] ??= {}) as Obj)['schemas'] ??= {});
   const schemas = components as Obj;
   const hoisted = new Set<string>();
   const hoistable = (t: string) => forms.get(t)!.size === 1 && !(t in schemas && !hoisted.has(t));

@@ -46,7 +46,11 @@ beforeAll(async () => {
   app.get('/zone', { schema: { response: { 200: Type.Object({}), ...problems(400) } } }, async () => {
     throw zoneError('MRD_ERR_ZONE_TTL', { file: 'z.yaml', line: 3 }, ['ttl: 2147483648 is over 2147483647']);
   });
-  app.post('/thing', { schema: { body: Type.Object({ n: Type.Integer() }, { additionalProperties: false }), response: { 200: Type.Object({}), ...problems(400, 413, 415) } } }, async () => ({}));
+  app.post(
+    '/thing',
+    { schema: { body: Type.Object({ n: Type.Integer() }, { additionalProperties: false }), response: { 200: Type.Object({}), ...problems(400, 413, 415) } } },
+    async () => ({}),
+  );
   app.get('/bug', { schema: { response: { 200: Type.Object({}), ...problems(500) } } }, async () => {
     throw new TypeError('undefined is not a function');
   });
@@ -91,7 +95,11 @@ describe('admin/problem: a code in, its status and title out', () => {
     const json = await problemOf('/thing', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":' });
     expect(json.body).toMatchObject({ ...ofCode('MRD_ERR_API_BAD_REQUEST'), title: 'The body is not valid JSON' });
     expect(json.body['title']).toBe('The body is not valid JSON');
-    const large = await problemOf('/thing', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: 1, pad: 'x'.repeat(100) }) });
+    const large = await problemOf('/thing', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ n: 1, pad: 'x'.repeat(100) }),
+    });
     expect(large.body).toMatchObject({ ...ofCode('MRD_ERR_API_TOO_LARGE'), detail: 'the limit is 64 bytes' });
     const media = await problemOf('/thing', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<n>1</n>' });
     expect(media.body).toMatchObject(ofCode('MRD_ERR_API_MEDIA_TYPE'));
@@ -104,7 +112,11 @@ describe('admin/problem: a code in, its status and title out', () => {
   });
 
   it('every answer matched the Problem schema and its documented status', () => {
-    const lines = fs.readFileSync(checkFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResponseCheckLine);
+    const lines = fs
+      .readFileSync(checkFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ResponseCheckLine);
     expect(lines.filter((l) => !l.ok)).toEqual([]);
     expect(lines.map((l) => l.status).sort()).toEqual([400, 400, 404, 413, 415, 500, 503]);
   });

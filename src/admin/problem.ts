@@ -54,9 +54,10 @@ export function errorOf(err: FastifyError | Error, req: FastifyRequest, bodyLimi
     const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[where] as TSchema | undefined;
     const data = where === 'body' ? req.body : where === 'querystring' ? req.query : where === 'params' ? req.params : req.headers;
     const problems = schema ? validateAgainst(schema, data) : [];
-    const errors = problems.length > 0
-      ? problems.map((p) => ({ field: p.message.includes(': ') ? p.message.slice(0, p.message.indexOf(': ')) : where, message: p.message }))
-      : f.validation.map((v) => ({ field: `${where}${v.instancePath}`, message: `${v.instancePath || where} ${v.message ?? 'is invalid'}` }));
+    const errors =
+      problems.length > 0
+        ? problems.map((p) => ({ field: p.message.includes(': ') ? p.message.slice(0, p.message.indexOf(': ')) : where, message: p.message }))
+        : f.validation.map((v) => ({ field: `${where}${v.instancePath}`, message: `${v.instancePath || where} ${v.message ?? 'is invalid'}` }));
     return fieldError('MRD_ERR_API_BAD_REQUEST', errors.map((e) => e.message).join('; '), errors).titled(`The request ${where} is not valid`);
   }
   if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return createError('MRD_ERR_API_TOO_LARGE', `the limit is ${bodyLimit} bytes`);

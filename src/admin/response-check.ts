@@ -97,7 +97,15 @@ export function installResponseCheck(app: FastifyInstance, file: string): void {
     try {
       check(req, reply, payload);
     } catch (err) {
-      write({ ok: false, method: req.method, route: req.routeOptions.url ?? null, url: req.url, status: reply.statusCode, type: null, problem: `the check failed: ${(err as Error).message}` });
+      write({
+        ok: false,
+        method: req.method,
+        route: req.routeOptions.url ?? null,
+        url: req.url,
+        status: reply.statusCode,
+        type: null,
+        problem: `the check failed: ${(err as Error).message}`,
+      });
     }
     return payload;
   });
@@ -110,7 +118,10 @@ export function installResponseCheck(app: FastifyInstance, file: string): void {
     const fail = (problem: string) => write({ ...base, ok: false, problem });
     const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload == null ? '' : null;
     // Not a route (the not-found handler): the body must still be a problem.
-    const responses = route === null ? { [String(status)]: { content: { 'application/problem+json': { schema: Problem } } } } : ((req.routeOptions.schema as { response?: Record<string, unknown> } | undefined)?.response);
+    const responses =
+      route === null
+        ? { [String(status)]: { content: { 'application/problem+json': { schema: Problem } } } }
+        : (req.routeOptions.schema as { response?: Record<string, unknown> } | undefined)?.response;
     const entry = entryFor(responses, status);
     if (!entry) return fail(`status ${status} is not documented`);
     let schema: object | null;

@@ -44,7 +44,12 @@ export interface ProbeRunner<Spec> {
 }
 
 /** One check type (or a family, like http and https). */
-export interface CheckType<Name extends string, Fields extends TProperties, Plan extends { readonly type: Name }, Spec extends { readonly kind: Name; readonly timeoutMs: number }> {
+export interface CheckType<
+  Name extends string,
+  Fields extends TProperties,
+  Plan extends { readonly type: Name },
+  Spec extends { readonly kind: Name; readonly timeoutMs: number },
+> {
   /** The `type:` values this module handles. */
   readonly types: readonly Name[];
   /** Its own fields of a check entry (TypeBox properties, all optional), besides `port` and `address`. */
@@ -70,7 +75,7 @@ export interface RunnerOptions {
 /** The fields every probe type has. */
 export const PROBE_FIELDS = {
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Port to probe. Default 80 (http), 443 (https), 53 (dns); required for tcp.' })),
-  address: Type.Optional(Type.String({ minLength: 1, description: 'Probe this address or host instead of the endpoint\'s.' })),
+  address: Type.Optional(Type.String({ minLength: 1, description: "Probe this address or host instead of the endpoint's." })),
 } satisfies TProperties;
 
 export interface ProbeFields {
@@ -87,11 +92,24 @@ const TLS_CODES = /^(CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_TLS_|ERR_SSL_|H
 
 /** Maps a connection or request error (or its cause) to a probe reason. */
 export function reasonOf(err: unknown): string {
-  for (let e = err as { code?: string; cause?: unknown; name?: string; message?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: string; cause?: unknown; name?: string; message?: string } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     const code = e.code ?? '';
     if (code === 'ECONNREFUSED') return 'refused';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
-    if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || e.name === 'AbortError' || e.name === 'TimeoutError' || code === 'ABORT_ERR') return 'timeout';
+    if (
+      code === 'ETIMEDOUT' ||
+      code === 'UND_ERR_CONNECT_TIMEOUT' ||
+      code === 'UND_ERR_HEADERS_TIMEOUT' ||
+      code === 'UND_ERR_BODY_TIMEOUT' ||
+      e.name === 'AbortError' ||
+      e.name === 'TimeoutError' ||
+      code === 'ABORT_ERR'
+    )
+      return 'timeout';
     if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return 'unreachable';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return `dns: ${code}`;
     if (TLS_CODES.test(code)) return `tls: ${code}`;

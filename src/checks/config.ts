@@ -61,7 +61,10 @@ function foreignFields(entry: CheckEntry, own: AnyCheckType | undefined, report:
 }
 
 /** Compiles every check; returns the plans by id and the problems (empty when all is well). */
-export function compileChecks(entries: readonly CheckEntry[], isBad: (path: PathSegment[]) => boolean): { plans: Map<string, CheckPlan>; problems: CheckProblem[] } {
+export function compileChecks(
+  entries: readonly CheckEntry[],
+  isBad: (path: PathSegment[]) => boolean,
+): { plans: Map<string, CheckPlan>; problems: CheckProblem[] } {
   const problems: CheckProblem[] = [];
   const fail = (path: PathSegment[], reason: string): void => void problems.push({ code: 'MRD_ERR_HEALTH_CHECK', path, args: [formatPath(path), reason] });
   const byId = new Map<string, { entry: CheckEntry; index: number }>();
@@ -86,7 +89,11 @@ export function compileChecks(entries: readonly CheckEntry[], isBad: (path: Path
         e.checks.forEach((child, j) => {
           if (!byId.has(child)) {
             ok = false;
-            return void problems.push({ code: 'MRD_ERR_POLICY_REFERENCE', path: ['checks', index, 'checks', j], args: [formatPath(['checks', index, 'checks', j]), 'check', child] });
+            return void problems.push({
+              code: 'MRD_ERR_POLICY_REFERENCE',
+              path: ['checks', index, 'checks', j],
+              args: [formatPath(['checks', index, 'checks', j]), 'check', child],
+            });
           }
           if (stack.includes(child)) {
             ok = false;
@@ -96,7 +103,7 @@ export function compileChecks(entries: readonly CheckEntry[], isBad: (path: Path
           if (c) children.push(c);
           else ok = false;
         });
-        const n = e.type === 'all' ? e.checks.length : e.type === 'any' ? 1 : e.at_least ?? 0;
+        const n = e.type === 'all' ? e.checks.length : e.type === 'any' ? 1 : (e.at_least ?? 0);
         if (e.type === 'at_least' && (e.at_least === undefined || e.at_least > e.checks.length)) {
           ok = false;
           fail(at('at_least'), `must be given, from 1 to the number of checks (${e.checks.length})`);

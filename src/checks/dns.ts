@@ -44,15 +44,18 @@ const fields = {
   name: Type.Optional(Type.String({ minLength: 1, description: 'dns: the name to ask for (absolute; a trailing dot is optional). Required for dns.' })),
   qtype: Type.Optional(Type.String({ minLength: 1, description: 'dns: the type to ask for (`A`, `SOA`, `TXT`, `TYPE65`…). Default `A`.' })),
   rcode: Type.Optional(
-    Type.Union(RCODE_NAMES.map((n) => Type.Literal(n)), {
-      description: 'dns: the rcode that means up. Default `NOERROR`.',
-      'x-error': `must be an rcode name: ${RCODE_NAMES.join(', ')}`,
-    }),
+    Type.Union(
+      RCODE_NAMES.map((n) => Type.Literal(n)),
+      {
+        description: 'dns: the rcode that means up. Default `NOERROR`.',
+        'x-error': `must be an rcode name: ${RCODE_NAMES.join(', ')}`,
+      },
+    ),
   ),
   expect: Type.Optional(
     Type.Array(Type.String({ minLength: 1 }), {
       minItems: 1,
-      description: 'dns: up only if the answer\'s records of `qtype` are exactly these (presentation form, any order), e.g. `[192.0.2.1]`.',
+      description: "dns: up only if the answer's records of `qtype` are exactly these (presentation form, any order), e.g. `[192.0.2.1]`.",
     }),
   ),
   recursion: Type.Optional(Type.Boolean({ description: 'dns: set RD (recursion desired), to check a resolver. Default false.' })),
@@ -211,7 +214,7 @@ export function probeDns(spec: DnsProbeSpec): Promise<ProbeResult> {
     // What went wrong last before the time ran out, said instead of a bare "timeout".
     let fault: string | null = null;
     let phase: 'udp' | 'tcp' = 'udp';
-    const timer = setTimeout(() => finish(false, phase === 'tcp' ? 'truncated, tcp: timeout' : fault ?? 'timeout'), spec.timeoutMs);
+    const timer = setTimeout(() => finish(false, phase === 'tcp' ? 'truncated, tcp: timeout' : (fault ?? 'timeout')), spec.timeoutMs);
 
     const viaTcp = (ip: string): void => {
       phase = 'tcp';
@@ -285,4 +288,3 @@ export function probeDns(spec: DnsProbeSpec): Promise<ProbeResult> {
     }
   });
 }
-

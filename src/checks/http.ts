@@ -23,12 +23,18 @@ const DEFAULT_EXPECT_STATUS: [number, number] = [200, 399];
 
 const fields = {
   path: Type.Optional(Type.String({ pattern: '^/', description: 'HTTP path. Default `/`.', 'x-error': 'must start with "/"' })),
-  method: Type.Optional(Type.String({ pattern: '^[A-Z]+$', description: 'HTTP method. Default `GET`.', 'x-error': 'must be an upper-case HTTP method such as GET or HEAD' })),
-  host: Type.Optional(Type.String({ minLength: 1, description: 'Host header and TLS SNI. Default: the endpoint\'s hostname, or none for an address.' })),
+  method: Type.Optional(
+    Type.String({ pattern: '^[A-Z]+$', description: 'HTTP method. Default `GET`.', 'x-error': 'must be an upper-case HTTP method such as GET or HEAD' }),
+  ),
+  host: Type.Optional(Type.String({ minLength: 1, description: "Host header and TLS SNI. Default: the endpoint's hostname, or none for an address." })),
   headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra request headers.' })),
   expect_status: Type.Optional(
     // An array of two rather than a tuple: OpenAPI 3.0 has no tuple form.
-    Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 2, maxItems: 2, description: 'Inclusive status range [low, high] that means up. Default [200, 399].' }),
+    Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+      minItems: 2,
+      maxItems: 2,
+      description: 'Inclusive status range [low, high] that means up. Default [200, 399].',
+    }),
   ),
   body: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body contain this text.' })),
   body_regex: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body match this regular expression.' })),
@@ -152,9 +158,12 @@ function connector(): NonNullable<Agent.Options['connect']> {
     const o = opts as unknown as { hostname: string; host?: string; port: string; protocol: string; servername?: string; timeout?: number };
     const host = o.hostname.replace(/^\[|\]$/g, '');
     const port = Number(o.port) || (o.protocol === 'https:' ? 443 : 80);
-    const timer = setTimeout(() => {
-      socket.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
-    }, Math.min(o.timeout ?? 5_000, 5_000));
+    const timer = setTimeout(
+      () => {
+        socket.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
+      },
+      Math.min(o.timeout ?? 5_000, 5_000),
+    );
     let socket: net.Socket;
     const done = (err: Error | null): void => {
       clearTimeout(timer);

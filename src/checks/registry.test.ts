@@ -44,13 +44,30 @@ describe('the registry', () => {
   });
 
   it('plans are a tagged union on type: http keeps its fields, tcp has only its port and address', () => {
-    expect(probeOf({ id: 'h', type: 'https', path: '/up' })).toMatchObject({ type: 'https', path: '/up', method: 'GET', expectStatus: [200, 399], tlsVerify: true });
+    expect(probeOf({ id: 'h', type: 'https', path: '/up' })).toMatchObject({
+      type: 'https',
+      path: '/up',
+      method: 'GET',
+      expectStatus: [200, 399],
+      tlsVerify: true,
+    });
     expect(probeOf({ id: 't', type: 'tcp', port: 25 })).toEqual({ type: 'tcp', port: 25, address: undefined });
   });
 
   it('aims http at the endpoint with its hostname as Host, tcp at the address, as before', () => {
     const http = probeOf({ id: 'h', type: 'http' });
-    expect(probeSpecFor(http, endpoint('192.0.2.1'), 500)).toEqual({ kind: 'http', address: '192.0.2.1', port: 80, path: '/', method: 'GET', headers: {}, expectStatus: [200, 399], tlsVerify: true, followRedirects: false, timeoutMs: 500 });
+    expect(probeSpecFor(http, endpoint('192.0.2.1'), 500)).toEqual({
+      kind: 'http',
+      address: '192.0.2.1',
+      port: 80,
+      path: '/',
+      method: 'GET',
+      headers: {},
+      expectStatus: [200, 399],
+      tlsVerify: true,
+      followRedirects: false,
+      timeoutMs: 500,
+    });
     expect(probeSpecFor(http, endpoint('web.example.', 5), 500)).toMatchObject({ address: 'web.example', host: 'web.example' });
     const tcp = probeOf({ id: 't', type: 'tcp', port: 25, address: '192.0.2.9' });
     expect(probeSpecFor(tcp, endpoint('192.0.2.1'), 500)).toEqual({ kind: 'tcp', address: '192.0.2.9', port: 25, timeoutMs: 500 });
@@ -60,8 +77,27 @@ describe('the registry', () => {
 describe('dns check plans', () => {
   it('defaults: qtype A, rcode NOERROR, no RD, no rdata expectation, port 53 on the endpoint', () => {
     const plan = probeOf({ id: 'd', type: 'dns', name: 'www.example.org' });
-    expect(plan).toEqual({ type: 'dns', qkey: 'www.example.org', qtype: 1, rcode: 0, expect: undefined, recursion: false, port: undefined, address: undefined });
-    expect(probeSpecFor(plan, endpoint('192.0.2.53'), 700)).toEqual({ kind: 'dns', address: '192.0.2.53', port: 53, qkey: 'www.example.org', qtype: 1, rcode: 0, expect: undefined, recursion: false, timeoutMs: 700 });
+    expect(plan).toEqual({
+      type: 'dns',
+      qkey: 'www.example.org',
+      qtype: 1,
+      rcode: 0,
+      expect: undefined,
+      recursion: false,
+      port: undefined,
+      address: undefined,
+    });
+    expect(probeSpecFor(plan, endpoint('192.0.2.53'), 700)).toEqual({
+      kind: 'dns',
+      address: '192.0.2.53',
+      port: 53,
+      qkey: 'www.example.org',
+      qtype: 1,
+      rcode: 0,
+      expect: undefined,
+      recursion: false,
+      timeoutMs: 700,
+    });
     // A hostname endpoint is reached by its name, as tcp and http reach it.
     expect(probeSpecFor(plan, endpoint('ns.example.', 5), 700)).toMatchObject({ address: 'ns.example' });
   });
@@ -69,7 +105,11 @@ describe('dns check plans', () => {
   it('names are absolute with or without the dot and compare in lowercase; qtype by mnemonic or TYPEnnn', () => {
     expect(probeOf({ id: 'd', type: 'dns', name: 'WWW.Example.ORG.', qtype: 'txt' })).toMatchObject({ qkey: 'www.example.org', qtype: 16 });
     expect(probeOf({ id: 'd', type: 'dns', name: '.', qtype: 'TYPE65' })).toMatchObject({ qkey: '', qtype: 65 });
-    expect(probeOf({ id: 'd', type: 'dns', name: 'x.example', rcode: 'NXDOMAIN', recursion: true, port: 5300 })).toMatchObject({ rcode: 3, recursion: true, port: 5300 });
+    expect(probeOf({ id: 'd', type: 'dns', name: 'x.example', rcode: 'NXDOMAIN', recursion: true, port: 5300 })).toMatchObject({
+      rcode: 3,
+      recursion: true,
+      port: 5300,
+    });
   });
 
   it('expected rdata is parsed for the qtype, and shown in presentation form', () => {

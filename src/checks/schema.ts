@@ -32,10 +32,10 @@ export function checkDurationMs(value: string | number): number {
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
 
-export const QuorumSetting = Type.Union(
-  [Type.Literal('majority'), Type.Literal('any'), Type.Literal('all'), Type.Integer({ minimum: 1 })],
-  { description: 'Fresh votes that must say up: `majority` (default), `any`, `all`, or a number.', 'x-error': 'must be majority, any, all, or a number of at least 1' },
-);
+export const QuorumSetting = Type.Union([Type.Literal('majority'), Type.Literal('any'), Type.Literal('all'), Type.Integer({ minimum: 1 })], {
+  description: 'Fresh votes that must say up: `majority` (default), `any`, `all`, or a number.',
+  'x-error': 'must be majority, any, all, or a number of at least 1',
+});
 
 const CALCULATED_TYPES = ['all', 'any', 'at_least'] as const;
 const CHECK_TYPE_NAMES = [...PROBE_TYPE_NAMES, ...CALCULATED_TYPES];
@@ -53,15 +53,24 @@ function probeFields(): AllProbeFields & typeof PROBE_FIELDS {
  */
 export const CheckEntry = Type.Object(
   {
-    id: Type.String({ pattern: ID_PATTERN, description: 'Check id, which pools and endpoints refer to.', 'x-error': 'must be an id: lowercase letters, digits, ".", "_" and "-"' }),
-    type: Type.Union(CHECK_TYPE_NAMES.map((n) => Type.Literal(n)), {
-      description: `A probe (${PROBE_TYPE_NAMES.map((n) => `\`${n}\``).join(', ')}) or a calculated check over other checks (\`all\`, \`any\`, \`at_least\`).`,
-      'x-error': `must be one of ${CHECK_TYPE_NAMES.join(', ')}`,
+    id: Type.String({
+      pattern: ID_PATTERN,
+      description: 'Check id, which pools and endpoints refer to.',
+      'x-error': 'must be an id: lowercase letters, digits, ".", "_" and "-"',
     }),
+    type: Type.Union(
+      CHECK_TYPE_NAMES.map((n) => Type.Literal(n)),
+      {
+        description: `A probe (${PROBE_TYPE_NAMES.map((n) => `\`${n}\``).join(', ')}) or a calculated check over other checks (\`all\`, \`any\`, \`at_least\`).`,
+        'x-error': `must be one of ${CHECK_TYPE_NAMES.join(', ')}`,
+      },
+    ),
     // probes (checks/*)
     ...probeFields(),
     // calculated
-    checks: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, description: 'The checks an `all`, `any` or `at_least` check combines.' })),
+    checks: Type.Optional(
+      Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, description: 'The checks an `all`, `any` or `at_least` check combines.' }),
+    ),
     at_least: Type.Optional(Type.Integer({ minimum: 1, description: 'For `at_least`: how many of `checks` must be up.' })),
     inverted: Type.Optional(Type.Boolean({ description: 'Up means down and down means up.' })),
     // timing and votes
@@ -69,7 +78,9 @@ export const CheckEntry = Type.Object(
     timeout: Type.Optional(CheckDuration('Time a probe may take. Default 2s; must be less than the interval.')),
     rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Consecutive ups to turn up. Default 2.' })),
     fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Consecutive downs to turn down. Default 3.' })),
-    jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'Fraction of the interval by which each run is moved at random. Default 0.1.' })),
+    jitter: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 0.5, description: 'Fraction of the interval by which each run is moved at random. Default 0.1.' }),
+    ),
     quorum: Type.Optional(QuorumSetting),
     stale_after: Type.Optional(CheckDuration('A vote older than this does not count. Default 3 × interval.')),
   },

@@ -6,7 +6,7 @@
  * found at all, 0 otherwise. `--json` prints one machine-readable document instead. Uses the same
  * loader as `serve`.
  */
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { checkZoneFiles } from '../state/file-source.js';
@@ -20,7 +20,11 @@ export const CHECK_OPTIONS = [
   // No default in the table: ./zones stands in only when no FILE or DIR is given either.
   flag({ name: 'zones', type: 'string', arg: 'DIR', help: 'a zones directory to check (as a DIR argument); default ./zones' }),
   flag({ name: 'quiet', short: 'q', type: 'boolean', help: 'print problems only' }),
-  flag({ name: 'json', type: 'boolean', help: 'print {ok, files, zones, problems} as JSON on stdout instead (problems with file and line); the exit status is the same' }),
+  flag({
+    name: 'json',
+    type: 'boolean',
+    help: 'print {ok, files, zones, problems} as JSON on stdout instead (problems with file and line); the exit status is the same',
+  }),
 ];
 
 export const CHECK_HELP = renderCommandHelp(
@@ -52,7 +56,11 @@ async function expand(paths: readonly string[]): Promise<{ files: string[]; prob
     try {
       stat = await fsp.stat(abs);
     } catch (err) {
-      problems.push(zoneError('MRD_ERR_ZONE_READ', { file: abs, line: 0 }, [(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message]));
+      problems.push(
+        zoneError('MRD_ERR_ZONE_READ', { file: abs, line: 0 }, [
+          (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message,
+        ]),
+      );
       continue;
     }
     if (!stat.isDirectory()) {
@@ -78,7 +86,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const { files, problems } = await expand(paths);
   const result = await checkZoneFiles(files);
   const errors = [...problems, ...result.errors];
-  if (files.length === 0 && problems.length === 0) errors.push(zoneError('MRD_ERR_CHECK_NO_ZONES', { file: paths.map((p) => path.resolve(p)).join(', '), line: 0 }, [paths.join(', ')]));
+  if (files.length === 0 && problems.length === 0)
+    errors.push(zoneError('MRD_ERR_CHECK_NO_ZONES', { file: paths.map((p) => path.resolve(p)).join(', '), line: 0 }, [paths.join(', ')]));
   const ok = errors.length === 0;
   if (values.json) {
     const doc = {

@@ -91,7 +91,14 @@ export async function checkerCommand(argv: string[]): Promise<number> {
 }
 
 /** Cluster mode: zones from etcd, the region's election, votes to etcd. Returns how to stop it. */
-async function startClusterChecker(etcd: EtcdConnection, region: string, id: string | undefined, ttl: number, log: Logger, life: Lifetime): Promise<() => Promise<void>> {
+async function startClusterChecker(
+  etcd: EtcdConnection,
+  region: string,
+  id: string | undefined,
+  ttl: number,
+  log: Logger,
+  life: Lifetime,
+): Promise<() => Promise<void>> {
   const holder = new SnapshotHolder();
   const cluster = new Cluster({ etcd, region, id, kind: 'checker', leaseTtlSeconds: ttl, checks: true }, holder, log);
   cluster.client.onCredentialsRefused((err) => life.fail(err));
@@ -107,7 +114,14 @@ async function startClusterChecker(etcd: EtcdConnection, region: string, id: str
 }
 
 /** `--node`: zones from a directory, votes POSTed to a node. Returns how to stop it. */
-async function startNodeChecker(node: string, zonesDir: string, region: string, token: string | undefined, log: Logger, life: Lifetime): Promise<() => Promise<void>> {
+async function startNodeChecker(
+  node: string,
+  zonesDir: string,
+  region: string,
+  token: string | undefined,
+  log: Logger,
+  life: Lifetime,
+): Promise<() => Promise<void>> {
   const holder = new SnapshotHolder();
   const source = new FileSource({ dir: zonesDir, holder, log: log.child({ component: 'zones' }) });
   await source.start();

@@ -89,8 +89,19 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
     if (sub === 'nodes') {
       const { kvs } = await client.range(layout.nodes, { prefix: true });
       for (const kv of kvs) {
-        const m = JSON.parse(kv.value) as { id: string; kind: string; region: string; dns: string | null; admin: string | null; revision: number; active_checker: boolean; seen_at: string };
-        out(`${m.id}\t${m.kind}\t${m.region}\tdns=${m.dns ?? '-'}\tadmin=${m.admin ?? '-'}\trevision=${m.revision}${m.active_checker ? '\tactive-checker' : ''}\tseen=${m.seen_at}\n`);
+        const m = JSON.parse(kv.value) as {
+          id: string;
+          kind: string;
+          region: string;
+          dns: string | null;
+          admin: string | null;
+          revision: number;
+          active_checker: boolean;
+          seen_at: string;
+        };
+        out(
+          `${m.id}\t${m.kind}\t${m.region}\tdns=${m.dns ?? '-'}\tadmin=${m.admin ?? '-'}\trevision=${m.revision}${m.active_checker ? '\tactive-checker' : ''}\tseen=${m.seen_at}\n`,
+        );
       }
       if (kvs.length === 0) out('no node is registered\n');
       return 0;
@@ -103,7 +114,13 @@ export async function clusterCommand(argv: string[], out: (s: string) => void = 
   }
 }
 
-async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o: { latency?: string | undefined; replace: boolean; prune: boolean }, out: (s: string) => void): Promise<number> {
+async function importZones(
+  client: EtcdClient,
+  layout: KeyLayout,
+  dir: string,
+  o: { latency?: string | undefined; replace: boolean; prune: boolean },
+  out: (s: string) => void,
+): Promise<number> {
   const { zones, errors } = await checkZoneDir(dir);
   if (errors.length > 0) {
     for (const e of errors) out(`${e.format()} (${e.code})\n`);
@@ -151,7 +168,9 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
         continue;
       }
       if (readAt !== heldEtag) {
-        refused.push(`${name} changed in etcd since ${path.basename(zone.file)} was exported (the file was read at ETag ${readAt}, etcd holds ${heldEtag ?? 'text that does not load'}); export it again and redo your edit, or give --replace to overwrite the change`);
+        refused.push(
+          `${name} changed in etcd since ${path.basename(zone.file)} was exported (the file was read at ETag ${readAt}, etcd holds ${heldEtag ?? 'text that does not load'}); export it again and redo your edit, or give --replace to overwrite the change`,
+        );
         continue;
       }
       // The file is an edit of exactly what etcd holds: no --replace needed.
@@ -162,7 +181,8 @@ async function importZones(client: EtcdClient, layout: KeyLayout, dir: string, o
     if (now) {
       // RFC 1982 §3.2: secondaries transfer only when the serial grows.
       const held = loadZoneKey(key, now.value);
-      if (held.ok && !serialGreater(zone.serial, held.zone.serial)) lines.push(`warning: ${name} serial ${zone.serial} is not greater than the ${held.zone.serial} in etcd; secondaries will not transfer the change`);
+      if (held.ok && !serialGreater(zone.serial, held.zone.serial))
+        lines.push(`warning: ${name} serial ${zone.serial} is not greater than the ${held.zone.serial} in etcd; secondaries will not transfer the change`);
     }
   }
   if (o.prune) {

@@ -30,7 +30,11 @@ export const CTL_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** The command options' values, as the commands read them. */
-type CtlValues = { readonly [K in 'format' | 'region' | 'reason' | 'for' | 'type' | 'client' | 'down-regions' | 'down-endpoints' | 'endpoints' | 'min-healthy-regions']?: string | undefined } & {
+type CtlValues = {
+  readonly [K in 'format' | 'region' | 'reason' | 'for' | 'type' | 'client' | 'down-regions' | 'down-endpoints' | 'endpoints' | 'min-healthy-regions']?:
+    | string
+    | undefined;
+} & {
   readonly 'no-wait': boolean;
   readonly force: boolean;
 };
@@ -72,7 +76,8 @@ const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "m
 
 /** Help for one command: `meridian ctl COMMAND --help`. */
 export const COMMAND_HELP: Record<string, string> = {
-  zones: `Usage: meridian ctl zones list
+  zones:
+    `Usage: meridian ctl zones list
        meridian ctl zones get ZONE [--format yaml|zone]
        meridian ctl zones export ZONE [--format yaml|zone]
        meridian ctl zones apply FILE [--force]
@@ -95,7 +100,8 @@ export const COMMAND_HELP: Record<string, string> = {
            else is read as a YAML zone document (PUT /v1/zones/ZONE)
 
 ` + GLOBAL_OPTIONS,
-  nodes: `Usage: meridian ctl nodes
+  nodes:
+    `Usage: meridian ctl nodes
 
   Every node and checker of the cluster (GET /v1/nodes): id (* is the node asked), kind, region,
   DNS address, the configuration revision it serves, how many revisions it lags behind the most
@@ -103,7 +109,8 @@ export const COMMAND_HELP: Record<string, string> = {
   lists itself.
 
 ` + GLOBAL_OPTIONS,
-  regions: `Usage: meridian ctl regions list
+  regions:
+    `Usage: meridian ctl regions list
        meridian ctl regions status ID
 
   list     every region: status (healthy, degraded, down, drained, unchecked, empty), usable/total
@@ -113,7 +120,8 @@ export const COMMAND_HELP: Record<string, string> = {
            checker's vote
 
 ` + GLOBAL_OPTIONS,
-  drain: `Usage: meridian ctl drain ENDPOINT --reason TEXT [--for DURATION]
+  drain:
+    `Usage: meridian ctl drain ENDPOINT --reason TEXT [--for DURATION]
        meridian ctl drain --region ID --reason TEXT [--for DURATION]
 
 Take an endpoint (pool/id, e.g. web-euw/euw-a) or a whole region out of answers. --reason is
@@ -121,18 +129,21 @@ required (audit log, status page). --for lifts it by itself after 90s, 30m, 2h, 
 the drain stays until "meridian ctl undrain". Draining a target again replaces the override.
 
 ` + GLOBAL_OPTIONS,
-  undrain: `Usage: meridian ctl undrain ENDPOINT
+  undrain:
+    `Usage: meridian ctl undrain ENDPOINT
        meridian ctl undrain --region ID
 
 Lift the override on an endpoint (pool/id) or a region, whatever its kind.
 
 ` + GLOBAL_OPTIONS,
-  overrides: `Usage: meridian ctl overrides list
+  overrides:
+    `Usage: meridian ctl overrides list
 
 Overrides in force: target (endpoint:pool/id or region:id), kind, who set it, when it lifts, why.
 
 ` + GLOBAL_OPTIONS,
-  simulate: `Usage: meridian ctl simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
+  simulate:
+    `Usage: meridian ctl simulate NAME [--type A] [--client ADDR|SUBNET] [--down-regions a,b]
                              [--down-endpoints pool/id,...]
 
 The answer the DNS server would give now (rcode, ECS scope, the records as dig prints them) and
@@ -141,7 +152,8 @@ source (default 127.0.0.1). --down-regions and --down-endpoints ask "what if the
 nothing is changed.
 
 ` + GLOBAL_OPTIONS,
-  drill: `Usage: meridian ctl drill preview --region ID | --endpoints a,b [--min-healthy-regions N]
+  drill:
+    `Usage: meridian ctl drill preview --region ID | --endpoints a,b [--min-healthy-regions N]
        meridian ctl drill run --region ID | --endpoints a,b --for DURATION
                               [--min-healthy-regions N] [--reason TEXT] [--no-wait]
        meridian ctl drill status [ID]
@@ -177,7 +189,13 @@ interface Ctx {
   err: (s: string) => void;
 }
 
-async function call(ctx: Ctx, method: string, url: string, body?: { json?: unknown; text?: string; contentType?: string }, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+async function call(
+  ctx: Ctx,
+  method: string,
+  url: string,
+  body?: { json?: unknown; text?: string; contentType?: string },
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const h: Record<string, string> = { ...headers };
   if (ctx.token) h['authorization'] = `Bearer ${ctx.token}`;
   let payload: string | undefined;
@@ -245,7 +263,12 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
   if (sub === 'list') {
     const r = await call(ctx, 'GET', '/v1/zones');
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    ctx.out(table(r.json.zones.map((z: any) => [z.name, z.serial, z.format, z.records, z.policies, path.basename(z.file)]), ['ZONE', 'SERIAL', 'FORMAT', 'RECORDS', 'POLICIES', 'FILE']));
+    ctx.out(
+      table(
+        r.json.zones.map((z: any) => [z.name, z.serial, z.format, z.records, z.policies, path.basename(z.file)]),
+        ['ZONE', 'SERIAL', 'FORMAT', 'RECORDS', 'POLICIES', 'FILE'],
+      ),
+    );
     const bad = (r.json.files ?? []).filter((f: any) => f.errors.length > 0);
     for (const f of bad) ctx.out(`! ${path.basename(f.file)}: ${f.errors.map((e: any) => `line ${e.line}: ${e.message}`).join('; ')}\n`);
     return;
@@ -263,7 +286,9 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
     const r = await call(ctx, 'GET', `/v1/zones/${encodeURIComponent(arg!)}/export?format=${format}`);
     const etag = r.headers.get('etag');
     if (format === 'zone' && kind === 'yaml') {
-      ctx.err(`meridian ctl: no meridian-etag line: ${listed?.name ?? arg} is a YAML zone, and its master-file form is a copy (policy records become comments), not something to apply back\n`);
+      ctx.err(
+        `meridian ctl: no meridian-etag line: ${listed?.name ?? arg} is a YAML zone, and its master-file form is a copy (policy records become comments), not something to apply back\n`,
+      );
       return ctx.out(r.text);
     }
     return ctx.out(etag ? withEtagLine(r.text, etag, format === 'zone' ? 'master' : 'yaml') : r.text);
@@ -305,7 +330,8 @@ async function zones(ctx: Ctx, args: string[], opts: { format?: string | undefin
         zoneName = doc.zone;
         const url = `/v1/zones/${encodeURIComponent(doc.zone)}`;
         if (!force && line.etag !== null) r = await call(ctx, 'PUT', url, { json: doc }, { 'if-match': line.etag });
-        else if (!force) r = await call(ctx, 'POST', '/v1/zones', { json: doc }); // create only: 409 if it exists
+        else if (!force)
+          r = await call(ctx, 'POST', '/v1/zones', { json: doc }); // create only: 409 if it exists
         else {
           const exists = await call(ctx, 'GET', url).then(
             () => true,
@@ -348,8 +374,22 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
     const r = await call(ctx, 'GET', '/v1/regions');
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     // ENDPOINTS counts each endpoint status present (docs/health.md, "Region states"): "2 up, 1 weight 0".
-    const byStatus = (g: any) => ENDPOINT_STATUSES.filter((k) => g.endpoint_statuses?.[k]).map((k) => `${g.endpoint_statuses[k]} ${k.replace('_', ' ')}`).join(', ') || null;
-    return ctx.out(table(r.json.regions.map((g: any) => [g.id, g.status, `${g.endpoints.usable}/${g.endpoints.total}`, byStatus(g), g.override ? `${g.override.kind}${g.override.reason ? ` (${g.override.reason})` : ''}` : null]), ['REGION', 'STATUS', 'USABLE', 'ENDPOINTS', 'OVERRIDE']));
+    const byStatus = (g: any) =>
+      ENDPOINT_STATUSES.filter((k) => g.endpoint_statuses?.[k])
+        .map((k) => `${g.endpoint_statuses[k]} ${k.replace('_', ' ')}`)
+        .join(', ') || null;
+    return ctx.out(
+      table(
+        r.json.regions.map((g: any) => [
+          g.id,
+          g.status,
+          `${g.endpoints.usable}/${g.endpoints.total}`,
+          byStatus(g),
+          g.override ? `${g.override.kind}${g.override.reason ? ` (${g.override.reason})` : ''}` : null,
+        ]),
+        ['REGION', 'STATUS', 'USABLE', 'ENDPOINTS', 'OVERRIDE'],
+      ),
+    );
   }
   if (sub === 'status') {
     need(args, 2, 'region ID');
@@ -357,12 +397,22 @@ async function regions(ctx: Ctx, args: string[]): Promise<void> {
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     ctx.out(`${r.json.id} (${r.json.name}): ${r.json.status}, ${r.json.endpoints.usable} of ${r.json.endpoints.total} usable\n`);
     const votes = (v: any[]) => v.map((x) => `${x.checker}:${x.up ? 'up' : 'down'}${x.fresh ? '' : '(stale)'} ${x.rtt_ms}ms ${x.reason}`).join(', ');
-    return ctx.out(table(r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.weight, e.status, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]), ['ENDPOINT', 'ADDRESS', 'WEIGHT', 'STATUS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES']));
+    return ctx.out(
+      table(
+        r.json.endpoints_detail.map((e: any) => [e.endpoint, e.address, e.weight, e.status, e.health, e.usable ? 'yes' : 'no', e.reason, votes(e.votes)]),
+        ['ENDPOINT', 'ADDRESS', 'WEIGHT', 'STATUS', 'HEALTH', 'USABLE', 'WHY NOT', 'VOTES'],
+      ),
+    );
   }
   throw usageError(`unknown "regions ${sub ?? ''}"; use list or status`);
 }
 
-async function drain(ctx: Ctx, args: string[], opts: { region?: string | undefined; reason?: string | undefined; for?: string | undefined }, lift: boolean): Promise<void> {
+async function drain(
+  ctx: Ctx,
+  args: string[],
+  opts: { region?: string | undefined; reason?: string | undefined; for?: string | undefined },
+  lift: boolean,
+): Promise<void> {
   const endpoint = args[0];
   if (!endpoint === !opts.region) throw usageError('give an endpoint (pool/id) or --region ID');
   const id = endpoint ? `endpoint:${endpoint}` : `region:${opts.region}`;
@@ -371,14 +421,23 @@ async function drain(ctx: Ctx, args: string[], opts: { region?: string | undefin
     return ctx.out(`lifted ${id}\n`);
   }
   if (!opts.reason) throw usageError('--reason is required (it goes into the audit log)');
-  const body = { ...(endpoint ? { endpoint } : { region: opts.region }), kind: 'drain', reason: opts.reason, ...(opts.for ? { expires_in: durationSeconds(opts.for) } : {}) };
+  const body = {
+    ...(endpoint ? { endpoint } : { region: opts.region }),
+    kind: 'drain',
+    reason: opts.reason,
+    ...(opts.for ? { expires_in: durationSeconds(opts.for) } : {}),
+  };
   // The API refuses a target no zone defines (404), so a typo cannot drain nothing silently.
   const r = await call(ctx, 'POST', '/v1/overrides', { json: body });
   if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
   return ctx.out(`drained ${id}${r.json.expires_at ? ` until ${r.json.expires_at}` : ''}\n`);
 }
 
-async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefined; client?: string | undefined; 'down-regions'?: string | undefined; 'down-endpoints'?: string | undefined }): Promise<void> {
+async function simulate(
+  ctx: Ctx,
+  args: string[],
+  opts: { type?: string | undefined; client?: string | undefined; 'down-regions'?: string | undefined; 'down-endpoints'?: string | undefined },
+): Promise<void> {
   need(args, 1, 'NAME');
   const q = new URLSearchParams({ name: args[0]!, type: opts.type ?? 'A' });
   if (opts.client) q.set('client', opts.client);
@@ -390,9 +449,10 @@ async function simulate(ctx: Ctx, args: string[], opts: { type?: string | undefi
   const lines = [`${answer.rcode}${answer.ecs_scope !== null ? `, ECS scope /${answer.ecs_scope}` : ''}`];
   // Records as dig prints them: owner, TTL, class, type, RDATA in presentation form.
   for (const rec of answer.records) lines.push(`  ${rec.name} ${rec.ttl} ${rec.class} ${rec.type} ${rec.data}`);
-  if (explanation.geolocation) lines.push(`located in ${explanation.geolocation.subdivision ?? explanation.geolocation.country} (${explanation.geolocation.continent})`);
+  if (explanation.geolocation)
+    lines.push(`located in ${explanation.geolocation.subdivision ?? explanation.geolocation.country} (${explanation.geolocation.continent})`);
   for (const step of explanation.path) lines.push(`  ${step.at}: ${step.note}`);
-  if (explanation.all_down_fallback) lines.push('  nothing usable: the record\'s on_all_down answered');
+  if (explanation.all_down_fallback) lines.push("  nothing usable: the record's on_all_down answered");
   if (explanation.what_if) lines.push(`what-if: ${JSON.stringify(explanation.what_if)}`);
   ctx.out(lines.join('\n') + '\n');
 }
@@ -416,7 +476,9 @@ function candidatesText(list: any[]): string {
 function printPreview(ctx: Ctx, r: any): void {
   const lines = [`drill preview: ${targetText(r.target)}`];
   const sampled = r.records.some((rec: any) => rec.vantage.some((v: any) => !v.exact));
-  lines.push(`${r.changed_answers} answers change (record × vantage point, of ${r.records.length} policy records from ${r.vantage_points.length} vantage points; shares ${sampled ? 'partly sampled' : 'exact'})`);
+  lines.push(
+    `${r.changed_answers} answers change (record × vantage point, of ${r.records.length} policy records from ${r.vantage_points.length} vantage points; shares ${sampled ? 'partly sampled' : 'exact'})`,
+  );
   // The same change seen from several vantage points is one entry.
   const groups = new Map<string, { rec: any; v: any; from: string[] }>();
   for (const rec of r.records) {
@@ -432,44 +494,101 @@ function printPreview(ctx: Ctx, r: any): void {
     lines.push('', `${rec.name} ${rec.type}  from ${from.join(', ')}`);
     lines.push(`  now:     ${candidatesText(v.before)}`);
     lines.push(`  drill:   ${candidatesText(v.after)}`);
-    lines.push(`  moves:   ${pct(v.moved_share)} of its answers, to ${v.moves_to.map((m: any) => `${m.answer.join(' ') || '(empty)'} ${pct(m.share)} (${m.regions.join(', ') || 'no region'})`).join(' | ') || '(nothing)'}`);
+    lines.push(
+      `  moves:   ${pct(v.moved_share)} of its answers, to ${v.moves_to.map((m: any) => `${m.answer.join(' ') || '(empty)'} ${pct(m.share)} (${m.regions.join(', ') || 'no region'})`).join(' | ') || '(nothing)'}`,
+    );
   }
-  lines.push('', table(r.capacity.map((c: any) => [c.region, `${c.usable_before} → ${c.usable_after}`, `${c.weight_before} → ${c.weight_after}`]), ['REGION', 'USABLE', 'WEIGHT']).trimEnd());
-  lines.push('', table(r.safety.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']).trimEnd());
+  lines.push(
+    '',
+    table(
+      r.capacity.map((c: any) => [c.region, `${c.usable_before} → ${c.usable_after}`, `${c.weight_before} → ${c.weight_after}`]),
+      ['REGION', 'USABLE', 'WEIGHT'],
+    ).trimEnd(),
+  );
+  lines.push(
+    '',
+    table(
+      r.safety.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]),
+      ['', 'RULE', 'DETAIL'],
+    ).trimEnd(),
+  );
   lines.push('', r.passed ? 'every safety rule passes: a live drill would start' : 'a safety rule fails: a live drill would be refused');
   ctx.out(lines.join('\n') + '\n');
 }
 
 function printReport(ctx: Ctx, r: any): void {
   const lines = [`drill ${r.id}: ${r.state}  target ${targetText(r.target)}  ${r.duration_s}s  by ${r.by}  (${r.reason})`];
-  lines.push(table(r.nodes.map((n: any) => [n.node, n.drained_after_ms, n.restored_after_ms]), ['NODE', 'DRAINED AFTER MS', 'RESTORED AFTER MS']).trimEnd());
-  lines.push(table(r.checks.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]), ['', 'RULE', 'DETAIL']).trimEnd());
+  lines.push(
+    table(
+      r.nodes.map((n: any) => [n.node, n.drained_after_ms, n.restored_after_ms]),
+      ['NODE', 'DRAINED AFTER MS', 'RESTORED AFTER MS'],
+    ).trimEnd(),
+  );
+  lines.push(
+    table(
+      r.checks.map((c: any) => [c.pass ? 'pass' : 'FAIL', c.rule, c.detail]),
+      ['', 'RULE', 'DETAIL'],
+    ).trimEnd(),
+  );
   if (r.violations?.length) {
     lines.push('unpredicted answers:');
-    for (const v of r.violations) lines.push(`  +${v.at_ms} ms  node ${v.node}  ${v.name} ${v.type} from ${v.country} (${v.subnet}): ${v.answer.join(' ') || '(empty)'} — ${v.why}`);
+    for (const v of r.violations)
+      lines.push(`  +${v.at_ms} ms  node ${v.node}  ${v.name} ${v.type} from ${v.country} (${v.subnet}): ${v.answer.join(' ') || '(empty)'} — ${v.why}`);
   }
   lines.push('timeline:');
   for (const e of r.timeline) lines.push(`  ${e.at}  ${e.event}${e.detail ? `: ${e.detail}` : ''}`);
   ctx.out(lines.join('\n') + '\n');
 }
 
-async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefined; endpoints?: string | undefined; for?: string | undefined; reason?: string | undefined; 'min-healthy-regions'?: string | undefined; 'no-wait'?: boolean | undefined }): Promise<void> {
+async function drill(
+  ctx: Ctx,
+  args: string[],
+  opts: {
+    region?: string | undefined;
+    endpoints?: string | undefined;
+    for?: string | undefined;
+    reason?: string | undefined;
+    'min-healthy-regions'?: string | undefined;
+    'no-wait'?: boolean | undefined;
+  },
+): Promise<void> {
   const [sub, id] = args;
   const target = () => {
     if (!opts.region === !opts.endpoints) throw usageError('give --region ID or --endpoints pool/id,...');
-    return opts.region ? { region: opts.region } : { endpoints: opts.endpoints!.split(',').map((e) => e.trim()).filter(Boolean) };
+    return opts.region
+      ? { region: opts.region }
+      : {
+          endpoints: opts
+            .endpoints!.split(',')
+            .map((e) => e.trim())
+            .filter(Boolean),
+        };
   };
   if (sub === 'preview') {
-    const r = await call(ctx, 'POST', '/v1/drills', { json: { ...target(), mode: 'preview', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) } });
+    const r = await call(ctx, 'POST', '/v1/drills', {
+      json: { ...target(), mode: 'preview', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) },
+    });
     if (ctx.json) ctx.out(JSON.stringify(r.json, null, 2) + '\n');
     else printPreview(ctx, r.json);
     // A failing safety rule is a failed preview (exit 1), as the live drill would be refused.
-    if (!r.json.passed) throw new ApiError(`drill preview: ${r.json.safety.filter((c: any) => !c.pass).map((c: any) => `${c.rule}: ${c.detail}`).join('; ')}`);
+    if (!r.json.passed)
+      throw new ApiError(
+        `drill preview: ${r.json.safety
+          .filter((c: any) => !c.pass)
+          .map((c: any) => `${c.rule}: ${c.detail}`)
+          .join('; ')}`,
+      );
     return;
   }
   if (sub === 'run') {
     if (!opts.for) throw usageError('--for DURATION is required (e.g. --for 5m)');
-    const body = { ...target(), mode: 'live', duration_s: durationSeconds(opts.for), reason: opts.reason ?? 'drill', ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}) };
+    const body = {
+      ...target(),
+      mode: 'live',
+      duration_s: durationSeconds(opts.for),
+      reason: opts.reason ?? 'drill',
+      ...(opts['min-healthy-regions'] ? { min_healthy_regions: Number(opts['min-healthy-regions']) } : {}),
+    };
     const r = await call(ctx, 'POST', '/v1/drills', { json: body });
     if (opts['no-wait']) return ctx.out(ctx.json ? JSON.stringify(r.json, null, 2) + '\n' : `drill ${r.json.id} running until ${r.json.ends_at}\n`);
     for (;;) {
@@ -490,7 +609,12 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
     }
     const r = await call(ctx, 'GET', '/v1/drills');
     if (ctx.json) return ctx.out(JSON.stringify(r.json, null, 2) + '\n');
-    return ctx.out(table(r.json.drills.map((d: any) => [d.id, d.state, targetText(d.target), d.started_at, d.ends_at, d.by]), ['ID', 'STATE', 'TARGET', 'STARTED', 'ENDS', 'BY']));
+    return ctx.out(
+      table(
+        r.json.drills.map((d: any) => [d.id, d.state, targetText(d.target), d.started_at, d.ends_at, d.by]),
+        ['ID', 'STATE', 'TARGET', 'STARTED', 'ENDS', 'BY'],
+      ),
+    );
   }
   if (sub === 'abort') {
     need(args, 2, 'drill ID');
@@ -501,7 +625,11 @@ async function drill(ctx: Ctx, args: string[], opts: { region?: string | undefin
 }
 
 /** Runs `meridian ctl`; `out`/`err` are injectable for tests. */
-export async function ctlCommand(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function ctlCommand(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   const r = resolveOptions(CTL_OPTIONS, argv, process.env, { positionals: true, config: false });
   const positionals = r.positionals;
   if (r.help || positionals.length === 0) {
@@ -535,7 +663,13 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         if (rest[0] !== 'list') throw usageError('use "overrides list"');
         const r = await call(ctx, 'GET', '/v1/overrides');
         if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
-        else out(table(r.json.overrides.map((o: any) => [o.id, o.kind, o.by, o.expires_at, o.reason]), ['TARGET', 'KIND', 'BY', 'EXPIRES', 'REASON']));
+        else
+          out(
+            table(
+              r.json.overrides.map((o: any) => [o.id, o.kind, o.by, o.expires_at, o.reason]),
+              ['TARGET', 'KIND', 'BY', 'EXPIRES', 'REASON'],
+            ),
+          );
         break;
       }
       case 'nodes': {
@@ -543,7 +677,21 @@ export async function ctlCommand(argv: string[], out: (s: string) => void = (s) 
         if (ctx.json) out(JSON.stringify(r.json, null, 2) + '\n');
         else {
           if (r.json.mode === 'cluster') out(`cluster, etcd ${r.json.etcd}\n`);
-          out(table(r.json.nodes.map((n: any) => [`${n.id}${n.self ? ' *' : ''}`, n.kind, n.region, n.dns, n.revision, n.lag, `${(n.last_seen_ms_ago / 1000).toFixed(1)}s`, n.active_checker ? 'yes' : 'no']), ['NODE', 'KIND', 'REGION', 'DNS', 'REVISION', 'LAG', 'SEEN', 'CHECKS']));
+          out(
+            table(
+              r.json.nodes.map((n: any) => [
+                `${n.id}${n.self ? ' *' : ''}`,
+                n.kind,
+                n.region,
+                n.dns,
+                n.revision,
+                n.lag,
+                `${(n.last_seen_ms_ago / 1000).toFixed(1)}s`,
+                n.active_checker ? 'yes' : 'no',
+              ]),
+              ['NODE', 'KIND', 'REGION', 'DNS', 'REVISION', 'LAG', 'SEEN', 'CHECKS'],
+            ),
+          );
         }
         break;
       }

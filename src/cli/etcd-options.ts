@@ -11,7 +11,10 @@ import { ETCD_CONNECTION_OPTIONS } from './serve-options.js';
 
 /** Parses `--etcd URL[,URL…]`; throws MRD_ERR_CLI_USAGE on a bad URL. */
 export function parseEtcdEndpoints(text: string): string[] {
-  const urls = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const urls = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (urls.length === 0) throw usageError('--etcd needs at least one URL');
   for (const u of urls) {
     let url: URL;
@@ -43,11 +46,22 @@ function etcdTlsOf(values: { 'etcd-ca'?: string | undefined; 'etcd-cert'?: strin
       throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
     }
   };
-  return { ...(ca ? { ca: read(ca, '--etcd-ca') } : {}), ...(cert ? { cert: read(cert, '--etcd-cert') } : {}), ...(key ? { key: read(key, '--etcd-key') } : {}) };
+  return {
+    ...(ca ? { ca: read(ca, '--etcd-ca') } : {}),
+    ...(cert ? { cert: read(cert, '--etcd-cert') } : {}),
+    ...(key ? { key: read(key, '--etcd-key') } : {}),
+  };
 }
 
 /** The etcd connection the `--etcd*` options (ETCD_CONNECTION_OPTIONS in cli/serve-options.ts) describe; undefined without `--etcd`. Throws MRD_ERR_CLI_USAGE on bad options. */
-export function etcdConnectionOf(values: { etcd?: string | undefined; 'etcd-prefix': string; 'etcd-ca'?: string | undefined; 'etcd-cert'?: string | undefined; 'etcd-key'?: string | undefined; 'etcd-user'?: string | undefined }): EtcdConnection | undefined {
+export function etcdConnectionOf(values: {
+  etcd?: string | undefined;
+  'etcd-prefix': string;
+  'etcd-ca'?: string | undefined;
+  'etcd-cert'?: string | undefined;
+  'etcd-key'?: string | undefined;
+  'etcd-user'?: string | undefined;
+}): EtcdConnection | undefined {
   if (values.etcd === undefined) return undefined;
   const auth = etcdAuthOf(values);
   return { endpoints: parseEtcdEndpoints(values.etcd), prefix: normalisePrefix(values['etcd-prefix']), tls: etcdTlsOf(values), ...(auth ? { auth } : {}) };

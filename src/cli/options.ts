@@ -98,7 +98,12 @@ export interface CommandArgs {
 }
 
 /** The `--config FILE` option every table-driven command takes (also `MERIDIAN_CONFIG`). */
-export const CONFIG_OPTION = option({ name: 'config', type: 'path', arg: 'FILE', help: 'read options from this YAML file (docs/operations.md, "Configuration")' });
+export const CONFIG_OPTION = option({
+  name: 'config',
+  type: 'path',
+  arg: 'FILE',
+  help: 'read options from this YAML file (docs/operations.md, "Configuration")',
+});
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
@@ -111,7 +116,8 @@ const usage = usageError;
 
 /** Checks one value from a flag or the environment (text) or a config file (any YAML value). */
 function convert(spec: OptionSpec, raw: unknown, label: string, baseDir: string, fromFile: boolean): OptionValue {
-  const bad = (what: string): MeridianError => usage(`${label} must be ${what}${fromFile ? `, not ${JSON.stringify(raw)}` : typeof raw === 'string' ? `, not "${raw}"` : ''}`);
+  const bad = (what: string): MeridianError =>
+    usage(`${label} must be ${what}${fromFile ? `, not ${JSON.stringify(raw)}` : typeof raw === 'string' ? `, not "${raw}"` : ''}`);
   switch (spec.type) {
     case 'boolean': {
       if (typeof raw === 'boolean') return raw;
@@ -130,7 +136,8 @@ function convert(spec: OptionSpec, raw: unknown, label: string, baseDir: string,
     }
     case 'list': {
       const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : null;
-      if (!items || items.length === 0 || items.some((s) => typeof s !== 'string' || s === '')) throw bad(fromFile ? 'a list of strings (or one comma-separated string)' : 'a comma-separated list');
+      if (!items || items.length === 0 || items.some((s) => typeof s !== 'string' || s === ''))
+        throw bad(fromFile ? 'a list of strings (or one comma-separated string)' : 'a comma-separated list');
       return items as string[];
     }
     default:
@@ -201,9 +208,17 @@ export function readConfigFile(file: string, specs: readonly OptionSpec[]): Map<
  * (`--config FILE` or `MERIDIAN_CONFIG`), in that order of precedence, then the defaults. Throws
  * MRD_ERR_CLI_USAGE for a bad flag or value, MRD_ERR_CONFIG_FILE for a bad config file.
  */
-export function resolveOptions(specs: readonly OptionSpec[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env, how: CommandArgs = {}): ResolvedOptions {
+export function resolveOptions(
+  specs: readonly OptionSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  how: CommandArgs = {},
+): ResolvedOptions {
   const { positionals: allowPositionals = false, config: takesConfig = true, cwd = process.cwd() } = how;
-  const flagSpecs: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, ...(takesConfig ? { config: { type: 'string' } } : {}) };
+  const flagSpecs: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    ...(takesConfig ? { config: { type: 'string' } } : {}),
+  };
   for (const s of specs) flagSpecs[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
   let flags: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -237,7 +252,16 @@ export function resolveOptions(specs: readonly OptionSpec[], argv: readonly stri
       values[s.name] = convert(s, fromFile.value, `${configFile}:${fromFile.line}: ${s.name}`, path.dirname(configFile!), true);
       sources[s.name] = 'file';
     } else {
-      values[s.name] = s.default === undefined ? undefined : convert(s, s.type === 'integer' || s.type === 'boolean' ? s.default : String(s.default), `default of --${s.name}`, cwd, s.type === 'integer' || s.type === 'boolean');
+      values[s.name] =
+        s.default === undefined
+          ? undefined
+          : convert(
+              s,
+              s.type === 'integer' || s.type === 'boolean' ? s.default : String(s.default),
+              `default of --${s.name}`,
+              cwd,
+              s.type === 'integer' || s.type === 'boolean',
+            );
       sources[s.name] = 'default';
     }
   }

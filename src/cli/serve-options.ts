@@ -17,7 +17,13 @@ const CLUSTER = 'Cluster mode (docs/operations.md, "Running a cluster")';
  * their values into a connection; the password comes from MERIDIAN_ETCD_PASSWORD only).
  */
 export const ETCD_CONNECTION_OPTIONS: readonly OptionSpec[] = [
-  option({ name: 'etcd', type: 'list', arg: 'URL[,URL…]', group: CLUSTER, help: "take zones, overrides, the latency table and votes from etcd instead of --zones, and share them with every other node (a YAML list in a config file)" }),
+  option({
+    name: 'etcd',
+    type: 'list',
+    arg: 'URL[,URL…]',
+    group: CLUSTER,
+    help: 'take zones, overrides, the latency table and votes from etcd instead of --zones, and share them with every other node (a YAML list in a config file)',
+  }),
   option({ name: 'etcd-prefix', type: 'string', arg: 'PREFIX', group: CLUSTER, default: '/meridian', help: "the cluster's key prefix" }),
   option({ name: 'etcd-ca', type: 'path', arg: 'FILE', group: CLUSTER, help: "CA certificate (PEM) that signed etcd's certificate (https://)" }),
   option({ name: 'etcd-cert', type: 'path', arg: 'FILE', group: CLUSTER, help: 'client certificate (PEM), when etcd requires one' }),
@@ -29,7 +35,16 @@ export const ETCD_CONNECTION_OPTIONS: readonly OptionSpec[] = [
 export const ETCD_OPTIONS: readonly OptionSpec[] = [
   ...ETCD_CONNECTION_OPTIONS,
   option({ name: 'node-id', type: 'string', arg: 'ID', group: CLUSTER, help: "this process's id in the cluster; default <hostname>-<pid>" }),
-  option({ name: 'lease-ttl', type: 'integer', arg: 'SECONDS', group: CLUSTER, default: 5, min: 1, max: 600, help: "TTL of the checker election and membership leases: a dead node's region checks move to a standby within it" }),
+  option({
+    name: 'lease-ttl',
+    type: 'integer',
+    arg: 'SECONDS',
+    group: CLUSTER,
+    default: 5,
+    min: 1,
+    max: 600,
+    help: "TTL of the checker election and membership leases: a dead node's region checks move to a standby within it",
+  }),
 ];
 
 const LOG_LEVEL = option({ name: 'log-level', type: 'choice', arg: 'LEVEL', choices: LOG_LEVELS, default: 'info', help: `log level: ${LOG_LEVELS.join('|')}` });
@@ -42,7 +57,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   option({ name: 'region', type: 'string', arg: 'ID', default: 'local', help: "the region this node's health checker votes for" }),
   option({ name: 'state', type: 'path', arg: 'DIR', help: 'keep health votes here for a warm start (docs/health.md); default: none' }),
   option({ name: 'latency', type: 'path', arg: 'FILE', help: 'a latency table file, reloaded when it changes and on SIGHUP (docs/policies/latency.md)' }),
-  option({ name: 'no-checks', type: 'boolean', default: false, help: 'do not run health checks from this node (votes still come from checkers)', alias: { key: 'checks', hint: 'write "no-checks: true"' } }),
+  option({
+    name: 'no-checks',
+    type: 'boolean',
+    default: false,
+    help: 'do not run health checks from this node (votes still come from checkers)',
+    alias: { key: 'checks', hint: 'write "no-checks: true"' },
+  }),
   option({
     name: 'tokens',
     type: 'path',
@@ -56,7 +77,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   option({ name: 'max-udp-payload', type: 'integer', arg: 'N', default: 1232, min: 512, max: 65535, help: 'largest UDP answer in octets (RFC 6891)' }),
   option({ name: 'tcp-idle-timeout', type: 'integer', arg: 'MS', default: 10_000, min: 1, max: 3_600_000, help: 'close idle TCP connections after MS' }),
   option({ name: 'tcp-max-connections', type: 'integer', arg: 'N', default: 1000, min: 1, max: 1_000_000, help: 'concurrent TCP connections' }),
-  option({ name: 'no-cache', type: 'boolean', default: false, help: 'disable the encoded-answer cache (for debugging)', alias: { key: 'cache', hint: 'write "no-cache: true"' } }),
+  option({
+    name: 'no-cache',
+    type: 'boolean',
+    default: false,
+    help: 'disable the encoded-answer cache (for debugging)',
+    alias: { key: 'cache', hint: 'write "no-cache: true"' },
+  }),
   LOG_LEVEL,
   ...ETCD_OPTIONS,
 ];

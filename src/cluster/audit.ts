@@ -36,7 +36,7 @@ export class EtcdAudit implements Subscriber {
       await this.client.put(key, JSON.stringify(e));
       if (this.#seq % 100 === 0) await this.client.delete(this.prefix, { to: `${this.prefix}${new Date(Date.now() - RETENTION_MS).toISOString()}` });
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, action: e.action, target: e.target }, 'audit entry not stored in etcd; it is in this node\'s log only');
+      this.logger.warn({ err: (err as Error).message, action: e.action, target: e.target }, "audit entry not stored in etcd; it is in this node's log only");
     }
   }
 

@@ -87,7 +87,10 @@ export class RegionElection implements Subscriber {
   #set(leader: boolean): void {
     if (leader === this.#leader) return;
     this.#leader = leader;
-    this.#o.log.info({ region: this.#o.region, id: this.#o.id }, leader ? 'this process is now the active checker of its region' : 'this process is no longer the active checker of its region; standing by');
+    this.#o.log.info(
+      { region: this.#o.region, id: this.#o.id },
+      leader ? 'this process is now the active checker of its region' : 'this process is no longer the active checker of its region; standing by',
+    );
     this.#o.onChange(leader);
   }
 

@@ -88,7 +88,13 @@ interface RawKv {
 }
 
 function kvOf(r: RawKv): KeyValue {
-  return { key: unb64(r.key), value: unb64(r.value), createRevision: Number(r.create_revision ?? 0), modRevision: Number(r.mod_revision ?? 0), lease: r.lease ?? '0' };
+  return {
+    key: unb64(r.key),
+    value: unb64(r.value),
+    createRevision: Number(r.create_revision ?? 0),
+    modRevision: Number(r.mod_revision ?? 0),
+    lease: r.lease ?? '0',
+  };
 }
 
 /** TLS towards etcd (`https://` endpoints): the CA that signed etcd's certificate, and a client certificate when etcd asks for one (`--client-cert-auth`). PEM texts. */
@@ -132,7 +138,10 @@ export class EtcdClient {
     if (opts.endpoints.length === 0) throw createError('MRD_ERR_CONFIG', 'no etcd endpoint given');
     this.#endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ''));
     const tls = opts.tls ?? {};
-    this.#agent = new Agent({ connect: { timeout: 1000, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) }, keepAliveTimeout: 10_000 });
+    this.#agent = new Agent({
+      connect: { timeout: 1000, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) },
+      keepAliveTimeout: 10_000,
+    });
     this.#log = opts.log;
     this.#timeoutMs = opts.timeoutMs ?? 2000;
   }
@@ -173,11 +182,18 @@ export class EtcdClient {
   #credentials(err: unknown, path: string): unknown {
     const e = err as MeridianError & { refused?: boolean; status?: number };
     if (!e.refused) return err;
-    const auth = path === '/v3/auth/authenticate' || e.status === 401 || e.status === 403 || /user name is empty|permission denied|authentication failed|invalid user/i.test(e.message);
+    const auth =
+      path === '/v3/auth/authenticate' ||
+      e.status === 401 ||
+      e.status === 403 ||
+      /user name is empty|permission denied|authentication failed|invalid user/i.test(e.message);
     if (!auth) return err;
-    const refused = Object.assign(createError('MRD_ERR_ETCD_AUTH', `${this.#auth ? `user "${this.#auth.user}"` : 'no --etcd-user given'}: ${e.message.replace(/^etcd: /, '')}`), { refused: true, status: e.status });
+    const refused = Object.assign(
+      createError('MRD_ERR_ETCD_AUTH', `${this.#auth ? `user "${this.#auth.user}"` : 'no --etcd-user given'}: ${e.message.replace(/^etcd: /, '')}`),
+      { refused: true, status: e.status },
+    );
     if (this.#refused === null) {
-      this.#log.error({ endpoints: this.#endpoints, err: refused.message }, 'etcd refuses this process\'s credentials');
+      this.#log.error({ endpoints: this.#endpoints, err: refused.message }, "etcd refuses this process's credentials");
       for (const fn of this.#refusalListeners) fn(refused);
     }
     this.#refused = refused;
@@ -243,7 +259,11 @@ export class EtcdClient {
         const json = JSON.parse(text) as T & { error?: string; message?: string; code?: number };
         this.#current = at;
         this.#mark(true);
-        if (res.statusCode >= 400) throw Object.assign(createError('MRD_ERR_ETCD', `${path}: ${json.message ?? json.error ?? text.slice(0, 200)}`), { refused: true, status: res.statusCode });
+        if (res.statusCode >= 400)
+          throw Object.assign(createError('MRD_ERR_ETCD', `${path}: ${json.message ?? json.error ?? text.slice(0, 200)}`), {
+            refused: true,
+            status: res.statusCode,
+          });
         return json;
       } catch (err) {
         if ((err as { refused?: boolean }).refused) throw err;
@@ -257,7 +277,10 @@ export class EtcdClient {
 
   /** One key, or every key under a prefix. */
   async range(key: string, opts: { prefix?: boolean } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
-    const r = await this.#call<{ header: { revision: string }; kvs?: RawKv[] }>('/v3/kv/range', { key: b64(key), ...(opts.prefix ? { range_end: prefixEnd(key) } : {}) });
+    const r = await this.#call<{ header: { revision: string }; kvs?: RawKv[] }>('/v3/kv/range', {
+      key: b64(key),
+      ...(opts.prefix ? { range_end: prefixEnd(key) } : {}),
+    });
     return { kvs: (r.kvs ?? []).map(kvOf), revision: Number(r.header.revision) };
   }
 
@@ -267,7 +290,11 @@ export class EtcdClient {
 
   /** Puts a key (with a lease, when given); returns the new revision. */
   async put(key: string, value: string, opts: { lease?: string } = {}): Promise<number> {
-    const r = await this.#call<{ header: { revision: string } }>('/v3/kv/put', { key: b64(key), value: b64(value), ...(opts.lease ? { lease: opts.lease } : {}) });
+    const r = await this.#call<{ header: { revision: string } }>('/v3/kv/put', {
+      key: b64(key),
+      value: b64(value),
+      ...(opts.lease ? { lease: opts.lease } : {}),
+    });
     return Number(r.header.revision);
   }
 
@@ -289,9 +316,15 @@ export class EtcdClient {
           ? { request_delete_range: { key: b64(o.delete.key), ...(o.delete.prefix ? { range_end: prefixEnd(o.delete.key) } : {}) } }
           : { request_range: { key: b64(o.range.key) } };
     const cmp = compare.map((c) =>
-      c.target === 'MOD' ? { key: b64(c.key), target: 'MOD', result: c.result, mod_revision: String(c.modRevision) } : { key: b64(c.key), target: 'CREATE', result: c.result, create_revision: String(c.createRevision) },
+      c.target === 'MOD'
+        ? { key: b64(c.key), target: 'MOD', result: c.result, mod_revision: String(c.modRevision) }
+        : { key: b64(c.key), target: 'CREATE', result: c.result, create_revision: String(c.createRevision) },
     );
-    const r = await this.#call<{ header: { revision: string }; succeeded?: boolean; responses?: { response_range?: { kvs?: RawKv[] } }[] }>('/v3/kv/txn', { compare: cmp, success: success.map(op), failure: failure.map(op) });
+    const r = await this.#call<{ header: { revision: string }; succeeded?: boolean; responses?: { response_range?: { kvs?: RawKv[] } }[] }>('/v3/kv/txn', {
+      compare: cmp,
+      success: success.map(op),
+      failure: failure.map(op),
+    });
     const kvs = (r.responses ?? []).flatMap((x) => (x.response_range?.kvs ?? []).map(kvOf));
     return { succeeded: r.succeeded === true, revision: Number(r.header.revision), kvs };
   }
@@ -354,7 +387,10 @@ export class EtcdClient {
               const line = buffered.slice(0, nl).trim();
               buffered = buffered.slice(nl + 1);
               if (!line) continue;
-              const msg = JSON.parse(line) as { result?: { created?: boolean; canceled?: boolean; compact_revision?: string; events?: { type?: string; kv: RawKv }[] }; error?: { message?: string } };
+              const msg = JSON.parse(line) as {
+                result?: { created?: boolean; canceled?: boolean; compact_revision?: string; events?: { type?: string; kv: RawKv }[] };
+                error?: { message?: string };
+              };
               if (msg.error) {
                 // An expired token: get a new one before reconnecting.
                 if (this.#auth && /auth|token|permission/i.test(msg.error.message ?? '')) this.#token = null;

@@ -190,7 +190,8 @@ export class EtcdSource implements Source {
     const result = loadZoneKey(key, text);
     let errors: ZoneError[] = result.ok ? [] : result.errors;
     const origin = ZoneStore.originOf(name);
-    if (result.ok && origin !== result.zone.origin) errors = [zoneError('MRD_ERR_ZONE_KEY', { file: key, line: 0 }, [name, keyToPresentation(result.zone.origin)])];
+    if (result.ok && origin !== result.zone.origin)
+      errors = [zoneError('MRD_ERR_ZONE_KEY', { file: key, line: 0 }, [name, keyToPresentation(result.zone.origin)])];
     if (errors.length > 0 || !result.ok) {
       st.errors = errors;
       for (const e of errors) log.error({ key, line: e.line, code: e.code, record: e.record }, e.message);
@@ -226,7 +227,13 @@ export class EtcdSource implements Source {
   }
 
   status(): InputStatus[] {
-    return [...this.#keys.entries()].map(([name, st]) => ({ name, origin: st.zone?.origin ?? null, serial: st.zone?.serial ?? null, loadedAt: st.loadedAt, errors: st.errors }));
+    return [...this.#keys.entries()].map(([name, st]) => ({
+      name,
+      origin: st.zone?.origin ?? null,
+      serial: st.zone?.serial ?? null,
+      loadedAt: st.loadedAt,
+      errors: st.errors,
+    }));
   }
 
   zones(): Zone[] {
@@ -242,9 +249,13 @@ export class EtcdSource implements Source {
 
   async put(origin: string, text: string, zone: Zone, expected: string | null, kind: 'yaml' | 'master' = 'yaml'): Promise<CommitResult> {
     const key = this.#opts.layout.zone(origin);
-    if (expected !== null && !/^\d+$/.test(expected)) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
+    if (expected !== null && !/^\d+$/.test(expected))
+      return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
     // A key that exists but never loaded (its text is broken) counts as existing.
-    const compare = expected === null ? { key, target: 'CREATE' as const, result: 'EQUAL' as const, createRevision: 0 } : { key, target: 'MOD' as const, result: 'EQUAL' as const, modRevision: Number(expected) };
+    const compare =
+      expected === null
+        ? { key, target: 'CREATE' as const, result: 'EQUAL' as const, createRevision: 0 }
+        : { key, target: 'MOD' as const, result: 'EQUAL' as const, modRevision: Number(expected) };
     let out;
     try {
       out = await this.#opts.client.txn([compare], [{ put: { key, value: text } }], [{ range: { key } }]);
@@ -255,7 +266,11 @@ export class EtcdSource implements Source {
       const now = out.kvs[0];
       return expected === null
         ? { ok: false, code: 'MRD_ERR_API_CONFLICT', detail: `zone ${keyToPresentation(origin)} already exists in etcd (revision ${now?.modRevision ?? '?'})` }
-        : { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} is at revision ${now?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
+        : {
+            ok: false,
+            code: 'MRD_ERR_API_PRECONDITION',
+            detail: `zone ${keyToPresentation(origin)} is at revision ${now?.modRevision ?? '(deleted)'} in etcd, not ${expected}`,
+          };
     }
     // Serve it here at once; the watch event for this revision is then skipped.
     const st: KeyState = this.#keys.get(key) ?? { zone: null, text: '', kind: 'yaml', served: 0, seen: 0, loadedAt: null, errors: [] };
@@ -270,14 +285,20 @@ export class EtcdSource implements Source {
 
   async delete(origin: string, expected: string): Promise<CommitResult> {
     const key = this.#opts.layout.zone(origin);
-    if (!/^\d+$/.test(expected)) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
+    if (!/^\d+$/.test(expected))
+      return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `"${expected}" is not a revision of zone ${keyToPresentation(origin)}` };
     let out;
     try {
       out = await this.#opts.client.txn([{ key, target: 'MOD', result: 'EQUAL', modRevision: Number(expected) }], [{ delete: { key } }], [{ range: { key } }]);
     } catch (err) {
       return { ok: false, code: 'MRD_ERR_API_UNAVAILABLE', detail: `etcd is unreachable (${(err as Error).message})` };
     }
-    if (!out.succeeded) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} is at revision ${out.kvs[0]?.modRevision ?? '(deleted)'} in etcd, not ${expected}` };
+    if (!out.succeeded)
+      return {
+        ok: false,
+        code: 'MRD_ERR_API_PRECONDITION',
+        detail: `zone ${keyToPresentation(origin)} is at revision ${out.kvs[0]?.modRevision ?? '(deleted)'} in etcd, not ${expected}`,
+      };
     this.#tombstones.set(key, out.revision);
     this.#revision = Math.max(this.#revision, out.revision);
     this.#drop(key);

@@ -61,7 +61,7 @@ export class Membership implements Subscriber {
     const tick = (): void => {
       void this.beat().then((ok) => {
         if (this.#stopped) return;
-        this.#timer = setTimeout(tick, ok ? this.#o.intervalMs ?? 1000 : this.#backoff.next());
+        this.#timer = setTimeout(tick, ok ? (this.#o.intervalMs ?? 1000) : this.#backoff.next());
         this.#timer.unref();
       });
     };

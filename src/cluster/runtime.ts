@@ -85,7 +85,15 @@ export class Cluster {
     this.source.subscribe(this.layout.latency, new EtcdLatency(this.layout.latency, holder.live, clog));
     const ttl = opts.leaseTtlSeconds ?? 5;
     this.election = opts.checks
-      ? new RegionElection({ client: this.client, layout: this.layout, region: opts.region, id: this.id, ttlSeconds: ttl, log: clog, onChange: () => this.#gate() })
+      ? new RegionElection({
+          client: this.client,
+          layout: this.layout,
+          region: opts.region,
+          id: this.id,
+          ttlSeconds: ttl,
+          log: clog,
+          onChange: () => this.#gate(),
+        })
       : null;
     if (this.election) this.source.subscribe(this.layout.checkers, this.election);
     this.membership = new Membership({ client: this.client, layout: this.layout, ttlSeconds: ttl, log: clog, self: () => this.self() });

@@ -118,7 +118,15 @@ export class EtcdVoteFeed implements Subscriber {
     try {
       const v = JSON.parse(kv.value) as StoredVote;
       if (!parts || typeof v.up !== 'boolean' || typeof v.at !== 'number') throw new Error('not a vote');
-      return { endpoint: parts.endpoint, checker: parts.checker, up: v.up, rttMs: Number(v.rttMs) || 0, reason: String(v.reason ?? ''), at: v.at, ...(typeof v.by === 'string' ? { by: v.by } : {}) };
+      return {
+        endpoint: parts.endpoint,
+        checker: parts.checker,
+        up: v.up,
+        rttMs: Number(v.rttMs) || 0,
+        reason: String(v.reason ?? ''),
+        at: v.at,
+        ...(typeof v.by === 'string' ? { by: v.by } : {}),
+      };
     } catch (err) {
       this.log.warn({ key: kv.key, err: (err as Error).message }, 'ignoring a vote key that is not a vote');
       return null;

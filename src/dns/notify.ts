@@ -142,13 +142,18 @@ export class Notifier {
     const sockets = [this.#udp4, this.#udp6].filter((s): s is dgram.Socket => s !== null);
     this.#udp4 = null;
     this.#udp6 = null;
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
-      try {
-        s.close(() => resolve());
-      } catch {
-        resolve(); // already closed after an error
-      }
-    })));
+    await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            try {
+              s.close(() => resolve());
+            } catch {
+              resolve(); // already closed after an error
+            }
+          }),
+      ),
+    );
   }
 
   #onSwap(snapshot: Snapshot): void {
@@ -295,7 +300,10 @@ export class Notifier {
  */
 function encodeNotify(id: number, zone: Zone): Buffer {
   const request = { id, qkey: zone.origin, qtype: RRType.SOA, opcode: Opcode.NOTIFY, aa: true };
-  const withHint = encodeQuery({ ...request, answer: [{ owner: zone.origin, type: RRType.SOA, ttlSeconds: zone.soa.ttlSeconds, rdatas: [zone.soa.rdatas[0]!] }] });
+  const withHint = encodeQuery({
+    ...request,
+    answer: [{ owner: zone.origin, type: RRType.SOA, ttlSeconds: zone.soa.ttlSeconds, rdatas: [zone.soa.rdatas[0]!] }],
+  });
   return withHint.length <= CLASSIC_UDP_SIZE ? withHint : encodeQuery(request);
 }
 

@@ -13,10 +13,27 @@ import { checkZoneDir } from '../state/file-source.js';
 
 const zonesDir = path.resolve(import.meta.dirname, '../../zones');
 const names = [
-  'www.example.net', 'example.net', 'portal.example.net', 'cdn.example.net', 'x.apps.example.net', 'a.b.apps.example.net',
-  'static.apps.example.net', 'dept.example.net', 'eng.dept.example.net', 'host.sub.example.net', 'sub.example.net',
-  'big.example.net', 'nope.example.net', '_sip._udp.example.net', 'txt.example.net', 'unknown.example.net',
-  'app.gslb.example.org', 'www.gslb.example.org', 'x.edge.gslb.example.org', 'gslb.example.org', 'www.example.com',
+  'www.example.net',
+  'example.net',
+  'portal.example.net',
+  'cdn.example.net',
+  'x.apps.example.net',
+  'a.b.apps.example.net',
+  'static.apps.example.net',
+  'dept.example.net',
+  'eng.dept.example.net',
+  'host.sub.example.net',
+  'sub.example.net',
+  'big.example.net',
+  'nope.example.net',
+  '_sip._udp.example.net',
+  'txt.example.net',
+  'unknown.example.net',
+  'app.gslb.example.org',
+  'www.gslb.example.org',
+  'x.edge.gslb.example.org',
+  'gslb.example.org',
+  'www.example.com',
 ];
 const types = ['A', 'AAAA', 'NS', 'SOA', 'MX', 'TXT', 'SRV', 'CNAME', 'DS', 'CAA', 'ANY', 'PTR', 'NAPTR'];
 
@@ -48,10 +65,15 @@ describe('fast path and general path', () => {
         flags: (r() < 0.5 ? dnsPacket.RECURSION_DESIRED : 0) | (r() < 0.3 ? dnsPacket.CHECKING_DISABLED : 0),
         questions: [{ name, type: pick(types) as dnsPacket.RecordType }],
         additionals: edns
-          ? [{
-              type: 'OPT', name: '.', udpPayloadSize: pick([512, 1232, 4096, 100]), flags: r() < 0.3 ? dnsPacket.DNSSEC_OK : 0,
-              options: ecs ? [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '198.51.100.0' }] : [],
-            } as unknown as dnsPacket.Answer]
+          ? [
+              {
+                type: 'OPT',
+                name: '.',
+                udpPayloadSize: pick([512, 1232, 4096, 100]),
+                flags: r() < 0.3 ? dnsPacket.DNSSEC_OK : 0,
+                options: ecs ? [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '198.51.100.0' }] : [],
+              } as unknown as dnsPacket.Answer,
+            ]
           : [],
       });
       const transport = r() < 0.8 ? 'udp' : 'tcp';

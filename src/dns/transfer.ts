@@ -36,7 +36,12 @@ export function transfer(query: Query, ctx: QueryContext, env: QueryEnv, snapsho
   if (ctx.transport === 'udp') {
     if (query.qtype === RRType.AXFR) return fail(Rcode.FORMERR);
     env.observe?.(query, Rcode.NOERROR, zone.origin);
-    return encodeReply(query, { rcode: Rcode.NOERROR, aa: true, answer: [soa], authority: [], additional: [], additionalOptional: true }, ctx.transport, maxUdpPayload);
+    return encodeReply(
+      query,
+      { rcode: Rcode.NOERROR, aa: true, answer: [soa], authority: [], additional: [], additionalOptional: true },
+      ctx.transport,
+      maxUdpPayload,
+    );
   }
   env.observe?.(query, Rcode.NOERROR, zone.origin);
   // Policy records go out as the answer for a client with no location (secondaries cannot run

@@ -120,7 +120,10 @@ export function candidates(rec: PolicyRecord, client: Client, health: HealthView
 }
 
 /** How two candidate lists differ: the share that moves, from which answers, to which. */
-export function compareCandidates(before: readonly Candidate[], after: readonly Candidate[]): Pick<VantageImpact, 'changed' | 'moved_share' | 'moves_from' | 'moves_to' | 'to_regions'> {
+export function compareCandidates(
+  before: readonly Candidate[],
+  after: readonly Candidate[],
+): Pick<VantageImpact, 'changed' | 'moved_share' | 'moves_from' | 'moves_to' | 'to_regions'> {
   const key = (c: { answer: string[] }): string => c.answer.join(' ');
   const b = new Map(before.map((c) => [key(c), c]));
   const a = new Map(after.map((c) => [key(c), c]));
@@ -136,7 +139,13 @@ export function compareCandidates(before: readonly Candidate[], after: readonly 
   }
   const moved = movesFrom.reduce((n, m) => n + m.share, 0);
   const changed = movesFrom.length > 0 || movesTo.length > 0;
-  return { changed, moved_share: changed ? moved : 0, moves_from: movesFrom, moves_to: movesTo, to_regions: [...new Set(movesTo.flatMap((m) => m.regions))].sort() };
+  return {
+    changed,
+    moved_share: changed ? moved : 0,
+    moves_from: movesFrom,
+    moves_to: movesTo,
+    to_regions: [...new Set(movesTo.flatMap((m) => m.regions))].sort(),
+  };
 }
 
 /** The health view with the target taken out. */
@@ -173,7 +182,11 @@ function countriesOf(snapshot: Snapshot): string[] {
  *   usable does not depend on the random choices (weighted and latency policies try every
  *   usable child before giving up), so one `decide` per vantage point tells.
  */
-export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHealthyRegions?: number; health?: HealthView; safetyOnly?: boolean } = {}): Preview {
+export function preview(
+  snapshot: Snapshot,
+  target: DrillTarget,
+  opts: { minHealthyRegions?: number; health?: HealthView; safetyOnly?: boolean } = {},
+): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
   const points = vantagePoints(countriesOf(snapshot));
@@ -203,7 +216,15 @@ export function preview(snapshot: Snapshot, target: DrillTarget, opts: { minHeal
           const key = `${impact.name} ${impact.type}`;
           starved.set(key, [...(starved.get(key) ?? []), vp.country]);
         }
-        impact.vantage.push({ country: vp.country, subnet: vp.subnet, before: b.list, after: a.list, exact: b.exact && a.exact, ...diff, all_down: allDownAfter });
+        impact.vantage.push({
+          country: vp.country,
+          subnet: vp.subnet,
+          before: b.list,
+          after: a.list,
+          exact: b.exact && a.exact,
+          ...diff,
+          all_down: allDownAfter,
+        });
       }
       if (!opts.safetyOnly) records.push(impact);
     }

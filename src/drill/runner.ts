@@ -184,7 +184,9 @@ function judge(p: Pair, nodes: { node: string; seen: Seen }[]): Observation {
     for (const [k, c] of seen.counts) total.set(k, (total.get(k) ?? 0) + c);
     if (seen.unexpected > 0) {
       const odd = [...seen.counts].filter(([k]) => !p.keys.has(k)).map(([k]) => k || '(empty)');
-      problems.push(`${p.name} ${p.type} from ${p.country} (${p.subnet}) on node ${node} answered ${odd.join(' | ')}, not one of the predicted ${p.predicted.map((c) => c.answer.join(' ')).join(' | ') || '(nothing)'}`);
+      problems.push(
+        `${p.name} ${p.type} from ${p.country} (${p.subnet}) on node ${node} answered ${odd.join(' | ')}, not one of the predicted ${p.predicted.map((c) => c.answer.join(' ')).join(' | ') || '(nothing)'}`,
+      );
     }
     const sharesChecked = seen.samples >= MIN_SAMPLES;
     if (sharesChecked) {
@@ -192,13 +194,17 @@ function judge(p: Pair, nodes: { node: string; seen: Seen }[]): Observation {
         const observed = (seen.counts.get(keyOf(c.answer)) ?? 0) / seen.samples;
         const tolerance = Math.max(SHARE_TOLERANCE, SHARE_SIGMAS * Math.sqrt((c.share * (1 - c.share)) / seen.samples));
         if (Math.abs(observed - c.share) > tolerance) {
-          problems.push(`${p.name} ${p.type} from ${p.country} on node ${node}: ${c.answer.join(' ')} got ${pct(observed)} of ${seen.samples} answers, predicted ${pct(c.share)} ± ${pct(tolerance)}`);
+          problems.push(
+            `${p.name} ${p.type} from ${p.country} on node ${node}: ${c.answer.join(' ')} got ${pct(observed)} of ${seen.samples} answers, predicted ${pct(c.share)} ± ${pct(tolerance)}`,
+          );
         }
       }
     }
     return { node, samples: seen.samples, unexpected: seen.unexpected, shares_checked: sharesChecked };
   });
-  const observed = [...total].map(([k, count]) => ({ answer: k ? k.split(' ') : [], count, share: samples ? count / samples : 0 })).sort((a, b) => b.count - a.count);
+  const observed = [...total]
+    .map(([k, count]) => ({ answer: k ? k.split(' ') : [], count, share: samples ? count / samples : 0 }))
+    .sort((a, b) => b.count - a.count);
   return {
     name: p.name,
     type: p.type,
@@ -272,7 +278,13 @@ export class DrillRunner {
     if (pv.safety.some((c) => !c.pass)) {
       report.state = 'refused';
       report.finished_at = report.started_at;
-      event('refused', pv.safety.filter((c) => !c.pass).map((c) => c.detail).join('; '));
+      event(
+        'refused',
+        pv.safety
+          .filter((c) => !c.pass)
+          .map((c) => c.detail)
+          .join('; '),
+      );
       this.ctx.audit.record({ who: req.by, action: 'drill.refused', target: `drill:${id}`, before: null, after: null, detail: { target: req.target } });
       this.#drills.set(id, { report, stop: () => undefined });
       this.#save(report);
@@ -281,13 +293,24 @@ export class DrillRunner {
 
     // Every (record, vantage point) whose candidates change, or whose answers hold the target now.
     const targetValues = new Set<string>();
-    for (const zone of snap.catalog.zones) for (const pool of zone.policies?.pools.values() ?? []) for (const ep of pool.endpoints) if (ep.region === req.target.region || req.target.endpoints?.includes(ep.key)) targetValues.add(answerText(ep));
+    for (const zone of snap.catalog.zones)
+      for (const pool of zone.policies?.pools.values() ?? [])
+        for (const ep of pool.endpoints) if (ep.region === req.target.region || req.target.endpoints?.includes(ep.key)) targetValues.add(answerText(ep));
     const pairs: Pair[] = [];
     for (const rec of pv.records) {
       for (const v of rec.vantage) {
         const holdsTarget = v.before.some((c) => c.answer.some((x) => targetValues.has(x)));
         if (v.changed || holdsTarget) {
-          pairs.push({ name: rec.name, type: rec.type, country: v.country, subnet: v.subnet, before: v.before, predicted: v.after, keys: new Set(v.after.map((c) => keyOf(c.answer))), holdsTarget });
+          pairs.push({
+            name: rec.name,
+            type: rec.type,
+            country: v.country,
+            subnet: v.subnet,
+            before: v.before,
+            predicted: v.after,
+            keys: new Set(v.after.map((c) => keyOf(c.answer))),
+            holdsTarget,
+          });
         }
       }
     }
@@ -295,11 +318,23 @@ export class DrillRunner {
     // Applied here at once (this node's answers change now), then stored; a store that fails is in the timeline.
     const setOverride = (target: { endpoint: string } | { region: string }, override: Override | null): void => {
       this.ctx.health.setOverride(target, override);
-      this.ctx.overrides?.set(target, override).catch((err: Error) => event('override not stored', `${override ? 'drain' : 'lift'} of ${JSON.stringify(target)}: ${err.message}; it holds on this node only`));
+      this.ctx.overrides
+        ?.set(target, override)
+        .catch((err: Error) =>
+          event('override not stored', `${override ? 'drain' : 'lift'} of ${JSON.stringify(target)}: ${err.message}; it holds on this node only`),
+        );
     };
     const expiresAt = t0 + req.durationS * 1000;
-    for (const target of overrideTargets(req.target)) setOverride(target, { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override);
-    this.ctx.audit.record({ who: req.by, action: 'drill.start', target: `drill:${id}`, before: null, after: 'running', detail: { target: req.target, duration_s: req.durationS } });
+    for (const target of overrideTargets(req.target))
+      setOverride(target, { kind: 'drain', reason: `drill ${id}: ${req.reason}`, by: req.by, expiresAt, setAt: t0 } as Override);
+    this.ctx.audit.record({
+      who: req.by,
+      action: 'drill.start',
+      target: `drill:${id}`,
+      before: null,
+      after: 'running',
+      detail: { target: req.target, duration_s: req.durationS },
+    });
 
     // The nodes watched: this one, and in a cluster every other node (each keeps its own record
     // of when each answer dropped the target and took it back).
@@ -324,7 +359,10 @@ export class DrillRunner {
         const cb = pending.get(res.id);
         if (!cb) return;
         pending.delete(res.id);
-        cb(res.answer.filter((a) => OBSERVED_TYPES.has(a.type)).map((a) => observedText(a.type, a.rdata)), rcodeName(res.rcode));
+        cb(
+          res.answer.filter((a) => OBSERVED_TYPES.has(a.type)).map((a) => observedText(a.type, a.rdata)),
+          rcodeName(res.rcode),
+        );
       });
       sockets.set(family, sock);
       return sock;
@@ -371,30 +409,63 @@ export class DrillRunner {
         report.nodes[i]!.drained_after_ms = drained.every((x) => x !== null) ? Math.max(0, ...(drained as number[])) : null;
         report.nodes[i]!.restored_after_ms = restored.every((x) => x !== null) ? Math.max(0, ...(restored as number[])) : null;
       });
-      const slowest = (k: 'drained_after_ms' | 'restored_after_ms'): number | null => (report.nodes.every((n) => n[k] !== null) ? Math.max(...report.nodes.map((n) => n[k]!)) : null);
+      const slowest = (k: 'drained_after_ms' | 'restored_after_ms'): number | null =>
+        report.nodes.every((n) => n[k] !== null) ? Math.max(...report.nodes.map((n) => n[k]!)) : null;
       const drainedAll = slowest('drained_after_ms');
       const restoredAll = slowest('restored_after_ms');
       const many = report.nodes.length > 1 ? ` on all ${report.nodes.length} nodes` : '';
-      report.observations = pairs.map((p, i) => judge(p, watched.map((w, n) => ({ node: w.id, seen: perNode[n]![i]! }))));
+      report.observations = pairs.map((p, i) =>
+        judge(
+          p,
+          watched.map((w, n) => ({ node: w.id, seen: perNode[n]![i]! })),
+        ),
+      );
       const judged = report.observations.reduce((n, o) => n + o.samples, 0);
       const failed = report.observations.filter((o) => o.matches_prediction === false);
       const checkedShares = report.observations.filter((o) => o.nodes.some((x) => x.shares_checked)).length;
       const rule = `every answer must be a predicted candidate; shares within max(${SHARE_TOLERANCE}, ${SHARE_SIGMAS} standard errors) once a pair has ${MIN_SAMPLES} answers on a node`;
       report.checks = [
         ...pv.safety,
-        { rule: 'converged', pass: drainedAll !== null, detail: drainedAll !== null ? `every watched answer dropped the target within ${drainedAll} ms${many}` : `some answers never dropped the target${report.nodes.filter((n) => n.drained_after_ms === null).map((n) => ` (node ${n.node})`).join('')}` },
+        {
+          rule: 'converged',
+          pass: drainedAll !== null,
+          detail:
+            drainedAll !== null
+              ? `every watched answer dropped the target within ${drainedAll} ms${many}`
+              : `some answers never dropped the target${report.nodes
+                  .filter((n) => n.drained_after_ms === null)
+                  .map((n) => ` (node ${n.node})`)
+                  .join('')}`,
+        },
         { rule: 'no_client_without_answer', pass: report.empty_or_servfail === 0, detail: `${report.empty_or_servfail} empty, SERVFAIL or missing answers` },
-        { rule: 'traffic_returned', pass: state === 'done' && restoredAll !== null, detail: restoredAll !== null ? `the target was back in every answer ${restoredAll} ms after the end${many}` : 'the target did not come back in every answer' },
+        {
+          rule: 'traffic_returned',
+          pass: state === 'done' && restoredAll !== null,
+          detail:
+            restoredAll !== null
+              ? `the target was back in every answer ${restoredAll} ms after the end${many}`
+              : 'the target did not come back in every answer',
+        },
         {
           rule: 'predictions',
           pass: failed.length === 0,
           detail:
             failed.length === 0
               ? `${judged} answers for ${report.observations.length} record × vantage pairs${many} were all predicted candidates; shares checked for ${checkedShares} pairs (${rule})`
-              : `${failed.length} of ${report.observations.length} record × vantage pairs broke the preview: ${failed.slice(0, 3).map((o) => o.detail).join('; ')}${failed.length > 3 ? '; …' : ''} (${rule})`,
+              : `${failed.length} of ${report.observations.length} record × vantage pairs broke the preview: ${failed
+                  .slice(0, 3)
+                  .map((o) => o.detail)
+                  .join('; ')}${failed.length > 3 ? '; …' : ''} (${rule})`,
         },
       ];
-      this.ctx.audit.record({ who: req.by, action: `drill.${state}`, target: `drill:${id}`, before: 'running', after: state, ...(why ? { detail: { why } } : {}) });
+      this.ctx.audit.record({
+        who: req.by,
+        action: `drill.${state}`,
+        target: `drill:${id}`,
+        before: 'running',
+        after: state,
+        ...(why ? { detail: { why } } : {}),
+      });
       this.#save(report);
     };
 
@@ -428,7 +499,16 @@ export class DrillRunner {
                 if (!p.keys.has(key)) {
                   mine.unexpected++;
                   if (report.violations.length < MAX_VIOLATIONS) {
-                    report.violations.push({ node: node.id, name: p.name, type: p.type, country: p.country, subnet: p.subnet, answer: answers.slice().sort(), at_ms: sentAt - t0, why: hasTarget ? 'still holds the drained target' : 'not one of the predicted candidates' });
+                    report.violations.push({
+                      node: node.id,
+                      name: p.name,
+                      type: p.type,
+                      country: p.country,
+                      subnet: p.subnet,
+                      answer: answers.slice().sort(),
+                      at_ms: sentAt - t0,
+                      why: hasTarget ? 'still holds the drained target' : 'not one of the predicted candidates',
+                    });
                   }
                 }
               }
@@ -519,8 +599,20 @@ export class DrillRunner {
  */
 function upgradeReport(r: DrillReport): DrillReport {
   if (Array.isArray(r.violations)) return r;
-  const one = (answer: unknown): Candidate[] => (Array.isArray(answer) ? [{ answer: [...(answer as string[])].sort(), share: 1, regions: [], all_down: false }] : []);
-  const old = (r.observations ?? []) as unknown as { name: string; type: string; country: string; subnet: string; before: unknown; predicted: unknown; observed: unknown; matches_prediction: boolean | null; gone_after_ms: number | null; back_after_ms: number | null }[];
+  const one = (answer: unknown): Candidate[] =>
+    Array.isArray(answer) ? [{ answer: [...(answer as string[])].sort(), share: 1, regions: [], all_down: false }] : [];
+  const old = (r.observations ?? []) as unknown as {
+    name: string;
+    type: string;
+    country: string;
+    subnet: string;
+    before: unknown;
+    predicted: unknown;
+    observed: unknown;
+    matches_prediction: boolean | null;
+    gone_after_ms: number | null;
+    back_after_ms: number | null;
+  }[];
   r.observations = old.map((o) => ({
     name: o.name,
     type: o.type,

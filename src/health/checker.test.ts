@@ -28,7 +28,12 @@ function endpoint(check: CheckPlan): Endpoint {
 function scripted(): { prober: Prober; up: Map<number, boolean> } {
   const up = new Map<number, boolean>();
   const prober: Prober = {
-    probe: async (spec: ProbeSpec): Promise<ProbeResult> => ({ up: up.get(spec.port) ?? false, rttMs: 1, reason: up.get(spec.port) ? 'ok' : 'refused', at: Date.now() }),
+    probe: async (spec: ProbeSpec): Promise<ProbeResult> => ({
+      up: up.get(spec.port) ?? false,
+      rttMs: 1,
+      reason: up.get(spec.port) ? 'ok' : 'refused',
+      at: Date.now(),
+    }),
     close: async () => undefined,
   };
   return { prober, up };
@@ -93,8 +98,22 @@ describe('check configuration', () => {
     ['timeout not below the interval', [{ id: 'a', type: 'tcp', port: 1, interval: '2s', timeout: '2s' }], 'must be less than the interval'],
     ['interval under 1 s', [{ id: 'a', type: 'tcp', port: 1, interval: '500ms', timeout: '100ms' }], 'at least 1s'],
     ['tcp without a port', [{ id: 'a', type: 'tcp' }], 'needs a port'],
-    ['at_least larger than its list', [{ id: 'a', type: 'tcp', port: 1 }, { id: 'c', type: 'at_least', at_least: 3, checks: ['a'] }], 'from 1 to the number of checks'],
-    ['a loop of calculated checks', [{ id: 'x', type: 'all', checks: ['y'] }, { id: 'y', type: 'any', checks: ['x'] }], 'in a loop'],
+    [
+      'at_least larger than its list',
+      [
+        { id: 'a', type: 'tcp', port: 1 },
+        { id: 'c', type: 'at_least', at_least: 3, checks: ['a'] },
+      ],
+      'from 1 to the number of checks',
+    ],
+    [
+      'a loop of calculated checks',
+      [
+        { id: 'x', type: 'all', checks: ['y'] },
+        { id: 'y', type: 'any', checks: ['x'] },
+      ],
+      'in a loop',
+    ],
     ['body and body_regex together', [{ id: 'a', type: 'http', body: 'ok', body_regex: 'ok' }], 'not both'],
     ['a bad regular expression', [{ id: 'a', type: 'http', body_regex: '(' }], 'not a regular expression'],
     ['follow_redirects: true', [{ id: 'a', type: 'http', follow_redirects: true }], 'not supported'],

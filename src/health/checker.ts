@@ -118,7 +118,9 @@ export class Checker {
       if (t.state !== before) {
         this.#opts.log.debug({ endpoint: t.endpoint.key, checker: this.#opts.region, from: before, to: t.state, reason: result.reason }, 'check state changed');
       }
-      this.#opts.publish([{ endpoint: t.endpoint.key, checker: this.#opts.region, up: t.state === 'up', rttMs: result.rttMs, reason: result.reason, at: result.at }]);
+      this.#opts.publish([
+        { endpoint: t.endpoint.key, checker: this.#opts.region, up: t.state === 'up', rttMs: result.rttMs, reason: result.reason, at: result.at },
+      ]);
     } catch (err) {
       this.#opts.log.error({ endpoint: t.endpoint.key, err }, 'health check failed to run');
     } finally {

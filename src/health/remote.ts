@@ -72,7 +72,14 @@ export class RemoteVotePublisher {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
-      const res = await request(this.#url, { method: 'POST', headers, body: JSON.stringify({ checker: this.#region, votes: [...batch.values()].map(wireVote) }), headersTimeout: 5000, bodyTimeout: 5000, signal: AbortSignal.timeout(5000) });
+      const res = await request(this.#url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ checker: this.#region, votes: [...batch.values()].map(wireVote) }),
+        headersTimeout: 5000,
+        bodyTimeout: 5000,
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await res.body.text();
       if (res.statusCode === 401 || res.statusCode === 403) {
         this.#closed = true;

@@ -51,7 +51,9 @@ export class HealthService {
     this.#prober = runChecks ? (opts.prober ?? createProber()) : null;
     const store = this.store;
     const publish = opts.publish ?? ((votes: Vote[]) => void store?.record(votes));
-    this.checker = runChecks ? new Checker({ region: opts.region, prober: this.#prober!, publish, log: opts.log.child({ component: 'checker', region: opts.region }) }) : null;
+    this.checker = runChecks
+      ? new Checker({ region: opts.region, prober: this.#prober!, publish, log: opts.log.child({ component: 'checker', region: opts.region }) })
+      : null;
     this.#stateFile = judge && opts.stateDir ? new HealthStateFile(opts.stateDir, this.store!, opts.log.child({ component: 'health-state' })) : null;
   }
 

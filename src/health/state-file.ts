@@ -42,7 +42,8 @@ export class HealthStateFile {
     try {
       saved = JSON.parse(fs.readFileSync(this.#file, 'utf8')) as Saved;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#log.warn({ file: this.#file, err: (err as Error).message }, 'health state unreadable; starting with no votes');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.#log.warn({ file: this.#file, err: (err as Error).message }, 'health state unreadable; starting with no votes');
       return 0;
     }
     const votes = Array.isArray(saved.votes) ? saved.votes.filter(isVote) : [];
@@ -86,5 +87,13 @@ export class HealthStateFile {
 
 function isVote(v: unknown): v is Vote {
   const o = v as Record<string, unknown>;
-  return !!o && typeof o['endpoint'] === 'string' && typeof o['checker'] === 'string' && typeof o['up'] === 'boolean' && typeof o['at'] === 'number' && typeof o['rttMs'] === 'number' && typeof o['reason'] === 'string';
+  return (
+    !!o &&
+    typeof o['endpoint'] === 'string' &&
+    typeof o['checker'] === 'string' &&
+    typeof o['up'] === 'boolean' &&
+    typeof o['at'] === 'number' &&
+    typeof o['rttMs'] === 'number' &&
+    typeof o['reason'] === 'string'
+  );
 }

@@ -9,13 +9,23 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ENDPOINT_STATUSES, REGION_STATUSES } from './status.js';
 
-const words = <T extends readonly string[]>(list: T, description: string) => Type.Union(list.map((w) => Type.Literal(w)), { description });
+const words = <T extends readonly string[]>(list: T, description: string) =>
+  Type.Union(
+    list.map((w) => Type.Literal(w)),
+    { description },
+  );
 
 /** An endpoint's one word (docs/health.md, "Region states"). */
-export const EndpointStatusWord = words(ENDPOINT_STATUSES, 'The endpoint in one word, first match: drained, forced_down, weight_zero, forced_up, up, down, unchecked (no check), unknown (checked, no fresh vote).');
+export const EndpointStatusWord = words(
+  ENDPOINT_STATUSES,
+  'The endpoint in one word, first match: drained, forced_down, weight_zero, forced_up, up, down, unchecked (no check), unknown (checked, no fresh vote).',
+);
 
 /** A region's one word (docs/health.md, "Region states"). */
-export const RegionStatusWord = words(REGION_STATUSES, 'Derived from the endpoints: healthy, degraded, down, drained, unchecked (nobody has a verdict), empty.');
+export const RegionStatusWord = words(
+  REGION_STATUSES,
+  'Derived from the endpoints: healthy, degraded, down, drained, unchecked (nobody has a verdict), empty.',
+);
 
 /**
  * The options of a field's old name, sent beside its snake_case name until the next minor
@@ -70,7 +80,10 @@ const memberProperties = {
   check: Type.Union([Type.String(), Type.Null()], { description: 'Its health check id, or null.' }),
   drained: Type.Boolean({ description: 'Drained by an override.' }),
   weight_zero: Type.Boolean({ description: 'At weight 0.' }),
-  override: Type.Union([Type.Object({ kind: Type.String(), scope: Type.Union([Type.Literal('endpoint'), Type.Literal('region')]) }, { additionalProperties: false }), Type.Null()]),
+  override: Type.Union([
+    Type.Object({ kind: Type.String(), scope: Type.Union([Type.Literal('endpoint'), Type.Literal('region')]) }, { additionalProperties: false }),
+    Type.Null(),
+  ]),
   votes: Type.Array(Vote),
 };
 
@@ -81,10 +94,13 @@ export const MemberSchema = Type.Object(memberProperties, { additionalProperties
 export const EndpointDetailSchema = Type.Object({ ...memberProperties, health: memberProperties.state }, { additionalProperties: false });
 
 /** How many endpoints have each endpoint status; only the statuses present. */
-export const EndpointStatusCounts = Type.Object(Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, Type.Optional(Count(`Endpoints whose status is ${s}.`))])) as Record<string, TSchema>, {
-  additionalProperties: false,
-  description: 'How many endpoints have each endpoint status; only the statuses present.',
-});
+export const EndpointStatusCounts = Type.Object(
+  Object.fromEntries(ENDPOINT_STATUSES.map((s) => [s, Type.Optional(Count(`Endpoints whose status is ${s}.`))])) as Record<string, TSchema>,
+  {
+    additionalProperties: false,
+    description: 'How many endpoints have each endpoint status; only the statuses present.',
+  },
+);
 
 const regionProperties = {
   id: Type.String(),
@@ -95,18 +111,35 @@ const regionProperties = {
   status: RegionStatusWord,
   endpoints: RegionCountsSchema,
   endpoint_statuses: EndpointStatusCounts,
-  weight: Type.Object({ total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) }, { additionalProperties: false, description: 'Sum of the weights, of all endpoints and of the usable ones.' }),
+  weight: Type.Object(
+    { total: Type.Number({ minimum: 0 }), usable: Type.Number({ minimum: 0 }) },
+    { additionalProperties: false, description: 'Sum of the weights, of all endpoints and of the usable ones.' },
+  ),
   override: Type.Union([
-    Type.Object({ kind: Type.String(), reason: Type.Optional(Type.String()), by: Type.Optional(Type.String()), expires_at: Type.Optional(Type.String({ description: 'ISO 8601 time.' })) }, { additionalProperties: false }),
+    Type.Object(
+      {
+        kind: Type.String(),
+        reason: Type.Optional(Type.String()),
+        by: Type.Optional(Type.String()),
+        expires_at: Type.Optional(Type.String({ description: 'ISO 8601 time.' })),
+      },
+      { additionalProperties: false },
+    ),
     Type.Null(),
   ]),
 };
 
 /** `GET /v1/regions`. */
-export const RegionsResponse = Type.Object({ regions: Type.Array(Type.Object({ ...regionProperties, members: Type.Array(MemberSchema) }, { additionalProperties: false })) }, { additionalProperties: false });
+export const RegionsResponse = Type.Object(
+  { regions: Type.Array(Type.Object({ ...regionProperties, members: Type.Array(MemberSchema) }, { additionalProperties: false })) },
+  { additionalProperties: false },
+);
 
 /** `GET /v1/regions/{id}`. */
 export const RegionResponse = Type.Object({ ...regionProperties, zones: Type.Array(Type.String()) }, { additionalProperties: false });
 
 /** `GET /v1/regions/{id}/status` (`nodes` are the node views of `GET /v1/nodes`). */
-export const RegionStatusResponse = Type.Object({ ...regionProperties, endpoints_detail: Type.Array(EndpointDetailSchema), nodes: Type.Array(Type.Object({}, { additionalProperties: true })) }, { additionalProperties: false });
+export const RegionStatusResponse = Type.Object(
+  { ...regionProperties, endpoints_detail: Type.Array(EndpointDetailSchema), nodes: Type.Array(Type.Object({}, { additionalProperties: true })) },
+  { additionalProperties: false },
+);

@@ -38,15 +38,39 @@ const forceUp: Override = { kind: 'force_up' };
 
 describe('endpoint status: first match wins', () => {
   const eps = endpoints();
-  const cases: { name: string; ep: string; view?: 'up' | 'down'; own?: Override; region?: Override; status: EndpointStatus; usable: boolean; reason: string | null }[] = [
+  const cases: {
+    name: string;
+    ep: string;
+    view?: 'up' | 'down';
+    own?: Override;
+    region?: Override;
+    status: EndpointStatus;
+    usable: boolean;
+    reason: string | null;
+  }[] = [
     { name: 'checked, no vote yet', ep: 'a', status: 'unknown', usable: true, reason: null },
     { name: 'no check at all', ep: 'n', status: 'unchecked', usable: true, reason: null },
     { name: 'up by its checks', ep: 'a', view: 'up', status: 'up', usable: true, reason: null },
     { name: 'down by its checks', ep: 'a', view: 'down', status: 'down', usable: false, reason: 'down (health checks)' },
     { name: 'weight 0 beats an up verdict', ep: 'z', view: 'up', status: 'weight_zero', usable: false, reason: 'weight 0 (drained)' },
-    { name: 'weight 0 beats force_up (policies never answer weight 0)', ep: 'z', own: forceUp, status: 'weight_zero', usable: false, reason: 'weight 0 (drained)' },
+    {
+      name: 'weight 0 beats force_up (policies never answer weight 0)',
+      ep: 'z',
+      own: forceUp,
+      status: 'weight_zero',
+      usable: false,
+      reason: 'weight 0 (drained)',
+    },
     { name: 'drain beats weight 0', ep: 'z', own: drain, status: 'drained', usable: false, reason: 'drained (endpoint override: test)' },
-    { name: 'a region drain reaches its endpoints', ep: 'a', view: 'up', region: drain, status: 'drained', usable: false, reason: 'drained (region r1 override: test)' },
+    {
+      name: 'a region drain reaches its endpoints',
+      ep: 'a',
+      view: 'up',
+      region: drain,
+      status: 'drained',
+      usable: false,
+      reason: 'drained (region r1 override: test)',
+    },
     { name: 'force_down', ep: 'a', view: 'up', own: forceDown, status: 'forced_down', usable: false, reason: 'forced down (endpoint override)' },
     { name: 'force_up over a down verdict', ep: 'a', view: 'down', own: forceUp, status: 'forced_up', usable: true, reason: null },
     { name: "the endpoint's own force_up beats its region's drain", ep: 'a', own: forceUp, region: drain, status: 'forced_up', usable: true, reason: null },
@@ -67,14 +91,28 @@ describe('region status: first match wins', () => {
   const eps = endpoints();
   const [a, b, z, n] = ['a', 'b', 'z', 'n'].map((id) => eps.get(id)!) as [Endpoint, Endpoint, Endpoint, Endpoint];
   type Setup = (h: HealthState) => void;
-  const up = (...e: Endpoint[]): Setup => (h) => e.forEach((x) => h.setHealth(x.key, 'up'));
-  const down = (...e: Endpoint[]): Setup => (h) => e.forEach((x) => h.setHealth(x.key, 'down'));
-  const drained = (...e: Endpoint[]): Setup => (h) => e.forEach((x) => h.setOverride({ endpoint: x.key }, drain));
+  const up =
+    (...e: Endpoint[]): Setup =>
+    (h) =>
+      e.forEach((x) => h.setHealth(x.key, 'up'));
+  const down =
+    (...e: Endpoint[]): Setup =>
+    (h) =>
+      e.forEach((x) => h.setHealth(x.key, 'down'));
+  const drained =
+    (...e: Endpoint[]): Setup =>
+    (h) =>
+      e.forEach((x) => h.setOverride({ endpoint: x.key }, drain));
   const cases: { name: string; members: Endpoint[]; setup: Setup[]; status: RegionState }[] = [
     { name: 'no endpoints → empty', members: [], setup: [], status: 'empty' },
     { name: 'checked endpoints without votes → unchecked, never healthy', members: [a, b], setup: [], status: 'unchecked' },
     { name: 'no checks → unchecked', members: [n], setup: [], status: 'unchecked' },
-    { name: 'only forced up → unchecked (the operator forced it; nobody checked it)', members: [a], setup: [(h) => h.setOverride({ endpoint: a.key }, forceUp)], status: 'unchecked' },
+    {
+      name: 'only forced up → unchecked (the operator forced it; nobody checked it)',
+      members: [a],
+      setup: [(h) => h.setOverride({ endpoint: a.key }, forceUp)],
+      status: 'unchecked',
+    },
     { name: 'every checked endpoint up → healthy', members: [a, b], setup: [up(a, b)], status: 'healthy' },
     { name: 'checked up next to an unchecked one → healthy', members: [a, n], setup: [up(a)], status: 'healthy' },
     { name: 'one up, one without a vote → healthy (both usable)', members: [a, b], setup: [up(a)], status: 'healthy' },

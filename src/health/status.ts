@@ -118,7 +118,18 @@ export interface RegionSummary {
 
 /** The status of a region from its endpoints (see the table in the module header). */
 export function regionState(health: HealthState, endpoints: readonly Endpoint[]): RegionSummary {
-  const c: RegionCounts = { total: endpoints.length, usable: 0, up: 0, down: 0, unknown: 0, overridden: 0, unchecked: 0, drained: 0, forced_down: 0, weight_zero: 0 };
+  const c: RegionCounts = {
+    total: endpoints.length,
+    usable: 0,
+    up: 0,
+    down: 0,
+    unknown: 0,
+    overridden: 0,
+    unchecked: 0,
+    drained: 0,
+    forced_down: 0,
+    weight_zero: 0,
+  };
   const byStatus: Partial<Record<EndpointStatus, number>> = {};
   const weight = { total: 0, usable: 0 };
   let checkedUp = 0;

@@ -11,10 +11,31 @@ import type { Endpoint } from '../policy/types.js';
 import type { Logger } from '../log.js';
 
 function plan(quorum: Quorum, staleAfterMs = 3000): CheckPlan {
-  return { id: 'c', root: { kind: 'probe', id: 'c', inverted: false, probe: { type: 'tcp', port: 1, address: undefined } }, intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 2, jitter: 0, quorum, staleAfterMs };
+  return {
+    id: 'c',
+    root: { kind: 'probe', id: 'c', inverted: false, probe: { type: 'tcp', port: 1, address: undefined } },
+    intervalMs: 1000,
+    timeoutMs: 500,
+    rise: 2,
+    fall: 2,
+    jitter: 0,
+    quorum,
+    staleAfterMs,
+  };
 }
 function endpoint(quorum: Quorum): Endpoint {
-  return { key: 'web/a', pool: 'web', id: 'a', region: 'eu', weight: 1, rrtype: 1, rdata: Buffer.from([192, 0, 2, 1]), value: '192.0.2.1', seed: 1, check: plan(quorum) };
+  return {
+    key: 'web/a',
+    pool: 'web',
+    id: 'a',
+    region: 'eu',
+    weight: 1,
+    rrtype: 1,
+    rdata: Buffer.from([192, 0, 2, 1]),
+    value: '192.0.2.1',
+    seed: 1,
+    check: plan(quorum),
+  };
 }
 function logger(lines: unknown[]): Logger {
   const l = { info: (o: unknown) => lines.push(o), warn: () => {}, error: () => {}, debug: () => {}, child: () => l } as unknown as Logger;
@@ -27,7 +48,14 @@ function setup(quorum: Quorum) {
   const lines: unknown[] = [];
   const store = new VoteStore(health, logger(lines), () => now);
   store.setEndpoints([endpoint(quorum)]);
-  const vote = (checker: string, up: boolean, ageMs = 0): Vote => ({ endpoint: 'web/a', checker, up, rttMs: 3, reason: up ? 'ok' : 'timeout', at: now - ageMs });
+  const vote = (checker: string, up: boolean, ageMs = 0): Vote => ({
+    endpoint: 'web/a',
+    checker,
+    up,
+    rttMs: 3,
+    reason: up ? 'ok' : 'timeout',
+    at: now - ageMs,
+  });
   return { health, store, lines, vote, advance: (ms: number) => (now += ms), state: () => health.health('web/a') };
 }
 

@@ -182,9 +182,20 @@ export class VoteStore {
     const from = t.view;
     t.view = view;
     this.#health.setHealth(t.endpoint.key, view);
-    const votes = [...t.votes.values()].map((v) => ({ checker: v.checker, up: v.up, reason: v.reason, rttMs: Math.round(v.rttMs), ageMs: now - v.at, fresh: now - v.at <= t.plan.staleAfterMs }));
+    const votes = [...t.votes.values()].map((v) => ({
+      checker: v.checker,
+      up: v.up,
+      reason: v.reason,
+      rttMs: Math.round(v.rttMs),
+      ageMs: now - v.at,
+      fresh: now - v.at <= t.plan.staleAfterMs,
+    }));
     const reason =
-      view === 'unknown' ? 'no fresh votes' : view === 'up' ? `${ups} of ${fresh} fresh votes up` : `${fresh - ups} of ${fresh} fresh votes down: ${[...new Set(votes.filter((v) => v.fresh && !v.up).map((v) => v.reason))].join(', ')}`;
+      view === 'unknown'
+        ? 'no fresh votes'
+        : view === 'up'
+          ? `${ups} of ${fresh} fresh votes up`
+          : `${fresh - ups} of ${fresh} fresh votes down: ${[...new Set(votes.filter((v) => v.fresh && !v.up).map((v) => v.reason))].join(', ')}`;
     this.#log.info({ endpoint: t.endpoint.key, region: t.endpoint.region, from, to: view, reason, quorum: t.plan.quorum, votes }, 'endpoint health changed');
     this.#transitions.push({ at: now, endpoint: t.endpoint.key, region: t.endpoint.region, from, to: view, reason });
     if (this.#transitions.length > 200) this.#transitions.shift();
@@ -207,14 +218,27 @@ export class VoteStore {
       votes: [...t.votes.values()].map((v): VoteView => {
         const rtt = Math.round(v.rttMs * 10) / 10;
         const age = now - v.at;
-        return { checker: v.checker, ...(v.by ? { by: v.by } : {}), up: v.up, rtt_ms: rtt, reason: v.reason, age_ms: age, fresh: age <= t.plan.staleAfterMs, rttMs: rtt, ageMs: age };
+        return {
+          checker: v.checker,
+          ...(v.by ? { by: v.by } : {}),
+          up: v.up,
+          rtt_ms: rtt,
+          reason: v.reason,
+          age_ms: age,
+          fresh: age <= t.plan.staleAfterMs,
+          rttMs: rtt,
+          ageMs: age,
+        };
       }),
     }));
   }
 
   /** Recent view changes, newest first. */
   transitions(limit = 50): { at: string; endpoint: string; region: string; from: Health; to: Health; reason: string }[] {
-    return this.#transitions.slice(-limit).reverse().map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
+    return this.#transitions
+      .slice(-limit)
+      .reverse()
+      .map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
   }
 
   /** All votes held, for persistence. */

@@ -57,7 +57,16 @@ describe('schema/zone.schema.json', () => {
       expect(loadZoneText(JSON.stringify(doc), 'gslb.example.org.yaml').ok, `${what}: Meridian refuses it too`).toBe(false);
     }
     const fine = structuredClone(good);
-    fine.policies.push(deep({ weighted: { children: [{ weight: 2, policy: { pool: 'app' } }, { weight: 1, policy: { use: 'app' } }] } }) as never);
+    fine.policies.push(
+      deep({
+        weighted: {
+          children: [
+            { weight: 2, policy: { pool: 'app' } },
+            { weight: 1, policy: { use: 'app' } },
+          ],
+        },
+      }) as never,
+    );
     expect(validate(fine), JSON.stringify(validate.errors)).toBe(true);
     expect(loadZoneText(JSON.stringify(fine), 'gslb.example.org.yaml').ok).toBe(true);
   });

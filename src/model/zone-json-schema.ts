@@ -30,7 +30,8 @@ function transform(node: Json): Json {
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(node)) {
     if (k === 'x-error') out['errorMessage'] = v;
-    else if (k === 'properties' && v && typeof v === 'object' && !Array.isArray(v)) out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, transform(s)]));
+    else if (k === 'properties' && v && typeof v === 'object' && !Array.isArray(v))
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, transform(s)]));
     else out[k] = transform(v);
   }
   return out;

@@ -67,10 +67,12 @@ export const RecordEntry = Type.Object(
     type: Type.String({ minLength: 1, description: 'Record type mnemonic (`A`, `AAAA`, `MX`, ...) or `TYPEnnn` (RFC 3597).' }),
     ttl: Type.Optional(Duration('TTL of these records. Default: the zone `ttl`.')),
     value: Type.Optional(
-      Type.String({ description: 'One record\'s RDATA in RFC 1035 presentation form (`192.0.2.1`, `10 mail`, `"v=spf1 -all"`). Give `value` or `values`, not both.' }),
+      Type.String({
+        description: 'One record\'s RDATA in RFC 1035 presentation form (`192.0.2.1`, `10 mail`, `"v=spf1 -all"`). Give `value` or `values`, not both.',
+      }),
     ),
     values: Type.Optional(
-      Type.Array(Type.String({ description: 'One record\'s RDATA in RFC 1035 presentation form.' }), {
+      Type.Array(Type.String({ description: "One record's RDATA in RFC 1035 presentation form." }), {
         minItems: 1,
         description: 'Several records of the same owner and type, one RDATA string each. Give `value` or `values`, not both.',
       }),
@@ -94,7 +96,7 @@ export const ZoneDocument = Type.Object(
     soa: SoaFields,
     ns: Type.Array(DomainName('A name server of the zone.'), {
       minItems: 1,
-      description: 'The apex NS RRset: the zone\'s name servers. At least one.',
+      description: "The apex NS RRset: the zone's name servers. At least one.",
     }),
     transfer: Type.Optional(TransferSettings),
     records: Type.Optional(Type.Array(RecordEntry, { description: 'Plain records (RRsets) of the zone.' })),
@@ -104,7 +106,11 @@ export const ZoneDocument = Type.Object(
     latency: Type.Optional(Type.Array(LatencyRowEntry, { description: 'Latency table rows for the latency policy.' })),
     checks: Type.Optional(Type.Array(CheckEntry, { description: 'Health checks that pools and endpoints refer to (docs/health.md).' })),
   },
-  { title: 'ZoneDocument', description: 'A Meridian zone: origin, SOA, apex NS, transfer ACL, records, and the regions, pools and policy records of load balancing.', additionalProperties: false },
+  {
+    title: 'ZoneDocument',
+    description: 'A Meridian zone: origin, SOA, apex NS, transfer ACL, records, and the regions, pools and policy records of load balancing.',
+    additionalProperties: false,
+  },
 );
 export type ZoneDocument = Static<typeof ZoneDocument>;
 
@@ -112,4 +118,3 @@ export type ZoneDocument = Static<typeof ZoneDocument>;
 export function validateZoneDocument(data: unknown): SchemaProblem[] {
   return validateAgainst(ZoneDocument, data);
 }
-

@@ -102,22 +102,36 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     throw createError('MRD_ERR_CONFIG', `admin tokens: ${(err as Error).message}`);
   }
   if (tokens.length === 0 && !isLoopback(opts.admin.host)) {
-    throw createError('MRD_ERR_CONFIG', `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`);
+    throw createError(
+      'MRD_ERR_CONFIG',
+      `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`,
+    );
   }
-  if (opts.etcd && opts.latencyFile) throw createError('MRD_ERR_CONFIG', '--latency is for a single node; in cluster mode the latency table lives in etcd (meridian cluster import --latency FILE)');
+  if (opts.etcd && opts.latencyFile)
+    throw createError(
+      'MRD_ERR_CONFIG',
+      '--latency is for a single node; in cluster mode the latency table lives in etcd (meridian cluster import --latency FILE)',
+    );
   if (!opts.etcd) {
     let stat: fs.Stats | undefined;
     try {
       stat = fs.statSync(opts.zonesDir);
     } catch (err) {
-      throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`);
+      throw createError(
+        'MRD_ERR_CONFIG',
+        `--zones: ${opts.zonesDir} ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`,
+      );
     }
     if (!stat.isDirectory()) throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} is not a directory`);
   }
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
-    ? new Cluster({ etcd: opts.etcd, region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true }, holder, log)
+    ? new Cluster(
+        { etcd: opts.etcd, region: opts.region, id: opts.nodeId, kind: 'node', leaseTtlSeconds: opts.leaseTtlSeconds ?? 5, checks: opts.runChecks ?? true },
+        holder,
+        log,
+      )
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
   source.observeLoad = metrics.observeLoad;
@@ -136,7 +150,14 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   let notifier: Notifier | null = null;
   /** Stops whatever has started, in reverse order; each part on its own, so one failure stops nothing else. */
   const teardown = async (): Promise<void> => {
-    const parts: (() => unknown)[] = [() => app?.close(), () => dns?.stop(), () => health?.stop(), () => latency?.close(), () => notifier?.stop(), () => (cluster ?? source).stop()];
+    const parts: (() => unknown)[] = [
+      () => app?.close(),
+      () => dns?.stop(),
+      () => health?.stop(),
+      () => latency?.close(),
+      () => notifier?.stop(),
+      () => (cluster ?? source).stop(),
+    ];
     for (const part of parts) {
       try {
         await part();
@@ -254,10 +275,17 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     log.info(
       {
         region: opts.region,
-        ...(cluster ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } } : { zonesDir: opts.zonesDir }),
+        ...(cluster
+          ? { cluster: { id: cluster.id, etcd: opts.etcd!.endpoints, prefix: cluster.layout.prefix, revision: cluster.source.revision() } }
+          : { zonesDir: opts.zonesDir }),
         dns: formatHostPort(dnsAddr.host, dnsAddr.port),
         admin: formatHostPort(opts.admin.host, adminPort),
-        zones: [...snap.catalog.zones].map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, policies: z.policies?.records.length ?? 0 })),
+        zones: [...snap.catalog.zones].map((z) => ({
+          zone: keyToPresentation(z.origin),
+          serial: z.serial,
+          records: z.recordCount,
+          policies: z.policies?.records.length ?? 0,
+        })),
         checks: hs.checker?.states().length ?? 0,
         ...(opts.configFile ? { config: opts.configFile } : {}),
       },

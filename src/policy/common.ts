@@ -10,7 +10,7 @@ export function usableEndpoints(endpoints: readonly Endpoint[], ctx: EvalContext
   const out: Endpoint[] = [];
   for (const ep of endpoints) {
     if (ep.weight > 0 && ctx.health.usable(ep)) out.push(ep);
-    else if (ctx.trace) note(ctx, path, `excluded ${ep.key}: ${ep.weight <= 0 ? 'weight 0 (drained)' : ctx.health.reason(ep) ?? 'not usable'}`);
+    else if (ctx.trace) note(ctx, path, `excluded ${ep.key}: ${ep.weight <= 0 ? 'weight 0 (drained)' : (ctx.health.reason(ep) ?? 'not usable')}`);
   }
   return out;
 }

@@ -320,7 +320,11 @@ const CASES: BadCase[] = [
   ),
   bad(
     'duplicate default endpoint id (same address twice) → MRD_ERR_POLICY_DUPLICATE',
-    swap(BASE, '      - { address: "2001:db8::1", region: us-east }\n', '      - { address: "2001:db8::1", region: us-east }\n      - { address: "2001:DB8::1", region: us-east }\n'),
+    swap(
+      BASE,
+      '      - { address: "2001:db8::1", region: us-east }\n',
+      '      - { address: "2001:db8::1", region: us-east }\n      - { address: "2001:DB8::1", region: us-east }\n',
+    ),
     e('MRD_ERR_POLICY_DUPLICATE', '2001:DB8::1', 'endpoint id "2001:db8::1" appears twice in pool "v6only"'),
   ),
 
@@ -404,7 +408,11 @@ const CASES: BadCase[] = [
   // ---- sections that are not lists, entries that are empty: reported, never thrown ----------
   bad(
     'latency that is not a list → MRD_ERR_ZONE_SCHEMA at its line (and nothing thrown)',
-    swap(BASE, 'latency:\n  - from: 198.51.100.0/24\n    rtt_ms:\n      us-east: 10\n      eu-west: 90\n  - { from: PT, rtt_ms: { eu-west: 25 } }\n', 'latency: fast\n'),
+    swap(
+      BASE,
+      'latency:\n  - from: 198.51.100.0/24\n    rtt_ms:\n      us-east: 10\n      eu-west: 90\n  - { from: PT, rtt_ms: { eu-west: 25 } }\n',
+      'latency: fast\n',
+    ),
     e('MRD_ERR_ZONE_SCHEMA', 'latency: fast', 'latency: must be a list, not the text "fast"'),
   ),
   bad(
@@ -451,7 +459,8 @@ const CASES: BadCase[] = [
   ),
   bad(
     'policy record below a delegation → MRD_ERR_POLICY_CONFLICT at the record',
-    before(BASE, 'regions:\n  - { id: us-east', '  - { name: sub, type: NS, value: ns.example.net. }\n') + `  - { name: www.sub, type: A, policy: { pool: east } }\n`,
+    before(BASE, 'regions:\n  - { id: us-east', '  - { name: sub, type: NS, value: ns.example.net. }\n') +
+      `  - { name: www.sub, type: A, policy: { pool: east } }\n`,
     e('MRD_ERR_POLICY_CONFLICT', 'name: www.sub', 'conflicts with the delegation at "sub.lb.example.org"'),
   ),
   bad(
@@ -471,7 +480,8 @@ const CASES: BadCase[] = [
   ),
   bad(
     'policy record beside a static CNAME → MRD_ERR_POLICY_CONFLICT at the policy record',
-    before(BASE, 'regions:\n  - { id: us-east', '  - { name: alias, type: CNAME, value: www }\n') + `  - { name: alias, type: AAAA, policy: { pool: v6only } }\n`,
+    before(BASE, 'regions:\n  - { id: us-east', '  - { name: alias, type: CNAME, value: www }\n') +
+      `  - { name: alias, type: AAAA, policy: { pool: v6only } }\n`,
     e('MRD_ERR_POLICY_CONFLICT', 'name: alias, type: AAAA', 'conflicts with a static CNAME at the same name'),
   ),
   bad(
@@ -587,7 +597,11 @@ describe('good zones load', () => {
   });
 
   it('a dual-stack pool answers each type with its own family only', () => {
-    const zone = swap(BASE, '      - { address: "2001:db8::1", region: us-east }\n', '      - { address: "2001:db8::1", region: us-east }\n      - { address: 192.0.2.66, region: us-east }\n');
+    const zone = swap(
+      BASE,
+      '      - { address: "2001:db8::1", region: us-east }\n',
+      '      - { address: "2001:db8::1", region: us-east }\n      - { address: 192.0.2.66, region: us-east }\n',
+    );
     const r = load(addPolicies(zone, `  - { name: four, type: A, policy: { pool: v6only } }\n`));
     expect(r.ok ? [] : r.errors.map((x) => x.format())).toEqual([]);
     if (!r.ok) return;
@@ -596,7 +610,9 @@ describe('good zones load', () => {
   });
 
   it('the same location in two different geo trees is fine', () => {
-    const r = load(addPolicies(BASE, `  - { name: g2, type: A, policy: { geo: { branches: [ { match: { continents: [EU] }, policy: { pool: west } } ] } } }\n`));
+    const r = load(
+      addPolicies(BASE, `  - { name: g2, type: A, policy: { geo: { branches: [ { match: { continents: [EU] }, policy: { pool: west } } ] } } }\n`),
+    );
     expect(r.ok ? [] : r.errors.map((x) => x.format())).toEqual([]);
   });
 });

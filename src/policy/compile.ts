@@ -108,10 +108,12 @@ class Compiler {
     (this.input.regions ?? []).forEach((r, i) => {
       const path: PathSegment[] = ['regions', i];
       if (this.opts.isBad(path)) return;
-      if (this.regions.has(r.id)) return this.fail('MRD_ERR_POLICY_DUPLICATE', [...path, 'id'], formatPath([...path, 'id']), `region "${r.id}" is defined twice`);
+      if (this.regions.has(r.id))
+        return this.fail('MRD_ERR_POLICY_DUPLICATE', [...path, 'id'], formatPath([...path, 'id']), `region "${r.id}" is defined twice`);
       const country = r.country.toUpperCase();
       const continent = continentOf(country);
-      if (!continent) return this.fail('MRD_ERR_POLICY_LOCATION', [...path, 'country'], formatPath([...path, 'country']), r.country, 'an ISO 3166-1 alpha-2 country code');
+      if (!continent)
+        return this.fail('MRD_ERR_POLICY_LOCATION', [...path, 'country'], formatPath([...path, 'country']), r.country, 'an ISO 3166-1 alpha-2 country code');
       this.regions.set(r.id, { id: r.id, name: r.name ?? r.id, lat: r.location.lat, lon: r.location.lon, country, continent: r.continent ?? continent });
     });
   }
@@ -130,7 +132,8 @@ class Compiler {
         const id = e.id ?? value.toLowerCase();
         if (ids.has(id)) return this.fail('MRD_ERR_POLICY_DUPLICATE', ep, formatPath(ep), `endpoint id "${id}" appears twice in pool "${p.id}"`);
         ids.add(id);
-        if (!this.regions.has(e.region) && !this.regionDefined(e.region)) this.fail('MRD_ERR_POLICY_REFERENCE', [...ep, 'region'], formatPath([...ep, 'region']), 'region', e.region);
+        if (!this.regions.has(e.region) && !this.regionDefined(e.region))
+          this.fail('MRD_ERR_POLICY_REFERENCE', [...ep, 'region'], formatPath([...ep, 'region']), 'region', e.region);
         let rrtype: number;
         let rdata: Buffer;
         if (e.address !== undefined) {
@@ -172,7 +175,8 @@ class Compiler {
       for (const region of Object.keys(row.rtt_ms)) {
         if (!this.regions.has(region)) {
           good = false;
-          if (!this.regionDefined(region)) this.fail('MRD_ERR_POLICY_REFERENCE', ['latency', i, 'rtt_ms', region], formatPath(['latency', i, 'rtt_ms']), 'region', region);
+          if (!this.regionDefined(region))
+            this.fail('MRD_ERR_POLICY_REFERENCE', ['latency', i, 'rtt_ms', region], formatPath(['latency', i, 'rtt_ms']), 'region', region);
         }
       }
       if (/^[A-Za-z]{2}$/.test(row.from) && !continentOf(row.from.toUpperCase())) {
@@ -218,7 +222,12 @@ class Compiler {
       const type = r.type.toUpperCase();
       const key = `${owner}|${type}`;
       if (this.#byName.has(key)) {
-        return this.fail('MRD_ERR_POLICY_DUPLICATE', ['policies', i, 'name'], formatPath(['policies', i, 'name']), `a ${type} policy record named "${r.name}" is already defined`);
+        return this.fail(
+          'MRD_ERR_POLICY_DUPLICATE',
+          ['policies', i, 'name'],
+          formatPath(['policies', i, 'name']),
+          `a ${type} policy record named "${r.name}" is already defined`,
+        );
       }
       this.#byName.set(key, { entry: r, index: i });
       if (!this.#byName.has(owner)) this.#byName.set(owner, { entry: r, index: i });
@@ -230,7 +239,12 @@ class Compiler {
       const rrtype = typeFromName(r.type.toUpperCase())!;
       const ttl = r.ttl === undefined ? DEFAULT_POLICY_TTL : durationValue(TTL_DURATION, r.ttl);
       if (ttl === undefined) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: "${r.ttl}" is not a duration`);
-      if (ttl > MAX_TTL) return this.fail('MRD_ERR_ZONE_TTL', [...path, 'ttl'], `${formatPath([...path, 'ttl'])}: must be from 0 to ${MAX_TTL} seconds (RFC 2181 §8), not ${r.ttl} (${ttl} seconds)`);
+      if (ttl > MAX_TTL)
+        return this.fail(
+          'MRD_ERR_ZONE_TTL',
+          [...path, 'ttl'],
+          `${formatPath([...path, 'ttl'])}: must be from 0 to ${MAX_TTL} seconds (RFC 2181 §8), not ${r.ttl} (${ttl} seconds)`,
+        );
       const tree = this.node(r.policy, [...path, 'policy'], rrtype, [r.name]);
       const onAllDown = this.allDown(r, path, rrtype);
       if (!tree || !onAllDown) return;
@@ -257,7 +271,14 @@ class Compiler {
     const fits = pool.endpoints.filter((e) => e.rrtype === RRType.CNAME || (e.rrtype === rrtype && rrtype !== RRType.CNAME));
     if (fits.length === 0) {
       const need = rrtype === RRType.A ? 'IPv4 addresses or hostnames' : rrtype === RRType.AAAA ? 'IPv6 addresses or hostnames' : 'hostnames';
-      this.fail('MRD_ERR_POLICY_NO_ENDPOINTS', path, formatPath(path), id, rrtype === RRType.A ? 'A' : rrtype === RRType.AAAA ? 'AAAA' : 'CNAME', `needs ${need}`);
+      this.fail(
+        'MRD_ERR_POLICY_NO_ENDPOINTS',
+        path,
+        formatPath(path),
+        id,
+        rrtype === RRType.A ? 'A' : rrtype === RRType.AAAA ? 'AAAA' : 'CNAME',
+        `needs ${need}`,
+      );
       return null;
     }
     return fits;
@@ -334,7 +355,13 @@ class Compiler {
 export function compilePolicies(input: PolicyInput, opts: CompileOptions): { compiled: CompiledPolicies; problems: PolicyProblem[] } {
   // A section that is not a list was reported by the schema; compile the others.
   const list = <T>(v: T[] | undefined): T[] | undefined => (Array.isArray(v) ? v : undefined);
-  const sections = { regions: list(input.regions), pools: list(input.pools), policies: list(input.policies), latency: list(input.latency), checks: list(input.checks) };
+  const sections = {
+    regions: list(input.regions),
+    pools: list(input.pools),
+    policies: list(input.policies),
+    latency: list(input.latency),
+    checks: list(input.checks),
+  };
   const c = new Compiler(sections, opts);
   const compiled = c.run();
   return { compiled, problems: c.problems };

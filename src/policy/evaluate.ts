@@ -108,7 +108,12 @@ function seeded(seed: number): () => number {
  * it starts over and samples instead: `samples` decisions with a seeded PRNG; the shares are then
  * estimates (`exact: false`) with a standard error of at most 0.5/√samples (0.005 at 10,000).
  */
-export function outcomes(record: PolicyRecord, client: Client, health: HealthView, opts: { latency?: LatencyTable | null; maxPaths?: number; samples?: number } = {}): Outcomes {
+export function outcomes(
+  record: PolicyRecord,
+  client: Client,
+  health: HealthView,
+  opts: { latency?: LatencyTable | null; maxPaths?: number; samples?: number } = {},
+): Outcomes {
   const maxPaths = opts.maxPaths ?? MAX_OUTCOME_PATHS;
   const out: Outcome[] = [];
   let prefix: number[] = [];

@@ -73,7 +73,8 @@ const CACHE_MAX = 50_000;
 export function locate(client: Client): Location {
   const b = client.bytes;
   // IPv4: a number (address × 64 + prefix) hashes without building a string.
-  const key = client.family === 4 ? (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) * 64 + client.sourcePrefix : `${client.text}/${client.sourcePrefix}`;
+  const key =
+    client.family === 4 ? (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) * 64 + client.sourcePrefix : `${client.text}/${client.sourcePrefix}`;
   let loc = cache.get(key);
   if (loc) return loc;
   loc = lookupUncached(client);
@@ -86,7 +87,7 @@ function lookupUncached(client: Client): Location {
   loadGeoip();
   if (client.sourcePrefix === 0) return NOWHERE(0);
   const r = geoip!.lookup(client.text);
-  if (!r || !r.country) return NOWHERE(client.sourcePrefix);
+  if (!r?.country) return NOWHERE(client.sourcePrefix);
   let scope = client.sourcePrefix;
   if (client.family === 4 && Array.isArray(r.range)) {
     const b = client.bytes;

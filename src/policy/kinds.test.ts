@@ -110,7 +110,9 @@ function tally(name: string, who: string, n: number, health: HealthView = ALL_UP
   const c = client(who);
   const out = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const k = decide(rec(name), c, health, { latency: LATENCY, chooser }).endpoints.map((e) => e.key).join(' ');
+    const k = decide(rec(name), c, health, { latency: LATENCY, chooser })
+      .endpoints.map((e) => e.key)
+      .join(' ');
     out.set(k, (out.get(k) ?? 0) + 1);
   }
   return out;
@@ -131,7 +133,13 @@ const CLIENTS = [US_MN, US, GB, DE, DE6, ZA, NOWHERE, CA!, BR!, '198.51.100.7', 
 // ---- the shared suite, per kind ------------------------------------------------------------------
 
 const fixture = (records: { name: string; rrtype?: number; ttl: number }[]) => () => ({ zone: ZONE, records, clients: CLIENTS });
-policyCases('pool', fixture([{ name: 'pool', ttl: 30 }, { name: 'pool', rrtype: RRType.AAAA, ttl: 90 }]));
+policyCases(
+  'pool',
+  fixture([
+    { name: 'pool', ttl: 30 },
+    { name: 'pool', rrtype: RRType.AAAA, ttl: 90 },
+  ]),
+);
 policyCases(
   'weighted',
   fixture([
@@ -144,11 +152,43 @@ policyCases(
     { name: 'cdn', rrtype: RRType.CNAME, ttl: 30 },
   ]),
 );
-policyCases('multivalue', fixture([{ name: 'mv3', ttl: 30 }, { name: 'mvall', ttl: 30 }, { name: 'mveu', ttl: 30 }]));
-policyCases('failover', fixture([{ name: 'fo', ttl: 30 }, { name: 'fomin', ttl: 30 }]));
-policyCases('geo', fixture([{ name: 'geo', ttl: 30 }, { name: 'geosame', ttl: 30 }, { name: 'geonodefault', ttl: 30 }]));
-policyCases('latency', fixture([{ name: 'lat', ttl: 30 }, { name: 'lattol', ttl: 30 }]));
-policyCases('cidr', fixture([{ name: 'cidr', ttl: 30 }, { name: 'cidrnodefault', ttl: 30 }]));
+policyCases(
+  'multivalue',
+  fixture([
+    { name: 'mv3', ttl: 30 },
+    { name: 'mvall', ttl: 30 },
+    { name: 'mveu', ttl: 30 },
+  ]),
+);
+policyCases(
+  'failover',
+  fixture([
+    { name: 'fo', ttl: 30 },
+    { name: 'fomin', ttl: 30 },
+  ]),
+);
+policyCases(
+  'geo',
+  fixture([
+    { name: 'geo', ttl: 30 },
+    { name: 'geosame', ttl: 30 },
+    { name: 'geonodefault', ttl: 30 },
+  ]),
+);
+policyCases(
+  'latency',
+  fixture([
+    { name: 'lat', ttl: 30 },
+    { name: 'lattol', ttl: 30 },
+  ]),
+);
+policyCases(
+  'cidr',
+  fixture([
+    { name: 'cidr', ttl: 30 },
+    { name: 'cidrnodefault', ttl: 30 },
+  ]),
+);
 
 // ---- each kind -------------------------------------------------------------------------------------
 

@@ -51,7 +51,10 @@ export class LatencyTable {
       this.#networks = new PrefixTable(networks);
     } catch (err) {
       const bad = networks.findIndex((n) => (err as Error).message.includes(n.network));
-      throw new LatencyTableError(rows.findIndex((r) => r.from === networks[bad]?.network), (err as Error).message);
+      throw new LatencyTableError(
+        rows.findIndex((r) => r.from === networks[bad]?.network),
+        (err as Error).message,
+      );
     }
     this.#countries = countries;
     this.rows = rows;

@@ -56,7 +56,10 @@ function shares(name: string, health = ALL_UP, maxPaths?: number): { by: Map<str
   const r = outcomes(rec(name), client, health, maxPaths ? { maxPaths } : {});
   const by = new Map<string, number>();
   for (const o of r.outcomes) {
-    const k = o.decision.endpoints.map((e) => e.value).sort().join(' ');
+    const k = o.decision.endpoints
+      .map((e) => e.value)
+      .sort()
+      .join(' ');
     by.set(k, (by.get(k) ?? 0) + o.share);
   }
   return { by, exact: r.exact };
@@ -68,7 +71,13 @@ describe('outcomes', () => {
     const { by, exact } = shares('weighted');
     expect(exact).toBe(true);
     expect([...by.keys()].sort()).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
-    for (const [k, w] of [['10.0.0.1', 0.1], ['10.0.0.2', 0.2], ['10.0.0.3', 0.3], ['10.0.0.4', 0.4]] as const) expect(by.get(k)).toBeCloseTo(w, 12);
+    for (const [k, w] of [
+      ['10.0.0.1', 0.1],
+      ['10.0.0.2', 0.2],
+      ['10.0.0.3', 0.3],
+      ['10.0.0.4', 0.4],
+    ] as const)
+      expect(by.get(k)).toBeCloseTo(w, 12);
     // Down endpoints carry no share; the rest are renormalised.
     const down = shares('weighted', withEndpointsDown(ALL_UP, new Set(['w/e4']))).by;
     expect(down.get('10.0.0.3')).toBeCloseTo(0.5, 12);
@@ -78,7 +87,9 @@ describe('outcomes', () => {
   it('sticky weighted draws nothing: one outcome, share 1, the one the DNS path gives', () => {
     const { by } = shares('sticky');
     expect(by.size).toBe(1);
-    const dns = decide(rec('sticky'), client, ALL_UP).endpoints.map((e) => e.value).join(' ');
+    const dns = decide(rec('sticky'), client, ALL_UP)
+      .endpoints.map((e) => e.value)
+      .join(' ');
     expect(by.get(dns)).toBe(1);
   });
 

@@ -39,7 +39,8 @@ export function parseCidr(text: string): { family: 4 | 6; bytes: Uint8Array; pre
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (prefix > max) throw new Error(`"${text}" has a prefix longer than ${max} bits`);
   const bytes = maskBytes(parsed.bytes, prefix);
-  if (commonPrefix(bytes, parsed.bytes, max) < max) throw new Error(`"${text}" has bits set past its prefix length (did you mean ${formatNet(parsed.family, bytes, prefix)}?)`);
+  if (commonPrefix(bytes, parsed.bytes, max) < max)
+    throw new Error(`"${text}" has bits set past its prefix length (did you mean ${formatNet(parsed.family, bytes, prefix)}?)`);
   return { family: parsed.family, bytes, prefix };
 }
 

@@ -14,7 +14,10 @@ const names = POLICY_KINDS.map((k) => k.name);
 
 describe('policy registry', () => {
   it('lists every module of policy/kinds/ once, under the name its module gives', () => {
-    const modules = fs.readdirSync(path.join(root, 'src/policy/kinds')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => f.slice(0, -3));
+    const modules = fs
+      .readdirSync(path.join(root, 'src/policy/kinds'))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => f.slice(0, -3));
     expect([...names].sort()).toEqual(modules.sort());
     expect(new Set(names).size).toBe(names.length);
     for (const n of names) expect(policyKind(n)?.name).toBe(n);
@@ -33,7 +36,7 @@ describe('policy registry', () => {
     }
   });
 
-  it('the zone schema checks each node against its kind\'s own schema, in registry order', () => {
+  it("the zone schema checks each node against its kind's own schema, in registry order", () => {
     expect(Object.keys(NODE_SCHEMAS)).toEqual(names);
     const ref = PolicyNodeRef('x') as unknown as { description: string; 'x-error': string };
     for (const n of names) {
@@ -58,7 +61,11 @@ describe('a node named after no kind', () => {
       ].join('\n');
       const r = loadZoneText(text, 'k.test.yaml');
       expect(r.ok, name).toBe(false);
-      if (!r.ok) expect(r.errors.map((e) => e.message), name).toEqual([`policies[0].policy: unknown policy "${name}" (one of ${names.join(', ')})`]);
+      if (!r.ok)
+        expect(
+          r.errors.map((e) => e.message),
+          name,
+        ).toEqual([`policies[0].policy: unknown policy "${name}" (one of ${names.join(', ')})`]);
     }
   });
 });

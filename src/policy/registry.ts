@@ -15,16 +15,7 @@ import { pool } from './kinds/pool.js';
 import { use } from './kinds/use.js';
 import { weighted } from './kinds/weighted.js';
 
-export const POLICY_KINDS: readonly PolicyKind[] = [
-  pool,
-  use,
-  weighted,
-  multivalue,
-  failover,
-  geo,
-  latency,
-  cidr,
-];
+export const POLICY_KINDS: readonly PolicyKind[] = [pool, use, weighted, multivalue, failover, geo, latency, cidr];
 
 const BY_NAME = new Map(POLICY_KINDS.map((k) => [k.name, k]));
 

@@ -54,9 +54,17 @@ export const RegionEntry = Type.Object(
       },
       { additionalProperties: false, description: 'Where the region is, for latency estimates by distance.' },
     ),
-    country: Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country code.', 'x-error': 'must be a two-letter ISO 3166-1 country code' }),
+    country: Type.String({
+      pattern: '^[A-Za-z]{2}$',
+      description: 'ISO 3166-1 alpha-2 country code.',
+      'x-error': 'must be a two-letter ISO 3166-1 country code',
+    }),
     continent: Type.Optional(
-      Type.String({ pattern: '^(AF|AN|AS|EU|NA|OC|SA)$', description: 'Continent code (AF AN AS EU NA OC SA). Default: the country\'s.', 'x-error': 'must be one of AF, AN, AS, EU, NA, OC, SA' }),
+      Type.String({
+        pattern: '^(AF|AN|AS|EU|NA|OC|SA)$',
+        description: "Continent code (AF AN AS EU NA OC SA). Default: the country's.",
+        'x-error': 'must be one of AF, AN, AS, EU, NA, OC, SA',
+      }),
     ),
   },
   { title: 'Region', description: 'Where capacity lives.', additionalProperties: false },
@@ -70,7 +78,7 @@ export const EndpointEntry = Type.Object(
     hostname: Type.Optional(Type.String({ minLength: 1, description: 'A host name, answered as a CNAME. Give `address` or `hostname`.' })),
     region: Id('The region it is in.'),
     weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Relative weight for `weighted` (default 1); 0 drains it.' })),
-    check: Type.Optional(Type.String({ minLength: 1, description: 'Health check id for this endpoint (overrides the pool\'s); `none` for no check.' })),
+    check: Type.Optional(Type.String({ minLength: 1, description: "Health check id for this endpoint (overrides the pool's); `none` for no check." })),
   },
   {
     title: 'Endpoint',
@@ -94,7 +102,7 @@ export type PoolEntry = Static<typeof PoolEntry>;
 
 export const AllDownSetting = Type.Union(
   [
-    Type.Literal('serve_all', { description: 'Fail open: answer every endpoint (Route 53\'s behaviour). The default.' }),
+    Type.Literal('serve_all', { description: "Fail open: answer every endpoint (Route 53's behaviour). The default." }),
     Type.Literal('serve_none', { description: 'Answer NODATA with the SOA.' }),
     Type.Object({ pool: Id('Fallback pool.') }, { additionalProperties: false, description: 'Answer from this pool.' }),
   ],

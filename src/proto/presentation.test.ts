@@ -88,17 +88,13 @@ const before = {
 
 /** Some longer lines, then every string of up to 5 characters over the characters that matter. */
 const inputs = (): string[] =>
-  allStrings(
-    ['a', ' ', '\t', '\n', '\r', '"', '\\', ';', '(', ')'],
-    5,
-    [
-      'www 3600 IN A 192.0.2.1',
-      '@ SOA ns host ( 1 2 3 4 5 ) ; c',
-      'x TXT "a \\"b\\" c" \\065\\032d',
-      '"unclosed \\"',
-      'a\\ b "c;d" (e) ;f"g',
-    ],
-  );
+  allStrings(['a', ' ', '\t', '\n', '\r', '"', '\\', ';', '(', ')'], 5, [
+    'www 3600 IN A 192.0.2.1',
+    '@ SOA ns host ( 1 2 3 4 5 ) ; c',
+    'x TXT "a \\"b\\" c" \\065\\032d',
+    '"unclosed \\"',
+    'a\\ b "c;d" (e) ;f"g',
+  ]);
 
 describe('the presentation tokenizer', () => {
   it.each([
@@ -120,7 +116,14 @@ describe('the presentation tokenizer', () => {
   });
 
   it('master-file line: an unclosed quote is reported with what came before it', () => {
-    expect(scanPresentation('x TXT "a ; b', MASTER_FILE_LINE)).toEqual({ items: [{ kind: 'token', text: 'x', quoted: false }, { kind: 'token', text: 'TXT', quoted: false }], contentEnd: 12, unclosedQuote: true });
+    expect(scanPresentation('x TXT "a ; b', MASTER_FILE_LINE)).toEqual({
+      items: [
+        { kind: 'token', text: 'x', quoted: false },
+        { kind: 'token', text: 'TXT', quoted: false },
+      ],
+      contentEnd: 12,
+      unclosedQuote: true,
+    });
     expect(scanPresentation('"a\\"', MASTER_FILE_LINE).unclosedQuote).toBe(true);
   });
 

@@ -84,7 +84,12 @@ const CASES: [string, string, string | null, string][] = [
     '0001 0d 02 00000e10 6955b900 692cda80 ec45' + EX + Buffer.from(ED25519_KEY, 'base64').toString('hex'),
     `A 13 2 3600 20260101000000 20251201000000 60485 example.org. ${ED25519_KEY}`,
   ],
-  ['NSEC', 'host.example.org. A MX RRSIG NSEC TYPE1234', '04686f7374' + EX + '00 06 40010000 0003 04 1b' + '00'.repeat(26) + '20', 'host.example.org. A MX RRSIG NSEC TYPE1234'],
+  [
+    'NSEC',
+    'host.example.org. A MX RRSIG NSEC TYPE1234',
+    '04686f7374' + EX + '00 06 40010000 0003 04 1b' + '00'.repeat(26) + '20',
+    'host.example.org. A MX RRSIG NSEC TYPE1234',
+  ],
   ['NSEC', 'next.example.org.', '046e657874' + EX, 'next.example.org.'],
   ['RP', 'mbox txt.example.org.', null, 'mbox.example.org. txt.example.org.'],
   ['AFSDB', '1 afs', null, '1 afs.example.org.'],
@@ -99,7 +104,12 @@ const CASES: [string, string, string | null, string][] = [
   ['HTTPS', '0 svc', '0000 03737663' + EX, '0 svc.example.org.'],
   ['SVCB', '16 foo.example. alpn=h2', '0010 03666f6f076578616d706c6500 0001 0003 026832', '16 foo.example. alpn="h2"'],
   // Keys are sorted (RFC 9460 §2.2); a quoted value arrives as `key=` and the quoted token.
-  ['HTTPS', '1 . port=8443 alpn= "h2,h3" mandatory=alpn,port', '0001 00 0000 0004 00010003 0001 0006 026832026833 0003 0002 20fb', '1 . mandatory=alpn,port alpn="h2,h3" port=8443'],
+  [
+    'HTTPS',
+    '1 . port=8443 alpn= "h2,h3" mandatory=alpn,port',
+    '0001 00 0000 0004 00010003 0001 0006 026832026833 0003 0002 20fb',
+    '1 . mandatory=alpn,port alpn="h2,h3" port=8443',
+  ],
   [
     'HTTPS',
     '1 . alpn="a\\\\,b\\\\\\\\c" no-default-alpn ipv4hint=192.0.2.80,192.0.2.81 ech=AQIDBA== ipv6hint=::,2001:db8::1 dohpath=/q{?dns} key8 key65333="hi \\"x\\" \\001"',
@@ -209,7 +219,16 @@ describe('cross-check with dns-packet decoder', () => {
     [
       'RRSIG',
       `A 13 2 3600 20260101000000 20251201000000 60485 example.org. ${ED25519_KEY}`,
-      { typeCovered: 'A', algorithm: 13, labels: 2, originalTTL: 3600, expiration: 1767225600, inception: 1764547200, keyTag: 60485, signersName: 'example.org' },
+      {
+        typeCovered: 'A',
+        algorithm: 13,
+        labels: 2,
+        originalTTL: 3600,
+        expiration: 1767225600,
+        inception: 1764547200,
+        keyTag: 60485,
+        signersName: 'example.org',
+      },
     ],
   ];
   it.each(checks)('%s %s', (type, text, expected) => {

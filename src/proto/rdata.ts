@@ -62,12 +62,15 @@ const SCHEMAS: ReadonlyMap<number, readonly Field[]> = new Map<number, readonly 
   [RRType.NS, [name('nameserver')]],
   [RRType.CNAME, [name('target')]],
   // RFC 1035 §3.3.13; timers take BIND unit forms, as BIND and NSD accept.
-  [
-    RRType.SOA,
-    [name('mname'), name('rname'), ['u32', 'serial'], ['timer', 'refresh'], ['timer', 'retry'], ['timer', 'expire'], ['timer', 'minimum']],
-  ],
+  [RRType.SOA, [name('mname'), name('rname'), ['u32', 'serial'], ['timer', 'refresh'], ['timer', 'retry'], ['timer', 'expire'], ['timer', 'minimum']]],
   [RRType.PTR, [name('target')]],
-  [RRType.HINFO, [['string', 'cpu'], ['string', 'os']]],
+  [
+    RRType.HINFO,
+    [
+      ['string', 'cpu'],
+      ['string', 'os'],
+    ],
+  ],
   [RRType.MX, [['u16', 'preference'], name('exchange')]],
   [RRType.TXT, [['strings*', 'text']]],
   [RRType.RP, [name('mbox'), name('txt')]],
@@ -76,17 +79,37 @@ const SCHEMAS: ReadonlyMap<number, readonly Field[]> = new Map<number, readonly 
   // RFC 2782
   [RRType.SRV, [['u16', 'priority'], ['u16', 'weight'], ['u16', 'port'], name('target')]],
   // RFC 3403 §4.1
-  [
-    RRType.NAPTR,
-    [['u16', 'order'], ['u16', 'preference'], ['string', 'flags'], ['string', 'services'], ['string', 'regexp'], name('replacement')],
-  ],
+  [RRType.NAPTR, [['u16', 'order'], ['u16', 'preference'], ['string', 'flags'], ['string', 'services'], ['string', 'regexp'], name('replacement')]],
   [RRType.KX, [['u16', 'preference'], name('exchanger')]],
   [RRType.DNAME, [name('target')]],
   // RFC 4034 §5.3
-  [RRType.DS, [['u16', 'key tag'], ['alg', 'algorithm'], ['u8', 'digest type'], ['hex*', 'digest']]],
-  [RRType.CDS, [['u16', 'key tag'], ['alg', 'algorithm'], ['u8', 'digest type'], ['hex*', 'digest']]],
+  [
+    RRType.DS,
+    [
+      ['u16', 'key tag'],
+      ['alg', 'algorithm'],
+      ['u8', 'digest type'],
+      ['hex*', 'digest'],
+    ],
+  ],
+  [
+    RRType.CDS,
+    [
+      ['u16', 'key tag'],
+      ['alg', 'algorithm'],
+      ['u8', 'digest type'],
+      ['hex*', 'digest'],
+    ],
+  ],
   // RFC 4255 §3.2
-  [RRType.SSHFP, [['u8', 'algorithm'], ['u8', 'fingerprint type'], ['hex*', 'fingerprint']]],
+  [
+    RRType.SSHFP,
+    [
+      ['u8', 'algorithm'],
+      ['u8', 'fingerprint type'],
+      ['hex*', 'fingerprint'],
+    ],
+  ],
   // RFC 4034 §3.2
   [
     RRType.RRSIG,
@@ -105,15 +128,54 @@ const SCHEMAS: ReadonlyMap<number, readonly Field[]> = new Map<number, readonly 
   // RFC 4034 §4.2
   [RRType.NSEC, [name('next name'), ['bitmap*', 'types']]],
   // RFC 4034 §2.2
-  [RRType.DNSKEY, [['u16', 'flags'], ['u8', 'protocol'], ['alg', 'algorithm'], ['base64*', 'public key']]],
-  [RRType.CDNSKEY, [['u16', 'flags'], ['u8', 'protocol'], ['alg', 'algorithm'], ['base64*', 'public key']]],
+  [
+    RRType.DNSKEY,
+    [
+      ['u16', 'flags'],
+      ['u8', 'protocol'],
+      ['alg', 'algorithm'],
+      ['base64*', 'public key'],
+    ],
+  ],
+  [
+    RRType.CDNSKEY,
+    [
+      ['u16', 'flags'],
+      ['u8', 'protocol'],
+      ['alg', 'algorithm'],
+      ['base64*', 'public key'],
+    ],
+  ],
   // RFC 6698 §2.2
-  [RRType.TLSA, [['u8', 'usage'], ['u8', 'selector'], ['u8', 'matching type'], ['hex*', 'data']]],
-  [RRType.SMIMEA, [['u8', 'usage'], ['u8', 'selector'], ['u8', 'matching type'], ['hex*', 'data']]],
+  [
+    RRType.TLSA,
+    [
+      ['u8', 'usage'],
+      ['u8', 'selector'],
+      ['u8', 'matching type'],
+      ['hex*', 'data'],
+    ],
+  ],
+  [
+    RRType.SMIMEA,
+    [
+      ['u8', 'usage'],
+      ['u8', 'selector'],
+      ['u8', 'matching type'],
+      ['hex*', 'data'],
+    ],
+  ],
   // RFC 7208 §3.1: same format as TXT
   [RRType.SPF, [['strings*', 'text']]],
   // RFC 8659 §4.1.1 (obsoletes RFC 6844)
-  [RRType.CAA, [['u8', 'flags'], ['caa-tag', 'tag'], ['caa-value', 'value']]],
+  [
+    RRType.CAA,
+    [
+      ['u8', 'flags'],
+      ['caa-tag', 'tag'],
+      ['caa-value', 'value'],
+    ],
+  ],
   // RFC 9460 §2.1 (SVCB) and §9.1 (HTTPS: the same format)
   [RRType.SVCB, [['u16', 'priority'], name('target'), ['svcparams*', 'parameters']]],
   [RRType.HTTPS, [['u16', 'priority'], name('target'), ['svcparams*', 'parameters']]],
@@ -154,7 +216,7 @@ const MAX_RDATA = 0xffff;
  * Interprets `\X` and `\DDD` escapes (RFC 1035 §5.1) in a token, returning its bytes.
  * Text is taken as UTF-8, so non-ASCII characters become their UTF-8 octets.
  */
-function unescape(token: string, what: string): Buffer {
+function unescapeText(token: string, what: string): Buffer {
   const src = Buffer.from(token, 'utf8');
   if (!src.includes(0x5c)) return src;
   const out: number[] = [];
@@ -414,7 +476,7 @@ export function parseRdata(type: number, tokens: readonly string[], origin: stri
         break;
       case 'caa-value':
         // RFC 8659 §4.1.1: the value fills the rest of the RDATA, so it is not limited to 255.
-        pushBytes(out, unescape(token, label));
+        pushBytes(out, unescapeText(token, label));
         break;
     }
   }
@@ -452,7 +514,8 @@ function svcKeyFromName(text: string): number {
   if (known !== undefined) return known;
   const m = /^key([0-9]{1,5})$/.exec(text);
   const n = m ? Number(m[1]) : NaN;
-  if (!(n <= 0xffff) || n === SVC_KEY_INVALID) throw new Error(`"${text}" is not a SvcParamKey (RFC 9460 §2.1: mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN)`);
+  if (!(n <= 0xffff) || n === SVC_KEY_INVALID)
+    throw new Error(`"${text}" is not a SvcParamKey (RFC 9460 §2.1: mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN)`);
   return n;
 }
 
@@ -493,7 +556,7 @@ function svcValue(key: number, text: string | null, keyText: string): Buffer {
     if (text === null || text === '') throw new Error(`${label} needs a value`);
     return text;
   };
-  const bytes = (): Buffer => unescape(need(), label);
+  const bytes = (): Buffer => unescapeText(need(), label);
   const list = (): string[] => bytes().toString('latin1').split(',');
   switch (key) {
     case 0: {
@@ -522,7 +585,7 @@ function svcValue(key: number, text: string | null, keyText: string): Buffer {
       return Buffer.alloc(0);
     case 3: {
       const out: number[] = [];
-      pushU16(out, parseUint(unescape(need(), label).toString('latin1'), label, 0xffff));
+      pushU16(out, parseUint(unescapeText(need(), label).toString('latin1'), label, 0xffff));
       return Buffer.from(out);
     }
     case 4:
@@ -533,7 +596,7 @@ function svcValue(key: number, text: string | null, keyText: string): Buffer {
       return Buffer.from(list().flatMap((a) => parseIpv6(a)));
     default:
       // Any other key (RFC 9460 §2.1): the value as a character-string, possibly empty.
-      return text === null ? Buffer.alloc(0) : unescape(text, label);
+      return text === null ? Buffer.alloc(0) : unescapeText(text, label);
   }
 }
 
@@ -605,7 +668,11 @@ function decodeSvcParams(r: Reader): string[] {
     };
     switch (key) {
       case 0:
-        out.push(`${name}=${every(2).map((k) => svcKeyName(k.readUInt16BE(0))).join(',')}`);
+        out.push(
+          `${name}=${every(2)
+            .map((k) => svcKeyName(k.readUInt16BE(0)))
+            .join(',')}`,
+        );
         break;
       case 1: {
         const ids: Buffer[] = [];
@@ -624,7 +691,11 @@ function decodeSvcParams(r: Reader): string[] {
         out.push(`${name}=${value.readUInt16BE(0)}`);
         break;
       case 4:
-        out.push(`${name}=${every(4).map((a) => Array.from(a).join('.')).join(',')}`);
+        out.push(
+          `${name}=${every(4)
+            .map((a) => Array.from(a).join('.'))
+            .join(',')}`,
+        );
         break;
       case 5:
         out.push(`${name}=${value.toString('base64')}`);
@@ -641,7 +712,7 @@ function decodeSvcParams(r: Reader): string[] {
 
 /** One length-prefixed character-string (RFC 1035 §3.3): at most 255 octets after unescaping. */
 function pushString(out: number[], token: string, label: string): void {
-  const bytes = unescape(token, label);
+  const bytes = unescapeText(token, label);
   if (bytes.length > 255) {
     throw new Error(`${label}: a character-string is ${bytes.length} octets, over 255 (RFC 1035 §3.3); split it into several quoted strings`);
   }

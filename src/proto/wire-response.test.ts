@@ -37,20 +37,33 @@ describe('encodeQuery (RFC 1035 §4.1.1, §4.1.2)', () => {
     const q = parseQuery(msg)!;
     expect(q.rcode).toBe(Rcode.NOERROR);
     expect(q.edns).toMatchObject({ udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 25, address } });
-    const theirs = dnsPacket.decode(msg) as { additionals: { type: string; options: { code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string }[] }[] };
+    const theirs = dnsPacket.decode(msg) as {
+      additionals: { type: string; options: { code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string }[] }[];
+    };
     expect(theirs.additionals[0]!.options[0]).toMatchObject({ code: 8, family: 1, sourcePrefixLength: 25, scopePrefixLength: 0, ip: '198.51.100.128' });
-    const v6 = parseQuery(encodeQuery({ id: 6, qkey: 'app.example', qtype: RRType.AAAA, udpSize: 1232, clientSubnet: { family: 2, sourcePrefix: 0, address: Buffer.alloc(0) } }))!;
+    const v6 = parseQuery(
+      encodeQuery({ id: 6, qkey: 'app.example', qtype: RRType.AAAA, udpSize: 1232, clientSubnet: { family: 2, sourcePrefix: 0, address: Buffer.alloc(0) } }),
+    )!;
     expect(v6.edns?.clientSubnet).toMatchObject({ family: 2, sourcePrefix: 0 });
   });
 
   it('refuses a Client Subnet address longer than its prefix, or one without OPT', () => {
-    expect(() => encodeQuery({ id: 1, qkey: 'x', qtype: 1, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10, 0]) } })).toThrow(/ceil/);
+    expect(() =>
+      encodeQuery({ id: 1, qkey: 'x', qtype: 1, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10, 0]) } }),
+    ).toThrow(/ceil/);
     expect(() => encodeQuery({ id: 1, qkey: 'x', qtype: 1, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10]) } })).toThrow(/udpSize/);
   });
 
   it('encodes a NOTIFY (RFC 1996 §3.7): opcode 4, AA, the SOA question, the SOA in the answer with its owner compressed', () => {
     const soa = parseRdataText(RRType.SOA, 'ns1.example.org. hostmaster.example.org. 7 3600 600 604800 5', '');
-    const msg = encodeQuery({ id: 77, qkey: 'example.org', qtype: RRType.SOA, opcode: 4, aa: true, answer: [{ owner: 'example.org', type: RRType.SOA, ttlSeconds: 300, rdatas: [soa] }] });
+    const msg = encodeQuery({
+      id: 77,
+      qkey: 'example.org',
+      qtype: RRType.SOA,
+      opcode: 4,
+      aa: true,
+      answer: [{ owner: 'example.org', type: RRType.SOA, ttlSeconds: 300, rdatas: [soa] }],
+    });
     expect(msg[2]).toBe((4 << 3) | 0x04); // QR=0, opcode NOTIFY, AA=1, TC=0, RD=0
     expect(msg[3]).toBe(0);
     expect([msg.readUInt16BE(4), msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)]).toEqual([1, 1, 0, 0]);
@@ -98,7 +111,11 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     });
     const r = parsed(msg);
     expect(r.question).toEqual({ qkey: 'example.org', qtype: RRType.MX, qclass: 1 });
-    expect(r.answer.map((x) => x.rdata)).toEqual([parseRdataText(RRType.MX, '10 Mail.example.org.', ''), parseRdataText(RRType.CNAME, 'example.org.', ''), parseRdataText(RRType.SRV, '1 2 3 example.org.', '')]);
+    expect(r.answer.map((x) => x.rdata)).toEqual([
+      parseRdataText(RRType.MX, '10 Mail.example.org.', ''),
+      parseRdataText(RRType.CNAME, 'example.org.', ''),
+      parseRdataText(RRType.SRV, '1 2 3 example.org.', ''),
+    ]);
   });
 
   it('canonical RDATA lowers the names inside (RFC 4034 §6.2), and nothing else', () => {
@@ -127,7 +144,15 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
   });
 
   it('reads the Client Subnet scope the server echoes (RFC 7871 §7.2.1)', () => {
-    const query = parseQuery(encodeQuery({ id: 8, qkey: 'app.example', qtype: RRType.A, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 24, address: Buffer.from([81, 2, 69]) } }))!;
+    const query = parseQuery(
+      encodeQuery({
+        id: 8,
+        qkey: 'app.example',
+        qtype: RRType.A,
+        udpSize: 1232,
+        clientSubnet: { family: 1, sourcePrefix: 24, address: Buffer.from([81, 2, 69]) },
+      }),
+    )!;
     const enc = encodeResponse(query, { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], additionalOptional: true });
     const r = parsed(finishResponse(query, enc, 1232, 20, 1232));
     expect(r.clientSubnet).toEqual({ family: 1, sourcePrefix: 24, scopePrefix: 20, address: Buffer.from([81, 2, 69]) });
@@ -148,14 +173,24 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     ['a record cut short', (b) => b.subarray(0, b.length - 2), /runs past the end/],
     ['trailing octets', (b) => Buffer.concat([b, Buffer.from([0])]), /trailing octets/],
     // The answer's owner is a pointer to itself: a loop (RFC 1035 §4.1.4 pointers go backwards).
-    ['a pointer loop', (b) => {
-      const c = Buffer.from(b);
-      const at = 12 + 3 + 4; // after the question "\x01x\x00" and its type and class
-      c.writeUInt16BE(0xc000 | at, at);
-      return c;
-    }, /malformed owner name/],
+    [
+      'a pointer loop',
+      (b) => {
+        const c = Buffer.from(b);
+        const at = 12 + 3 + 4; // after the question "\x01x\x00" and its type and class
+        c.writeUInt16BE(0xc000 | at, at);
+        return c;
+      },
+      /malformed owner name/,
+    ],
   ])('%s is reported, not thrown', (_name, damage, reason) => {
-    const good = dnsPacket.encode({ type: 'response', id: 3, flags: 0, questions: [{ type: 'A', name: 'x', class: 'IN' }], answers: [{ type: 'A', name: 'x', ttl: 1, data: '192.0.2.1' }] });
+    const good = dnsPacket.encode({
+      type: 'response',
+      id: 3,
+      flags: 0,
+      questions: [{ type: 'A', name: 'x', class: 'IN' }],
+      answers: [{ type: 'A', name: 'x', ttl: 1, data: '192.0.2.1' }],
+    });
     expect(typeof parseResponse(good)).toBe('object');
     const r = parseResponse(damage(good));
     expect(r).toMatch(reason);
@@ -171,7 +206,10 @@ describe('one DNS codec in product code', () => {
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .filter((f) => /from ['"]dns-packet['"]|import\(['"]dns-packet['"]\)|require\(['"]dns-packet['"]\)/.test(fs.readFileSync(path.join(src, f), 'utf8')));
     expect(offenders).toEqual([]);
-    const pkg = JSON.parse(fs.readFileSync(path.join(src, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(src, '..', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     expect(pkg.dependencies['dns-packet']).toBeUndefined();
     expect(pkg.devDependencies['dns-packet']).toBeDefined();
   });

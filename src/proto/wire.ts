@@ -426,11 +426,13 @@ export function encodeResponse(query: Query, sections: Sections): EncodedRespons
     w.len = 0;
     w.u16(query.id);
     // QR=1, opcode copied, AA, TC, RD copied (RFC 1035 §4.1.1); RA clear: no recursion here.
-    w.bytes(Buffer.from([
-      0x80 | (query.opcode << 3) | (sections.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (query.flags1 & 0x01),
-      // CD copied (RFC 4035 §3.1.6's rule for the CD bit); AD clear; rcode low 4 bits.
-      (query.flags2 & 0x10) | (rcode & 0x0f),
-    ]));
+    w.bytes(
+      Buffer.from([
+        0x80 | (query.opcode << 3) | (sections.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (query.flags1 & 0x01),
+        // CD copied (RFC 4035 §3.1.6's rule for the CD bit); AD clear; rcode low 4 bits.
+        (query.flags2 & 0x10) | (rcode & 0x0f),
+      ]),
+    );
     for (const c of counts) w.u16(c);
   };
   const hasQuestion = query.questionEnd > 12;
@@ -495,14 +497,7 @@ export function optLength(query: Query): number {
  * record when the query had one (RFC 6891 §6.1.1), echoing the client subnet with `scopePrefix`
  * (RFC 7871 §7.2.1).
  */
-export function finishResponse(
-  query: Query,
-  encoded: EncodedResponse,
-  limit: number,
-  scopePrefix: number,
-  maxUdpPayload: number,
-  extendedRcode = 0,
-): Buffer {
+export function finishResponse(query: Query, encoded: EncodedResponse, limit: number, scopePrefix: number, maxUdpPayload: number, extendedRcode = 0): Buffer {
   const optLen = optLength(query);
   let body = encoded.full;
   if (body.length + optLen > limit) {
@@ -633,7 +628,8 @@ export interface OutgoingQuery {
 export function encodeQuery(q: OutgoingQuery): Buffer {
   const ecs = q.clientSubnet;
   if (ecs && q.udpSize === undefined) throw new Error('a Client Subnet option travels in an OPT record: give udpSize');
-  if (ecs && ecs.address.length !== Math.ceil(ecs.sourcePrefix / 8)) throw new Error('Client Subnet address must be ceil(sourcePrefix / 8) octets (RFC 7871 §6)');
+  if (ecs && ecs.address.length !== Math.ceil(ecs.sourcePrefix / 8))
+    throw new Error('Client Subnet address must be ceil(sourcePrefix / 8) octets (RFC 7871 §6)');
   const answer = q.answer ?? [];
   const w = new Writer(64);
   w.u16(q.id);
@@ -899,7 +895,12 @@ function responseEcs(msg: Buffer, start: number, end: number): ResponseClientSub
     if (off > end) return 'EDNS option runs past the OPT record';
     if (code !== OPTION_ECS || found) continue;
     if (len < 4) return 'Client Subnet option shorter than 4 octets';
-    found = { family: msg.readUInt16BE(optStart), sourcePrefix: msg[optStart + 2]!, scopePrefix: msg[optStart + 3]!, address: Buffer.from(msg.subarray(optStart + 4, off)) };
+    found = {
+      family: msg.readUInt16BE(optStart),
+      sourcePrefix: msg[optStart + 2]!,
+      scopePrefix: msg[optStart + 3]!,
+      address: Buffer.from(msg.subarray(optStart + 4, off)),
+    };
   }
   return found;
 }

@@ -27,4 +27,3 @@ export function writeFileAtomic(file: string, data: string): void {
     // Some file systems cannot fsync a directory; the rename is still atomic.
   }
 }
-

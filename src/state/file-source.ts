@@ -259,8 +259,14 @@ export class FileSource implements Source {
     const current = this.entry(origin);
     const refused = this.#compare(origin, current, expected);
     if (refused) return Promise.resolve(refused);
-    if (current && current.kind !== kind) return Promise.resolve({ ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} is kept in ${path.basename(current.name)}, not as ${kind}` });
-    const file = current?.name ?? path.join(this.#opts.dir, `${keyToPresentation(origin).replace(/\.$/, '') || 'root'}${kind === 'master' ? '.zone' : '.yaml'}`);
+    if (current && current.kind !== kind)
+      return Promise.resolve({
+        ok: false,
+        code: 'MRD_ERR_API_PRECONDITION',
+        detail: `zone ${keyToPresentation(origin)} is kept in ${path.basename(current.name)}, not as ${kind}`,
+      });
+    const file =
+      current?.name ?? path.join(this.#opts.dir, `${keyToPresentation(origin).replace(/\.$/, '') || 'root'}${kind === 'master' ? '.zone' : '.yaml'}`);
     this.commit(file, text, zone);
     return Promise.resolve({ ok: true });
   }
@@ -274,8 +280,10 @@ export class FileSource implements Source {
   }
 
   #compare(origin: string, current: ZoneEntry | undefined, expected: string | null): CommitResult | null {
-    if (expected === null && current) return { ok: false, code: 'MRD_ERR_API_CONFLICT', detail: `zone ${keyToPresentation(origin)} already exists (${path.basename(current.name)})` };
-    if (expected !== null && current?.revision !== expected) return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} changed since revision ${expected}` };
+    if (expected === null && current)
+      return { ok: false, code: 'MRD_ERR_API_CONFLICT', detail: `zone ${keyToPresentation(origin)} already exists (${path.basename(current.name)})` };
+    if (expected !== null && current?.revision !== expected)
+      return { ok: false, code: 'MRD_ERR_API_PRECONDITION', detail: `zone ${keyToPresentation(origin)} changed since revision ${expected}` };
     return null;
   }
 

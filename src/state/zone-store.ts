@@ -110,7 +110,15 @@ export class ZoneStore {
   }
 
   #stored(e: ZoneEntry): StoredZone {
-    return { origin: e.zone.origin, file: e.name, kind: e.kind, zone: e.zone, text: e.text, etag: etagOf(e.zone, e.text), document: documentOf(e.zone, e.text, e.kind) };
+    return {
+      origin: e.zone.origin,
+      file: e.name,
+      kind: e.kind,
+      zone: e.zone,
+      text: e.text,
+      etag: etagOf(e.zone, e.text),
+      document: documentOf(e.zone, e.text, e.kind),
+    };
   }
 
   /** Throws MRD_ERR_API_UNAVAILABLE when the store cannot take writes now. */
@@ -129,21 +137,32 @@ export class ZoneStore {
   async write(origin: string | null, doc: unknown, opts: WriteOptions): Promise<WriteOutcome> {
     const problems = validateZoneDocument(doc);
     if (problems.length > 0) {
-      throw fieldError('MRD_ERR_API_BAD_REQUEST', problems.map((p) => p.message).join('; '), problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message }))).titled('The zone document is not valid');
+      throw fieldError(
+        'MRD_ERR_API_BAD_REQUEST',
+        problems.map((p) => p.message).join('; '),
+        problems.map((p) => ({ field: p.message.split(':')[0], code: p.ttlRange ? 'MRD_ERR_ZONE_TTL' : 'MRD_ERR_ZONE_SCHEMA', message: p.message })),
+      ).titled('The zone document is not valid');
     }
     const d = structuredClone(doc) as ZoneDocument;
     const docOrigin = ZoneStore.originOf(d.zone);
     if (docOrigin === null) throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" is not a domain name`).titled('Bad zone name');
     const target = origin ?? docOrigin;
     if (origin !== null && docOrigin !== origin) {
-      throw createError('MRD_ERR_API_BAD_REQUEST', `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead`).titled('The document names another zone');
+      throw createError(
+        'MRD_ERR_API_BAD_REQUEST',
+        `zone: "${d.zone}" does not match the zone in the URL (${keyToPresentation(origin)}); create the new zone instead`,
+      ).titled('The document names another zone');
     }
     const current = this.source.entry(target);
-    if (origin === null && current) throw createError('MRD_ERR_API_CONFLICT', `zone ${keyToPresentation(target)} already exists; replace it with PUT`).titled('The zone exists');
+    if (origin === null && current)
+      throw createError('MRD_ERR_API_CONFLICT', `zone ${keyToPresentation(target)} already exists; replace it with PUT`).titled('The zone exists');
     if (origin !== null && !current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(target)} is not served here`).titled('No such zone');
     const before = current ? etagOf(current.zone, current.text) : null;
     if (!matches(opts.ifMatch, before)) {
-      throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${before ?? '(none)'}; read the zone again and retry`);
+      throw createError(
+        'MRD_ERR_API_PRECONDITION',
+        `If-Match ${opts.ifMatch} does not match the current revision ${before ?? '(none)'}; read the zone again and retry`,
+      );
     }
     this.#blocked();
     // Every write moves the serial forward, so secondaries and caches see a new version.
@@ -172,17 +191,31 @@ export class ZoneStore {
       text = toManagedMasterFile(built.zone);
       const asMaster = loadZoneText(text, `${base}.zone`);
       if (asMaster.ok && recordLines(asMaster.zone).join('\n') !== recordLines(built.zone).join('\n')) {
-        throw createError('MRD_ERR_API_MASTER_FILE', `zone ${keyToPresentation(target)} does not come back the same from its master-file form; nothing was changed`);
+        throw createError(
+          'MRD_ERR_API_MASTER_FILE',
+          `zone ${keyToPresentation(target)} does not come back the same from its master-file form; nothing was changed`,
+        );
       }
       built = asMaster;
     }
     if (!built.ok) {
-      throw fieldError('MRD_ERR_API_BAD_REQUEST', built.errors.map((e) => e.message).join('; '), built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) }))).titled('The zone does not load');
+      throw fieldError(
+        'MRD_ERR_API_BAD_REQUEST',
+        built.errors.map((e) => e.message).join('; '),
+        built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })),
+      ).titled('The zone does not load');
     }
     const stored = await this.source.put(target, text, built.zone, current?.revision ?? null, kind);
     if (!stored.ok) throw refused(stored.code, target, stored.detail);
     const etag = etagOf(built.zone, text);
-    this.audit.record({ who: opts.who, action: opts.action ?? (current ? 'zone.replace' : 'zone.create'), target: opts.target ?? keyToPresentation(target), before, after: etag, ...(opts.detail !== undefined ? { detail: opts.detail } : {}) });
+    this.audit.record({
+      who: opts.who,
+      action: opts.action ?? (current ? 'zone.replace' : 'zone.create'),
+      target: opts.target ?? keyToPresentation(target),
+      before,
+      after: etag,
+      ...(opts.detail !== undefined ? { detail: opts.detail } : {}),
+    });
     return { etag, serial: built.zone.serial, zone: built.zone, created: !current };
   }
 
@@ -207,7 +240,8 @@ export class ZoneStore {
   async edit(origin: string, opts: WriteOptions, edit: (doc: ZoneDocument) => void): Promise<WriteOutcome> {
     const current = this.get(origin);
     if (!current) throw createError('MRD_ERR_API_NOT_FOUND', `zone ${keyToPresentation(origin)} is not served here`).titled('No such zone');
-    if (!matches(opts.ifMatch, current.etag)) throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${current.etag}; read it again and retry`);
+    if (!matches(opts.ifMatch, current.etag))
+      throw createError('MRD_ERR_API_PRECONDITION', `If-Match ${opts.ifMatch} does not match the current revision ${current.etag}; read it again and retry`);
     const doc = structuredClone(current.document);
     edit(doc);
     return this.write(origin, doc, { ...opts, ifMatch: current.etag });
@@ -217,6 +251,7 @@ export class ZoneStore {
 /** A write the store refused: another write got there first, or the store is unreachable. */
 function refused(code: CommitRefusal, origin: string, detail: string): MeridianError {
   if (code === 'MRD_ERR_API_UNAVAILABLE') return createError(code, `${detail}; nothing was changed, retry when it is back`);
-  if (code === 'MRD_ERR_API_CONFLICT') return createError(code, `${detail}: another write created it first; read it and replace it with PUT`).titled('The zone exists');
+  if (code === 'MRD_ERR_API_CONFLICT')
+    return createError(code, `${detail}: another write created it first; read it and replace it with PUT`).titled('The zone exists');
   return createError(code, `${detail}: another write got there first; read zone ${keyToPresentation(origin)} again and retry`);
 }

@@ -34,4 +34,3 @@ export function Duration(description: string, max: number = MAX_TTL) {
 }
 /** A Duration value: seconds, or a string such as `1h30m`. */
 export type Duration = Static<ReturnType<typeof Duration>>;
-

@@ -54,11 +54,23 @@ describe('toManagedMasterFile', () => {
 });
 
 describe('beyondMasterFile', () => {
-  const base: ZoneDocument = { zone: 'x.test', soa: { mname: 'ns1', rname: 'h', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 }, ns: ['ns1'], records: [] };
+  const base: ZoneDocument = {
+    zone: 'x.test',
+    soa: { mname: 'ns1', rname: 'h', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 },
+    ns: ['ns1'],
+    records: [],
+  };
   it('names what a master file cannot hold, and nothing for plain records', () => {
     expect(beyondMasterFile(base)).toEqual([]);
     expect(beyondMasterFile({ ...base, regions: [], transfer: { allow: ['127.0.0.0/8', '::1/128'] } })).toEqual([]);
-    expect(beyondMasterFile({ ...base, regions: [{ id: 'r', location: { lat: 0, lon: 0 }, country: 'DE' }], policies: [{ name: 'lb', type: 'A', policy: { pool: 'p' } }] as never, transfer: { allow: [] } })).toEqual(['regions', 'policies', 'transfer.allow']);
+    expect(
+      beyondMasterFile({
+        ...base,
+        regions: [{ id: 'r', location: { lat: 0, lon: 0 }, country: 'DE' }],
+        policies: [{ name: 'lb', type: 'A', policy: { pool: 'p' } }] as never,
+        transfer: { allow: [] },
+      }),
+    ).toEqual(['regions', 'policies', 'transfer.allow']);
   });
 });
 

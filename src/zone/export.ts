@@ -40,7 +40,12 @@ export function documentOf(zone: Zone, text: string, kind: 'yaml' | 'master'): Z
   for (const set of zone.rrsets) {
     if (set.type === RRType.SOA && set.owner === zone.origin) continue;
     if (set.type === RRType.NS && set.owner === zone.origin) continue;
-    doc.records!.push({ name: keyToPresentation(set.owner), type: typeToName(set.type), ttl: set.ttlSeconds, values: set.rdatas.map((r) => formatRdata(set.type, r)) });
+    doc.records!.push({
+      name: keyToPresentation(set.owner),
+      type: typeToName(set.type),
+      ttl: set.ttlSeconds,
+      values: set.rdatas.map((r) => formatRdata(set.type, r)),
+    });
   }
   return doc;
 }
@@ -61,7 +66,9 @@ export function toMasterFile(zone: Zone, policyAnswers: ReadonlyMap<string, stri
     for (const r of set.rdatas) lines.push(`${keyToPresentation(set.owner)}\t${set.ttlSeconds}\tIN\t${typeToName(set.type)}\t${formatRdata(set.type, r)}`);
   }
   for (const rec of zone.policies?.records ?? []) {
-    lines.push(`; policy record ${keyToPresentation(rec.owner)} ${typeToName(rec.rrtype)} (ttl ${rec.ttlSeconds}): chosen per query by Meridian; now ${(policyAnswers.get(`${rec.owner}|${rec.rrtype}`) ?? []).join(' ') || 'no answer'}`);
+    lines.push(
+      `; policy record ${keyToPresentation(rec.owner)} ${typeToName(rec.rrtype)} (ttl ${rec.ttlSeconds}): chosen per query by Meridian; now ${(policyAnswers.get(`${rec.owner}|${rec.rrtype}`) ?? []).join(' ') || 'no answer'}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -98,7 +105,8 @@ export function beyondMasterFile(doc: ZoneDocument): string[] {
   const out: string[] = [];
   for (const f of ['regions', 'pools', 'policies', 'latency', 'checks'] as const) if ((doc[f]?.length ?? 0) > 0) out.push(f);
   const allow = doc.transfer?.allow;
-  if (allow !== undefined && (allow.length !== DEFAULT_TRANSFER_ALLOW.length || allow.some((a, i) => a !== DEFAULT_TRANSFER_ALLOW[i]))) out.push('transfer.allow');
+  if (allow !== undefined && (allow.length !== DEFAULT_TRANSFER_ALLOW.length || allow.some((a, i) => a !== DEFAULT_TRANSFER_ALLOW[i])))
+    out.push('transfer.allow');
   return out;
 }
 

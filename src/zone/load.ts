@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { zoneError, type ZoneError } from '../errors.js';
-import { presentationToKey, NameError } from '../proto/name.js';
+import { presentationToKey, type NameError } from '../proto/name.js';
 import { parseMasterFile } from './master-file.js';
 import { loadYamlZone } from './yaml-zone.js';
 import { buildZone, type BuildResult } from './zone.js';

@@ -231,11 +231,7 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): ParsedZo
 
       let rdata: Buffer;
       try {
-        rdata = parseRdata(
-          type,
-          rdataTokens(tokens.slice(k)),
-          origin ?? zoneOrigin,
-        );
+        rdata = parseRdata(type, rdataTokens(tokens.slice(k)), origin ?? zoneOrigin);
       } catch (err) {
         throw new EntryProblem('MRD_ERR_ZONE_RDATA', [typeToName(type), (err as Error).message]);
       }

@@ -65,15 +65,7 @@ describe('loadYamlZone: a valid zone', () => {
     expect(soa!.ttlSeconds).toBe(3600);
     expect(soa!.at).toEqual({ file: 'zones/gslb.yaml', line: 4 });
     expect(soa!.rdata).toEqual(
-      Buffer.concat([
-        keyToWire('ns1.gslb.example.org'),
-        keyToWire('hostmaster.example.org'),
-        u32(2026112401),
-        u32(3600),
-        u32(600),
-        u32(1209600),
-        u32(300),
-      ]),
+      Buffer.concat([keyToWire('ns1.gslb.example.org'), keyToWire('hostmaster.example.org'), u32(2026112401), u32(3600), u32(600), u32(1209600), u32(300)]),
     );
     expect(soa!.text).toBe('@ 3600 IN SOA ns1 hostmaster.example.org. 2026112401 3600 600 1209600 300');
   });

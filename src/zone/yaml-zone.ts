@@ -163,7 +163,16 @@ class YamlZoneLoader {
    * Parses one RDATA string and, when `owner` is known, adds the record; reports bad RDATA at the
    * value's line either way (so a record with a bad name still has its RDATA checked).
    */
-  private addRecord(path: PathSegment[], owner: string | undefined, type: number, ttlSeconds: number, rdataText: string, origin: string, text: string, keyLine = false): void {
+  private addRecord(
+    path: PathSegment[],
+    owner: string | undefined,
+    type: number,
+    ttlSeconds: number,
+    rdataText: string,
+    origin: string,
+    text: string,
+    keyLine = false,
+  ): void {
     const line = keyLine ? this.keyLineOf(path) : this.lineOf(path);
     let rdata: Buffer;
     try {

@@ -18,7 +18,6 @@ import type { ParsedZone, ZoneRecord } from './record.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import type { PolicyRecord } from '../policy/types.js';
 
-
 /** The RRsets of one owner name. */
 export interface ZoneNode {
   readonly owner: string;
@@ -211,7 +210,13 @@ export function buildZone(parsed: ParsedZone): BuildResult {
     }
     const cut = cuts.has(rec.owner) ? rec.owner : cutAbove(rec.owner);
     if (cut !== null || rec.owner === origin) {
-      errors.push(zoneError('MRD_ERR_POLICY_CONFLICT', rec.at, [label, rec.owner, cut !== null ? `the delegation at "${cut}"` : 'the zone apex (SOA and NS live there; put the policy on a name below it)']));
+      errors.push(
+        zoneError('MRD_ERR_POLICY_CONFLICT', rec.at, [
+          label,
+          rec.owner,
+          cut !== null ? `the delegation at "${cut}"` : 'the zone apex (SOA and NS live there; put the policy on a name below it)',
+        ]),
+      );
       continue;
     }
     const node = nodes.get(rec.owner);
@@ -220,7 +225,8 @@ export function buildZone(parsed: ParsedZone): BuildResult {
     let conflict: string | null = null;
     if (statics.has(rec.rrtype)) conflict = `a static ${typeToName(rec.rrtype)} RRset at the same name`;
     else if (statics.has(RRType.CNAME)) conflict = 'a static CNAME at the same name (RFC 1034 §3.6.2)';
-    else if (rec.rrtype === RRType.CNAME && (statics.size > 0 || policies.size > 0)) conflict = 'other data at the same name (a CNAME must be alone, RFC 1034 §3.6.2)';
+    else if (rec.rrtype === RRType.CNAME && (statics.size > 0 || policies.size > 0))
+      conflict = 'other data at the same name (a CNAME must be alone, RFC 1034 §3.6.2)';
     else if (policies.has(RRType.CNAME)) conflict = 'a CNAME policy record at the same name (RFC 1034 §3.6.2)';
     if (conflict) {
       errors.push(zoneError('MRD_ERR_POLICY_CONFLICT', rec.at, [label, rec.owner, conflict]));

@@ -162,10 +162,14 @@ async function holder(prefix: string, region: string): Promise<string | undefine
 
 /** Waits until `region` has a vote on both endpoints cast by `by` after `since`. */
 async function votesAfter(prefix: string, region: string, by: string, since: number, timeoutMs = 30_000): Promise<StoredVote[]> {
-  return waitFor(async () => {
-    const vs = (await votesIn(prefix, region)).filter((v) => v.by === by && v.at > since);
-    return vs.length === 2 ? vs : null;
-  }, timeoutMs, 200);
+  return waitFor(
+    async () => {
+      const vs = (await votesIn(prefix, region)).filter((v) => v.by === by && v.at > since);
+      return vs.length === 2 ? vs : null;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -204,7 +208,11 @@ describe('checker --etcd while etcd goes away (real etcd, real processes)', () =
     await votesAfter(withChecks, 'us', 'chk-us', back);
     await waitFor(async () => (await holder(withChecks, 'ap')) === 'chk-ap' && (await holder(noChecks, 'ap')) === 'chk-bare', 15_000, 200);
     // Membership records are back as well.
-    await waitFor(async () => (await kv.get(`${noChecks}/nodes/chk-bare`)) !== undefined && (await kv.get(`${withChecks}/nodes/chk-us`)) !== undefined, 10_000, 200);
+    await waitFor(
+      async () => (await kv.get(`${noChecks}/nodes/chk-bare`)) !== undefined && (await kv.get(`${withChecks}/nodes/chk-us`)) !== undefined,
+      10_000,
+      200,
+    );
     for (const p of [ap, bare]) {
       expect(p.count('etcd unreachable'), p.lines.join('\n')).toBe(1);
       expect(p.count('etcd reachable again'), p.lines.join('\n')).toBe(1);
@@ -228,7 +236,11 @@ describe('a serving node while etcd goes away', () => {
     const freshBy = async (): Promise<string> => {
       const h = (await (await fetch(api('/v1/health'))).json()) as Health;
       const a = h.endpoints.find((e) => e.endpoint === 'web/a');
-      return (a?.votes ?? []).filter((v) => v.fresh).map((v) => `${v.checker}:${v.by}`).sort().join(' ');
+      return (a?.votes ?? [])
+        .filter((v) => v.fresh)
+        .map((v) => `${v.checker}:${v.by}`)
+        .sort()
+        .join(' ');
     };
     await waitFor(async () => (await freshBy()) === 'ap:chk-ap eu:n-eu', 15_000, 200);
 
@@ -247,13 +259,29 @@ describe('a serving node while etcd goes away', () => {
     // Votes through etcd again from both regions, elections held again, members listed again.
     await waitFor(async () => (await freshBy()) === 'ap:chk-ap eu:n-eu', 30_000, 200);
     type Nodes = { active_checkers: Record<string, { id: string }>; nodes: { id: string }[] };
-    await waitFor(async () => {
-      const v = (await (await fetch(api('/v1/nodes'))).json()) as Nodes;
-      return v.active_checkers['eu']?.id === 'n-eu' && v.active_checkers['ap']?.id === 'chk-ap' && v.nodes.map((n) => n.id).sort().join() === 'chk-ap,n-eu';
-    }, 20_000, 200);
+    await waitFor(
+      async () => {
+        const v = (await (await fetch(api('/v1/nodes'))).json()) as Nodes;
+        return (
+          v.active_checkers['eu']?.id === 'n-eu' &&
+          v.active_checkers['ap']?.id === 'chk-ap' &&
+          v.nodes
+            .map((n) => n.id)
+            .sort()
+            .join() === 'chk-ap,n-eu'
+        );
+      },
+      20_000,
+      200,
+    );
     expect(await holder(prefix, 'eu')).toBe('n-eu');
     // The watch is live again: a change made straight in etcd is served.
-    const zone = (await kv.get(`${prefix}/zones/sv.test`))!.value.replace('serial: 1,', 'serial: 2,').replace("- { name: ns1, type: A, value: 192.0.2.53 }", "- { name: ns1, type: A, value: 192.0.2.53 }\n  - { name: after, type: A, value: 198.51.100.20 }");
+    const zone = (await kv.get(`${prefix}/zones/sv.test`))!.value
+      .replace('serial: 1,', 'serial: 2,')
+      .replace(
+        '- { name: ns1, type: A, value: 192.0.2.53 }',
+        '- { name: ns1, type: A, value: 192.0.2.53 }\n  - { name: after, type: A, value: 198.51.100.20 }',
+      );
     await kv.put(`${prefix}/zones/sv.test`, zone);
     await waitFor(async () => (await dig(node.dnsPort, ['after.sv.test', 'A', '+short'])).trim() === '198.51.100.20', 10_000, 200);
     expect(node.logs.filter((l) => l.includes('"msg":"etcd unreachable')).length).toBe(1);
@@ -299,7 +327,17 @@ describe('checker --node while the node goes away', () => {
 
 describe('configurations a checker cannot run', () => {
   it('an unreadable certificate file: exit 2 with the reason', async () => {
-    const r = await oneShot(['checker', '--etcd', etcd.url, '--region', 'ap', '--etcd-cert', '/nonexistent/client.pem', '--etcd-key', '/nonexistent/client.key']);
+    const r = await oneShot([
+      'checker',
+      '--etcd',
+      etcd.url,
+      '--region',
+      'ap',
+      '--etcd-cert',
+      '/nonexistent/client.pem',
+      '--etcd-key',
+      '/nonexistent/client.key',
+    ]);
     expect(r.hung).toBe(false);
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/--etcd-cert: cannot read \/nonexistent\/client\.pem/);

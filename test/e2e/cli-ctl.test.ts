@@ -27,7 +27,13 @@ afterAll(async () => {
 
 async function ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', `http://127.0.0.1:${node.admin.port}`, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [
+      path.join(repoRoot, 'dist/main.js'),
+      'ctl',
+      '--api',
+      `http://127.0.0.1:${node.admin.port}`,
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -82,7 +88,7 @@ describe('meridian ctl', () => {
     const r = await ctl('simulate', 'api.gslb.example.org', '--client', '81.2.69.0/24');
     expect(r.stdout).toMatch(/NOERROR, ECS scope \/24/);
     // Records as dig prints them: owner (absolute), TTL, class, type, RDATA.
-    expect(r.stdout).toMatch(/^  api\.gslb\.example\.org\. 20 IN A 203\.0\.113\.\d+$/m);
+    expect(r.stdout).toMatch(/^ {2}api\.gslb\.example\.org\. 20 IN A 203\.0\.113\.\d+$/m);
     expect(r.stdout).toContain('located in GB-ENG (EU)');
     const mx = await ctl('simulate', 'example.net', '--type', 'mx');
     expect(mx.stdout).toContain('  example.net. 3600 IN MX 10 mail.example.net.\n');
@@ -104,7 +110,9 @@ describe('meridian ctl', () => {
     expect(missing.stderr).toContain('No such zone (HTTP 404, MRD_ERR_API_NOT_FOUND)');
     expect((await ctl('frobnicate')).code).toBe(2);
     expect((await ctl('drain', 'web-euw/euw-a')).code).toBe(2); // no --reason
-    const down = await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', 'http://127.0.0.1:1', 'zones', 'list']).catch((e: { code: number; stderr: string }) => e);
+    const down = await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', 'http://127.0.0.1:1', 'zones', 'list']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((down as { code: number }).code).toBe(1);
     expect((down as { stderr: string }).stderr).toContain('cannot reach the admin API');
   });

@@ -105,7 +105,24 @@ async function node(prefix: string, id: string, region: string, extra: string[] 
 }
 
 function checker(prefix: string, id: string, region: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'checker', '--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', id, '--region', region, '--lease-ttl', String(LEASE)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, 'dist/main.js'),
+      'checker',
+      '--etcd',
+      etcd.url,
+      '--etcd-prefix',
+      prefix,
+      '--node-id',
+      id,
+      '--region',
+      region,
+      '--lease-ttl',
+      String(LEASE),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   procs.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -134,7 +151,11 @@ async function json<T>(n: MeridianProcess, p: string): Promise<T> {
   return (await (await fetch(api(n, p))).json()) as T;
 }
 
-type Nodes = { etcd: string; active_checkers: Record<string, { id: string }>; nodes: { id: string; kind: string; region: string; revision: number; active_checker: boolean; last_seen_ms_ago: number }[] };
+type Nodes = {
+  etcd: string;
+  active_checkers: Record<string, { id: string }>;
+  nodes: { id: string; kind: string; region: string; revision: number; active_checker: boolean; last_seen_ms_ago: number }[];
+};
 type HealthView = { endpoints: { endpoint: string; state: string; votes: { checker: string; by?: string; up: boolean; fresh: boolean }[] }[] };
 
 describe('a three-node cluster on etcd (real processes)', () => {
@@ -145,7 +166,11 @@ describe('a three-node cluster on etcd (real processes)', () => {
     const nodes = [await node(prefix, 'n1', 'eu'), await node(prefix, 'n2', 'us'), await node(prefix, 'n3', 'ap')];
     for (const n of nodes) expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
 
-    const res = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.1' }) });
+    const res = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.1' }),
+    });
     expect(res.status).toBe(201);
     for (const n of nodes.slice(1)) await waitFor(async () => (await answer(n, 'w1.cl.test')) === '198.51.100.1', 5_000, 20);
     // SOA serials follow the write and are the same everywhere (RFC 1982 increase).
@@ -169,21 +194,32 @@ describe('a three-node cluster on etcd (real processes)', () => {
     expect(region.nodes.map((x) => x.id)).toEqual(['n2']);
     // A write on node 3 with an ETag read on node 2 works too (one truth).
     const zone = await fetch(api(nodes[1]!, '/v1/zones/cl.test'));
-    const put = await fetch(api(nodes[2]!, '/v1/zones/cl.test/records/w1/A'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': zone.headers.get('etag')! }, body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.2' }) });
+    const put = await fetch(api(nodes[2]!, '/v1/zones/cl.test/records/w1/A'), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'if-match': zone.headers.get('etag')! },
+      body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.2' }),
+    });
     expect(put.status).toBe(200);
     for (const n of nodes) await waitFor(async () => (await answer(n, 'w1.cl.test')) === '198.51.100.2', 5_000, 20);
     // One audit log across the cluster: each node shows both writes, with the node that took it.
     for (const n of nodes) {
-      const entries = await waitFor(async () => {
-        const { entries } = await json<{ entries: { action: string; target: string; node?: string; before: string | null; after: string | null }[] }>(n, '/v1/audit?target=cl.test.');
-        return entries.length >= 2 ? entries : null;
-      }, 5_000, 50);
+      const entries = await waitFor(
+        async () => {
+          const { entries } = await json<{ entries: { action: string; target: string; node?: string; before: string | null; after: string | null }[] }>(
+            n,
+            '/v1/audit?target=cl.test.',
+          );
+          return entries.length >= 2 ? entries : null;
+        },
+        5_000,
+        50,
+      );
       expect(entries.slice(0, 2).map((e) => `${e.action}@${e.node}`)).toEqual(['record.replace@n3', 'record.create@n1']);
       expect(entries[0]!.before).toBe(entries[1]!.after);
     }
   });
 
-  it('a dead target is failed over by all three nodes alike; a dead checker\'s votes expire and the rest decide', async () => {
+  it("a dead target is failed over by all three nodes alike; a dead checker's votes expire and the rest decide", async () => {
     const port = await freePort();
     const [a, b] = await startTargets(port);
     const prefix = await seed(port);
@@ -198,16 +234,24 @@ describe('a three-node cluster on etcd (real processes)', () => {
     for (const n of nodes) expect((await view(n, 'first/a'))!.state).toBe('down');
     // Open votes: every node shows each region's vote and the process that cast it. (The majority
     // decided already; the third region may need one more check to reach fall 2.)
-    const votes = async () => (await view(nodes[1]!, 'first/a'))!.votes.map((v) => `${v.checker}:${v.by}:${v.up}`).sort().join(' ');
+    const votes = async () =>
+      (await view(nodes[1]!, 'first/a'))!.votes
+        .map((v) => `${v.checker}:${v.by}:${v.up}`)
+        .sort()
+        .join(' ');
     await waitFor(async () => (await votes()) === 'ap:n3:false eu:n1:false us:n2:false', 5_000, 100);
 
     // Kill node 3 (region ap's only checker): its votes go when its lease does (stale_after 3 s).
     nodes[2]!.child.kill('SIGKILL');
     for (const n of nodes.slice(0, 2)) {
-      await waitFor(async () => {
-        const v = await view(n, 'first/a');
-        return v && v.votes.length === 2 && !v.votes.some((x) => x.checker === 'ap') ? v : null;
-      }, 10_000, 200);
+      await waitFor(
+        async () => {
+          const v = await view(n, 'first/a');
+          return v && v.votes.length === 2 && !v.votes.some((x) => x.checker === 'ap') ? v : null;
+        },
+        10_000,
+        200,
+      );
     }
     // The two remaining regions decide: the targets come back, both say up, both nodes follow.
     await a!.start();
@@ -241,10 +285,14 @@ describe('a three-node cluster on etcd (real processes)', () => {
     const observer = active === 'n1' ? n2 : n1;
     const killed = Date.now();
     victim.kill('SIGKILL');
-    const took = await waitFor(async () => {
-      const now = (await json<Nodes>(observer, '/v1/nodes')).active_checkers['eu']?.id;
-      return now && now !== active ? Date.now() - killed : null;
-    }, (LEASE + 5) * 1000, 50);
+    const took = await waitFor(
+      async () => {
+        const now = (await json<Nodes>(observer, '/v1/nodes')).active_checkers['eu']?.id;
+        return now && now !== active ? Date.now() - killed : null;
+      },
+      (LEASE + 5) * 1000,
+      50,
+    );
     // One lease period (2 s) plus the time to see the key go and campaign.
     expect(took).toBeLessThanOrEqual((LEASE + 2) * 1000);
     // The standby really probes: the target keeps getting about one probe a second.
@@ -260,7 +308,8 @@ describe('etcd goes away and comes back', () => {
     const [a] = await startTargets(port);
     const prefix = await seed(port);
     const nodes = [await node(prefix, 'n1', 'eu'), await node(prefix, 'n2', 'us')];
-    for (const n of nodes) await waitFor(async () => (await json<HealthView>(n, '/v1/health')).endpoints.find((e) => e.endpoint === 'first/a')?.votes.length === 2, 15_000, 200);
+    for (const n of nodes)
+      await waitFor(async () => (await json<HealthView>(n, '/v1/health')).endpoints.find((e) => e.endpoint === 'first/a')?.votes.length === 2, 15_000, 200);
     const etag = (await fetch(api(nodes[0]!, '/v1/zones/cl.test'))).headers.get('etag');
 
     // Ask both nodes every 50 ms for the whole outage; every question must be answered.
@@ -284,23 +333,35 @@ describe('etcd goes away and comes back', () => {
 
     await etcd.stop();
     for (const n of nodes) {
-      const ready = await waitFor(async () => {
-        const res = await fetch(api(n, '/readyz'));
-        const body = (await res.json()) as { status: string; reason?: string };
-        return body.status === 'degraded' ? { code: res.status, body } : null;
-      }, 10_000, 100);
+      const ready = await waitFor(
+        async () => {
+          const res = await fetch(api(n, '/readyz'));
+          const body = (await res.json()) as { status: string; reason?: string };
+          return body.status === 'degraded' ? { code: res.status, body } : null;
+        },
+        10_000,
+        100,
+      );
       // Degraded, not unready: a load balancer keeps sending DNS traffic.
       expect(ready.code).toBe(200);
       expect(ready.body.reason).toBe('degraded: etcd unreachable');
     }
-    const w = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'down', type: 'A', value: '198.51.100.9' }) });
+    const w = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'down', type: 'A', value: '198.51.100.9' }),
+    });
     expect(w.status).toBe(503);
     expect(w.headers.get('content-type')).toContain('application/problem+json');
     expect(((await w.json()) as { code: string }).code).toBe('MRD_ERR_API_UNAVAILABLE');
-    const o = await fetch(api(nodes[1]!, '/v1/overrides'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'test' }) });
+    const o = await fetch(api(nodes[1]!, '/v1/overrides'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'test' }),
+    });
     expect(o.status).toBe(503);
     expect((await fetch(api(nodes[1]!, '/v1/overrides')).then((r) => r.json())) as unknown).toEqual({ overrides: [] });
-    expect((await (await fetch(api(nodes[0]!, '/metrics'))).text())).toMatch(/^meridian_etcd_up 0$/m);
+    expect(await (await fetch(api(nodes[0]!, '/metrics'))).text()).toMatch(/^meridian_etcd_up 0$/m);
     expect((await fetch(api(nodes[0]!, '/v1/zones/cl.test'))).headers.get('etag')).toBe(etag);
 
     // Each node still checks from its own region and acts on what it sees.
@@ -309,7 +370,11 @@ describe('etcd goes away and comes back', () => {
 
     await etcd.start();
     for (const n of nodes) await waitFor(async () => ((await (await fetch(api(n, '/readyz'))).json()) as { status: string }).status === 'ready', 15_000, 100);
-    const again = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'back', type: 'A', value: '198.51.100.10' }) });
+    const again = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'back', type: 'A', value: '198.51.100.10' }),
+    });
     expect(again.status).toBe(201);
     await waitFor(async () => (await answer(nodes[1]!, 'back.cl.test')) === '198.51.100.10', 5_000, 50);
     await a!.start();
@@ -333,7 +398,8 @@ describe('concurrent writes on two nodes', () => {
     expect(r2.headers.get('etag')).toBe(etag);
     const doc = (await r1.json()) as { records: { name: string; type: string; value: string }[] };
     const withTxt = (v: string) => ({ ...doc, records: [...doc.records, { name: 'who', type: 'TXT', value: `"${v}"` }] });
-    const put = (n: MeridianProcess, body: unknown) => fetch(api(n, '/v1/zones/cl.test'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(body) });
+    const put = (n: MeridianProcess, body: unknown) =>
+      fetch(api(n, '/v1/zones/cl.test'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(body) });
     const [p1, p2] = await Promise.all([put(n1, withTxt('node1')), put(n2, withTxt('node2'))]);
     expect([p1.status, p2.status].sort()).toEqual([200, 412]);
     const loser = p1.status === 412 ? p1 : p2;
@@ -346,18 +412,26 @@ describe('concurrent writes on two nodes', () => {
     const outcomes: { name: string; status: number }[] = [];
     for (let i = 0; i < 10; i++) {
       const post = async (n: MeridianProcess, name: string) => {
-        const res = await fetch(api(n, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, type: 'A', value: '198.51.100.50' }) });
+        const res = await fetch(api(n, '/v1/zones/cl.test/records'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name, type: 'A', value: '198.51.100.50' }),
+        });
         outcomes.push({ name, status: res.status });
       };
       await Promise.all([post(n1, `x${i}`), post(n2, `y${i}`)]);
     }
     expect(outcomes.every((o) => o.status === 201 || o.status === 412)).toBe(true);
     expect(outcomes.some((o) => o.status === 201)).toBe(true);
-    const final = await waitFor(async () => {
-      const [z1, z2] = await Promise.all([fetch(api(n1, '/v1/zones/cl.test')), fetch(api(n2, '/v1/zones/cl.test'))]);
-      if (z1.headers.get('etag') !== z2.headers.get('etag')) return null;
-      return (await z1.json()) as { records: { name: string }[] };
-    }, 5_000, 50);
+    const final = await waitFor(
+      async () => {
+        const [z1, z2] = await Promise.all([fetch(api(n1, '/v1/zones/cl.test')), fetch(api(n2, '/v1/zones/cl.test'))]);
+        if (z1.headers.get('etag') !== z2.headers.get('etag')) return null;
+        return (await z1.json()) as { records: { name: string }[] };
+      },
+      5_000,
+      50,
+    );
     const names = new Set(final.records.map((r) => r.name));
     for (const o of outcomes) expect(names.has(o.name)).toBe(o.status === 201);
   });
@@ -391,7 +465,9 @@ describe('meridian cluster import and export', () => {
       expect(exported.text).toBe(fs.readFileSync(path.join(shipped, f), 'utf8'));
     }
     // Importing the export unchanged changes nothing (the line is stripped, not stored).
-    expect((await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out])).out).toMatch(/unchanged example\.net\.[\s\S]*unchanged gslb\.example\.org\./);
+    expect((await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', out])).out).toMatch(
+      /unchanged example\.net\.[\s\S]*unchanged gslb\.example\.org\./,
+    );
 
     // An edit of exactly what etcd holds (the line's ETag) replaces it without --replace.
     const mf = path.join(out, 'example.net.zone');
@@ -437,10 +513,19 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
     const secondary = dgram.createSocket('udp4');
     const notified: { name: string; serial: number }[] = [];
     secondary.on('message', (msg, rinfo) => {
-      const q = dnsPacket.decode(msg) as unknown as { id: number; opcode: string; questions: { name: string; type: string }[]; answers?: { data: { serial: number } }[] };
+      const q = dnsPacket.decode(msg) as unknown as {
+        id: number;
+        opcode: string;
+        questions: { name: string; type: string }[];
+        answers?: { data: { serial: number } }[];
+      };
       if (q.opcode !== 'NOTIFY') return;
       notified.push({ name: q.questions[0]!.name, serial: q.answers?.[0]?.data.serial ?? -1 });
-      secondary.send(dnsPacket.encode({ id: q.id, type: 'response', opcode: 'NOTIFY', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions } as never), rinfo.port, rinfo.address);
+      secondary.send(
+        dnsPacket.encode({ id: q.id, type: 'response', opcode: 'NOTIFY', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions } as never),
+        rinfo.port,
+        rinfo.address,
+      );
     });
     await new Promise<void>((r) => secondary.bind(0, '127.0.0.1', () => r()));
     const secondaryPort = (secondary.address() as { port: number }).port;
@@ -449,7 +534,11 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
       const n2 = await node(prefix, 'n2', 'us', ['--no-checks', '--notify', `127.0.0.1:${secondaryPort}`]);
       expect(await answer(n2)).toBe('127.0.0.31 127.0.0.32');
 
-      const set = await fetch(api(n1, '/v1/overrides'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'maintenance', expires_in: 600 }) });
+      const set = await fetch(api(n1, '/v1/overrides'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'maintenance', expires_in: 600 }),
+      });
       expect(set.status).toBe(201);
       await waitFor(async () => (await answer(n2)) === '127.0.0.33', 5_000, 50);
       const listed = (await json<{ overrides: { id: string; kind: string; reason: string; expires_at: string }[] }>(n2, '/v1/overrides')).overrides;
@@ -462,9 +551,16 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-lat-'));
       dirs.push(dir);
       fs.writeFileSync(path.join(dir, 'cl.test.yaml'), zoneText(port));
-      const near = async (n: MeridianProcess) => ((await ask(n.dnsPort, 'near.cl.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers ?? []).map((a) => a.data as string).sort().join(' ');
+      const near = async (n: MeridianProcess) =>
+        ((await ask(n.dnsPort, 'near.cl.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers ?? [])
+          .map((a) => a.data as string)
+          .sort()
+          .join(' ');
       // us is nearer, then eu (whose weighted pool gives one of its two endpoints).
-      for (const [rtt, want] of [[{ eu: 200, us: 10 }, /^127\.0\.0\.33$/], [{ eu: 10, us: 200 }, /^127\.0\.0\.3[12]$/]] as const) {
+      for (const [rtt, want] of [
+        [{ eu: 200, us: 10 }, /^127\.0\.0\.33$/],
+        [{ eu: 10, us: 200 }, /^127\.0\.0\.3[12]$/],
+      ] as const) {
         fs.writeFileSync(`${dir}.latency.yaml`, `- { from: 203.0.113.0/24, rtt_ms: { eu: ${rtt.eu}, us: ${rtt.us} } }\n`);
         const r = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', dir, '--latency', `${dir}.latency.yaml`]);
         expect(r.out).toContain('imported the latency table');
@@ -473,7 +569,11 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
       }
 
       // A zone write on node 1 changes the serial; node 2 sees it through etcd and notifies.
-      const w = await fetch(api(n1, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'n', type: 'A', value: '198.51.100.3' }) });
+      const w = await fetch(api(n1, '/v1/zones/cl.test/records'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'n', type: 'A', value: '198.51.100.3' }),
+      });
       expect(w.status).toBe(201);
       await waitFor(async () => notified.some((x) => x.name === 'cl.test' && x.serial === 2), 5_000, 50);
     } finally {
@@ -490,15 +590,28 @@ describe('a live drill in a cluster', () => {
     const n2 = await node(prefix, 'n2', 'us', ['--no-checks']);
     const n3 = await node(prefix, 'n3', 'ap', ['--no-checks']);
     await waitFor(async () => (await json<Nodes>(n1, '/v1/nodes')).nodes.length === 3, 10_000);
-    const start = await fetch(api(n1, '/v1/drills'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: 'eu', mode: 'live', duration_s: 2, reason: 'cluster drill' }) });
+    const start = await fetch(api(n1, '/v1/drills'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: 'eu', mode: 'live', duration_s: 2, reason: 'cluster drill' }),
+    });
     expect(start.status).toBe(202);
     const id = ((await start.json()) as { id: string }).id;
     // The drain is stored in etcd, so the other nodes stop answering with eu too.
     for (const n of [n2, n3]) await waitFor(async () => (await answer(n)) === '127.0.0.33', 3_000, 20);
-    const report = await waitFor(async () => {
-      const r = (await json<{ state: string }>(n1, `/v1/drills/${id}`)) as { state: string; nodes: { node: string; drained_after_ms: number | null; restored_after_ms: number | null }[]; checks: { rule: string; pass: boolean; detail: string }[]; empty_or_servfail: number };
-      return r.state === 'done' ? r : null;
-    }, 20_000, 200);
+    const report = await waitFor(
+      async () => {
+        const r = (await json<{ state: string }>(n1, `/v1/drills/${id}`)) as {
+          state: string;
+          nodes: { node: string; drained_after_ms: number | null; restored_after_ms: number | null }[];
+          checks: { rule: string; pass: boolean; detail: string }[];
+          empty_or_servfail: number;
+        };
+        return r.state === 'done' ? r : null;
+      },
+      20_000,
+      200,
+    );
     expect(report.nodes).toHaveLength(3);
     expect(report.nodes.map((x) => x.node)).toEqual(expect.arrayContaining(['n2', 'n3']));
     for (const x of report.nodes) {
@@ -567,7 +680,16 @@ describe('etcd over TLS with client certificates', () => {
       const c = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'checker', ...flags, '--region', 'us', '--node-id', 'tc'], { stdio: 'ignore' });
       procs.push(c);
       expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
-      await waitFor(async () => (await json<HealthView>(n, '/v1/health')).endpoints.find((e) => e.endpoint === 'first/a')?.votes.map((v) => v.checker).sort().join() === 'eu,us', 15_000, 200);
+      await waitFor(
+        async () =>
+          (await json<HealthView>(n, '/v1/health')).endpoints
+            .find((e) => e.endpoint === 'first/a')
+            ?.votes.map((v) => v.checker)
+            .sort()
+            .join() === 'eu,us',
+        15_000,
+        200,
+      );
       const nodes = await json<Nodes>(n, '/v1/nodes');
       expect(nodes.etcd).toBe('reachable');
       expect(nodes.nodes.map((x) => x.id)).toEqual(['t1', 'tc']);
@@ -582,13 +704,14 @@ describe('etcd with authentication on', () => {
   it('works with --etcd-user and MERIDIAN_ETCD_PASSWORD, and refuses clearly without them', async () => {
     const authed = await startEtcd();
     try {
-      const ctl = (args: string[]) => new Promise<string>((resolve, reject) => {
-        const c = spawn('etcdctl', ['--endpoints', authed.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
-        let out = '';
-        c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-        c.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`etcdctl ${args.join(' ')}: ${out}`))));
-      });
+      const ctl = (args: string[]) =>
+        new Promise<string>((resolve, reject) => {
+          const c = spawn('etcdctl', ['--endpoints', authed.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+          let out = '';
+          c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+          c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+          c.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`etcdctl ${args.join(' ')}: ${out}`))));
+        });
       await ctl(['user', 'add', 'root:rootpw', '--interactive=false']);
       await ctl(['user', 'add', 'meridian:s3cret-pw', '--interactive=false']);
       await ctl(['role', 'add', 'meridian']);
@@ -609,18 +732,33 @@ describe('etcd with authentication on', () => {
       expect(wrong.out).toMatch(/authenticate.*(invalid|failed)/i);
       const missing = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir]);
       expect(missing.code).toBe(2);
-      const ok = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], { MERIDIAN_ETCD_PASSWORD: 's3cret-pw' });
+      const ok = await meridian(['cluster', 'import', '--etcd', authed.url, '--etcd-user', 'meridian', '--zones', dir], {
+        MERIDIAN_ETCD_PASSWORD: 's3cret-pw',
+      });
       expect(ok.out).toContain('imported cl.test.');
 
-      const n = await spawnMeridian(['--etcd', authed.url, '--etcd-user', 'meridian', '--node-id', 'a1', '--region', 'eu', '--lease-ttl', String(LEASE)], { MERIDIAN_ETCD_PASSWORD: 's3cret-pw' });
+      const n = await spawnMeridian(['--etcd', authed.url, '--etcd-user', 'meridian', '--node-id', 'a1', '--region', 'eu', '--lease-ttl', String(LEASE)], {
+        MERIDIAN_ETCD_PASSWORD: 's3cret-pw',
+      });
       procs.push(n.child);
       expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
-      const w = await fetch(api(n, '/v1/zones/cl.test/records'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auth', type: 'A', value: '198.51.100.77' }) });
+      const w = await fetch(api(n, '/v1/zones/cl.test/records'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'auth', type: 'A', value: '198.51.100.77' }),
+      });
       expect(w.status).toBe(201);
       // The write went through etcd (read back with etcdctl as the user), and the watch works with auth.
       expect(await ctl(['--user', 'meridian:s3cret-pw', 'get', '/meridian/zones/cl.test', '--print-value-only'])).toContain('198.51.100.77');
       await ctl(['--user', 'meridian:s3cret-pw', 'put', '--', '/meridian/latency', '- { from: 203.0.113.0/24, rtt_ms: { eu: 200, us: 10 } }']);
-      await waitFor(async () => ((await ask(n.dnsPort, 'near.cl.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers ?? []).some((a) => a.data === '127.0.0.33'), 5_000, 50);
+      await waitFor(
+        async () =>
+          ((await ask(n.dnsPort, 'near.cl.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers ?? []).some(
+            (a) => a.data === '127.0.0.33',
+          ),
+        5_000,
+        50,
+      );
       expect((await json<Nodes>(n, '/v1/nodes')).active_checkers['eu']?.id).toBe('a1');
     } finally {
       for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');

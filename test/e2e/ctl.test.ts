@@ -157,7 +157,10 @@ describe('meridian ctl: zones apply', () => {
   it('a document the API refuses exits 1 with the title and each field error, and changes nothing', async () => {
     const before = (await ctl('--json', 'zones', 'list')).stdout;
     const file = path.join(work, 'bad.yaml');
-    fs.writeFileSync(file, (await ctl('zones', 'get', 'gslb.example.org')).stdout.replace('records:\n', 'records:\n  - { name: oops, type: A, value: not-an-address }\n'));
+    fs.writeFileSync(
+      file,
+      (await ctl('zones', 'get', 'gslb.example.org')).stdout.replace('records:\n', 'records:\n  - { name: oops, type: A, value: not-an-address }\n'),
+    );
     const r = await ctl('zones', 'apply', file);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -234,7 +237,9 @@ describe('meridian ctl: a node with tokens', () => {
     expect(ro.stderr).toContain('token "viewer" may read but not change anything');
     const rw = await meridian(['ctl', '--api', api(), '--token', WRITE_TOKEN, 'drain', 'web-euw/euw-a', '--reason', 'disk swap']);
     expect(rw.code, rw.stderr).toBe(0);
-    expect((await meridian(['ctl', '--api', api(), '--token', READ_TOKEN, 'overrides', 'list'])).stdout).toMatch(/endpoint:web-euw\/euw-a\s+drain\s+ops\s+-\s+disk swap/);
+    expect((await meridian(['ctl', '--api', api(), '--token', READ_TOKEN, 'overrides', 'list'])).stdout).toMatch(
+      /endpoint:web-euw\/euw-a\s+drain\s+ops\s+-\s+disk swap/,
+    );
     expect((await meridian(['ctl', '--api', api(), '--token', WRITE_TOKEN, 'undrain', 'web-euw/euw-a'])).code).toBe(0);
   });
 });

@@ -355,7 +355,11 @@ describe('a closed stdout (EPIPE)', () => {
     // And as a shell pipeline, the way an operator types it.
     const sh = await within(
       new Promise<Run>((resolve) => {
-        const c = spawn('bash', ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} ctl --api ${api} drill preview --region eu-west | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = spawn(
+          'bash',
+          ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} ctl --api ${api} drill preview --region eu-west | head -1`],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let out = '';
         let err = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -399,7 +403,10 @@ describe('meridian check', () => {
     expect(dir.code).toBe(0);
     expect(dir.stdout.trim().split('\n')).toHaveLength(good.length);
     const extra = tmp();
-    fs.writeFileSync(path.join(extra, 'broken.test.zone'), '$ORIGIN broken.test.\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 999.1.1.1\n');
+    fs.writeFileSync(
+      path.join(extra, 'broken.test.zone'),
+      '$ORIGIN broken.test.\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 999.1.1.1\n',
+    );
     const mix = await run(['check', path.join(shippedZones, good[0]!), extra]);
     expect(mix.code).toBe(1);
     expect(mix.stderr).toMatch(/broken\.test\.zone:4: /);
@@ -419,11 +426,19 @@ describe('meridian check', () => {
   it('--json lists files, zones and problems with file and line', async () => {
     const dir = tmp();
     fs.copyFileSync(path.join(shippedZones, good[0]!), path.join(dir, good[0]!));
-    fs.writeFileSync(path.join(dir, 'broken.test.zone'), '$ORIGIN broken.test.\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 999.1.1.1\n');
+    fs.writeFileSync(
+      path.join(dir, 'broken.test.zone'),
+      '$ORIGIN broken.test.\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 999.1.1.1\n',
+    );
     const r = await run(['check', '--json', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
-    const doc = JSON.parse(r.stdout) as { ok: boolean; files: string[]; zones: { zone: string; file: string }[]; problems: { file: string; line: number; code: string; message: string }[] };
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      files: string[];
+      zones: { zone: string; file: string }[];
+      problems: { file: string; line: number; code: string; message: string }[];
+    };
     expect(doc.ok).toBe(false);
     expect(doc.files.sort()).toEqual([path.join(dir, 'broken.test.zone'), path.join(dir, good[0]!)].sort());
     expect(doc.zones).toEqual([expect.objectContaining({ file: path.join(dir, good[0]!) })]);

@@ -109,7 +109,9 @@ beforeAll(async () => {
   const { stdout } = await run(process.execPath, [MAIN, 'serve', '--help']);
   serveFlags = new Set([...stdout.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]!));
   // A flag whose help line has no argument placeholder after it is a switch.
-  booleanFlags = new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)(\s+\S+)?/gm)].filter((m) => !m[2] || !/^\s+[A-Z]/.test(m[2])).map((m) => m[1]!));
+  booleanFlags = new Set(
+    [...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)(\s+\S+)?/gm)].filter((m) => !m[2] || !/^\s+[A-Z]/.test(m[2])).map((m) => m[1]!),
+  );
   expect(serveFlags.has('--dns')).toBe(true);
   expect(serveFlags.has('--admin')).toBe(true);
 });
@@ -238,7 +240,10 @@ function labelProblems(text: string): string[] {
       else for (const l of used) if (!labels.has(l)) problems.push(`${metric} has no label "${l}" (in ${expr})`);
     }
     for (const m of expr.matchAll(/\bby\s*\(([^)]*)\)/g)) {
-      for (const l of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const l of m[1]!
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         if (!TARGET_LABELS.has(l) && l !== 'le' && !inExpr.has(l)) problems.push(`by (${l}): no metric in the query has it (in ${expr})`);
       }
     }
@@ -300,16 +305,34 @@ describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
   });
 
   it('reads metric names out of PromQL as Prometheus would', () => {
-    expect([...metricNames('sum by (zone, rcode) (rate(a_total{instance=~"$instance",zone="x{y}"}[$__rate_interval])) / on(instance) group_left(region) b_info + 1e-9')].sort()).toEqual(['a_total', 'b_info']);
+    expect(
+      [
+        ...metricNames(
+          'sum by (zone, rcode) (rate(a_total{instance=~"$instance",zone="x{y}"}[$__rate_interval])) / on(instance) group_left(region) b_info + 1e-9',
+        ),
+      ].sort(),
+    ).toEqual(['a_total', 'b_info']);
     expect([...metricNames('histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m]))) > bool 0.5 and scalar(max(c))')].sort()).toEqual(['c', 'h_bucket']);
     // A metric the nodes do not have is reported, so the checks below can fail.
     expect(exposedNames('# TYPE meridian_zones gauge\nmeridian_zones 2\n').has('meridian_nope_total')).toBe(false);
-    expect([...sampleLabels('m_total{zone="a.",rcode="NOERROR"} 3\nh_bucket{le="0.1"} 1\n')].map(([k, v]) => [k, [...v]])).toEqual([['m_total', ['zone', 'rcode']], ['h_bucket', ['le']]]);
+    expect([...sampleLabels('m_total{zone="a.",rcode="NOERROR"} 3\nh_bucket{le="0.1"} 1\n')].map(([k, v]) => [k, [...v]])).toEqual([
+      ['m_total', ['zone', 'rcode']],
+      ['h_bucket', ['le']],
+    ]);
   });
 
   it('covers queries by zone and rcode, policy answers by region, health, check RTTs, etcd and build info', () => {
     const used = dashboardMetrics();
-    for (const m of ['meridian_dns_queries_total', 'meridian_policy_answers_total', 'meridian_region_status', 'meridian_endpoint_health', 'meridian_health_check_duration_seconds_bucket', 'meridian_etcd_up', 'meridian_build_info', 'process_cpu_seconds_total']) {
+    for (const m of [
+      'meridian_dns_queries_total',
+      'meridian_policy_answers_total',
+      'meridian_region_status',
+      'meridian_endpoint_health',
+      'meridian_health_check_duration_seconds_bucket',
+      'meridian_etcd_up',
+      'meridian_build_info',
+      'process_cpu_seconds_total',
+    ]) {
       expect(used.has(m), m).toBe(true);
     }
     const exprs = JSON.stringify(dashboard);
@@ -330,6 +353,8 @@ describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
           cells.add(`${x},${y}`);
         }
       }
+      // Grafana's own template variable, not a JavaScript template.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text ${datasource}
       if (p.type !== 'row') expect(p.datasource?.uid).toBe('${datasource}');
     }
     const ds = dashboard.templating.list.find((v) => (v as { name?: string }).name === 'datasource') as { type: string; query: string } | undefined;
@@ -347,7 +372,17 @@ describe('the Grafana dashboard (deploy/grafana/meridian.json)', () => {
 
   it('queries only metrics, and labels, that a cluster-mode node on etcd exposes', async () => {
     const prefix = `/dash-${process.pid}`;
-    const imported = await run(process.execPath, [MAIN, 'cluster', 'import', '--etcd', etcd!.url, '--etcd-prefix', prefix, '--zones', await busyZones(targets)]);
+    const imported = await run(process.execPath, [
+      MAIN,
+      'cluster',
+      'import',
+      '--etcd',
+      etcd!.url,
+      '--etcd-prefix',
+      prefix,
+      '--zones',
+      await busyZones(targets),
+    ]);
     expect(imported.stdout).toContain('imported');
     const node = await spawned(spawnMeridian(['--etcd', etcd!.url, '--etcd-prefix', prefix, '--node-id', 'dash', '--region', 'test']));
     const text = await busyMetrics(node.dnsPort, node.adminPort);
@@ -393,19 +428,30 @@ const k8sDocs: K8sDoc[] = fs
     }),
   );
 const workload = k8sDocs.find((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')!;
-const podSpec = workload?.spec.template.spec as { securityContext: { runAsNonRoot?: boolean; runAsUser?: number; sysctls?: { name: string; value: string }[] }; containers: Container[]; volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object }[] };
-const container = podSpec?.containers.find((c) => c.name === 'meridian')!;
+const podSpec = workload?.spec.template.spec as {
+  securityContext: { runAsNonRoot?: boolean; runAsUser?: number; sysctls?: { name: string; value: string }[] };
+  containers: Container[];
+  volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object }[];
+};
+const container = podSpec!.containers.find((c) => c.name === 'meridian')!;
 
 /** The volume mounted at the directory holding `file`, and its mount. */
 function volumeFor(file: string) {
-  const mount = container.volumeMounts.filter((m) => file === m.mountPath || file.startsWith(`${m.mountPath}/`)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  const mount = container.volumeMounts
+    .filter((m) => file === m.mountPath || file.startsWith(`${m.mountPath}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
   return mount ? { mount, volume: podSpec.volumes.find((v) => v.name === mount.name)! } : undefined;
 }
 
 describe('the Kubernetes manifests (deploy/kubernetes)', () => {
   it('are what kustomization.yaml lists: a Deployment, Services, a ConfigMap of zones', () => {
     const k = parseYaml(fs.readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-    expect(k.resources.sort()).toEqual(fs.readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort());
+    expect(k.resources.sort()).toEqual(
+      fs
+        .readdirSync(K8S)
+        .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+        .sort(),
+    );
     expect(workload).toBeDefined();
     expect(container).toBeDefined();
     expect(k8sDocs.filter((d) => d.kind === 'Service').length).toBeGreaterThan(0);
@@ -418,7 +464,12 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     const dns = portOf(flagValue(container.args, '--dns')!);
     const admin = portOf(flagValue(container.args, '--admin')!);
     const port = (name: string) => container.ports.find((p) => p.name === name);
-    expect(container.ports.filter((p) => p.containerPort === dns).map((p) => p.protocol ?? 'TCP').sort()).toEqual(['TCP', 'UDP']);
+    expect(
+      container.ports
+        .filter((p) => p.containerPort === dns)
+        .map((p) => p.protocol ?? 'TCP')
+        .sort(),
+    ).toEqual(['TCP', 'UDP']);
     expect(container.ports.some((p) => p.containerPort === admin && (p.protocol ?? 'TCP') === 'TCP')).toBe(true);
     for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
       if (!probe) continue;
@@ -476,7 +527,7 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     expect(state!.volume.configMap ?? state!.volume.secret).toBeUndefined();
   });
 
-  it('serve: a node started with the manifest\'s arguments and ConfigMap, mounted as the kubelet does, answers its probes and reloads an updated ConfigMap', async () => {
+  it("serve: a node started with the manifest's arguments and ConfigMap, mounted as the kubelet does, answers its probes and reloads an updated ConfigMap", async () => {
     const cm = k8sDocs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === volumeFor(flagValue(container.args, '--zones')!)!.volume.configMap!.name)!;
     // The kubelet's layout: files in a timestamped directory, `..data` pointing at it, and one
     // symlink per key through `..data`. An update writes a new directory and swaps `..data`.
@@ -491,11 +542,15 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     publish(cm.data!, '..2026_12_01_00_00_00.000000001');
     const secret = tmp('secret');
     fs.writeFileSync(path.join(secret, 'tokens.yaml'), '- { name: ops, role: write, token: deploy-test-token-0123456789abcdef }\n');
-    const args = rewrite(container.args.slice(1), {
-      '--zones': mount,
-      '--state': tmp('state'),
-      '--tokens': path.join(secret, path.basename(flagValue(container.args, '--tokens')!)),
-    }, ['--dns', '--admin']);
+    const args = rewrite(
+      container.args.slice(1),
+      {
+        '--zones': mount,
+        '--state': tmp('state'),
+        '--tokens': path.join(secret, path.basename(flagValue(container.args, '--tokens')!)),
+      },
+      ['--dns', '--admin'],
+    );
     const env = Object.fromEntries(((container as unknown as { env?: { name: string; value: string }[] }).env ?? []).map((e) => [e.name, e.value]));
     const node = await spawned(spawnMeridian(args, env));
     const admin = `http://127.0.0.1:${node.adminPort}`;
@@ -507,7 +562,7 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     // The tokens from the Secret are in force: the API wants one.
     expect((await fetch(`${admin}/v1/zones`)).status).toBe(401);
     // Every zone in the ConfigMap is served.
-    const zoneOf = (text: string) => (parseYaml(text) as { zone: string; soa: { serial: number } });
+    const zoneOf = (text: string) => parseYaml(text) as { zone: string; soa: { serial: number } };
     for (const text of Object.values(cm.data!)) {
       const r = await ask(node.dnsPort, zoneOf(text).zone, 'SOA');
       expect(r.rcode).toBe('NOERROR');
@@ -571,14 +626,27 @@ describe('the systemd unit (deploy/systemd/meridian.service)', () => {
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('AmbientCapabilities')).toBe('CAP_NET_BIND_SERVICE');
     expect(one('CapabilityBoundingSet')).toBe('CAP_NET_BIND_SERVICE');
-    for (const k of ['ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality']) expect(one(k), k).toBe('yes');
+    for (const k of [
+      'ProtectHome',
+      'PrivateTmp',
+      'PrivateDevices',
+      'ProtectKernelTunables',
+      'ProtectKernelModules',
+      'ProtectControlGroups',
+      'RestrictSUIDSGID',
+      'LockPersonality',
+    ])
+      expect(one(k), k).toBe('yes');
     // V8's JIT needs W+X memory: node cannot start with it.
     expect(service.has('MemoryDenyWriteExecute')).toBe(false);
     const stateDirs = (one('StateDirectory') ?? '').split(/\s+/).map((d) => `/var/lib/${d}`);
     const args = exec.slice(serveAt + 1);
     for (const flag of ['--zones', '--state']) {
       const dir = flagValue(args, flag)!;
-      expect(stateDirs.some((d) => dir === d || dir.startsWith(`${d}/`)), `${flag} ${dir} must be in a StateDirectory (ProtectSystem=strict)`).toBe(true);
+      expect(
+        stateDirs.some((d) => dir === d || dir.startsWith(`${d}/`)),
+        `${flag} ${dir} must be in a StateDirectory (ProtectSystem=strict)`,
+      ).toBe(true);
     }
   });
 
@@ -593,8 +661,23 @@ describe('the systemd unit (deploy/systemd/meridian.service)', () => {
     for (const d of [zones, state]) fs.chmodSync(d, 0o777);
     const caps = one('AmbientCapabilities')!.toLowerCase().replace(/^cap_/, '');
     const user = 'nobody'; // the unit's own user need not exist here; any non-root user will do
-    const setpriv = ['setpriv', `--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups', `--inh-caps=+${caps}`, `--ambient-caps=+${caps}`, `--bounding-set=-all,+${one('CapabilityBoundingSet')!.toLowerCase().replace(/^cap_/, '')}`, ...(one('NoNewPrivileges') === 'yes' ? ['--no-new-privs'] : [])];
-    const node = await startServing([...setpriv, process.execPath, MAIN, 'serve', ...rewrite(args, { '--zones': zones, '--state': state, '--dns': `${host}:${dnsPort}`, '--admin': '127.0.0.1:0' })]);
+    const setpriv = [
+      'setpriv',
+      `--reuid=${user}`,
+      `--regid=${user === 'nobody' ? 'nogroup' : user}`,
+      '--clear-groups',
+      `--inh-caps=+${caps}`,
+      `--ambient-caps=+${caps}`,
+      `--bounding-set=-all,+${one('CapabilityBoundingSet')!.toLowerCase().replace(/^cap_/, '')}`,
+      ...(one('NoNewPrivileges') === 'yes' ? ['--no-new-privs'] : []),
+    ];
+    const node = await startServing([
+      ...setpriv,
+      process.execPath,
+      MAIN,
+      'serve',
+      ...rewrite(args, { '--zones': zones, '--state': state, '--dns': `${host}:${dnsPort}`, '--admin': '127.0.0.1:0' }),
+    ]);
     expect(node.dns).toBe(`${host}:53`);
     const r = await ask(53, 'example.net', 'SOA', { host });
     expect(r.rcode).toBe('NOERROR');
@@ -616,7 +699,9 @@ describe('the systemd unit (deploy/systemd/meridian.service)', () => {
 /** Dockerfile instructions (continuations joined, comments dropped) in order. */
 function dockerfile(): { op: string; rest: string }[] {
   const out: { op: string; rest: string }[] = [];
-  const lines = read('Dockerfile').split('\n').filter((l) => !/^\s*#/.test(l));
+  const lines = read('Dockerfile')
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l));
   for (const l of lines.join('\n').replace(/\\\n/g, ' ').split('\n')) {
     const m = /^\s*([A-Z]+)\s+(.*)$/.exec(l);
     if (m) out.push({ op: m[1]!, rest: m[2]!.trim() });
@@ -631,9 +716,16 @@ function dockerIgnored(rules: string[], file: string): boolean {
   for (const raw of rules) {
     const negate = raw.startsWith('!');
     const pat = (negate ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, '');
-    const glob = (part: string) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+    const glob = (part: string) =>
+      part
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]');
     // `**/` is any number of directories, none included; a trailing `/**` is everything below.
-    const source = pat.split(/(\*\*\/|\/\*\*$|\*\*)/).map((part) => (part === '**/' ? '(?:.*/)?' : part === '/**' ? '(?:/.*)?' : part === '**' ? '.*' : glob(part))).join('');
+    const source = pat
+      .split(/(\*\*\/|\/\*\*$|\*\*)/)
+      .map((part) => (part === '**/' ? '(?:.*/)?' : part === '/**' ? '(?:/.*)?' : part === '**' ? '.*' : glob(part)))
+      .join('');
     const re = new RegExp(`^${source}$`);
     if (parents.some((p) => re.test(p))) ignored = !negate;
   }
@@ -643,12 +735,21 @@ function dockerIgnored(rules: string[], file: string): boolean {
 function filesUnder(rel: string): string[] {
   const abs = path.join(repoRoot, rel);
   if (!fs.statSync(abs).isDirectory()) return [rel];
-  return fs.readdirSync(abs, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(repoRoot, path.join(e.parentPath, e.name)));
+  return fs
+    .readdirSync(abs, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(repoRoot, path.join(e.parentPath, e.name)));
 }
 
 describe('the Dockerfile', () => {
   const ins = dockerfile();
-  const json = (op: string) => JSON.parse(ins.filter((i) => i.op === op).at(-1)!.rest.replace(/^CMD\s+/, '')) as string[];
+  const json = (op: string) =>
+    JSON.parse(
+      ins
+        .filter((i) => i.op === op)
+        .at(-1)!
+        .rest.replace(/^CMD\s+/, ''),
+    ) as string[];
   const cmd = json('CMD');
   const healthcheck = ins.find((i) => i.op === 'HEALTHCHECK')!;
   const hcCmd = JSON.parse(healthcheck.rest.slice(healthcheck.rest.indexOf('CMD') + 3).trim()) as string[];
@@ -656,11 +757,22 @@ describe('the Dockerfile', () => {
   const url = new URL(/https?:\/\/[^'"`]+/.exec(script)![0]);
 
   it('has OCI labels that agree with package.json and the base image, and EXPOSEs what CMD listens on', () => {
-    const labels = Object.fromEntries([...ins.filter((i) => i.op === 'LABEL').map((i) => i.rest).join(' ').matchAll(/([\w.-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const labels = Object.fromEntries(
+      [
+        ...ins
+          .filter((i) => i.op === 'LABEL')
+          .map((i) => i.rest)
+          .join(' ')
+          .matchAll(/([\w.-]+)="([^"]*)"/g),
+      ].map((m) => [m[1]!, m[2]!]),
+    );
     expect(labels['org.opencontainers.image.version']).toBe(pkg.version);
     expect(labels['org.opencontainers.image.licenses']).toBe(pkg.license);
     expect(labels['org.opencontainers.image.title']).toBe('meridian');
-    const base = ins.filter((i) => i.op === 'FROM').at(-1)!.rest.split(/\s+/)[0]!;
+    const base = ins
+      .filter((i) => i.op === 'FROM')
+      .at(-1)!
+      .rest.split(/\s+/)[0]!;
     expect(labels['org.opencontainers.image.base.name']).toBe(`docker.io/library/${base}`);
     expect(ins.find((i) => i.op === 'USER')?.rest).toBe('node');
     const exposed = ins.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.rest.split(/\s+/));
@@ -697,11 +809,16 @@ describe('the Dockerfile', () => {
   });
 
   it('.dockerignore keeps every COPY source and leaves tests, node_modules, dist and git out', () => {
-    const rules = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    const sources = ins.filter((i) => i.op === 'COPY' && !i.rest.includes('--from=')).flatMap((i) => {
-      const parts = i.rest.split(/\s+/).filter((p) => !p.startsWith('--'));
-      return parts.slice(0, -1);
-    });
+    const rules = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const sources = ins
+      .filter((i) => i.op === 'COPY' && !i.rest.includes('--from='))
+      .flatMap((i) => {
+        const parts = i.rest.split(/\s+/).filter((p) => !p.startsWith('--'));
+        return parts.slice(0, -1);
+      });
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
       const files = filesUnder(src).filter((f) => !f.endsWith('.test.ts'));
@@ -714,7 +831,8 @@ describe('the Dockerfile', () => {
     expect(dockerIgnored(['**/*.go'], 'a/b/c.go') && dockerIgnored(['**/*.go'], 'c.go') && dockerIgnored(['*/temp*'], 'somedir/temporary.txt')).toBe(true);
     expect(dockerIgnored(['*.md', '!README*.md', 'README-secret.md'], 'README-secret.md') && !dockerIgnored(['*.md', '!README*.md'], 'README.md')).toBe(true);
     expect(dockerIgnored(['**', '!src/**/*.ts'], 'src/errors.ts')).toBe(false);
-    for (const f of ['node_modules/yaml/package.json', 'dist/main.js', 'test/e2e/deploy.test.ts', '.git/HEAD', 'src/dns/pipeline.test.ts', 'bench/run.sh']) expect(dockerIgnored(rules, f), f).toBe(true);
+    for (const f of ['node_modules/yaml/package.json', 'dist/main.js', 'test/e2e/deploy.test.ts', '.git/HEAD', 'src/dns/pipeline.test.ts', 'bench/run.sh'])
+      expect(dockerIgnored(rules, f), f).toBe(true);
   });
 });
 
@@ -725,9 +843,22 @@ describe('the npm package', () => {
   it('ships dist/ (no source maps), zones, docs and deploy, and no src/, test/ or bench/', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
     const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    for (const f of ['dist/main.js', 'dist/admin/status/page.html', 'package.json', 'README.md', 'deploy/systemd/meridian.service', 'deploy/grafana/meridian.json', 'docs/operations.md']) expect(files, f).toContain(f);
+    for (const f of [
+      'dist/main.js',
+      'dist/admin/status/page.html',
+      'package.json',
+      'README.md',
+      'deploy/systemd/meridian.service',
+      'deploy/grafana/meridian.json',
+      'docs/operations.md',
+    ])
+      expect(files, f).toContain(f);
     expect(files.some((f) => f.startsWith('zones/'))).toBe(true);
-    for (const prefix of ['src/', 'test/', 'bench/', 'node_modules/', '.ci/', 'scripts/']) expect(files.filter((f) => f.startsWith(prefix)), prefix).toEqual([]);
+    for (const prefix of ['src/', 'test/', 'bench/', 'node_modules/', '.ci/', 'scripts/'])
+      expect(
+        files.filter((f) => f.startsWith(prefix)),
+        prefix,
+      ).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.ts'))).toEqual([]);
   });
 
@@ -742,7 +873,17 @@ describe('the npm package', () => {
     const checked = await run(process.execPath, [path.join(root, 'dist/main.js'), 'check', '--zones', path.join(root, 'zones')]);
     expect(checked.stdout).toMatch(/^ok /m);
     const port = await freePort();
-    const node = await startServing([process.execPath, path.join(root, 'dist/main.js'), 'serve', '--zones', path.join(root, 'zones'), '--dns', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']);
+    const node = await startServing([
+      process.execPath,
+      path.join(root, 'dist/main.js'),
+      'serve',
+      '--zones',
+      path.join(root, 'zones'),
+      '--dns',
+      `127.0.0.1:${port}`,
+      '--admin',
+      '127.0.0.1:0',
+    ]);
     const admin = `http://${node.admin}`;
     expect((await fetch(`${admin}/status`)).status).toBe(200); // the page copied into dist/
     expect(await (await fetch(`${admin}/metrics`)).text()).toContain(`meridian_build_info{version="${pkg.version}"`);

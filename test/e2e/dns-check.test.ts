@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
@@ -90,7 +90,14 @@ async function responder(reply: (q: dnsPacket.Packet) => Buffer | null): Promise
 }
 
 function answerTo(q: dnsPacket.Packet, change: Partial<dnsPacket.Packet> = {}): Buffer {
-  return dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 5, data: '192.0.2.1' }], ...change });
+  return dnsPacket.encode({
+    type: 'response',
+    id: q.id,
+    flags: dnsPacket.AUTHORITATIVE_ANSWER,
+    questions: q.questions,
+    answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 5, data: '192.0.2.1' }],
+    ...change,
+  });
 }
 
 describe('dns probes against a real Meridian', () => {
@@ -107,7 +114,10 @@ describe('dns probes against a real Meridian', () => {
   it('the expected records → up; other records → down, naming what is missing and what is not expected', async () => {
     expect(await probeDns(spec({ name: 'www.svc.test', expect: ['192.0.2.2', '192.0.2.1'] }, port))).toMatchObject({ up: true, reason: 'ok' });
     expect(await probeDns(spec({ name: 'www.svc.test' }, port))).toMatchObject({ up: true, reason: 'ok' });
-    expect(await probeDns(spec({ name: 'www.svc.test', expect: ['192.0.2.1', '192.0.2.9'] }, port))).toMatchObject({ up: false, reason: 'rdata mismatch: missing 192.0.2.9; unexpected 192.0.2.2' });
+    expect(await probeDns(spec({ name: 'www.svc.test', expect: ['192.0.2.1', '192.0.2.9'] }, port))).toMatchObject({
+      up: false,
+      reason: 'rdata mismatch: missing 192.0.2.9; unexpected 192.0.2.2',
+    });
   });
 
   it('the rcode is judged: NXDOMAIN is down by default, up when it is the expected rcode', async () => {
@@ -124,7 +134,10 @@ describe('dns probes against a real Meridian', () => {
     expect(udp).toMatch(/ANSWER: 0/);
     const quoted = BIG.map((s) => `"${s}"`);
     expect(await probeDns(spec({ name: 'big.svc.test', qtype: 'TXT', expect: quoted }, port))).toMatchObject({ up: true, reason: 'ok' });
-    expect(await probeDns(spec({ name: 'big.svc.test', qtype: 'TXT', expect: quoted.slice(1) }, port))).toMatchObject({ up: false, reason: expect.stringMatching(/^rdata mismatch: unexpected "0a{99}"$/) });
+    expect(await probeDns(spec({ name: 'big.svc.test', qtype: 'TXT', expect: quoted.slice(1) }, port))).toMatchObject({
+      up: false,
+      reason: expect.stringMatching(/^rdata mismatch: unexpected "0a{99}"$/),
+    });
   });
 });
 
@@ -138,7 +151,9 @@ describe.skipIf(!hasCommand('unbound'))('dns probes against unbound (another imp
     port = await freePort();
     const dir = zonesDir({});
     const conf = path.join(dir, 'unbound.conf');
-    fs.writeFileSync(conf, `server:
+    fs.writeFileSync(
+      conf,
+      `server:
   interface: 127.0.0.1
   port: ${port}
   do-daemonize: no
@@ -164,7 +179,8 @@ describe.skipIf(!hasCommand('unbound'))('dns probes against unbound (another imp
 stub-zone:
   name: "svc.test"
   stub-addr: 127.0.0.1@${meridianPort}
-`);
+`,
+    );
     unbound = startDaemon('unbound', ['-d', '-c', conf]);
     await waitFor(async () => (await dig(port, ['local.test', 'SOA', '+short'])).includes('hostmaster'), 15_000, 200);
   });
@@ -174,14 +190,25 @@ stub-zone:
   });
 
   it('local data: MX and SOA records compared in presentation form, names without regard to case', async () => {
-    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['20 backup.local.test.', '10 mail.local.test.'] }, port))).toMatchObject({ up: true, reason: 'ok' });
-    expect(await probeDns(spec({ name: 'local.test', qtype: 'SOA', expect: ['ns.local.test. hostmaster.local.test. 7 3600 600 86400 60'] }, port))).toMatchObject({ up: true, reason: 'ok' });
-    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['10 mail.local.test.'] }, port))).toMatchObject({ up: false, reason: 'rdata mismatch: unexpected 20 backup.local.test.' });
+    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['20 backup.local.test.', '10 mail.local.test.'] }, port))).toMatchObject({
+      up: true,
+      reason: 'ok',
+    });
+    expect(
+      await probeDns(spec({ name: 'local.test', qtype: 'SOA', expect: ['ns.local.test. hostmaster.local.test. 7 3600 600 86400 60'] }, port)),
+    ).toMatchObject({ up: true, reason: 'ok' });
+    expect(await probeDns(spec({ name: 'local.test', qtype: 'MX', expect: ['10 mail.local.test.'] }, port))).toMatchObject({
+      up: false,
+      reason: 'rdata mismatch: unexpected 20 backup.local.test.',
+    });
     expect(await probeDns(spec({ name: 'nothing.local.test', rcode: 'NXDOMAIN' }, port))).toMatchObject({ up: true, reason: 'ok' });
   });
 
   it('recursion: true checks a resolver: unbound asks Meridian and the answer is judged', async () => {
-    expect(await probeDns(spec({ name: 'www.svc.test', recursion: true, expect: ['192.0.2.1', '192.0.2.2'] }, port, 1500))).toMatchObject({ up: true, reason: 'ok' });
+    expect(await probeDns(spec({ name: 'www.svc.test', recursion: true, expect: ['192.0.2.1', '192.0.2.2'] }, port, 1500))).toMatchObject({
+      up: true,
+      reason: 'ok',
+    });
   });
 });
 
@@ -297,11 +324,15 @@ async function health(node: MeridianProcess): Promise<Map<string, HealthView>> {
  */
 async function until(node: MeridianProcess, want: Record<string, [string, string | RegExp]>): Promise<void> {
   for (const [ep, [state, reason]] of Object.entries(want)) {
-    await waitFor(async () => {
-      const v = (await health(node)).get(ep);
-      const r = v?.votes[0]?.reason ?? '';
-      return v?.state === state && (typeof reason === 'string' ? r === reason : reason.test(r));
-    }, 20_000, 200);
+    await waitFor(
+      async () => {
+        const v = (await health(node)).get(ep);
+        const r = v?.votes[0]?.reason ?? '';
+        return v?.state === state && (typeof reason === 'string' ? r === reason : reason.test(r));
+      },
+      20_000,
+      200,
+    );
   }
 }
 
@@ -326,7 +357,12 @@ describe('a zone with dns checks, judged by a running node', () => {
 
     // The target stops: every dns check is down (nothing answers on the port).
     await stop(target);
-    await until(node, { 'p/ok': ['down', /^(refused|timeout)$/], 'p/big': ['down', /^(refused|timeout)$/], 'p/rdata': ['down', /^(refused|timeout)$/], 'p/rcode': ['down', /^(refused|timeout)$/] });
+    await until(node, {
+      'p/ok': ['down', /^(refused|timeout)$/],
+      'p/big': ['down', /^(refused|timeout)$/],
+      'p/rdata': ['down', /^(refused|timeout)$/],
+      'p/rcode': ['down', /^(refused|timeout)$/],
+    });
 
     // It comes back on the same port: the same verdicts as before.
     target = await serve(['--dns', `127.0.0.1:${port}`, '--zones', targetZones, '--no-checks']);

@@ -39,7 +39,11 @@ describe('a live drill of the shipped zone on a three-node cluster', () => {
     const imported = await meridian(['cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', dir]);
     expect(imported.code, imported.out).toBe(0);
     const nodes: MeridianProcess[] = [];
-    for (const [id, region] of [['n1', 'eu-west'], ['n2', 'us-east'], ['n3', 'ap-southeast']] as const) {
+    for (const [id, region] of [
+      ['n1', 'eu-west'],
+      ['n2', 'us-east'],
+      ['n3', 'ap-southeast'],
+    ] as const) {
       const n = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', id, '--region', region, '--lease-ttl', '5', '--no-checks']);
       procs.push(n.child);
       nodes.push(n);

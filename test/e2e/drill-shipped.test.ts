@@ -87,7 +87,10 @@ async function serve(): Promise<MeridianProcess> {
 }
 
 async function api(p: MeridianProcess, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, {
+    method,
+    ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, json: await res.json().catch(() => undefined) };
 }
 
@@ -149,21 +152,36 @@ describe('drill preview on the shipped zone', () => {
       expect(v.changed).toBe(false);
     }
     for (const v of rec('canary').vantage) {
-      expect(shareOf(v.before)).toEqual(new Map([['198.51.100.10 198.51.100.11', 0.9], ['198.51.100.20 198.51.100.21', 0.1]]));
+      expect(shareOf(v.before)).toEqual(
+        new Map([
+          ['198.51.100.10 198.51.100.11', 0.9],
+          ['198.51.100.20 198.51.100.21', 0.1],
+        ]),
+      );
     }
     // Sticky: one endpoint per client network.
     for (const v of rec('shop').vantage) expect(v.before).toHaveLength(1);
     // web-use is weighted 3:1.
     const us = rec('api').vantage.find((v) => v.country === 'US')!;
-    expect(shareOf(us.before)).toEqual(new Map([['198.51.100.10', 0.75], ['198.51.100.11', 0.25]]));
+    expect(shareOf(us.before)).toEqual(
+      new Map([
+        ['198.51.100.10', 0.75],
+        ['198.51.100.11', 0.25],
+      ]),
+    );
     // Irish clients of api lose eu-west (2:2) and all go to eu-central.
     const ie = rec('api').vantage.find((v) => v.country === 'IE')!;
-    expect(shareOf(ie.before)).toEqual(new Map([['203.0.113.10', 0.5], ['203.0.113.11', 0.5]]));
+    expect(shareOf(ie.before)).toEqual(
+      new Map([
+        ['203.0.113.10', 0.5],
+        ['203.0.113.11', 0.5],
+      ]),
+    );
     expect(ie).toMatchObject({ changed: true, moved_share: 1, to_regions: ['eu-central'] });
     expect(pv.capacity.find((c) => c.region === 'eu-west')).toMatchObject({ usable_before: 3, usable_after: 0 });
   });
 
-  it('a drill of a region holding none of a record\'s endpoints changes nothing for it', async () => {
+  it("a drill of a region holding none of a record's endpoints changes nothing for it", async () => {
     for (const { id: region } of doc.regions) {
       const pv = (await api(node, 'POST', '/v1/drills', { region, mode: 'preview', min_healthy_regions: 0 })).json as Preview;
       let untouched = 0;
@@ -225,7 +243,11 @@ describe('live drills on the shipped zone', () => {
     const rec = `/v1/zones/${ORIGIN}/records/nearest/A`;
     const original = (await api(p, 'GET', rec)).json;
     expect(original).toMatchObject({ name: 'nearest', type: 'A' });
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, 'run', '--region', 'eu-west', '--for', '6s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, 'run', '--region', 'eu-west', '--for', '6s'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -239,16 +261,28 @@ describe('live drills on the shipped zone', () => {
     // Put it back before the drill ends, so that the target returns and only the predictions fail.
     expect((await api(p, 'PUT', rec, original)).status).toBe(200);
     expect(await code).toBe(1);
-    expect(out).toMatch(/FAIL\s+predictions\s+\d+ of \d+ record × vantage pairs broke the preview: nearest\.gslb\.example\.org\. A from \w\w \([\d./]+\) on node 127\.0\.0\.1:\d+ answered 203\.0\.113\.30, not one of the predicted/);
-    expect(out).toMatch(new RegExp(`node 127\\.0\\.0\\.1:${p.dnsPort} {2}nearest\\.gslb\\.example\\.org\\. A from IE \\(87\\.32\\.0\\.0/24\\): 203\\.0\\.113\\.30 — not one of the predicted candidates`));
+    expect(out).toMatch(
+      /FAIL\s+predictions\s+\d+ of \d+ record × vantage pairs broke the preview: nearest\.gslb\.example\.org\. A from \w\w \([\d./]+\) on node 127\.0\.0\.1:\d+ answered 203\.0\.113\.30, not one of the predicted/,
+    );
+    expect(out).toMatch(
+      new RegExp(
+        `node 127\\.0\\.0\\.1:${p.dnsPort} {2}nearest\\.gslb\\.example\\.org\\. A from IE \\(87\\.32\\.0\\.0/24\\): 203\\.0\\.113\\.30 — not one of the predicted candidates`,
+      ),
+    );
     expect(out).toMatch(/pass\s+traffic_returned/);
     const id = /^drill (\S+):/m.exec(out)![1]!;
     const report = (await api(p, 'GET', `/v1/drills/${id}`)).json;
-    expect(report.violations).toEqual(expect.arrayContaining([expect.objectContaining({ node: `127.0.0.1:${p.dnsPort}`, name: `nearest.${ORIGIN}.`, country: 'IE', answer: ['203.0.113.30'] })]));
+    expect(report.violations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ node: `127.0.0.1:${p.dnsPort}`, name: `nearest.${ORIGIN}.`, country: 'IE', answer: ['203.0.113.30'] }),
+      ]),
+    );
     const ie = report.observations.find((o: { name: string; country: string }) => o.name === `nearest.${ORIGIN}.` && o.country === 'IE');
     expect(ie.matches_prediction).toBe(false);
     // The records the edit did not touch still held to their predictions.
-    expect(report.observations.filter((o: { name: string }) => o.name === `mv.${ORIGIN}.`).every((o: { matches_prediction: boolean }) => o.matches_prediction)).toBe(true);
+    expect(
+      report.observations.filter((o: { name: string }) => o.name === `mv.${ORIGIN}.`).every((o: { matches_prediction: boolean }) => o.matches_prediction),
+    ).toBe(true);
   }, 60_000);
 
   it('a drill whose answers stay predicted but whose shares are off fails the share check', async () => {
@@ -258,18 +292,28 @@ describe('live drills on the shipped zone', () => {
     // German clients of api are predicted to get euw-a and euw-b half and half (weights 2:2), but
     // an operator drains euw-a during the drill: every answer is still a candidate (euw-b), at 100%.
     expect((await api(p, 'POST', '/v1/overrides', { endpoint: 'web-euw/euw-a', kind: 'drain', reason: 'disk swap' })).status).toBe(201);
-    const report = await waitFor(async () => {
-      const r = (await api(p, 'GET', `/v1/drills/${start.json.id}`)).json;
-      return r.state === 'done' ? r : null;
-    }, 45_000, 250);
+    const report = await waitFor(
+      async () => {
+        const r = (await api(p, 'GET', `/v1/drills/${start.json.id}`)).json;
+        return r.state === 'done' ? r : null;
+      },
+      45_000,
+      250,
+    );
     expect(report.violations).toEqual([]);
     const predictions = report.checks.find((c: { rule: string }) => c.rule === 'predictions');
     expect(predictions.pass).toBe(false);
-    expect(predictions.detail).toMatch(/api\.gslb\.example\.org\. A from DE on node 127\.0\.0\.1:\d+: 203\.0\.113\.10 got [\d.]+% of \d+ answers, predicted 50% ± [\d.]+%/);
+    expect(predictions.detail).toMatch(
+      /api\.gslb\.example\.org\. A from DE on node 127\.0\.0\.1:\d+: 203\.0\.113\.10 got [\d.]+% of \d+ answers, predicted 50% ± [\d.]+%/,
+    );
     const obs = report.observations.find((o: { name: string; country: string }) => o.name === `api.${ORIGIN}.` && o.country === 'DE');
     expect(obs.matches_prediction).toBe(false);
-    expect(obs.predicted.map((c: Candidate) => [c.answer.join(' '), c.share])).toEqual([['203.0.113.10', 0.5], ['203.0.113.11', 0.5]]);
+    expect(obs.predicted.map((c: Candidate) => [c.answer.join(' '), c.share])).toEqual([
+      ['203.0.113.10', 0.5],
+      ['203.0.113.11', 0.5],
+    ]);
     // The rest of the drill held.
-    for (const rule of ['converged', 'no_client_without_answer', 'traffic_returned']) expect(report.checks.find((c: { rule: string }) => c.rule === rule).pass, rule).toBe(true);
+    for (const rule of ['converged', 'no_client_without_answer', 'traffic_returned'])
+      expect(report.checks.find((c: { rule: string }) => c.rule === rule).pass, rule).toBe(true);
   }, 60_000);
 });

@@ -45,14 +45,20 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function node(zone = ZONE, state?: string): Promise<{ p: MeridianProcess; api: (m: string, u: string, b?: unknown) => Promise<{ status: number; json: any }> }> {
+async function node(
+  zone = ZONE,
+  state?: string,
+): Promise<{ p: MeridianProcess; api: (m: string, u: string, b?: unknown) => Promise<{ status: number; json: any }> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-drill-'));
   dirs.push(dir);
   fs.writeFileSync(path.join(dir, 'drill.test.yaml'), zone);
   const p = await spawnMeridian(['--zones', dir, '--no-checks', ...(state ? ['--state', state] : [])]);
   procs.push(p);
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+    const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, {
+      method,
+      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, json: await res.json().catch(() => undefined) };
   };
   return { p, api };
@@ -77,7 +83,12 @@ describe('drills', () => {
       to_regions: ['us'],
     });
     expect(r.json.passed).toBe(true);
-    expect(r.json.capacity.find((c: { region: string }) => c.region === 'eu')).toMatchObject({ usable_before: 3, usable_after: 0, weight_before: 3, weight_after: 0 });
+    expect(r.json.capacity.find((c: { region: string }) => c.region === 'eu')).toMatchObject({
+      usable_before: 3,
+      usable_after: 0,
+      weight_before: 3,
+      weight_after: 0,
+    });
     expect(r.json.safety.every((c: { pass: boolean }) => c.pass)).toBe(true);
     // Nothing changed.
     expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
@@ -89,10 +100,14 @@ describe('drills', () => {
     const start = await api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 2, reason: 'quarterly drill' });
     expect(start.status).toBe(202);
     expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data)).toEqual(['10.2.0.1']);
-    const report = await waitFor(async () => {
-      const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
-      return r.state === 'done' ? r : null;
-    }, 15_000, 200);
+    const report = await waitFor(
+      async () => {
+        const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+        return r.state === 'done' ? r : null;
+      },
+      15_000,
+      200,
+    );
     expect(report.nodes[0].drained_after_ms).toBeLessThan(1000);
     expect(report.nodes[0].restored_after_ms).toBeLessThan(1000);
     expect(report.empty_or_servfail).toBe(0);
@@ -125,10 +140,14 @@ describe('drills', () => {
     expect(start.status).toBe(202);
     // Now the other region goes down too: www would be left with nothing usable.
     expect((await api('POST', '/v1/overrides', { region: 'us', kind: 'force_down', reason: 'real outage' })).status).toBe(201);
-    const report = await waitFor(async () => {
-      const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
-      return r.state === 'aborted' ? r : null;
-    }, 5_000, 100);
+    const report = await waitFor(
+      async () => {
+        const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+        return r.state === 'aborted' ? r : null;
+      },
+      5_000,
+      100,
+    );
     expect(report.timeline.at(-1)).toMatchObject({ event: 'aborted', detail: expect.stringContaining('www.drill.test. A') });
     // The drill's drain is gone; the real outage's override stays.
     expect((await api('GET', '/v1/overrides')).json.overrides.map((o: { id: string }) => o.id)).toEqual(['region:us']);
@@ -147,10 +166,14 @@ describe('drills', () => {
     expect((await api('GET', `/v1/drills/${start.json.id}`)).json.state).toBe('running');
     // Whereas taking eu's pool down too would leave www with nothing usable because of the drill.
     expect((await api('POST', '/v1/overrides', { region: 'eu', kind: 'force_down', reason: 'real outage' })).status).toBe(201);
-    const report = await waitFor(async () => {
-      const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
-      return r.state === 'aborted' ? r : null;
-    }, 5_000, 100);
+    const report = await waitFor(
+      async () => {
+        const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+        return r.state === 'aborted' ? r : null;
+      },
+      5_000,
+      100,
+    );
     expect(report.timeline.at(-1)).toMatchObject({ event: 'aborted', detail: expect.stringContaining('www.drill.test. A') });
     expect(report.timeline.at(-1).detail).not.toContain('solo');
   });
@@ -184,7 +207,8 @@ describe('drills', () => {
 
   it('meridian drill preview and run print a readable report', async () => {
     const { p } = await node();
-    const drill = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, ...args]);
+    const drill = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'drill', '--api', `http://127.0.0.1:${p.adminPort}`, ...args]);
     const pv = await drill('preview', '--region', 'eu');
     expect(pv.stdout).toMatch(/^\d+ answers change \(record × vantage point, of 1 policy records from \d+ vantage points; shares exact\)$/m);
     expect(pv.stdout).toMatch(/^www\.drill\.test\. A {2}from [A-Z, ]*DE/m);

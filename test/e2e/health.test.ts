@@ -79,15 +79,21 @@ async function answer(node: MeridianProcess): Promise<string> {
   return (await dig(node.dnsPort, ['app.hc.test', 'A', '+short'])).trim().split('\n').sort().join(' ');
 }
 
-async function healthOf(node: MeridianProcess): Promise<{ endpoint: string; state: string; votes: { checker: string; up: boolean; fresh: boolean; reason: string; rtt_ms: number; age_ms: number }[] }[]> {
+async function healthOf(
+  node: MeridianProcess,
+): Promise<{ endpoint: string; state: string; votes: { checker: string; up: boolean; fresh: boolean; reason: string; rtt_ms: number; age_ms: number }[] }[]> {
   const res = await fetch(`http://127.0.0.1:${node.adminPort}/v1/health`);
   return ((await res.json()) as { endpoints: never[] }).endpoints;
 }
 
 function spawnChecker(region: string, zones: string, node: MeridianProcess): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'checker', '--region', region, '--zones', zones, '--node', `http://127.0.0.1:${node.adminPort}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'dist/main.js'), 'checker', '--region', region, '--zones', zones, '--node', `http://127.0.0.1:${node.adminPort}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   procs.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -118,7 +124,10 @@ describe('a failover record follows real health checks (dig through the running 
     a!.status = 500;
     await waitFor(async () => (await answer(node)) === '127.0.0.22', 10_000, 200);
     const view = await healthOf(node);
-    expect(view.find((e) => e.endpoint === 'first/a')).toMatchObject({ state: 'down', votes: [expect.objectContaining({ checker: 'primary', reason: 'status 500' })] });
+    expect(view.find((e) => e.endpoint === 'first/a')).toMatchObject({
+      state: 'down',
+      votes: [expect.objectContaining({ checker: 'primary', reason: 'status 500' })],
+    });
 
     // The whole first tier dies (server stopped): failover to the second tier.
     await b!.stop();
@@ -130,7 +139,11 @@ describe('a failover record follows real health checks (dig through the running 
     await waitFor(async () => (await answer(node)) === '127.0.0.21 127.0.0.22', 10_000, 200);
 
     // Every change was one structured log line.
-    const changes = node.logs.join('\n').split('\n').filter((l) => l.includes('"endpoint health changed"')).map((l) => JSON.parse(l) as { endpoint: string; from: string; to: string });
+    const changes = node.logs
+      .join('\n')
+      .split('\n')
+      .filter((l) => l.includes('"endpoint health changed"'))
+      .map((l) => JSON.parse(l) as { endpoint: string; from: string; to: string });
     expect(changes).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ endpoint: 'first/a', from: 'up', to: 'down' }),
@@ -142,7 +155,7 @@ describe('a failover record follows real health checks (dig through the running 
 });
 
 describe('quorum across three checker regions', () => {
-  it('one checker with a broken view is outvoted; a killed checker\'s votes go stale', async () => {
+  it("one checker with a broken view is outvoted; a killed checker's votes go stale", async () => {
     const port = await freePort();
     await startTargets(port);
     const good = zonesDir(zoneText(port));
@@ -155,11 +168,15 @@ describe('quorum across three checker regions', () => {
 
     // All three vote on both endpoints of the first tier; the broken one says down, the quorum
     // (majority) says up. (Waiting on first/a alone raced first/b's votes.)
-    const first = await waitFor(async () => {
-      const h = await healthOf(node);
-      const judged = ['first/a', 'first/b'].map((ep) => h.find((e) => e.endpoint === ep));
-      return judged.every((v) => v && v.votes.length === 3 && v.votes.every((x) => x.fresh) && v.state === 'up') ? judged[0] : null;
-    }, 15_000, 200);
+    const first = await waitFor(
+      async () => {
+        const h = await healthOf(node);
+        const judged = ['first/a', 'first/b'].map((ep) => h.find((e) => e.endpoint === ep));
+        return judged.every((v) => v && v.votes.length === 3 && v.votes.every((x) => x.fresh) && v.state === 'up') ? judged[0] : null;
+      },
+      15_000,
+      200,
+    );
     expect(first.votes.find((v) => v.checker === 'ap')).toMatchObject({ up: false });
     // The checker sends `rttMs` this release (health/remote.ts, for nodes of the previous release); the node shows both names and each vote's age.
     for (const v of first.votes) expect(v).toEqual(expect.objectContaining({ rtt_ms: expect.any(Number), age_ms: expect.any(Number) }));
@@ -169,10 +186,14 @@ describe('quorum across three checker regions', () => {
     // Kill a good checker: after stale_after (3 s) its vote stops counting; 1 up of 2 fresh
     // is not a majority, so the first tier is judged down and the answer fails over.
     r1.kill('SIGKILL');
-    const after = await waitFor(async () => {
-      const v = (await healthOf(node)).find((e) => e.endpoint === 'first/a');
-      return v && v.votes.find((x) => x.checker === 'eu')?.fresh === false && v.state === 'down' ? v : null;
-    }, 15_000, 200);
+    const after = await waitFor(
+      async () => {
+        const v = (await healthOf(node)).find((e) => e.endpoint === 'first/a');
+        return v && v.votes.find((x) => x.checker === 'eu')?.fresh === false && v.state === 'down' ? v : null;
+      },
+      15_000,
+      200,
+    );
     expect(after.votes.filter((v) => v.fresh)).toHaveLength(2);
     // Every endpoint is now judged down the same way (1 up of 2 fresh), so the record fails
     // open (on_all_down: serve_all) rather than answering nothing.
@@ -218,7 +239,11 @@ describe('vote API', () => {
   it('rejects a malformed vote batch with problem+json and changes nothing', async () => {
     const port = await freePort();
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
-    const res = await fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker: 'x', votes: [{ endpoint: 'first/a', up: 'yes' }] }) });
+    const res = await fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ checker: 'x', votes: [{ endpoint: 'first/a', up: 'yes' }] }),
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect((await healthOf(node)).every((e) => e.votes.length === 0)).toBe(true);
@@ -228,15 +253,24 @@ describe('vote API', () => {
     const port = await freePort();
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
     const vote = (endpoint: string, checker: string, up: boolean) => ({ endpoint, checker, up, rtt_ms: 1, reason: up ? 'ok' : 'refused', at: Date.now() });
-    const post = (checker: string, votes: unknown[]) => fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker, votes }) });
+    const post = (checker: string, votes: unknown[]) =>
+      fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ checker, votes }),
+      });
     // Checks configured but no vote yet: nobody has looked, so no region claims to be healthy.
-    const before = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as { regions: { id: string; status: string; members: { status: string; check: string | null }[] }[] };
+    const before = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as {
+      regions: { id: string; status: string; members: { status: string; check: string | null }[] }[];
+    };
     for (const r of before.regions) {
       expect(r.status, r.id).toBe('unchecked');
       for (const m of r.members) expect(m).toMatchObject({ status: 'unknown', check: 'web' });
     }
     expect((await post('eu', [vote('first/a', 'eu', false), vote('first/b', 'eu', true), vote('second/c', 'eu', false)])).status).toBe(202);
-    const { regions } = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as { regions: { id: string; status: string; endpoints: Record<string, number>; members: { votes: unknown[] }[] }[] };
+    const { regions } = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions`)).json()) as {
+      regions: { id: string; status: string; endpoints: Record<string, number>; members: { votes: unknown[] }[] }[];
+    };
     const byId = Object.fromEntries(regions.map((r) => [r.id, r]));
     expect(byId['primary']).toMatchObject({ status: 'degraded', endpoints: { total: 2, up: 1, down: 1 } });
     expect(byId['backup']).toMatchObject({ status: 'down', endpoints: { total: 1, down: 1 } });
@@ -248,7 +282,8 @@ describe('vote API', () => {
     const port = await freePort();
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
     const base = `http://127.0.0.1:${node.adminPort}`;
-    const post = (votes: unknown[]) => fetch(`${base}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker: 'eu', votes }) });
+    const post = (votes: unknown[]) =>
+      fetch(`${base}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker: 'eu', votes }) });
     const at = Date.now();
     // A vote with neither name is refused, with the new name in the reason, and changes nothing.
     const bad = await post([{ endpoint: 'first/a', checker: 'eu', up: true, reason: 'ok', at }]);
@@ -260,7 +295,9 @@ describe('vote API', () => {
     expect((await post([{ endpoint: 'first/b', checker: 'eu', up: false, rtt_ms: 12, reason: 'refused', at }])).status).toBe(202);
 
     type Aliased = { rtt_ms: number; rttMs: number; age_ms: number; ageMs: number };
-    const health = (await (await fetch(`${base}/v1/health`)).json()) as { endpoints: { endpoint: string; stale_after_ms: number; staleAfterMs: number; votes: Aliased[] }[] };
+    const health = (await (await fetch(`${base}/v1/health`)).json()) as {
+      endpoints: { endpoint: string; stale_after_ms: number; staleAfterMs: number; votes: Aliased[] }[];
+    };
     const a = health.endpoints.find((e) => e.endpoint === 'first/a')!;
     const b = health.endpoints.find((e) => e.endpoint === 'first/b')!;
     expect(a.votes[0]!.rtt_ms).toBe(7.5);
@@ -269,7 +306,11 @@ describe('vote API', () => {
     expect(a.staleAfterMs).toBe(a.stale_after_ms);
     const regions = (await (await fetch(`${base}/v1/regions`)).json()) as { regions: { members: { endpoint: string; votes: Aliased[] }[] }[] };
     const status = (await (await fetch(`${base}/v1/regions/primary/status`)).json()) as { endpoints_detail: { endpoint: string; votes: Aliased[] }[] };
-    const all = [...health.endpoints.flatMap((e) => e.votes), ...regions.regions.flatMap((r) => r.members.flatMap((m) => m.votes)), ...status.endpoints_detail.flatMap((e) => e.votes)];
+    const all = [
+      ...health.endpoints.flatMap((e) => e.votes),
+      ...regions.regions.flatMap((r) => r.members.flatMap((m) => m.votes)),
+      ...status.endpoints_detail.flatMap((e) => e.votes),
+    ];
     expect(all.length).toBeGreaterThanOrEqual(5);
     for (const v of all) {
       expect(v.rttMs).toBe(v.rtt_ms);

@@ -21,7 +21,15 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 describe('meridian serve lifecycle', () => {
   it('logs the zones, record counts and bound addresses at startup', async () => {
     proc = await spawnMeridian(['--zones', shippedZones]);
-    const line = proc.logs.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((r) => r?.['msg'] === 'meridian serving')!;
+    const line = proc.logs
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return null;
+        }
+      })
+      .find((r) => r?.['msg'] === 'meridian serving')!;
     expect(line['dns']).toBe(`127.0.0.1:${proc.dnsPort}`);
     expect(line['admin']).toBe(`127.0.0.1:${proc.adminPort}`);
     expect(line['zones']).toEqual(expect.arrayContaining([expect.objectContaining({ zone: 'example.net.', records: expect.any(Number) })]));

@@ -64,7 +64,10 @@ interface Received {
 }
 
 /** A fake secondary: a UDP socket on loopback that records every datagram and answers as told. */
-async function fakeSecondary(answer: (n: number, msg: Buffer) => boolean, host = '127.0.0.1'): Promise<{ port: number; socket: dgram.Socket; received: Received[]; close(): Promise<void> }> {
+async function fakeSecondary(
+  answer: (n: number, msg: Buffer) => boolean,
+  host = '127.0.0.1',
+): Promise<{ port: number; socket: dgram.Socket; received: Received[]; close(): Promise<void> }> {
   const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const received: Received[] = [];
   socket.on('message', (msg, rinfo) => {

@@ -51,7 +51,13 @@ afterAll(async () => {
 });
 
 /** One real request; the response is kept for the check against the document. */
-async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, on = node): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  on = node,
+): Promise<{ status: number; headers: Headers; json: any; text: string }> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -59,7 +65,7 @@ async function call(method: string, url: string, body?: unknown, headers: Record
   }
   const res = await fetch(`http://127.0.0.1:${on.admin.port}${url}`, init);
   const text = await res.text();
-  seen.push({ method, path: url.split('?')[0]!, status: res.status, type: res.headers.get('content-type')?.split(';')[0]!.trim() ?? null, text });
+  seen.push({ method, path: url.split('?')[0]!, status: res.status, type: res.headers.get('content-type')?.split(';')[0]?.trim() ?? null, text });
   let json: any;
   try {
     json = JSON.parse(text);
@@ -74,7 +80,10 @@ const ZONE = {
   ttl: 300,
   soa: { mname: 'ns1', rname: 'hostmaster', serial: 1, refresh: '1h', retry: '10m', expire: '1w', minimum: 60 },
   ns: ['ns1'],
-  records: [{ name: 'ns1', type: 'A', value: '192.0.2.53' }, { name: 'www', type: 'A', values: ['192.0.2.80'] }],
+  records: [
+    { name: 'ns1', type: 'A', value: '192.0.2.53' },
+    { name: 'www', type: 'A', values: ['192.0.2.80'] },
+  ],
 };
 const MASTER = '$ORIGIN imported.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n';
 
@@ -188,7 +197,10 @@ async function driveEveryRoute(): Promise<void> {
 
   // health
   await expectStatus(200, 'GET', '/v1/health');
-  const votes = await call('POST', '/v1/health/votes', { checker: 'test', votes: [{ endpoint: 'app/192.0.2.10', checker: 'test', up: true, rtt_ms: 1, reason: 'ok', at: Date.now() }] });
+  const votes = await call('POST', '/v1/health/votes', {
+    checker: 'test',
+    votes: [{ endpoint: 'app/192.0.2.10', checker: 'test', up: true, rtt_ms: 1, reason: 'ok', at: Date.now() }],
+  });
   expect([202, 409], votes.text).toContain(votes.status);
   await expectStatus(400, 'POST', '/v1/health/votes', { checker: 'test', votes: [{ endpoint: 'app/192.0.2.10' }] });
 
@@ -248,7 +260,8 @@ async function driveEveryRoute(): Promise<void> {
   await expectStatus(403, 'POST', '/v1/overrides', { region: 'eu-west', kind: 'drain', reason: 'r' }, { authorization: `Bearer ${READ}` }, guarded);
   await expectStatus(403, 'DELETE', '/v1/zones/example.net', undefined, { authorization: `Bearer ${READ}` }, guarded);
   let last = 0;
-  for (let i = 0; i < 12 && last !== 429; i++) last = (await call('GET', '/v1/regions', undefined, { authorization: 'Bearer wrong-token-wrong-token' }, guarded)).status;
+  for (let i = 0; i < 12 && last !== 429; i++)
+    last = (await call('GET', '/v1/regions', undefined, { authorization: 'Bearer wrong-token-wrong-token' }, guarded)).status;
   expect(last).toBe(429);
 }
 
@@ -280,15 +293,19 @@ describe('the OpenAPI document matches what the API answers', () => {
         const errors = Object.entries(op.responses).filter(([s]) => Number(s) >= 400);
         expect(errors.length, `${m} ${p}: error responses`).toBeGreaterThan(0);
         // (The probe /readyz answers 503 with its usual status body, for load balancers.)
-        for (const [s, r] of errors) if (op.operationId !== 'getReadiness') expect(Object.keys(r.content ?? {}), `${m} ${p} ${s}`).toEqual(['application/problem+json']);
+        for (const [s, r] of errors)
+          if (op.operationId !== 'getReadiness') expect(Object.keys(r.content ?? {}), `${m} ${p} ${s}`).toEqual(['application/problem+json']);
         ids.push(op.operationId!);
       }
     }
     expect(new Set(ids).size, 'operationIds are unique').toBe(ids.length);
     // Shared shapes are named once, for generated clients.
     const components = (doc as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
-    for (const name of ['Problem', 'ZoneDocument', 'RecordEntry', 'PolicyRecord', 'Region', 'Pool', 'Endpoint', 'Check', 'ZoneList', 'DrillReport']) expect(components, name).toHaveProperty(name);
-    expect(doc.paths['/v1/zones/{zone}']!['put']!.responses['412']!.content!['application/problem+json']!.schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    for (const name of ['Problem', 'ZoneDocument', 'RecordEntry', 'PolicyRecord', 'Region', 'Pool', 'Endpoint', 'Check', 'ZoneList', 'DrillReport'])
+      expect(components, name).toHaveProperty(name);
+    expect(doc.paths['/v1/zones/{zone}']!['put']!.responses['412']!.content!['application/problem+json']!.schema).toEqual({
+      $ref: '#/components/schemas/Problem',
+    });
   });
 
   it('every field name is snake_case, but for the old names of renamed fields, which are deprecated (docs/api.md, "Field names")', () => {
@@ -354,10 +371,15 @@ describe('the OpenAPI document matches what the API answers', () => {
     // The validation is not vacuous: a body of the wrong shape fails it.
     const listZones = ajv.compile(rooted(doc.paths['/v1/zones']!['get']!.responses['200']!.content!['application/json']!.schema!));
     expect(listZones({ zones: [{ name: 'x.', serial: 'one' }], files: [] })).toBe(false);
-    expect(ajv.compile(rooted(doc.paths['/v1/zones/{zone}']!['get']!.responses['404']!.content!['application/problem+json']!.schema!))({ title: 'x' })).toBe(false);
+    expect(ajv.compile(rooted(doc.paths['/v1/zones/{zone}']!['get']!.responses['404']!.content!['application/problem+json']!.schema!))({ title: 'x' })).toBe(
+      false,
+    );
     // Broad: every operation was called, and answered with a success at least once.
     const ops = Object.values(doc.paths).flatMap((o) => Object.values(o).map((x) => x.operationId!));
-    expect(ops.filter((id) => ![...(exercised.get(id) ?? [])].some((s) => s < 300)), 'operations never answered with a success').toEqual([]);
+    expect(
+      ops.filter((id) => ![...(exercised.get(id) ?? [])].some((s) => s < 300)),
+      'operations never answered with a success',
+    ).toEqual([]);
     expect(seen.length).toBeGreaterThan(120);
   });
 

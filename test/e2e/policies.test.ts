@@ -160,7 +160,6 @@ const PT: Ecs = { family: 1, sourcePrefix: 24, address: '193.136.0.0' }; // FCCN
 const JP: Ecs = { family: 1, sourcePrefix: 24, address: '133.11.0.0' }; // University of Tokyo
 const TABLE_NET: Ecs = { family: 1, sourcePrefix: 24, address: '198.51.100.0' };
 
-
 let node: RunningNode;
 let health: HealthState;
 let dir: string;
@@ -185,11 +184,16 @@ function q(name: string, type = 'A', ecs?: Ecs): Promise<Reply> {
   return ask(node.dns.port, `${name}.lb.test`, type, ecs ? { ecs } : {});
 }
 function addrs(r: Reply): string[] {
-  return (r.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => String(a.data)).sort();
+  return (r.answers ?? [])
+    .filter((a) => a.type === 'A' || a.type === 'AAAA')
+    .map((a) => String(a.data))
+    .sort();
 }
 /** The ECS option echoed in the reply: [source, scope]. */
 function scopeOf(r: Reply): { source: number; scope: number } | null {
-  const opt = (r.additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; sourcePrefixLength: number; scopePrefixLength: number }[] } | undefined;
+  const opt = (r.additionals ?? []).find((a) => a.type === 'OPT') as
+    | { options?: { code: number; sourcePrefixLength: number; scopePrefixLength: number }[] }
+    | undefined;
   const ecs = opt?.options?.find((o) => o.code === 8);
   return ecs ? { source: ecs.sourcePrefixLength, scope: ecs.scopePrefixLength } : null;
 }
@@ -211,32 +215,91 @@ interface Case {
 
 const cases: Case[] = [
   // pool leaf
-  { name: 'pool: every usable endpoint, scope 0 (RFC 7871 §7.2.1: not client-dependent)', q: ['all'], ecs: US, answer: ['10.2.0.1', '10.2.0.2'], scope: 0, ttl: 30 },
+  {
+    name: 'pool: every usable endpoint, scope 0 (RFC 7871 §7.2.1: not client-dependent)',
+    q: ['all'],
+    ecs: US,
+    answer: ['10.2.0.1', '10.2.0.2'],
+    scope: 0,
+    ttl: 30,
+  },
   { name: 'pool: a down endpoint is left out', q: ['all'], setup: () => down('use/use-a'), answer: ['10.2.0.2'] },
   { name: 'pool: unknown health counts as up', q: ['all'], setup: () => health.setHealth('use/use-a', 'unknown'), answer: ['10.2.0.1', '10.2.0.2'] },
-  { name: 'pool: a drained endpoint (override) is left out', q: ['all'], setup: () => health.setOverride({ endpoint: 'use/use-b' }, { kind: 'drain' }), answer: ['10.2.0.1'] },
-  { name: 'pool: force_up beats a down verdict', q: ['all'], setup: () => { down('use/use-a'); health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_up' }); }, answer: ['10.2.0.1', '10.2.0.2'] },
-  { name: 'pool: an expired override lifts by itself', q: ['all'], setup: () => health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_down', expiresAt: Date.now() - 1 }), answer: ['10.2.0.1', '10.2.0.2'] },
+  {
+    name: 'pool: a drained endpoint (override) is left out',
+    q: ['all'],
+    setup: () => health.setOverride({ endpoint: 'use/use-b' }, { kind: 'drain' }),
+    answer: ['10.2.0.1'],
+  },
+  {
+    name: 'pool: force_up beats a down verdict',
+    q: ['all'],
+    setup: () => {
+      down('use/use-a');
+      health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_up' });
+    },
+    answer: ['10.2.0.1', '10.2.0.2'],
+  },
+  {
+    name: 'pool: an expired override lifts by itself',
+    q: ['all'],
+    setup: () => health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_down', expiresAt: Date.now() - 1 }),
+    answer: ['10.2.0.1', '10.2.0.2'],
+  },
   // weighted
   { name: 'weighted: one endpoint, never the weight-0 one, scope 0', q: ['wt'], ecs: US, answer: (a) => a.length === 1 && a[0] !== '10.0.0.5', scope: 0 },
   { name: 'weighted: only the usable one answers', q: ['wt'], setup: () => down('w4/a', 'w4/b', 'w4/c'), answer: ['10.0.0.4'] },
   { name: 'weighted sticky: scope is the /24 (RFC 7871 §7.2.1)', q: ['sticky'], ecs: US, answer: (a) => a.length === 1, scope: 24 },
-  { name: 'weighted sticky: scope never exceeds a /16 source prefix', q: ['sticky'], ecs: { family: 1, sourcePrefix: 16, address: '8.8.0.0' }, answer: (a) => a.length === 1, scope: 16 },
-  { name: 'weighted sticky: IPv6 clients keyed on /56', q: ['sticky'], ecs: { family: 2, sourcePrefix: 64, address: '2001:db8:1:2::' }, answer: (a) => a.length === 1, scope: 56 },
+  {
+    name: 'weighted sticky: scope never exceeds a /16 source prefix',
+    q: ['sticky'],
+    ecs: { family: 1, sourcePrefix: 16, address: '8.8.0.0' },
+    answer: (a) => a.length === 1,
+    scope: 16,
+  },
+  {
+    name: 'weighted sticky: IPv6 clients keyed on /56',
+    q: ['sticky'],
+    ecs: { family: 2, sourcePrefix: 64, address: '2001:db8:1:2::' },
+    answer: (a) => a.length === 1,
+    scope: 56,
+  },
   // multivalue
   { name: 'multivalue: at most max healthy endpoints', q: ['mv'], answer: (a) => a.length === 3 && new Set(a).size === 3 },
-  { name: 'multivalue: fewer when fewer are usable', q: ['mv'], setup: () => down(...Array.from({ length: 8 }, (_, i) => `ten/e${i}`)), answer: ['10.1.0.10', '10.1.0.9'] },
+  {
+    name: 'multivalue: fewer when fewer are usable',
+    q: ['mv'],
+    setup: () => down(...Array.from({ length: 8 }, (_, i) => `ten/e${i}`)),
+    answer: ['10.1.0.10', '10.1.0.9'],
+  },
   // failover
   { name: 'failover: tier 1 while it has min_healthy (2) usable', q: ['fo'], answer: ['10.2.0.1', '10.2.0.2'], ttl: 10 },
   { name: 'failover: tier 2 when tier 1 falls below min_healthy', q: ['fo'], setup: () => down('use/use-a'), answer: ['10.4.0.1', '10.4.0.2'] },
-  { name: 'failover: no tier has min_healthy → on_all_down (serve_all)', q: ['fo'], setup: () => down('use/use-a', 'euw/euw-b'),
-    answer: ['10.2.0.1', '10.2.0.2', '10.4.0.1', '10.4.0.2', '10.5.0.1'] },
-  { name: 'failover: a region override takes out a tier', q: ['fo'], setup: () => health.setOverride({ region: 'us-east' }, { kind: 'force_down' }), answer: ['10.4.0.1', '10.4.0.2'] },
+  {
+    name: 'failover: no tier has min_healthy → on_all_down (serve_all)',
+    q: ['fo'],
+    setup: () => down('use/use-a', 'euw/euw-b'),
+    answer: ['10.2.0.1', '10.2.0.2', '10.4.0.1', '10.4.0.2', '10.5.0.1'],
+  },
+  {
+    name: 'failover: a region override takes out a tier',
+    q: ['fo'],
+    setup: () => health.setOverride({ region: 'us-east' }, { kind: 'force_down' }),
+    answer: ['10.4.0.1', '10.4.0.2'],
+  },
   // all down
   { name: 'all down, serve_none: NODATA with the SOA (RFC 2308 §2.2)', q: ['none'], setup: () => down('euc/euc-a'), answer: [] },
   { name: 'all down, fallback pool answers', q: ['fallback'], setup: () => down('euc/euc-a'), answer: ['10.9.9.9'] },
   { name: 'all down, serve_all (default) fails open', q: ['all'], setup: () => down('use/use-a', 'use/use-b'), answer: ['10.2.0.1', '10.2.0.2'] },
-  { name: 'all down, serve_all still leaves out what an operator forced down', q: ['all'], setup: () => { down('use/use-b'); health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_down' }); }, answer: ['10.2.0.2'] },
+  {
+    name: 'all down, serve_all still leaves out what an operator forced down',
+    q: ['all'],
+    setup: () => {
+      down('use/use-b');
+      health.setOverride({ endpoint: 'use/use-a' }, { kind: 'force_down' });
+    },
+    answer: ['10.2.0.2'],
+  },
   // geo
   { name: 'geo: subdivision wins over country (GB-ENG)', q: ['geo'], ecs: UK, answer: ['10.5.0.1'], scope: 24 },
   { name: 'geo: subdivision branch down → country branch', q: ['geo'], ecs: UK, setup: () => down('euc/euc-a'), answer: ['10.4.0.1', '10.4.0.2'] },
@@ -251,14 +314,55 @@ const cases: Case[] = [
   { name: 'latency: distance estimate: a UK client goes to Dublin', q: ['lat'], ecs: UK, answer: ['10.4.0.1', '10.4.0.2'] },
   { name: 'latency: distance estimate: a US (Kansas) client goes to Virginia', q: ['lat'], ecs: US, answer: ['10.2.0.1', '10.2.0.2'] },
   { name: 'latency: nearest region down → next nearest', q: ['lat'], ecs: UK, setup: () => down('euw/euw-a', 'euw/euw-b'), answer: ['10.5.0.1'] },
-  { name: 'latency: a drained region is skipped', q: ['lat'], ecs: UK, setup: () => health.setOverride({ region: 'eu-west' }, { kind: 'drain' }), answer: ['10.5.0.1'] },
+  {
+    name: 'latency: a drained region is skipped',
+    q: ['lat'],
+    ecs: UK,
+    setup: () => health.setOverride({ region: 'eu-west' }, { kind: 'drain' }),
+    answer: ['10.5.0.1'],
+  },
   // cidr
-  { name: 'cidr: longest prefix wins (/24 inside the /10), scope /24', q: ['cidr'], ecs: { family: 1, sourcePrefix: 24, address: '100.64.8.0' }, answer: ['10.5.0.1'], scope: 24 },
-  { name: 'cidr: in the /10 but near the /24 hole → scope long enough to exclude it', q: ['cidr'], ecs: { family: 1, sourcePrefix: 24, address: '100.64.9.0' }, answer: ['10.4.0.1', '10.4.0.2'], scope: 24 },
-  { name: 'cidr: in the /10 far from the hole → scope /11 (what it shares with the hole, plus one bit)', q: ['cidr'], ecs: { family: 1, sourcePrefix: 24, address: '100.96.0.0' }, answer: ['10.4.0.1', '10.4.0.2'], scope: 11 },
-  { name: 'cidr: no route → default, scope just wide enough to miss every route', q: ['cidr'], ecs: { family: 1, sourcePrefix: 24, address: '8.8.8.0' }, answer: ['10.2.0.1', '10.2.0.2'], scope: 2 },
-  { name: 'cidr: IPv6 route', q: ['cidr', 'AAAA'], ecs: { family: 2, sourcePrefix: 56, address: '2001:db8:aa:100::' }, answer: ['2001:db8::1', '2001:db8::2'], scope: 48 },
-  { name: 'cidr: IPv6 client outside every route → default', q: ['cidr', 'AAAA'], ecs: { family: 2, sourcePrefix: 56, address: '2001:db8:bb::' }, answer: ['2001:db8::3'] },
+  {
+    name: 'cidr: longest prefix wins (/24 inside the /10), scope /24',
+    q: ['cidr'],
+    ecs: { family: 1, sourcePrefix: 24, address: '100.64.8.0' },
+    answer: ['10.5.0.1'],
+    scope: 24,
+  },
+  {
+    name: 'cidr: in the /10 but near the /24 hole → scope long enough to exclude it',
+    q: ['cidr'],
+    ecs: { family: 1, sourcePrefix: 24, address: '100.64.9.0' },
+    answer: ['10.4.0.1', '10.4.0.2'],
+    scope: 24,
+  },
+  {
+    name: 'cidr: in the /10 far from the hole → scope /11 (what it shares with the hole, plus one bit)',
+    q: ['cidr'],
+    ecs: { family: 1, sourcePrefix: 24, address: '100.96.0.0' },
+    answer: ['10.4.0.1', '10.4.0.2'],
+    scope: 11,
+  },
+  {
+    name: 'cidr: no route → default, scope just wide enough to miss every route',
+    q: ['cidr'],
+    ecs: { family: 1, sourcePrefix: 24, address: '8.8.8.0' },
+    answer: ['10.2.0.1', '10.2.0.2'],
+    scope: 2,
+  },
+  {
+    name: 'cidr: IPv6 route',
+    q: ['cidr', 'AAAA'],
+    ecs: { family: 2, sourcePrefix: 56, address: '2001:db8:aa:100::' },
+    answer: ['2001:db8::1', '2001:db8::2'],
+    scope: 48,
+  },
+  {
+    name: 'cidr: IPv6 client outside every route → default',
+    q: ['cidr', 'AAAA'],
+    ecs: { family: 2, sourcePrefix: 56, address: '2001:db8:bb::' },
+    answer: ['2001:db8::3'],
+  },
   // types and names
   { name: 'a policy name with no AAAA policy: NODATA for AAAA (RFC 2308 §2.2)', q: ['all', 'AAAA'], answer: [] },
   { name: 'static TXT beside an A policy still answers', q: ['both', 'TXT'], answer: (a) => a.length === 0 },
@@ -278,7 +382,7 @@ describe('policies over UDP with ECS (table-driven)', () => {
       const got = addrs(r);
       if (typeof c.answer === 'function') expect(c.answer(got), `answer ${JSON.stringify(got)}`).toBe(true);
       else expect(got).toEqual([...c.answer].sort());
-      if (c.answer instanceof Array && c.answer.length === 0 && !c.cname) {
+      if (Array.isArray(c.answer) && c.answer.length === 0 && !c.cname) {
         // Negative answers carry the SOA with the RFC 2308 §3 TTL.
         expect((r.authorities ?? []).map((a) => a.type)).toEqual(['SOA']);
       }

@@ -29,10 +29,13 @@ async function preflight(pathVar: string, args: string[] = []): Promise<{ code: 
 
 async function table(): Promise<{ tool: string; pkg: string }[]> {
   const { stdout } = await preflight(process.env.PATH ?? '', ['--list']);
-  return stdout.trim().split('\n').map((l) => {
-    const [tool, pkg] = l.split(' ') as [string, string];
-    return { tool, pkg };
-  });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [tool, pkg] = l.split(' ') as [string, string];
+      return { tool, pkg };
+    });
 }
 
 function where(tool: string, dirs: string[]): string | undefined {
@@ -60,7 +63,9 @@ describe('npm test preflight', () => {
     expect(missing.length).toBeGreaterThan(0);
     const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
     const lines = r.stderr.split('\n').filter((l) => l.includes('apt-get install'));
-    expect(lines).toEqual([`  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${[...new Set(missing.map((t) => t.pkg))].join(' ')}`]);
+    expect(lines).toEqual([
+      `  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${[...new Set(missing.map((t) => t.pkg))].join(' ')}`,
+    ]);
     for (const t of missing) expect(r.stderr).toContain(`${t.tool} (`);
     expect(r.stderr).not.toMatch(/\bdig \(/);
     // Nothing was built or run after it: the message is all there is.
@@ -72,14 +77,30 @@ describe('npm test preflight', () => {
     for (const { tool, pkg } of await table()) {
       const file = fs.realpathSync(where(tool, fullPath)!);
       const { stdout } = await run('dpkg', ['-S', file]);
-      expect(stdout.split(':')[0]!.split(',').map((s) => s.trim()), tool).toContain(pkg);
+      expect(
+        stdout
+          .split(':')[0]!
+          .split(',')
+          .map((s) => s.trim()),
+        tool,
+      ).toContain(pkg);
     }
   });
 
   it('knows which Node versions package.json supports', async () => {
     const engines = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
     expect(engines).toBe('>=20.19 <21 || >=22.12'); // the ranges below
-    const cases: [string, boolean][] = [['18.20.4', false], ['20.18.3', false], ['20.19.0', true], ['20.20.2', true], ['21.7.3', false], ['22.11.0', false], ['22.12.0', true], ['24.0.0', true], ['24.22.3', true]];
+    const cases: [string, boolean][] = [
+      ['18.20.4', false],
+      ['20.18.3', false],
+      ['20.19.0', true],
+      ['20.20.2', true],
+      ['21.7.3', false],
+      ['22.11.0', false],
+      ['22.12.0', true],
+      ['24.0.0', true],
+      ['24.22.3', true],
+    ];
     for (const [v, ok] of cases) expect((await preflight(process.env.PATH ?? '', ['--check-node', v])).stdout.trim(), v).toBe(ok ? 'supported' : 'unsupported');
     expect((await preflight(process.env.PATH ?? '', ['--check-node', process.versions.node])).code).toBe(0);
   });

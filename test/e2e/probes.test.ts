@@ -43,7 +43,19 @@ afterAll(async () => {
 });
 
 function spec(port: number, extra: Partial<HttpProbeSpec> = {}): HttpProbeSpec {
-  return { kind: 'http', address: '127.0.0.1', port, path: '/health', method: 'GET', headers: {}, expectStatus: [200, 399], tlsVerify: true, followRedirects: false, timeoutMs: 800, ...extra };
+  return {
+    kind: 'http',
+    address: '127.0.0.1',
+    port,
+    path: '/health',
+    method: 'GET',
+    headers: {},
+    expectStatus: [200, 399],
+    tlsVerify: true,
+    followRedirects: false,
+    timeoutMs: 800,
+    ...extra,
+  };
 }
 
 describe('http probes', () => {
@@ -97,7 +109,11 @@ describe('http probes', () => {
     const { server, port } = await httpServer((_req, res) => res.end('ok'));
     await close(server);
     expect(await prober.probe(spec(port))).toMatchObject({ up: false, reason: 'refused' });
-    await listen(http.createServer((_req, res) => res.end('ok')), '127.0.0.1', port);
+    await listen(
+      http.createServer((_req, res) => res.end('ok')),
+      '127.0.0.1',
+      port,
+    );
     expect(await prober.probe(spec(port))).toMatchObject({ up: true });
   });
 
@@ -106,7 +122,9 @@ describe('http probes', () => {
       res.writeHead(200);
       const chunk = Buffer.alloc(16 * 1024, 'x');
       const pump = (): void => {
-        while (res.write(chunk)) { /* fill the socket */ }
+        while (res.write(chunk)) {
+          /* fill the socket */
+        }
         res.once('drain', pump);
       };
       pump();
@@ -146,9 +164,31 @@ describe('https probes with a self-signed certificate', () => {
   let servernames: (string | false)[];
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=probe.test', '-addext', 'subjectAltName=DNS:probe.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'k.pem'),
+        '-out',
+        path.join(dir, 'c.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=probe.test',
+        '-addext',
+        'subjectAltName=DNS:probe.test',
+      ],
+      { stdio: 'ignore' },
+    );
     servernames = [];
-    const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'k.pem')), cert: fs.readFileSync(path.join(dir, 'c.pem')) }, (_req, res) => res.end('ok'));
+    const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'k.pem')), cert: fs.readFileSync(path.join(dir, 'c.pem')) }, (_req, res) =>
+      res.end('ok'),
+    );
     server.on('secureConnection', (s: tls.TLSSocket) => servernames.push((s as tls.TLSSocket & { servername: string | false }).servername));
     ({ port } = await listen(server));
   });
@@ -181,7 +221,11 @@ describe('tcp probes', () => {
     expect(await prober.probe(tcp)).toMatchObject({ up: true, reason: 'ok' });
     await close(server);
     expect(await prober.probe(tcp)).toMatchObject({ up: false, reason: 'refused' });
-    await listen(net.createServer((s) => s.end()), '127.0.0.1', port);
+    await listen(
+      net.createServer((s) => s.end()),
+      '127.0.0.1',
+      port,
+    );
     expect(await prober.probe(tcp)).toMatchObject({ up: true });
   });
 });

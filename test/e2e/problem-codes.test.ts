@@ -104,11 +104,18 @@ describe('a single node: each refusal with its own code', () => {
   });
 
   it('MRD_ERR_API_MEDIA_TYPE: a body that is not JSON', async () => {
-    expectProblem(await call(`${api}/v1/zones`, { method: 'POST', token: WRITE, body: '<zone/>', headers: { 'content-type': 'application/xml' } }), 'MRD_ERR_API_MEDIA_TYPE');
+    expectProblem(
+      await call(`${api}/v1/zones`, { method: 'POST', token: WRITE, body: '<zone/>', headers: { 'content-type': 'application/xml' } }),
+      'MRD_ERR_API_MEDIA_TYPE',
+    );
   });
 
   it('MRD_ERR_API_MASTER_FILE: a region for a zone kept as a master file (422); the file is unchanged', async () => {
-    const a = await call(`${api}/v1/zones/example.net/regions`, { method: 'POST', token: WRITE, json: { id: 'eu', location: { lat: 50, lon: 8 }, country: 'DE' } });
+    const a = await call(`${api}/v1/zones/example.net/regions`, {
+      method: 'POST',
+      token: WRITE,
+      json: { id: 'eu', location: { lat: 50, lon: 8 }, country: 'DE' },
+    });
     expectProblem(a, 'MRD_ERR_API_MASTER_FILE');
     expect(JSON.stringify(a.body.errors)).toContain('regions');
   });
@@ -130,8 +137,15 @@ describe('a cluster node whose etcd is stopped', () => {
     const prefix = `/problems-${process.pid}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-problems-'));
     dirs.push(dir);
-    fs.writeFileSync(path.join(dir, 'pc.test.yaml'), 'zone: pc.test\nsoa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }\nns: [ns1]\nrecords:\n  - { name: ns1, type: A, value: 192.0.2.53 }\n');
-    const imported = await new Promise<number | null>((resolve) => spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'cluster', 'import', '--etcd', etcd!.url, '--etcd-prefix', prefix, '--zones', dir], { stdio: 'ignore' }).on('exit', resolve));
+    fs.writeFileSync(
+      path.join(dir, 'pc.test.yaml'),
+      'zone: pc.test\nsoa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }\nns: [ns1]\nrecords:\n  - { name: ns1, type: A, value: 192.0.2.53 }\n',
+    );
+    const imported = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'cluster', 'import', '--etcd', etcd!.url, '--etcd-prefix', prefix, '--zones', dir], {
+        stdio: 'ignore',
+      }).on('exit', resolve),
+    );
     expect(imported).toBe(0);
     const n = await spawnMeridian(['--etcd', etcd!.url, '--etcd-prefix', prefix, '--node-id', 'pc1', '--region', 'eu', '--lease-ttl', '2']);
     procs.push(n);

@@ -60,7 +60,17 @@ interface Region {
   endpoints: { total: number; usable: number; up: number; down: number; unknown: number; unchecked: number; drained: number; weight_zero: number };
   endpoint_statuses: Record<string, number>;
   weight: { total: number; usable: number };
-  members: { endpoint: string; status: string; state: string; usable: boolean; weight: number; weight_zero: boolean; drained: boolean; check: string | null; reason: string | null }[];
+  members: {
+    endpoint: string;
+    status: string;
+    state: string;
+    usable: boolean;
+    weight: number;
+    weight_zero: boolean;
+    drained: boolean;
+    check: string | null;
+    reason: string | null;
+  }[];
 }
 
 async function regionsOf(node: MeridianProcess): Promise<Region[]> {
@@ -90,7 +100,12 @@ async function ctl(node: MeridianProcess, ...args: string[]): Promise<string> {
 async function ctlRegions(node: MeridianProcess): Promise<Map<string, string[]>> {
   const lines = (await ctl(node, 'regions', 'list')).trim().split('\n');
   expect(lines[0]!.split(/\s{2,}/)).toEqual(['REGION', 'STATUS', 'USABLE', 'ENDPOINTS', 'OVERRIDE']);
-  return new Map(lines.slice(1).map((l) => l.split(/\s{2,}/)).map((cells) => [cells[0]!, cells]));
+  return new Map(
+    lines
+      .slice(1)
+      .map((l) => l.split(/\s{2,}/))
+      .map((cells) => [cells[0]!, cells]),
+  );
 }
 
 /** Checks a live answer against its schema (health/status-schema.ts), which names every property. */
@@ -120,11 +135,15 @@ describe('region states on a zone with every case', () => {
     node = await spawnMeridian(['--zones', dir, '--region', 'checked']);
     procs.push(node);
     // Wait until both checked endpoints have a verdict.
-    await waitFor(async () => {
-      const rs = await regionsOf(node);
-      const view = (region: string) => rs.find((r) => r.id === region)?.members[0]?.state;
-      return view('checked') === 'up' && view('failing') === 'down';
-    }, 15_000, 200);
+    await waitFor(
+      async () => {
+        const rs = await regionsOf(node);
+        const view = (region: string) => rs.find((r) => r.id === region)?.members[0]?.state;
+        return view('checked') === 'up' && view('failing') === 'down';
+      },
+      15_000,
+      200,
+    );
   }, 30_000);
   afterAll(async () => {
     await target?.stop();
@@ -133,24 +152,56 @@ describe('region states on a zone with every case', () => {
   it('GET /v1/regions derives each status as docs/health.md says', async () => {
     const rs = new Map((await regionsOf(node)).map((r) => [r.id, r]));
     // Checked and up by a real HTTP check; the unchecked endpoint beside it does not degrade it.
-    expect(rs.get('checked')).toMatchObject({ status: 'healthy', endpoints: { total: 2, usable: 2, up: 1, unchecked: 1 }, endpoint_statuses: { up: 1, unchecked: 1 } });
+    expect(rs.get('checked')).toMatchObject({
+      status: 'healthy',
+      endpoints: { total: 2, usable: 2, up: 1, unchecked: 1 },
+      endpoint_statuses: { up: 1, unchecked: 1 },
+    });
     expect(rs.get('checked')!.members.find((m) => m.endpoint === 'up/a')).toMatchObject({ status: 'up', state: 'up', check: 'web', usable: true });
     expect(rs.get('checked')!.members.find((m) => m.endpoint === 'up/b')).toMatchObject({ status: 'unchecked', state: 'unknown', check: null, usable: true });
     expect(rs.get('failing')).toMatchObject({ status: 'down', endpoints: { total: 1, usable: 0, down: 1 } });
     expect(rs.get('failing')!.members[0]).toMatchObject({ status: 'down', usable: false, reason: 'down (health checks)' });
     // No checks: answered, but nobody looked — unchecked, never healthy.
-    expect(rs.get('nochecks')).toMatchObject({ status: 'unchecked', endpoints: { total: 2, usable: 2, up: 0, unknown: 2, unchecked: 2 }, endpoint_statuses: { unchecked: 2 } });
+    expect(rs.get('nochecks')).toMatchObject({
+      status: 'unchecked',
+      endpoints: { total: 2, usable: 2, up: 0, unknown: 2, unchecked: 2 },
+      endpoint_statuses: { unchecked: 2 },
+    });
     // Weight 0 is marked, is not usable, and its weight is not capacity.
-    expect(rs.get('standby')).toMatchObject({ status: 'degraded', endpoints: { total: 2, usable: 1, weight_zero: 1 }, endpoint_statuses: { unchecked: 1, weight_zero: 1 }, weight: { total: 3, usable: 3 } });
-    expect(rs.get('standby')!.members.find((m) => m.endpoint === 'sb/spare')).toMatchObject({ status: 'weight_zero', weight: 0, weight_zero: true, usable: false, reason: 'weight 0 (drained)' });
-    expect(rs.get('standby')!.members.find((m) => m.endpoint === 'sb/main')).toMatchObject({ status: 'unchecked', weight: 3, weight_zero: false, usable: true });
+    expect(rs.get('standby')).toMatchObject({
+      status: 'degraded',
+      endpoints: { total: 2, usable: 1, weight_zero: 1 },
+      endpoint_statuses: { unchecked: 1, weight_zero: 1 },
+      weight: { total: 3, usable: 3 },
+    });
+    expect(rs.get('standby')!.members.find((m) => m.endpoint === 'sb/spare')).toMatchObject({
+      status: 'weight_zero',
+      weight: 0,
+      weight_zero: true,
+      usable: false,
+      reason: 'weight 0 (drained)',
+    });
+    expect(rs.get('standby')!.members.find((m) => m.endpoint === 'sb/main')).toMatchObject({
+      status: 'unchecked',
+      weight: 3,
+      weight_zero: false,
+      usable: true,
+    });
     expect(rs.get('zeroed')).toMatchObject({ status: 'drained', endpoints: { total: 1, usable: 0, weight_zero: 1 }, weight: { total: 0, usable: 0 } });
     expect(rs.get('bare')).toMatchObject({ status: 'empty', endpoints: { total: 0 } });
 
     // The per-region view says the same.
-    const one = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions/standby/status`)).json()) as { status: string; endpoints_detail: { endpoint: string; status: string; weight_zero: boolean; usable: boolean; health: string }[] };
+    const one = (await (await fetch(`http://127.0.0.1:${node.adminPort}/v1/regions/standby/status`)).json()) as {
+      status: string;
+      endpoints_detail: { endpoint: string; status: string; weight_zero: boolean; usable: boolean; health: string }[];
+    };
     expect(one.status).toBe('degraded');
-    expect(one.endpoints_detail.find((e) => e.endpoint === 'sb/spare')).toMatchObject({ status: 'weight_zero', weight_zero: true, usable: false, health: 'unknown' });
+    expect(one.endpoints_detail.find((e) => e.endpoint === 'sb/spare')).toMatchObject({
+      status: 'weight_zero',
+      weight_zero: true,
+      usable: false,
+      health: 'unknown',
+    });
   });
 
   it('answers exactly the shapes of health/status-schema.ts (for the OpenAPI response schemas)', async () => {

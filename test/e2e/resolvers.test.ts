@@ -24,7 +24,9 @@ describe.skipIf(!hasCommand('unbound'))('unbound resolves through a stub-zone to
     port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-unbound-'));
     const conf = path.join(dir, 'unbound.conf');
-    fs.writeFileSync(conf, `server:
+    fs.writeFileSync(
+      conf,
+      `server:
   interface: 127.0.0.1
   port: ${port}
   do-daemonize: no
@@ -52,7 +54,8 @@ stub-zone:
 stub-zone:
   name: "gslb.example.org"
   stub-addr: 127.0.0.1@${node.dns.port}
-`);
+`,
+    );
     unbound = startDaemon('unbound', ['-d', '-c', conf]);
     await waitFor(async () => (await dig(port, ['www.example.net', 'A', '+short'])).includes('192.0.2.80'), 15_000, 200);
   });
@@ -112,10 +115,14 @@ describe.skipIf(!named)('BIND named as a secondary', () => {
     const primary = await dig(node.dns.port, ['example.net', 'SOA', '+short']);
     const serial = primary.trim().split(/\s+/)[2];
     expect(serial).toBe('2026112401');
-    const secondary = await waitFor(async () => {
-      const out = await dig(port, ['example.net', 'SOA', '+norec']);
-      return out.includes('status: NOERROR') && out.includes(' aa') ? out : null;
-    }, 20_000, 250);
+    const secondary = await waitFor(
+      async () => {
+        const out = await dig(port, ['example.net', 'SOA', '+norec']);
+        return out.includes('status: NOERROR') && out.includes(' aa') ? out : null;
+      },
+      20_000,
+      250,
+    );
     expect(secondary).toContain(serial);
     // The secondary answers from its own copy: data, delegation and wildcard all came across.
     expect((await dig(port, ['www.example.net', 'A', '+short'])).trim().split('\n').sort()).toEqual(['192.0.2.80', '192.0.2.81']);

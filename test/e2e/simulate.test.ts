@@ -136,8 +136,16 @@ describe.skipIf(!hasCommand('dig'))('simulate agrees with dig', () => {
   it('SVCB, SMIMEA, TLSA and a private type without a text format', async () => {
     expect((await agree('_8443._https.api.sim.test', 'SVCB'))[0]!.data).toBe('16 www.sim.test. alpn="h2" port=8443');
     expect((await agree('smime.sim.test', 'SMIMEA', { blobs: true }))[0]!.data).toBe('3 0 1 00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF');
-    expect((await agree('_443._tcp.sim.test', 'TLSA', { blobs: true }))[0]!.data).toBe('3 1 1 2BB1F4F3A2F1C8D6E0B7A9C5D4E3F2A1B0C9D8E7F6A5B4C3D2E1F0A9B8C7D6E5');
-    expect((await agree('private.sim.test', 'TYPE65280'))[0]).toEqual({ name: 'private.sim.test.', ttl: 300, class: 'IN', type: 'TYPE65280', data: '\\# 4 0A000001' });
+    expect((await agree('_443._tcp.sim.test', 'TLSA', { blobs: true }))[0]!.data).toBe(
+      '3 1 1 2BB1F4F3A2F1C8D6E0B7A9C5D4E3F2A1B0C9D8E7F6A5B4C3D2E1F0A9B8C7D6E5',
+    );
+    expect((await agree('private.sim.test', 'TYPE65280'))[0]).toEqual({
+      name: 'private.sim.test.',
+      ttl: 300,
+      class: 'IN',
+      type: 'TYPE65280',
+      data: '\\# 4 0A000001',
+    });
   });
 
   it('A, AAAA, MX, TXT, CAA, SRV, SOA and NS in presentation form, with the additional section', async () => {

@@ -182,7 +182,17 @@ policies:
     const pinClass = (id: string) => page.locator(`#pins g[data-region="${id}"]`).getAttribute('class');
     await expect.poll(() => pinClass('eu-west'), { timeout: 10_000 }).toBe('pin healthy');
     await expect.poll(() => pinClass('sa-east'), { timeout: 10_000 }).toBe('pin down');
-    const expected: Record<string, string> = { 'eu-west': 'healthy', 'eu-central': 'unchecked', 'eu-london': 'unchecked', 'eu-paris': 'unchecked', 'eu-amsterdam': 'unchecked', 'us-east': 'degraded', 'sa-east': 'down', 'ap-southeast': 'drained', 'af-south': 'empty' };
+    const expected: Record<string, string> = {
+      'eu-west': 'healthy',
+      'eu-central': 'unchecked',
+      'eu-london': 'unchecked',
+      'eu-paris': 'unchecked',
+      'eu-amsterdam': 'unchecked',
+      'us-east': 'degraded',
+      'sa-east': 'down',
+      'ap-southeast': 'drained',
+      'af-south': 'empty',
+    };
     for (const [id, state] of Object.entries(expected)) {
       expect(await pinClass(id), id).toBe(`pin ${state}`);
       expect(await page.locator(`#regions tr[data-region="${id}"] > td > .status`).textContent(), id).toBe(state);
@@ -190,7 +200,13 @@ policies:
 
     // The legend: one entry per state, with its word, in the colour its pins have; six distinct colours.
     // (The callbacks run in the page; this project compiles without the DOM types, hence `any`.)
-    const legend: { state: string; word: string; colour: string }[] = await page.$$eval('#legend li', (lis: any[]) => lis.map((li) => ({ state: li.dataset.state, word: li.querySelector('.word').textContent, colour: (globalThis as any).getComputedStyle(li.querySelector('.swatch')).backgroundColor })));
+    const legend: { state: string; word: string; colour: string }[] = await page.$$eval('#legend li', (lis: any[]) =>
+      lis.map((li) => ({
+        state: li.dataset.state,
+        word: li.querySelector('.word').textContent,
+        colour: (globalThis as any).getComputedStyle(li.querySelector('.swatch')).backgroundColor,
+      })),
+    );
     expect(legend.map((l) => l.state)).toEqual(['healthy', 'degraded', 'down', 'drained', 'unchecked', 'empty']);
     for (const l of legend) expect(l.word).toBe(l.state);
     expect(new Set(legend.map((l) => l.colour)).size).toBe(6);
@@ -213,7 +229,10 @@ policies:
     expect(boxes).toHaveLength(9);
     for (const a of boxes) {
       expect(a.label.width, a.id).toBeGreaterThan(0);
-      expect(a.label.x >= map!.x && a.label.y >= map!.y && a.label.x + a.label.width <= map!.x + map!.width && a.label.y + a.label.height <= map!.y + map!.height, `${a.id} label on the map`).toBe(true);
+      expect(
+        a.label.x >= map!.x && a.label.y >= map!.y && a.label.x + a.label.width <= map!.x + map!.width && a.label.y + a.label.height <= map!.y + map!.height,
+        `${a.id} label on the map`,
+      ).toBe(true);
       for (const b of boxes) {
         expect(intersection(a.label, b.pin), `${a.id} label over the ${b.id} pin`).toBe(0);
         if (a !== b) expect(intersection(a.label, b.label), `${a.id} label over the ${b.id} label`).toBe(0);
@@ -229,7 +248,12 @@ policies:
     expect(await page.locator('#regions tr[data-region="us-east"] td.usable').textContent()).toMatch(/^1\/2weight 1\/1$/);
 
     // Drill targets read as text, a region and a list of endpoints alike.
-    const start = (body: object) => fetch(`http://127.0.0.1:${mapNode.admin.port}/v1/drills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'live', duration_s: 60, min_healthy_regions: 0, reason: 'page test', ...body }) });
+    const start = (body: object) =>
+      fetch(`http://127.0.0.1:${mapNode.admin.port}/v1/drills`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ mode: 'live', duration_s: 60, min_healthy_regions: 0, reason: 'page test', ...body }),
+      });
     expect((await start({ region: 'eu-central' })).status).toBe(202);
     expect((await start({ endpoints: ['lon/a', 'ams/a'] })).status).toBe(202);
     const targets = page.locator('#drills tbody td.target');

@@ -49,7 +49,11 @@ interface Result {
 
 async function ctl(...args: string[]): Promise<Result> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', `http://127.0.0.1:${proc.adminPort}`, ...args], { env: { ...process.env, MERIDIAN_API: '', MERIDIAN_TOKEN: '' } });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', `http://127.0.0.1:${proc.adminPort}`, ...args],
+      { env: { ...process.env, MERIDIAN_API: '', MERIDIAN_TOKEN: '' } },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as Result;
@@ -57,7 +61,12 @@ async function ctl(...args: string[]): Promise<Result> {
   }
 }
 
-async function api(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; etag: string | null; json: any; text: string }> {
+async function api(
+  method: string,
+  p: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; etag: string | null; json: any; text: string }> {
   const res = await fetch(`http://127.0.0.1:${proc.adminPort}${p}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'text/dns' : 'application/json' } : {}), ...headers },
@@ -249,7 +258,7 @@ describe('an API write to a master-file zone keeps it a master file', () => {
     expect(fs.existsSync(path.join(zones, 'example.net.yaml'))).toBe(false);
   });
 
-  it('import honours the text\'s own etag line and If-None-Match: *; a new zone imported is a master file', async () => {
+  it("import honours the text's own etag line and If-None-Match: *; a new zone imported is a master file", async () => {
     const got = await ctl('zones', 'get', 'example.net');
     expect((await api('POST', '/v1/zones/example.net/records', { name: 'between', type: 'A', value: '192.0.2.220' })).status).toBe(201);
     // The line is the If-Match when the request sends none.
@@ -269,7 +278,12 @@ describe('an API write to a master-file zone keeps it a master file', () => {
     expect((await api('GET', '/v1/zones/gslb.example.org')).etag).toBe(etagG);
     expect(fs.existsSync(path.join(zones, 'gslb.example.org.yaml'))).toBe(true);
 
-    const created = await api('POST', '/v1/zones/import', '$ORIGIN fresh-mf.test.\n@ 300 IN SOA ns1 hostmaster 1 1h 15m 2w 60\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\nwww 300 IN A 192.0.2.80\n', { 'if-none-match': '*' });
+    const created = await api(
+      'POST',
+      '/v1/zones/import',
+      '$ORIGIN fresh-mf.test.\n@ 300 IN SOA ns1 hostmaster 1 1h 15m 2w 60\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\nwww 300 IN A 192.0.2.80\n',
+      { 'if-none-match': '*' },
+    );
     expect(created.status).toBe(201);
     expect(fs.existsSync(path.join(zones, 'fresh-mf.test.zone'))).toBe(true);
     expect(fs.existsSync(path.join(zones, 'fresh-mf.test.yaml'))).toBe(false);
@@ -284,15 +298,33 @@ describe('cluster mode: a master-file zone in etcd stays master-file text', () =
     let node: MeridianProcess | undefined;
     const reader = new EtcdClient({ endpoints: [etcd.url], log: silentLogger() });
     try {
-      await run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', shippedZones]);
+      await run(process.execPath, [
+        path.join(repoRoot, 'dist/main.js'),
+        'cluster',
+        'import',
+        '--etcd',
+        etcd.url,
+        '--etcd-prefix',
+        prefix,
+        '--zones',
+        shippedZones,
+      ]);
       node = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', 'w1', '--region', 'eu', '--no-checks']);
       const a = `http://127.0.0.1:${node.adminPort}`;
-      const ctlHere = (...args: string[]) => run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', a, ...args]).then((r) => ({ code: 0, ...r }), (e: Result) => e);
+      const ctlHere = (...args: string[]) =>
+        run(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', a, ...args]).then(
+          (r) => ({ code: 0, ...r }),
+          (e: Result) => e,
+        );
       const got = await ctlHere('zones', 'get', 'example.net');
       expect(got.code).toBe(0);
       expect(got.stdout.startsWith('; meridian-etag: "2026112401-')).toBe(true);
 
-      const res = await fetch(`${a}/v1/zones/example.net/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'in-etcd', type: 'A', value: '192.0.2.230' }) });
+      const res = await fetch(`${a}/v1/zones/example.net/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'in-etcd', type: 'A', value: '192.0.2.230' }),
+      });
       expect(res.status).toBe(201);
       const value = (await reader.get(`${prefix}/zones/example.net`))!.value;
       expect(value.startsWith(`${MANAGED_MASTER_HEADER}\n$ORIGIN example.net.\n`)).toBe(true);

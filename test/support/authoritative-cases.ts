@@ -31,7 +31,10 @@ export function authoritativeCases(makeTier: () => Promise<DnsTier> | DnsTier): 
   };
 
   const data = (r: Reply, section: 'answers' | 'authorities' | 'additionals' = 'answers') =>
-    (r[section] ?? []).filter((a) => a.type !== 'OPT').map((a) => `${a.name} ${a.type} ${typeof a.data === 'string' ? a.data : JSON.stringify(a.data)}`).sort();
+    (r[section] ?? [])
+      .filter((a) => a.type !== 'OPT')
+      .map((a) => `${a.name} ${a.type} ${typeof a.data === 'string' ? a.data : JSON.stringify(a.data)}`)
+      .sort();
 
   interface Case {
     name: string;
@@ -44,37 +47,158 @@ export function authoritativeCases(makeTier: () => Promise<DnsTier> | DnsTier): 
   }
 
   const cases: Case[] = [
-    { name: 'RFC 1034 §4.3.2: exact match answers with AA', q: ['www.example.net', 'A'], rcode: 'NOERROR', aa: true,
-      answer: ['www.example.net A 192.0.2.80', 'www.example.net A 192.0.2.81'] },
+    {
+      name: 'RFC 1034 §4.3.2: exact match answers with AA',
+      q: ['www.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['www.example.net A 192.0.2.80', 'www.example.net A 192.0.2.81'],
+    },
     { name: 'RFC 2308 §2.2: NODATA has SOA in authority', q: ['www.example.net', 'MX'], rcode: 'NOERROR', aa: true, answer: [], authorityTypes: ['SOA'] },
     { name: 'RFC 2308 §2.1: NXDOMAIN has SOA in authority', q: ['nope.example.net', 'A'], rcode: 'NXDOMAIN', aa: true, answer: [], authorityTypes: ['SOA'] },
-    { name: 'RFC 8020 / RFC 4592 §2.2.2: an empty non-terminal is NODATA', q: ['dept.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: [], authorityTypes: ['SOA'] },
-    { name: 'RFC 1034 §3.6.2: a CNAME chain is followed inside the zone', q: ['portal.example.net', 'A'], rcode: 'NOERROR', aa: true,
-      answer: ['portal.example.net CNAME web.example.net', 'web.example.net CNAME www.example.net', 'www.example.net A 192.0.2.80', 'www.example.net A 192.0.2.81'] },
-    { name: 'RFC 1034 §4.3.2 3a: a CNAME to another zone is returned alone', q: ['cdn.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: ['cdn.example.net CNAME edge.example.org'] },
-    { name: 'RFC 1034 §4.3.2: a CNAME query returns the CNAME itself', q: ['web.example.net', 'CNAME'], rcode: 'NOERROR', aa: true, answer: ['web.example.net CNAME www.example.net'] },
-    { name: 'RFC 4592 §3.3.1: a wildcard synthesises the query name as owner', q: ['foo.apps.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: ['foo.apps.example.net A 192.0.2.100'] },
-    { name: 'RFC 4592 §3.3.1: deeper names match the wildcard too', q: ['a.b.apps.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: ['a.b.apps.example.net A 192.0.2.100'] },
-    { name: 'RFC 4592 §2.2.1: no wildcard where the name exists', q: ['static.apps.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: ['static.apps.example.net A 192.0.2.101'] },
-    { name: 'RFC 4592 §2.2.1: an existing name with other data is NODATA, not wildcard', q: ['static.apps.example.net', 'AAAA'], rcode: 'NOERROR', aa: true, answer: [], authorityTypes: ['SOA'] },
-    { name: 'RFC 4592 §2.3: the wildcard owner itself answers', q: ['*.apps.example.net', 'A'], rcode: 'NOERROR', aa: true, answer: ['*.apps.example.net A 192.0.2.100'] },
-    { name: 'RFC 4592 §3.3.1: a wildcard NODATA for another type', q: ['foo.apps.example.net', 'TXT'], rcode: 'NOERROR', aa: true, answer: [], authorityTypes: ['SOA'] },
-    { name: 'RFC 1034 §4.3.2 3b: below a cut is a referral, AA clear, glue in additional', q: ['host.sub.example.net', 'A'], rcode: 'NOERROR', aa: false, answer: [],
-      authorityTypes: ['NS', 'NS'], additional: ['ns.sub.example.net A 192.0.2.200'] },
-    { name: 'RFC 1034 §4.3.2 3b: the cut itself refers too', q: ['sub.example.net', 'A'], rcode: 'NOERROR', aa: false, answer: [], authorityTypes: ['NS', 'NS'] },
-    { name: 'RFC 4035 §3.1.4.1: DS at the cut is answered by the parent', q: ['sub.example.net', 'DS'], rcode: 'NOERROR', aa: true, answer: ['sub.example.net DS {"keyTag":60485,"algorithm":13,"digestType":2,"digest":{"type":"Buffer","data":[212,183,213,32,231,187,95,15,103,103,74,12,206,177,227,224,97,75,147,196,249,233,155,131,131,246,161,228,70,157,165,10]}}'] },
-    { name: 'RFC 1035 §3.3.9: MX targets get addresses in additional', q: ['example.net', 'MX'], rcode: 'NOERROR', aa: true,
-      answer: ['example.net MX {"preference":10,"exchange":"mail.example.net"}', 'example.net MX {"preference":20,"exchange":"mail2.example.org"}'], additional: ['mail.example.net A 192.0.2.25'] },
-    { name: 'RFC 1035 §3.3.11: NS targets get addresses in additional', q: ['example.net', 'NS'], rcode: 'NOERROR', aa: true,
+    {
+      name: 'RFC 8020 / RFC 4592 §2.2.2: an empty non-terminal is NODATA',
+      q: ['dept.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: [],
+      authorityTypes: ['SOA'],
+    },
+    {
+      name: 'RFC 1034 §3.6.2: a CNAME chain is followed inside the zone',
+      q: ['portal.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: [
+        'portal.example.net CNAME web.example.net',
+        'web.example.net CNAME www.example.net',
+        'www.example.net A 192.0.2.80',
+        'www.example.net A 192.0.2.81',
+      ],
+    },
+    {
+      name: 'RFC 1034 §4.3.2 3a: a CNAME to another zone is returned alone',
+      q: ['cdn.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['cdn.example.net CNAME edge.example.org'],
+    },
+    {
+      name: 'RFC 1034 §4.3.2: a CNAME query returns the CNAME itself',
+      q: ['web.example.net', 'CNAME'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['web.example.net CNAME www.example.net'],
+    },
+    {
+      name: 'RFC 4592 §3.3.1: a wildcard synthesises the query name as owner',
+      q: ['foo.apps.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['foo.apps.example.net A 192.0.2.100'],
+    },
+    {
+      name: 'RFC 4592 §3.3.1: deeper names match the wildcard too',
+      q: ['a.b.apps.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['a.b.apps.example.net A 192.0.2.100'],
+    },
+    {
+      name: 'RFC 4592 §2.2.1: no wildcard where the name exists',
+      q: ['static.apps.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['static.apps.example.net A 192.0.2.101'],
+    },
+    {
+      name: 'RFC 4592 §2.2.1: an existing name with other data is NODATA, not wildcard',
+      q: ['static.apps.example.net', 'AAAA'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: [],
+      authorityTypes: ['SOA'],
+    },
+    {
+      name: 'RFC 4592 §2.3: the wildcard owner itself answers',
+      q: ['*.apps.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['*.apps.example.net A 192.0.2.100'],
+    },
+    {
+      name: 'RFC 4592 §3.3.1: a wildcard NODATA for another type',
+      q: ['foo.apps.example.net', 'TXT'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: [],
+      authorityTypes: ['SOA'],
+    },
+    {
+      name: 'RFC 1034 §4.3.2 3b: below a cut is a referral, AA clear, glue in additional',
+      q: ['host.sub.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: false,
+      answer: [],
+      authorityTypes: ['NS', 'NS'],
+      additional: ['ns.sub.example.net A 192.0.2.200'],
+    },
+    {
+      name: 'RFC 1034 §4.3.2 3b: the cut itself refers too',
+      q: ['sub.example.net', 'A'],
+      rcode: 'NOERROR',
+      aa: false,
+      answer: [],
+      authorityTypes: ['NS', 'NS'],
+    },
+    {
+      name: 'RFC 4035 §3.1.4.1: DS at the cut is answered by the parent',
+      q: ['sub.example.net', 'DS'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: [
+        'sub.example.net DS {"keyTag":60485,"algorithm":13,"digestType":2,"digest":{"type":"Buffer","data":[212,183,213,32,231,187,95,15,103,103,74,12,206,177,227,224,97,75,147,196,249,233,155,131,131,246,161,228,70,157,165,10]}}',
+      ],
+    },
+    {
+      name: 'RFC 1035 §3.3.9: MX targets get addresses in additional',
+      q: ['example.net', 'MX'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['example.net MX {"preference":10,"exchange":"mail.example.net"}', 'example.net MX {"preference":20,"exchange":"mail2.example.org"}'],
+      additional: ['mail.example.net A 192.0.2.25'],
+    },
+    {
+      name: 'RFC 1035 §3.3.11: NS targets get addresses in additional',
+      q: ['example.net', 'NS'],
+      rcode: 'NOERROR',
+      aa: true,
       answer: ['example.net NS ns1.example.net', 'example.net NS ns2.example.net'],
-      additional: ['ns1.example.net A 192.0.2.53', 'ns1.example.net AAAA 2001:db8::53', 'ns2.example.net A 192.0.2.54'] },
-    { name: 'RFC 2782: SRV targets get addresses in additional', q: ['_sip._udp.example.net', 'SRV'], rcode: 'NOERROR', aa: true,
-      answer: ['_sip._udp.example.net SRV {"priority":10,"weight":60,"port":5060,"target":"sip.example.net"}'], additional: ['sip.example.net A 192.0.2.60'] },
+      additional: ['ns1.example.net A 192.0.2.53', 'ns1.example.net AAAA 2001:db8::53', 'ns2.example.net A 192.0.2.54'],
+    },
+    {
+      name: 'RFC 2782: SRV targets get addresses in additional',
+      q: ['_sip._udp.example.net', 'SRV'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['_sip._udp.example.net SRV {"priority":10,"weight":60,"port":5060,"target":"sip.example.net"}'],
+      additional: ['sip.example.net A 192.0.2.60'],
+    },
     { name: 'RFC 1034 §4.3.2 step 2: a name in no served zone is REFUSED', q: ['www.example.com', 'A'], rcode: 'REFUSED', aa: false, answer: [] },
-    { name: 'YAML zone: served like any other', q: ['app.gslb.example.org', 'A'], rcode: 'NOERROR', aa: true,
-      answer: ['app.gslb.example.org A 192.0.2.10', 'app.gslb.example.org A 192.0.2.11'] },
-    { name: 'YAML zone: CNAME followed to the address', q: ['www.gslb.example.org', 'AAAA'], rcode: 'NOERROR', aa: true,
-      answer: ['app.gslb.example.org AAAA 2001:db8::10', 'www.gslb.example.org CNAME app.gslb.example.org'] },
+    {
+      name: 'YAML zone: served like any other',
+      q: ['app.gslb.example.org', 'A'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['app.gslb.example.org A 192.0.2.10', 'app.gslb.example.org A 192.0.2.11'],
+    },
+    {
+      name: 'YAML zone: CNAME followed to the address',
+      q: ['www.gslb.example.org', 'AAAA'],
+      rcode: 'NOERROR',
+      aa: true,
+      answer: ['app.gslb.example.org AAAA 2001:db8::10', 'www.gslb.example.org CNAME app.gslb.example.org'],
+    },
   ];
 
   describe.each(['udp', 'tcp'] as const)('authoritative answers over %s', (transport) => {
@@ -203,7 +327,9 @@ export function authoritativeCases(makeTier: () => Promise<DnsTier> | DnsTier): 
 
   describe('EDNS Client Subnet, RFC 7871', () => {
     const ecsOf = (r: Reply) => {
-      const opt = r.additionals!.find((a) => a.type === 'OPT') as unknown as { options: Array<{ code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string }> };
+      const opt = r.additionals!.find((a) => a.type === 'OPT') as unknown as {
+        options: Array<{ code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string }>;
+      };
       return opt.options.find((o) => o.code === 8);
     };
 

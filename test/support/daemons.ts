@@ -33,10 +33,17 @@ export function namedSecondaryConf(dir: string, port: number, primaryPort: numbe
 };
 controls { };
 `;
-  return options + zones.map((z) => `zone "${z}" {
+  return (
+    options +
+    zones
+      .map(
+        (z) => `zone "${z}" {
   type secondary;
   primaries { 127.0.0.1 port ${primaryPort}; };
   file "${dir}/${z}.db";
 };
-`).join('');
+`,
+      )
+      .join('')
+  );
 }

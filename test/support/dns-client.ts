@@ -22,7 +22,8 @@ export function buildQuery(name: string, type: string, opts: AskOptions = {}): B
   const additionals: dnsPacket.Answer[] = [];
   if (opts.edns !== undefined || opts.ecs) {
     const options: unknown[] = [];
-    if (opts.ecs) options.push({ code: 'CLIENT_SUBNET', family: opts.ecs.family, sourcePrefixLength: opts.ecs.sourcePrefix, scopePrefixLength: 0, ip: opts.ecs.address });
+    if (opts.ecs)
+      options.push({ code: 'CLIENT_SUBNET', family: opts.ecs.family, sourcePrefixLength: opts.ecs.sourcePrefix, scopePrefixLength: 0, ip: opts.ecs.address });
     additionals.push({ type: 'OPT', name: '.', udpPayloadSize: opts.edns ?? 1232, options } as unknown as dnsPacket.Answer);
   }
   return dnsPacket.encode({
@@ -118,10 +119,7 @@ export function decode(raw: Buffer): Reply {
 /** Asks one question and decodes the reply. */
 export async function ask(port: number, name: string, type: string, opts: AskOptions = {}): Promise<Reply> {
   const msg = buildQuery(name, type, opts);
-  const raw =
-    opts.transport === 'tcp'
-      ? (await sendTcp(port, [msg], 1, opts.host))[0]!
-      : await sendUdp(port, msg, opts.host, opts.timeoutMs);
+  const raw = opts.transport === 'tcp' ? (await sendTcp(port, [msg], 1, opts.host))[0]! : await sendUdp(port, msg, opts.host, opts.timeoutMs);
   if (!raw) throw new Error(`no reply for ${name} ${type}`);
   return decode(raw);
 }

@@ -32,7 +32,9 @@ export interface EtcdTlsFiles {
 
 async function healthy(url: string, tls?: EtcdTlsFiles): Promise<boolean> {
   try {
-    const dispatcher = tls ? new Agent({ connect: { ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.clientCert), key: fs.readFileSync(tls.clientKey) } }) : undefined;
+    const dispatcher = tls
+      ? new Agent({ connect: { ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.clientCert), key: fs.readFileSync(tls.clientKey) } })
+      : undefined;
     const res = await request(`${url}/health`, { signal: AbortSignal.timeout(500), ...(dispatcher ? { dispatcher } : {}) });
     const ok = res.statusCode === 200 && ((await res.body.json()) as { health?: string }).health === 'true';
     await dispatcher?.close();
@@ -47,10 +49,29 @@ export function makeEtcdTls(dir: string): EtcdTlsFiles {
   const f = (n: string) => path.join(dir, n);
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
   ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=meridian-test-ca']);
-  for (const [name, ext] of [['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`]);
     fs.writeFileSync(f(`${name}.ext`), ext);
-    ssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '1', '-extfile', f(`${name}.ext`)]);
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f(`${name}.pem`),
+      '-days',
+      '1',
+      '-extfile',
+      f(`${name}.ext`),
+    ]);
   }
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key') };
 }
@@ -71,15 +92,24 @@ export async function startEtcd(opts: { tls?: boolean } = {}): Promise<TestEtcd 
     child = spawn(
       'etcd',
       [
-        '--name', 'test',
-        '--data-dir', path.join(dir, 'data'),
-        '--listen-client-urls', url,
-        '--advertise-client-urls', url,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        '--log-level', 'warn',
-        '--logger', 'zap',
+        '--name',
+        'test',
+        '--data-dir',
+        path.join(dir, 'data'),
+        '--listen-client-urls',
+        url,
+        '--advertise-client-urls',
+        url,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `test=${peer}`,
+        '--log-level',
+        'warn',
+        '--logger',
+        'zap',
         ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },

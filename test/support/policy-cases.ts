@@ -289,7 +289,9 @@ export function policyCases(kind: string, make: () => PolicyFixture): void {
           if (!o.exact) continue;
           const seen = new Set(o.outcomes.map((x) => keysOf(x.decision).sort().join(' ')));
           for (let seed = 1; seed <= 20; seed++) {
-            const answered = keysOf(run(record, c, ALL_UP, seed)).sort().join(' ');
+            const answered = keysOf(run(record, c, ALL_UP, seed))
+              .sort()
+              .join(' ');
             expect(seen.has(answered), `${record.owner} for ${c.text}: ${answered}`).toBe(true);
           }
         }

@@ -35,7 +35,12 @@ export function responseCheckLines(): ResponseCheckLine[] {
 
 afterAll(() => {
   // A 500 is documented (every route may fail), but in a test it is a bug all the same.
-  const bad = responseCheckLines().filter((l) => !l.ok || l.status === 500).map((l) => (l.ok ? { ...l, problem: 'an internal error (500)' } : l));
+  const bad = responseCheckLines()
+    .filter((l) => !l.ok || l.status === 500)
+    .map((l) => (l.ok ? { ...l, problem: 'an internal error (500)' } : l));
   fs.rmSync(file, { force: true });
-  expect(bad.map((l) => `${l.method} ${l.route ?? l.url} → ${l.status} ${l.type ?? ''}: ${l.problem}`), 'admin API responses that do not match their OpenAPI documentation').toEqual([]);
+  expect(
+    bad.map((l) => `${l.method} ${l.route ?? l.url} → ${l.status} ${l.type ?? ''}: ${l.problem}`),
+    'admin API responses that do not match their OpenAPI documentation',
+  ).toEqual([]);
 });

@@ -65,7 +65,12 @@ export function sourceCases(name: string, make: () => Promise<SourceFixture>): v
       await f.writeOutside('a.test', zoneText('a.test', 1, '192.0.2.1'));
       await f.writeOutside('b.test', zoneText('b.test', 7, '192.0.2.2'));
       await f.source.start();
-      expect(f.source.zones().map((z) => z.origin).sort()).toEqual([origin('a.test'), origin('b.test')].sort());
+      expect(
+        f.source
+          .zones()
+          .map((z) => z.origin)
+          .sort(),
+      ).toEqual([origin('a.test'), origin('b.test')].sort());
       expect(f.holder.current.catalog.size).toBe(2);
       const e = f.source.entry(origin('b.test'))!;
       expect(e.zone.serial).toBe(7);
@@ -111,7 +116,10 @@ export function sourceCases(name: string, make: () => Promise<SourceFixture>): v
       const rev = f.source.entry(origin('a.test'))!.revision;
       const ta = zoneText('a.test', 2, '192.0.2.10');
       const tb = zoneText('a.test', 2, '192.0.2.20');
-      const [a, b] = await Promise.all([f.source.put(origin('a.test'), ta, built('a.test', ta), rev), f.source.put(origin('a.test'), tb, built('a.test', tb), rev)]);
+      const [a, b] = await Promise.all([
+        f.source.put(origin('a.test'), ta, built('a.test', ta), rev),
+        f.source.put(origin('a.test'), tb, built('a.test', tb), rev),
+      ]);
       expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
       expect([a, b].find((x) => !x.ok)).toMatchObject({ code: 'MRD_ERR_API_PRECONDITION' });
       expect(servedWww(f.holder, 'a.test')).toBe(a.ok ? '192.0.2.10' : '192.0.2.20');

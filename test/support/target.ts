@@ -12,7 +12,7 @@ export class Target {
     readonly port: number,
   ) {}
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer((_req, res) => {
       this.hits++;
       res.writeHead(this.status, { 'content-type': 'text/plain', connection: 'close' });
       res.end(this.status === 200 ? 'ok' : 'failing');
@@ -30,4 +30,3 @@ export class Target {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }
-

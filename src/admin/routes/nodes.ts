@@ -40,10 +40,21 @@ export function nodeViews(cluster: ClusterView | null, single: () => MemberRecor
 }
 
 export function registerNodeRoutes(app: FastifyInstance, opts: { cluster: ClusterView | null; single: () => MemberRecord }): void {
-  app.get('/v1/nodes', { schema: { operationId: 'listNodes', tags: ['cluster'], summary: 'Every node and checker of the cluster, with last-seen time and revision', response: { 200: ok(NodeList, 'The members') } } }, async () => ({
-    mode: opts.cluster ? 'cluster' : 'single',
-    etcd: opts.cluster ? (opts.cluster.reachable() ? 'reachable' : 'unreachable') : null,
-    active_checkers: opts.cluster ? Object.fromEntries(opts.cluster.checkers()) : {},
-    nodes: nodeViews(opts.cluster, opts.single),
-  }));
+  app.get(
+    '/v1/nodes',
+    {
+      schema: {
+        operationId: 'listNodes',
+        tags: ['cluster'],
+        summary: 'Every node and checker of the cluster, with last-seen time and revision',
+        response: { 200: ok(NodeList, 'The members') },
+      },
+    },
+    async () => ({
+      mode: opts.cluster ? 'cluster' : 'single',
+      etcd: opts.cluster ? (opts.cluster.reachable() ? 'reachable' : 'unreachable') : null,
+      active_checkers: opts.cluster ? Object.fromEntries(opts.cluster.checkers()) : {},
+      nodes: nodeViews(opts.cluster, opts.single),
+    }),
+  );
 }

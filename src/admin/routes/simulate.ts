@@ -38,76 +38,121 @@ const Query = Type.Object({
 });
 
 export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder }): void {
-  app.get('/v1/simulate', { schema: { operationId: 'simulate', tags: ['simulate'], summary: 'The answer the DNS server would give now to this client, and why', querystring: Query, response: { 200: ok(Simulation, 'The answer and the explanation') } } }, async (req, reply) => {
-    const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string };
-    const typeText = q.type ?? 'A';
-    const qtype = typeFromName(typeText);
-    if (qtype === undefined) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `type: "${typeText}" is not a record type`, [{ field: 'type', message: 'must be a record type mnemonic (A, MX, HTTPS…) or TYPEnnn (RFC 3597 §5)' }]);
-    let qkey: string;
-    try {
-      // An absolute name; a trailing dot is optional (relative to the root).
-      qkey = presentationToKey(q.name, '');
-    } catch (err) {
-      if (!(err instanceof NameError)) throw err;
-      return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `name: ${err.message}`, [{ field: 'name', message: 'must be a domain name (labels of 63 octets or less, 255 in all)' }]);
-    }
-    const clientText = q.client ?? '127.0.0.1';
-    const client = clientFromText(clientText);
-    if (!client) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad client', `client: "${clientText}" is not an IP address or subnet`, [{ field: 'client', message: 'must be an IP address or CIDR subnet' }]);
-    const asEcs = clientText.includes('/');
-    const msg = encodeQuery({
-      id: 1,
-      qkey,
-      qtype,
-      rd: true,
-      udpSize: 1232,
-      // RFC 7871 §6: a subnet is sent as a Client Subnet option.
-      ...(asEcs ? { clientSubnet: clientSubnetOption(client) } : {}),
-    });
-    const snapshot = opts.holder.current;
-    let health: HealthView = snapshot.health;
-    const whatIf: Record<string, string[]> = {};
-    if (q.down_regions) {
-      const regions = q.down_regions.split(',').map((s) => s.trim()).filter(Boolean);
-      health = withRegionsDown(health, new Set(regions));
-      whatIf['down_regions'] = regions;
-    }
-    if (q.down_endpoints) {
-      const eps = q.down_endpoints.split(',').map((s) => s.trim()).filter(Boolean);
-      health = withEndpointsDown(health, new Set(eps));
-      whatIf['down_endpoints'] = eps;
-    }
-    const explain: Explain = { trace: [], health };
-    const out = handleQuery(msg, { transport: 'tcp', remoteAddress: asEcs ? '127.0.0.1' : client.text }, { snapshots: { current: snapshot }, options: { maxUdpPayload: 1232, useCache: true }, explain });
-    const raw = Array.isArray(out) ? out[0] : out;
-    const res = raw ? parseResponse(raw) : 'no response';
-    // The pipeline answers every query it is given, and its answers parse: anything else is a bug.
-    if (typeof res === 'string') throw new Error(`simulate: the pipeline's answer does not decode: ${res}`);
-    const loc = locate(client);
-    return {
-      question: { name: q.name, type: typeToName(qtype), client: clientText, as: asEcs ? 'ecs' : 'source address' },
-      answer: {
-        rcode: rcodeName(res.rcode),
-        aa: res.aa,
-        records: res.answer.map(presentation),
-        authority: res.authority.map(presentation),
-        additional: res.additional.map(presentation),
-        ecs_scope: res.clientSubnet ? res.clientSubnet.scopePrefix : null,
+  app.get(
+    '/v1/simulate',
+    {
+      schema: {
+        operationId: 'simulate',
+        tags: ['simulate'],
+        summary: 'The answer the DNS server would give now to this client, and why',
+        querystring: Query,
+        response: { 200: ok(Simulation, 'The answer and the explanation') },
       },
-      explanation: {
-        policy_record: explain.record ? { name: explain.record.owner, ttl: explain.record.ttlSeconds, on_all_down: explain.record.onAllDown.kind } : null,
-        geolocation: loc.country ? { country: loc.country, subdivision: loc.subdivision || null, continent: loc.continent, lat: loc.lat, lon: loc.lon, geoip_block_prefix: loc.scope } : null,
-        path: explain.trace,
-        chosen: explain.decision?.endpoints.map((e) => ({ endpoint: e.key, value: e.value, region: e.region })) ?? [],
-        all_down_fallback: explain.decision?.allDown ?? false,
-        decision_scope: explain.decision?.scope ?? 0,
-        what_if: Object.keys(whatIf).length > 0 ? whatIf : null,
-      },
-    };
-  });
+    },
+    async (req, reply) => {
+      const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string };
+      const typeText = q.type ?? 'A';
+      const qtype = typeFromName(typeText);
+      if (qtype === undefined)
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `type: "${typeText}" is not a record type`, [
+          { field: 'type', message: 'must be a record type mnemonic (A, MX, HTTPS…) or TYPEnnn (RFC 3597 §5)' },
+        ]);
+      let qkey: string;
+      try {
+        // An absolute name; a trailing dot is optional (relative to the root).
+        qkey = presentationToKey(q.name, '');
+      } catch (err) {
+        if (!(err instanceof NameError)) throw err;
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad question', `name: ${err.message}`, [
+          { field: 'name', message: 'must be a domain name (labels of 63 octets or less, 255 in all)' },
+        ]);
+      }
+      const clientText = q.client ?? '127.0.0.1';
+      const client = clientFromText(clientText);
+      if (!client)
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad client', `client: "${clientText}" is not an IP address or subnet`, [
+          { field: 'client', message: 'must be an IP address or CIDR subnet' },
+        ]);
+      const asEcs = clientText.includes('/');
+      const msg = encodeQuery({
+        id: 1,
+        qkey,
+        qtype,
+        rd: true,
+        udpSize: 1232,
+        // RFC 7871 §6: a subnet is sent as a Client Subnet option.
+        ...(asEcs ? { clientSubnet: clientSubnetOption(client) } : {}),
+      });
+      const snapshot = opts.holder.current;
+      let health: HealthView = snapshot.health;
+      const whatIf: Record<string, string[]> = {};
+      if (q.down_regions) {
+        const regions = q.down_regions
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        health = withRegionsDown(health, new Set(regions));
+        whatIf['down_regions'] = regions;
+      }
+      if (q.down_endpoints) {
+        const eps = q.down_endpoints
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        health = withEndpointsDown(health, new Set(eps));
+        whatIf['down_endpoints'] = eps;
+      }
+      const explain: Explain = { trace: [], health };
+      const out = handleQuery(
+        msg,
+        { transport: 'tcp', remoteAddress: asEcs ? '127.0.0.1' : client.text },
+        { snapshots: { current: snapshot }, options: { maxUdpPayload: 1232, useCache: true }, explain },
+      );
+      const raw = Array.isArray(out) ? out[0] : out;
+      const res = raw ? parseResponse(raw) : 'no response';
+      // The pipeline answers every query it is given, and its answers parse: anything else is a bug.
+      if (typeof res === 'string') throw new Error(`simulate: the pipeline's answer does not decode: ${res}`);
+      const loc = locate(client);
+      return {
+        question: { name: q.name, type: typeToName(qtype), client: clientText, as: asEcs ? 'ecs' : 'source address' },
+        answer: {
+          rcode: rcodeName(res.rcode),
+          aa: res.aa,
+          records: res.answer.map(presentation),
+          authority: res.authority.map(presentation),
+          additional: res.additional.map(presentation),
+          ecs_scope: res.clientSubnet ? res.clientSubnet.scopePrefix : null,
+        },
+        explanation: {
+          policy_record: explain.record ? { name: explain.record.owner, ttl: explain.record.ttlSeconds, on_all_down: explain.record.onAllDown.kind } : null,
+          geolocation: loc.country
+            ? {
+                country: loc.country,
+                subdivision: loc.subdivision || null,
+                continent: loc.continent,
+                lat: loc.lat,
+                lon: loc.lon,
+                geoip_block_prefix: loc.scope,
+              }
+            : null,
+          path: explain.trace,
+          chosen: explain.decision?.endpoints.map((e) => ({ endpoint: e.key, value: e.value, region: e.region })) ?? [],
+          all_down_fallback: explain.decision?.allDown ?? false,
+          decision_scope: explain.decision?.scope ?? 0,
+          what_if: Object.keys(whatIf).length > 0 ? whatIf : null,
+        },
+      };
+    },
+  );
 }
 
 /** A record as dig prints it: owner (absolute), TTL, class, type, RDATA in presentation form. */
 function presentation(r: ResponseRecord): { name: string; ttl: number; class: string; type: string; data: string } {
-  return { name: keyToPresentation(r.owner), ttl: r.ttl, class: r.class === CLASS_IN ? 'IN' : `CLASS${r.class}`, type: typeToName(r.type), data: formatRdata(r.type, r.rdata) };
+  return {
+    name: keyToPresentation(r.owner),
+    ttl: r.ttl,
+    class: r.class === CLASS_IN ? 'IN' : `CLASS${r.class}`,
+    type: typeToName(r.type),
+    data: formatRdata(r.type, r.rdata),
+  };
 }

@@ -45,10 +45,20 @@ export const RecordParams = Type.Object({
   type: Type.String({ description: 'Record type (A, AAAA, MX, ...).' }),
 });
 /** A record as the API shows and takes it: plain (values) or a policy record (policy). */
-export const ApiRecord = Type.Union([RecordEntry, PolicyRecordEntry], { title: 'Record', description: 'A plain RRset (`value`/`values`) or a policy record (`policy`).' });
+export const ApiRecord = Type.Union([RecordEntry, PolicyRecordEntry], {
+  title: 'Record',
+  description: 'A plain RRset (`value`/`values`) or a policy record (`policy`).',
+});
 
 /** The body of an import: the master file itself (RFC 1035 §5). */
-const MasterFileBody = { content: Object.fromEntries(['text/dns', 'text/plain'].map((m) => [m, { schema: Type.String({ description: 'An RFC 1035 master file (RFC 1035 §5): $ORIGIN, $TTL, SOA, NS and records; no $INCLUDE or $GENERATE.' }) }])) };
+const MasterFileBody = {
+  content: Object.fromEntries(
+    ['text/dns', 'text/plain'].map((m) => [
+      m,
+      { schema: Type.String({ description: 'An RFC 1035 master file (RFC 1035 §5): $ORIGIN, $TTL, SOA, NS and records; no $INCLUDE or $GENERATE.' }) },
+    ]),
+  ),
+};
 
 const RecordList = Type.Object({ records: Type.Array(ApiRecord) }, { title: 'RecordList' });
 
@@ -73,7 +83,10 @@ function ifMatch(req: FastifyRequest): string | undefined {
 
 /** Answers a stored write (a refused one threw, and admin/problem.ts answers it). */
 export function sendOutcome(reply: FastifyReply, out: WriteOutcome, okStatus: number, body: () => unknown): FastifyReply {
-  return reply.code(out.created ? 201 : okStatus).header('etag', out.etag).send(body());
+  return reply
+    .code(out.created ? 201 : okStatus)
+    .header('etag', out.etag)
+    .send(body());
 }
 
 /** Owner key and type number of a record key in a URL or body; null when not a name/type. */
@@ -96,35 +109,68 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
   const { store, holder } = opts;
   const tags = ['zones'];
 
-  app.get('/v1/zones', { schema: { operationId: 'listZones', tags, summary: 'List zones', description: 'Every zone served, and every file of the zones directory with the problems that keep a bad one from loading.', response: { 200: ok(ZoneList, 'The zones and the files') } } }, async () => ({
-    zones: store.list().map((z) => ({
-      name: keyToPresentation(z.origin),
-      serial: z.zone.serial,
-      etag: z.etag,
-      file: z.file,
-      format: z.kind,
-      records: z.zone.recordCount,
-      policies: z.zone.policies?.records.length ?? 0,
-    })),
-    // Every file in the zones directory, with the problems that keep a bad one from loading.
-    files: opts.source.status().map((f) => ({
-      file: f.name,
-      zone: f.origin === null ? null : keyToPresentation(f.origin),
-      serial: f.serial,
-      loaded_at: f.loadedAt?.toISOString() ?? null,
-      errors: f.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, record: e.record ?? null })),
-    })),
-  }));
+  app.get(
+    '/v1/zones',
+    {
+      schema: {
+        operationId: 'listZones',
+        tags,
+        summary: 'List zones',
+        description: 'Every zone served, and every file of the zones directory with the problems that keep a bad one from loading.',
+        response: { 200: ok(ZoneList, 'The zones and the files') },
+      },
+    },
+    async () => ({
+      zones: store.list().map((z) => ({
+        name: keyToPresentation(z.origin),
+        serial: z.zone.serial,
+        etag: z.etag,
+        file: z.file,
+        format: z.kind,
+        records: z.zone.recordCount,
+        policies: z.zone.policies?.records.length ?? 0,
+      })),
+      // Every file in the zones directory, with the problems that keep a bad one from loading.
+      files: opts.source.status().map((f) => ({
+        file: f.name,
+        zone: f.origin === null ? null : keyToPresentation(f.origin),
+        serial: f.serial,
+        loaded_at: f.loadedAt?.toISOString() ?? null,
+        errors: f.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, record: e.record ?? null })),
+      })),
+    }),
+  );
 
-  app.post('/v1/zones', { schema: { operationId: 'createZone', tags, summary: 'Create a zone from a zone document', body: ZoneDocument, response: { 201: withEtag(ok(WriteResult, 'Created; Location names the zone')), ...problems(409, 412, 503) } } }, async (req, reply) => {
-    const out = await store.write(null, req.body, { who: req.who });
-    reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
-    return sendOutcome(reply, out, 201, () => ({ name: keyToPresentation(out.zone.origin), serial: out.serial }));
-  });
+  app.post(
+    '/v1/zones',
+    {
+      schema: {
+        operationId: 'createZone',
+        tags,
+        summary: 'Create a zone from a zone document',
+        body: ZoneDocument,
+        response: { 201: withEtag(ok(WriteResult, 'Created; Location names the zone')), ...problems(409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      const out = await store.write(null, req.body, { who: req.who });
+      reply.header('location', `/v1/zones/${keyToPresentation(out.zone.origin)}`);
+      return sendOutcome(reply, out, 201, () => ({ name: keyToPresentation(out.zone.origin), serial: out.serial }));
+    },
+  );
 
   app.post(
     '/v1/zones/import',
-    { schema: { operationId: 'importZone', tags, summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)', querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }), body: MasterFileBody, response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 422, 503) } } },
+    {
+      schema: {
+        operationId: 'importZone',
+        tags,
+        summary: 'Create or replace a zone from an RFC 1035 master file (body: text/dns or text/plain)',
+        querystring: Type.Object({ zone: Type.Optional(Type.String({ description: 'Origin when the file has no $ORIGIN.' })) }),
+        body: MasterFileBody,
+        response: { 200: withEtag(ok(WriteResult, 'Replaced')), 201: withEtag(ok(WriteResult, 'Created')), ...problems(409, 412, 422, 503) },
+      },
+    },
     async (req, reply) => {
       const text = req.body;
       if (typeof text !== 'string') return refuse(reply, 'MRD_ERR_API_MEDIA_TYPE', 'Send the master file as text', 'use Content-Type: text/dns or text/plain');
@@ -133,7 +179,13 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       const parsed = parseZoneText(text, file);
       const built = buildZone(parsed);
       if (!built.ok) {
-        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The master file does not load', built.errors.map((e) => e.format()).join('; '), built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })));
+        return refuse(
+          reply,
+          'MRD_ERR_API_BAD_REQUEST',
+          'The master file does not load',
+          built.errors.map((e) => e.format()).join('; '),
+          built.errors.map((e) => ({ code: e.code, line: e.line, message: e.message, ...(e.record ? { field: e.record } : {}) })),
+        );
       }
       const doc = documentOf(built.zone, text, 'master');
       const held = store.get(built.zone.origin);
@@ -151,40 +203,104 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       }
       // RFC 9110 §13.1.2: If-None-Match: * creates only; an existing zone is not replaced.
       if (exists && String(req.headers['if-none-match'] ?? '').trim() === '*') {
-        return refuse(reply, 'MRD_ERR_API_PRECONDITION', 'The zone exists', `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`);
+        return refuse(
+          reply,
+          'MRD_ERR_API_PRECONDITION',
+          'The zone exists',
+          `zone ${keyToPresentation(built.zone.origin)} exists and If-None-Match: * asked to create it only; nothing was changed`,
+        );
       }
       // The text's own meridian-etag line (zone/etag-line.ts, a comment the parser skipped) is the
       // revision it was read from: it is the If-Match when the request sends none.
-      const out = await store.write(exists ? built.zone.origin : null, doc, { who: req.who, ifMatch: ifMatch(req) ?? splitEtagLine(text).etag ?? undefined, action: 'zone.import', createAs: 'master' });
+      const out = await store.write(exists ? built.zone.origin : null, doc, {
+        who: req.who,
+        ifMatch: ifMatch(req) ?? splitEtagLine(text).etag ?? undefined,
+        action: 'zone.import',
+        createAs: 'master',
+      });
       return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(built.zone.origin), serial: out.serial }));
     },
   );
 
-  app.get('/v1/zones/:zone', { schema: { operationId: 'getZone', tags, summary: 'A zone as a document, with its ETag', params: ZoneParams, response: { 200: withEtag(ok(ZoneDocument, 'The zone document')), ...problems(404) } } }, async (req: ZoneReq, reply) => {
-    const origin = originOr404(req, reply);
-    if (origin === null) return reply;
-    const z = store.get(origin);
-    if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
-    return reply.header('etag', z.etag).send(z.document);
-  });
+  app.get(
+    '/v1/zones/:zone',
+    {
+      schema: {
+        operationId: 'getZone',
+        tags,
+        summary: 'A zone as a document, with its ETag',
+        params: ZoneParams,
+        response: { 200: withEtag(ok(ZoneDocument, 'The zone document')), ...problems(404) },
+      },
+    },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      const z = store.get(origin);
+      if (!z) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+      return reply.header('etag', z.etag).send(z.document);
+    },
+  );
 
-  app.put('/v1/zones/:zone', { schema: { operationId: 'replaceZone', tags, summary: 'Replace a zone', params: ZoneParams, headers: ifMatchHeader, body: ZoneDocument, response: { 200: withEtag(ok(WriteResult, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: ZoneReq, reply) => {
-    const origin = originOr404(req, reply);
-    if (origin === null) return reply;
-    const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
-    return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.serial }));
-  });
+  app.put(
+    '/v1/zones/:zone',
+    {
+      schema: {
+        operationId: 'replaceZone',
+        tags,
+        summary: 'Replace a zone',
+        params: ZoneParams,
+        headers: ifMatchHeader,
+        body: ZoneDocument,
+        response: { 200: withEtag(ok(WriteResult, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) },
+      },
+    },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      const out = await store.write(origin, req.body, { who: req.who, ifMatch: ifMatch(req) });
+      return sendOutcome(reply, out, 200, () => ({ name: keyToPresentation(origin), serial: out.serial }));
+    },
+  );
 
-  app.delete('/v1/zones/:zone', { schema: { operationId: 'deleteZone', tags, summary: 'Delete a zone', params: ZoneParams, headers: ifMatchHeader, response: { 204: noContent('Deleted; DNS no longer answers for it'), ...problems(404, 409, 412, 503) } } }, async (req: ZoneReq, reply) => {
-    const origin = originOr404(req, reply);
-    if (origin === null) return reply;
-    await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/zones/:zone',
+    {
+      schema: {
+        operationId: 'deleteZone',
+        tags,
+        summary: 'Delete a zone',
+        params: ZoneParams,
+        headers: ifMatchHeader,
+        response: { 204: noContent('Deleted; DNS no longer answers for it'), ...problems(404, 409, 412, 503) },
+      },
+    },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      await store.remove(origin, { who: req.who, ifMatch: ifMatch(req) });
+      return reply.code(204).send();
+    },
+  );
 
   app.get(
     '/v1/zones/:zone/export',
-    { schema: { operationId: 'exportZone', tags, summary: 'Export a zone as YAML or as an RFC 1035 master file', params: ZoneParams, querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('yaml'), Type.Literal('zone')], { description: '`yaml` (default): the zone document; `zone`: an RFC 1035 master file, policy records as their current answer.' })) }), response: { 200: withEtag(text('The zone as YAML (format=yaml) or as a master file (format=zone)', 'application/yaml', 'text/dns')), ...problems(404) } } },
+    {
+      schema: {
+        operationId: 'exportZone',
+        tags,
+        summary: 'Export a zone as YAML or as an RFC 1035 master file',
+        params: ZoneParams,
+        querystring: Type.Object({
+          format: Type.Optional(
+            Type.Union([Type.Literal('yaml'), Type.Literal('zone')], {
+              description: '`yaml` (default): the zone document; `zone`: an RFC 1035 master file, policy records as their current answer.',
+            }),
+          ),
+        }),
+        response: { 200: withEtag(text('The zone as YAML (format=yaml) or as a master file (format=zone)', 'application/yaml', 'text/dns')), ...problems(404) },
+      },
+    },
     async (req: ZoneReq, reply) => {
       const origin = originOr404(req, reply);
       if (origin === null) return reply;
@@ -214,13 +330,25 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { z, plain: doc.records ?? [], policies: doc.policies ?? [] };
   };
 
-  app.get('/v1/zones/:zone/records', { schema: { operationId: 'listRecords', tags: ['records'], summary: 'List the records of a zone', params: ZoneParams, response: { 200: withEtag(ok(RecordList, 'Plain records, then policy records')), ...problems(404) } } }, async (req: ZoneReq, reply) => {
-    const origin = originOr404(req, reply);
-    if (origin === null) return reply;
-    const r = recordsOf(origin);
-    if (!r) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
-    return reply.header('etag', r.z.etag).send({ records: [...r.plain, ...r.policies] });
-  });
+  app.get(
+    '/v1/zones/:zone/records',
+    {
+      schema: {
+        operationId: 'listRecords',
+        tags: ['records'],
+        summary: 'List the records of a zone',
+        params: ZoneParams,
+        response: { 200: withEtag(ok(RecordList, 'Plain records, then policy records')), ...problems(404) },
+      },
+    },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      const r = recordsOf(origin);
+      if (!r) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such zone', `zone ${keyToPresentation(origin)} is not served here`);
+      return reply.header('etag', r.z.etag).send({ records: [...r.plain, ...r.policies] });
+    },
+  );
 
   const findRecord = (origin: string, name: string, type: string) => {
     const r = recordsOf(origin);
@@ -231,59 +359,158 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
     return { r, k, plain, policy };
   };
 
-  app.post('/v1/zones/:zone/records', { schema: { operationId: 'createRecord', tags: ['records'], summary: 'Create a record (plain RRset or policy record)', params: ZoneParams, headers: ifMatchHeader, body: ApiRecord, response: { 201: withEtag(ok(ApiRecord, 'Created and served; Location names the record')), ...problems(404, 409, 412, 422, 503) } } }, async (req: ZoneReq, reply) => {
-    const origin = originOr404(req, reply);
-    if (origin === null) return reply;
-    const body = req.body as { name: string; type: string; policy?: unknown };
-    const k = keyOf(origin, body.name, body.type);
-    if (!k) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [{ field: 'name', message: 'must be a domain name and a known type' }]);
-    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.create', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
-      const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (exists) throw createError('MRD_ERR_API_CONFLICT', `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT`).titled('The record exists');
-      if ('policy' in body) (doc.policies ??= []).push(body as never);
-      else (doc.records ??= []).push(body as never);
-    });
-    reply.header('location', `/v1/zones/${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`);
-    return sendOutcome(reply, { ...out, created: true }, 201, () => body);
-  });
+  app.post(
+    '/v1/zones/:zone/records',
+    {
+      schema: {
+        operationId: 'createRecord',
+        tags: ['records'],
+        summary: 'Create a record (plain RRset or policy record)',
+        params: ZoneParams,
+        headers: ifMatchHeader,
+        body: ApiRecord,
+        response: { 201: withEtag(ok(ApiRecord, 'Created and served; Location names the record')), ...problems(404, 409, 412, 422, 503) },
+      },
+    },
+    async (req: ZoneReq, reply) => {
+      const origin = originOr404(req, reply);
+      if (origin === null) return reply;
+      const body = req.body as { name: string; type: string; policy?: unknown };
+      const k = keyOf(origin, body.name, body.type);
+      if (!k)
+        return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'Bad record key', `"${body.name}" "${body.type}" is not a name and record type`, [
+          { field: 'name', message: 'must be a domain name and a known type' },
+        ]);
+      const out = await store.edit(
+        origin,
+        {
+          who: req.who,
+          ifMatch: ifMatch(req),
+          action: 'record.create',
+          target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`,
+        },
+        (doc) => {
+          const exists = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+          if (exists)
+            throw createError('MRD_ERR_API_CONFLICT', `${keyToPresentation(k.owner)} ${typeToName(k.type)} already exists; replace it with PUT`).titled(
+              'The record exists',
+            );
+          if ('policy' in body) (doc.policies ??= []).push(body as never);
+          else (doc.records ??= []).push(body as never);
+        },
+      );
+      reply.header('location', `/v1/zones/${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`);
+      return sendOutcome(reply, { ...out, created: true }, 201, () => body);
+    },
+  );
 
-  app.get('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'getRecord', tags: ['records'], summary: 'One record', params: RecordParams, response: { 200: withEtag(ok(ApiRecord, 'The record (a plain RRset\'s values gathered in `values`)')), ...problems(404) } } }, async (req: RecordReq, reply) => {
-    const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
-    if (!f || (f.plain.length === 0 && !f.policy)) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
-    reply.header('etag', f.r.z.etag);
-    if (f.policy) return f.policy;
-    const values = f.plain.flatMap((e) => e.values ?? [e.value!]);
-    return { name: f.plain[0]!.name, type: f.plain[0]!.type, ...(f.plain[0]!.ttl !== undefined ? { ttl: f.plain[0]!.ttl } : {}), values };
-  });
+  app.get(
+    '/v1/zones/:zone/records/:name/:type',
+    {
+      schema: {
+        operationId: 'getRecord',
+        tags: ['records'],
+        summary: 'One record',
+        params: RecordParams,
+        response: { 200: withEtag(ok(ApiRecord, "The record (a plain RRset's values gathered in `values`)")), ...problems(404) },
+      },
+    },
+    async (req: RecordReq, reply) => {
+      const f = findRecord(ZoneStore.originOf(req.params.zone) ?? '\u0000', req.params.name, req.params.type);
+      if (!f || (f.plain.length === 0 && !f.policy))
+        return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not in zone ${req.params.zone}`);
+      reply.header('etag', f.r.z.etag);
+      if (f.policy) return f.policy;
+      const values = f.plain.flatMap((e) => e.values ?? [e.value!]);
+      return { name: f.plain[0]!.name, type: f.plain[0]!.type, ...(f.plain[0]!.ttl !== undefined ? { ttl: f.plain[0]!.ttl } : {}), values };
+    },
+  );
 
-  app.put('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'replaceRecord', tags: ['records'], summary: 'Replace a record', params: RecordParams, headers: ifMatchHeader, body: ApiRecord, response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
-    const origin = ZoneStore.originOf(req.params.zone);
-    const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
-    const body = req.body as { name: string; type: string; policy?: unknown };
-    if (!same(origin, body, k)) return refuse(reply, 'MRD_ERR_API_BAD_REQUEST', 'The body names another record', `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`, [{ field: 'name', message: 'must match the URL' }]);
-    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.replace', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
-      const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone; create it with POST`).titled('No such record');
-      doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
-      doc.policies = (doc.policies ?? []).filter((e) => !same(origin, e, k));
-      if ('policy' in body) doc.policies.push(body as never);
-      else doc.records.push(body as never);
-      if (doc.policies.length === 0) delete doc.policies;
-    });
-    return sendOutcome(reply, out, 200, () => body);
-  });
+  app.put(
+    '/v1/zones/:zone/records/:name/:type',
+    {
+      schema: {
+        operationId: 'replaceRecord',
+        tags: ['records'],
+        summary: 'Replace a record',
+        params: RecordParams,
+        headers: ifMatchHeader,
+        body: ApiRecord,
+        response: { 200: withEtag(ok(ApiRecord, 'Replaced and served')), ...problems(404, 409, 412, 422, 503) },
+      },
+    },
+    async (req: RecordReq, reply) => {
+      const origin = ZoneStore.originOf(req.params.zone);
+      const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
+      if (origin === null || !k)
+        return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+      const body = req.body as { name: string; type: string; policy?: unknown };
+      if (!same(origin, body, k))
+        return refuse(
+          reply,
+          'MRD_ERR_API_BAD_REQUEST',
+          'The body names another record',
+          `the body is ${body.name} ${body.type}, the URL ${req.params.name} ${req.params.type}`,
+          [{ field: 'name', message: 'must match the URL' }],
+        );
+      const out = await store.edit(
+        origin,
+        {
+          who: req.who,
+          ifMatch: ifMatch(req),
+          action: 'record.replace',
+          target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`,
+        },
+        (doc) => {
+          const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+          if (!had)
+            throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone; create it with POST`).titled(
+              'No such record',
+            );
+          doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
+          doc.policies = (doc.policies ?? []).filter((e) => !same(origin, e, k));
+          if ('policy' in body) doc.policies.push(body as never);
+          else doc.records.push(body as never);
+          if (doc.policies.length === 0) delete doc.policies;
+        },
+      );
+      return sendOutcome(reply, out, 200, () => body);
+    },
+  );
 
-  app.delete('/v1/zones/:zone/records/:name/:type', { schema: { operationId: 'deleteRecord', tags: ['records'], summary: 'Delete a record', params: RecordParams, headers: ifMatchHeader, response: { 204: withEtag(noContent('Deleted; the ETag header has the zone\'s new ETag')), ...problems(404, 409, 412, 422, 503) } } }, async (req: RecordReq, reply) => {
-    const origin = ZoneStore.originOf(req.params.zone);
-    const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
-    if (origin === null || !k) return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
-    const out = await store.edit(origin, { who: req.who, ifMatch: ifMatch(req), action: 'record.delete', target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}` }, (doc) => {
-      const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
-      if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone`).titled('No such record');
-      doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
-      if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
-    });
-    return reply.code(204).header('etag', out.etag).send();
-  });
+  app.delete(
+    '/v1/zones/:zone/records/:name/:type',
+    {
+      schema: {
+        operationId: 'deleteRecord',
+        tags: ['records'],
+        summary: 'Delete a record',
+        params: RecordParams,
+        headers: ifMatchHeader,
+        response: { 204: withEtag(noContent("Deleted; the ETag header has the zone's new ETag")), ...problems(404, 409, 412, 422, 503) },
+      },
+    },
+    async (req: RecordReq, reply) => {
+      const origin = ZoneStore.originOf(req.params.zone);
+      const k = origin === null ? null : keyOf(origin, req.params.name, req.params.type);
+      if (origin === null || !k)
+        return refuse(reply, 'MRD_ERR_API_NOT_FOUND', 'No such record', `${req.params.name} ${req.params.type} is not a record key of ${req.params.zone}`);
+      const out = await store.edit(
+        origin,
+        {
+          who: req.who,
+          ifMatch: ifMatch(req),
+          action: 'record.delete',
+          target: `${keyToPresentation(origin)}/records/${keyToPresentation(k.owner)}/${typeToName(k.type)}`,
+        },
+        (doc) => {
+          const had = (doc.records ?? []).some((e) => same(origin, e, k)) || (doc.policies ?? []).some((e) => same(origin, e, k));
+          if (!had) throw createError('MRD_ERR_API_NOT_FOUND', `${req.params.name} ${req.params.type} is not in the zone`).titled('No such record');
+          doc.records = (doc.records ?? []).filter((e) => !same(origin, e, k));
+          if (doc.policies) doc.policies = doc.policies.filter((e) => !same(origin, e, k));
+        },
+      );
+      return reply.code(204).header('etag', out.etag).send();
+    },
+  );
 }

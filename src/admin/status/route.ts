@@ -17,6 +17,18 @@ export function registerStatusPage(app: FastifyInstance): void {
   // Read once; the page is part of the build (copied next to this module).
   const html = fs.readFileSync(PAGE, 'utf8');
   for (const url of ['/', '/status']) {
-    app.get(url, { schema: { operationId: url === '/' ? 'getStatusPage' : 'getStatusPageAlias', tags: ['status'], summary: url === '/' ? 'The status page (HTML)' : 'The status page (HTML), at /status too', security: [], response: { 200: text('The page; it calls the API with the token the operator types in', 'text/html') } } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html));
+    app.get(
+      url,
+      {
+        schema: {
+          operationId: url === '/' ? 'getStatusPage' : 'getStatusPageAlias',
+          tags: ['status'],
+          summary: url === '/' ? 'The status page (HTML)' : 'The status page (HTML), at /status too',
+          security: [],
+          response: { 200: text('The page; it calls the API with the token the operator types in', 'text/html') },
+        },
+      },
+      async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html),
+    );
   }
 }

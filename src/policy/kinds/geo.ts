@@ -91,7 +91,13 @@ export const geo: PolicyKind<GeoOptions> = {
           if (branch) map.set(upper, branch);
         });
       };
-      add(subdivisions, b.match.subdivisions, 'subdivisions', (x) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(x) && continentOf(x.slice(0, 2)) !== undefined, 'an ISO 3166-2 subdivision code such as US-CA');
+      add(
+        subdivisions,
+        b.match.subdivisions,
+        'subdivisions',
+        (x) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(x) && continentOf(x.slice(0, 2)) !== undefined,
+        'an ISO 3166-2 subdivision code such as US-CA',
+      );
       add(countries, b.match.countries, 'countries', (x) => /^[A-Z]{2}$/.test(x) && continentOf(x) !== undefined, 'an ISO 3166-1 alpha-2 country code');
       add(continents, b.match.continents, 'continents', isContinent, 'a continent code (AF AN AS EU NA OC SA)');
     });
@@ -147,9 +153,14 @@ export class GeoNode implements PolicyNode {
     }
     const loc = locate(ctx.client);
     dependOn(ctx, loc.scope);
-    if (ctx.trace) note(ctx, path, loc.country
-      ? `client ${ctx.client.text}/${ctx.client.sourcePrefix} located in ${loc.subdivision || loc.country} (${loc.continent}), geoip block /${loc.scope}`
-      : `client ${ctx.client.text}/${ctx.client.sourcePrefix} has no geolocation`);
+    if (ctx.trace)
+      note(
+        ctx,
+        path,
+        loc.country
+          ? `client ${ctx.client.text}/${ctx.client.sourcePrefix} located in ${loc.subdivision || loc.country} (${loc.continent}), geoip block /${loc.scope}`
+          : `client ${ctx.client.text}/${ctx.client.sourcePrefix} has no geolocation`,
+      );
     // Most specific first; a branch listed at several levels is tried once.
     const b1 = loc.subdivision ? this.subdivisions.get(loc.subdivision) : undefined;
     const b2 = loc.country ? this.countries.get(loc.country) : undefined;
@@ -167,7 +178,12 @@ export class GeoNode implements PolicyNode {
 
   usableCount(ctx: EvalContext): number {
     let n = 0;
-    for (const b of new Set([...this.subdivisions.values(), ...this.countries.values(), ...this.continents.values(), ...(this.fallback ? [this.fallback] : [])])) {
+    for (const b of new Set([
+      ...this.subdivisions.values(),
+      ...this.countries.values(),
+      ...this.continents.values(),
+      ...(this.fallback ? [this.fallback] : []),
+    ])) {
       n += b.node.usableCount(ctx);
     }
     return n;

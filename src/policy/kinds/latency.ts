@@ -117,7 +117,12 @@ export class LatencyNode implements PolicyNode {
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
     const { rtt, via, order } = this.estimates(ctx);
-    if (ctx.trace) note(ctx, path, `latency via ${via}: ${order.map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? Math.round(rtt[i]!) + ' ms' : '?'}`).join(', ')}`);
+    if (ctx.trace)
+      note(
+        ctx,
+        path,
+        `latency via ${via}: ${order.map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? Math.round(rtt[i]!) + ' ms' : '?'}`).join(', ')}`,
+      );
     let best = Infinity;
     let picks: Endpoint[][] | null = null;
     for (const i of order) {

@@ -106,7 +106,12 @@ export class WeightedPoolNode implements PolicyNode {
     let i: number;
     if (this.sticky) {
       const h = stickyHash(ctx, this.sticky);
-      i = rendezvous(h, usable.length, (k) => usable[k]!.seed, (k) => usable[k]!.weight);
+      i = rendezvous(
+        h,
+        usable.length,
+        (k) => usable[k]!.seed,
+        (k) => usable[k]!.weight,
+      );
     } else {
       i = ctx.pick(usable.length, (k) => usable[k]!.weight);
     }
@@ -154,7 +159,12 @@ export class WeightedChildrenNode implements PolicyNode {
     // Pick; if the pick has nothing usable, pick again among the rest.
     while (left.length > 0) {
       const i = this.sticky
-        ? rendezvous(h, left.length, (k) => left[k]!.seed, (k) => left[k]!.weight)
+        ? rendezvous(
+            h,
+            left.length,
+            (k) => left[k]!.seed,
+            (k) => left[k]!.weight,
+          )
         : ctx.pick(left.length, (k) => left[k]!.weight);
       const child = left[i]!;
       const at = sub(ctx, path, `weighted child ${this.weightedChildren.indexOf(child)}`);

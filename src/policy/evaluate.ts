@@ -84,8 +84,8 @@ export const MAX_OUTCOME_PATHS = 5000;
 /** Draws taken when the tree of choices is too big to walk. */
 export const OUTCOME_SAMPLES = 10_000;
 
-/** A small seeded PRNG (mulberry32), so that a sampled preview is the same every time. */
-function seeded(seed: number): () => number {
+/** A small seeded PRNG (mulberry32), so that a sampled preview is the same every time (and tests can script the dice). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -153,7 +153,7 @@ export function outcomes(
   }
   // Too many paths: sample.
   const samples = opts.samples ?? OUTCOME_SAMPLES;
-  const rng = seeded(0x6d657264);
+  const rng = seededRandom(0x6d657264);
   const chooser: Chooser = { pick: (count, weightOf) => pickWeighted(count, weightOf, rng), ordered: false };
   const sampled: Outcome[] = [];
   for (let i = 0; i < samples; i++) sampled.push({ decision: decide(record, client, health, { latency: opts.latency ?? null, chooser }), share: 1 / samples });

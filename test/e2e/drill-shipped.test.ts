@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ask } from '../support/dns-client.js';
 import { repoRoot, shippedZones, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
+import type { Candidate, VantageImpact } from '../../src/drill/preview.js';
 
 const ORIGIN = 'gslb.example.org';
 const doc = YAML.parse(fs.readFileSync(path.join(shippedZones, `${ORIGIN}.yaml`), 'utf8')) as {
@@ -46,22 +47,8 @@ function regionsOf(name: string, type: string, seen = new Set<string>()): Set<st
   return out;
 }
 
-interface Candidate {
-  answer: string[];
-  share: number;
-  regions: string[];
-}
-interface Vantage {
-  country: string;
-  subnet: string;
-  before: Candidate[];
-  after: Candidate[];
-  exact: boolean;
-  changed: boolean;
-  moved_share: number;
-  moves_to: { answer: string[]; share: number; regions: string[] }[];
-  to_regions: string[];
-}
+/** The preview's shapes, as the API sends them (drill/preview.ts). */
+type Vantage = VantageImpact;
 interface Preview {
   passed: boolean;
   records: { name: string; type: string; vantage: Vantage[] }[];

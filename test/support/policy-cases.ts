@@ -13,7 +13,7 @@ import { RRType } from '../../src/proto/types.js';
 import { policyRRset } from '../../src/dns/answer.js';
 import { clientFromText, type Client } from '../../src/policy/client.js';
 import { pickWeighted } from '../../src/policy/common.js';
-import { decide, outcomes } from '../../src/policy/evaluate.js';
+import { decide, outcomes, seededRandom } from '../../src/policy/evaluate.js';
 import { ALL_UP, withEndpointsDown, type HealthView } from '../../src/policy/health-view.js';
 import type { LatencyTable } from '../../src/policy/latency-table.js';
 import type { Chooser, Decision, EvalContext, PolicyRecord, TraceStep } from '../../src/policy/types.js';
@@ -68,17 +68,8 @@ export function recordOf(zone: Zone, name: string, rrtype: number = RRType.A): P
   return rec;
 }
 
-/** A small seeded PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32): the one the sampled preview uses. */
+export { seededRandom };
 
 /** Weighted dice from a seeded PRNG: the DNS path's chooser, made repeatable. */
 export function seededChooser(seed: number, ordered = true): Chooser {

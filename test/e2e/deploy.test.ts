@@ -38,6 +38,27 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
+/**
+ * dist/main.js where `user` can run it: this checkout when the user can read it, else a copy of
+ * what runs (dist/, node_modules/, package.json) in a directory anyone can reach, hard-linked where
+ * the filesystem allows. A checkout under a private directory (a CI clone in `mktemp -d`) is not
+ * reachable by another user.
+ */
+async function mainFor(user: string): Promise<string> {
+  const readable = await run('setpriv', [`--reuid=${user}`, '--clear-groups', 'test', '-r', MAIN]).then(
+    () => true,
+    () => false,
+  );
+  if (readable) return MAIN;
+  const dir = tmp('app');
+  fs.chmodSync(dir, 0o755);
+  for (const part of ['dist', 'node_modules', 'package.json']) {
+    const from = path.join(repoRoot, part);
+    await run('cp', ['-al', from, dir]).catch(() => run('cp', ['-a', from, dir]));
+  }
+  return path.join(dir, 'dist/main.js');
+}
+
 async function spawned(p: Promise<MeridianProcess>): Promise<MeridianProcess> {
   const m = await p;
   children.push(m.child);
@@ -674,7 +695,7 @@ describe('the systemd unit (deploy/systemd/meridian.service)', () => {
     const node = await startServing([
       ...setpriv,
       process.execPath,
-      MAIN,
+      await mainFor('nobody'),
       'serve',
       ...rewrite(args, { '--zones': zones, '--state': state, '--dns': `${host}:${dnsPort}`, '--admin': '127.0.0.1:0' }),
     ]);

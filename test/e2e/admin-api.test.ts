@@ -13,6 +13,7 @@ import { repoRoot, spawnMeridian, startTestNode, tempZones, waitFor, type Meridi
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/node/node.js';
 import type { FileSource } from '../../src/state/file-source.js';
+import { apiRequest, type ApiResponse } from '../support/api.js';
 
 let node: RunningNode;
 let base: string;
@@ -29,26 +30,8 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function api(
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; json: any; text: string }> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= typeof body === 'string' ? 'text/dns' : 'application/json';
-  }
-  const res = await fetch(base + url, init);
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  return apiRequest(base + url, method, body, headers);
 }
 
 const NEW_ZONE = {

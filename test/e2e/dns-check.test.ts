@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeDns, type DnsProbeSpec } from '../../src/health/probe.js';
 import { compileChecks } from '../../src/checks/config.js';
 import type { CheckEntry } from '../../src/checks/schema.js';
-import { startDaemon, stopDaemon } from '../support/daemons.js';
+import { startDaemon, stopDaemon, unboundConf } from '../support/daemons.js';
 import { dig, freePort, hasCommand, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 
 /** Eight TXT records of 100 octets: about 900 octets of answer, over the 512 of a query without EDNS. */
@@ -153,33 +153,17 @@ describe.skipIf(!hasCommand('unbound'))('dns probes against unbound (another imp
     const conf = path.join(dir, 'unbound.conf');
     fs.writeFileSync(
       conf,
-      `server:
-  interface: 127.0.0.1
-  port: ${port}
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  num-threads: 1
-  do-ip6: no
-  do-not-query-localhost: no
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  qname-minimisation: no
-  auto-trust-anchor-file: ""
-  # test. is a special-use name (RFC 6761 §6.2) that unbound answers NXDOMAIN for by default.
-  local-zone: "test." nodefault
-  local-zone: "local.test." static
-  local-data: "local.test. 60 IN SOA ns.local.test. hostmaster.local.test. 7 3600 600 86400 60"
-  local-data: "local.test. 60 IN MX 10 Mail.local.test."
-  local-data: "local.test. 60 IN MX 20 backup.local.test."
-stub-zone:
-  name: "svc.test"
-  stub-addr: 127.0.0.1@${meridianPort}
-`,
+      unboundConf(dir, port, {
+        server: [
+          // test. is a special-use name (RFC 6761 §6.2) that unbound answers NXDOMAIN for by default.
+          'local-zone: "test." nodefault',
+          'local-zone: "local.test." static',
+          'local-data: "local.test. 60 IN SOA ns.local.test. hostmaster.local.test. 7 3600 600 86400 60"',
+          'local-data: "local.test. 60 IN MX 10 Mail.local.test."',
+          'local-data: "local.test. 60 IN MX 20 backup.local.test."',
+        ],
+        stubs: [{ name: 'svc.test', addr: `127.0.0.1@${meridianPort}` }],
+      }),
     );
     unbound = startDaemon('unbound', ['-d', '-c', conf]);
     await waitFor(async () => (await dig(port, ['local.test', 'SOA', '+short'])).includes('hostmaster'), 15_000, 200);

@@ -15,6 +15,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestNode, tempZones, waitFor } from '../support/tools.js';
 import type { RunningNode } from '../../src/node/node.js';
+import { apiRequest, type ApiResponse } from '../support/api.js';
 
 interface Seen {
   method: string;
@@ -51,28 +52,10 @@ afterAll(async () => {
 });
 
 /** One real request; the response is kept for the check against the document. */
-async function call(
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-  on = node,
-): Promise<{ status: number; headers: Headers; json: any; text: string }> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= typeof body === 'string' ? 'text/dns' : 'application/json';
-  }
-  const res = await fetch(`http://127.0.0.1:${on.admin.port}${url}`, init);
-  const text = await res.text();
-  seen.push({ method, path: url.split('?')[0]!, status: res.status, type: res.headers.get('content-type')?.split(';')[0]?.trim() ?? null, text });
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, on = node): Promise<ApiResponse> {
+  const res = await apiRequest(`http://127.0.0.1:${on.admin.port}${url}`, method, body, headers);
+  seen.push({ method, path: url.split('?')[0]!, status: res.status, type: res.headers.get('content-type')?.split(';')[0]?.trim() ?? null, text: res.text });
+  return res;
 }
 
 const ZONE = {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, hasCommand, startTestNode, waitFor } from '../support/tools.js';
-import { namedSecondaryConf, startDaemon, stopDaemon } from '../support/daemons.js';
+import { namedSecondaryConf, startDaemon, stopDaemon, unboundConf } from '../support/daemons.js';
 import type { RunningNode } from '../../src/node/node.js';
 
 let node: RunningNode;
@@ -26,35 +26,19 @@ describe.skipIf(!hasCommand('unbound'))('unbound resolves through a stub-zone to
     const conf = path.join(dir, 'unbound.conf');
     fs.writeFileSync(
       conf,
-      `server:
-  interface: 127.0.0.1
-  port: ${port}
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  num-threads: 1
-  do-ip6: no
-  do-not-query-localhost: no
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  # A small buffer, so a large answer comes back TC=1 and unbound must retry over TCP.
-  edns-buffer-size: 512
-  max-udp-size: 512
-  harden-referral-path: no
-  qname-minimisation: no
-  auto-trust-anchor-file: ""
-stub-zone:
-  name: "example.net"
-  stub-addr: 127.0.0.1@${node.dns.port}
-stub-zone:
-  name: "gslb.example.org"
-  stub-addr: 127.0.0.1@${node.dns.port}
-`,
+      unboundConf(dir, port, {
+        server: [
+          'verbosity: 1',
+          // A small buffer, so a large answer comes back TC=1 and unbound must retry over TCP.
+          'edns-buffer-size: 512',
+          'max-udp-size: 512',
+          'harden-referral-path: no',
+        ],
+        stubs: [
+          { name: 'example.net', addr: `127.0.0.1@${node.dns.port}` },
+          { name: 'gslb.example.org', addr: `127.0.0.1@${node.dns.port}` },
+        ],
+      }),
     );
     unbound = startDaemon('unbound', ['-d', '-c', conf]);
     await waitFor(async () => (await dig(port, ['www.example.net', 'A', '+short'])).includes('192.0.2.80'), 15_000, 200);

@@ -1,4 +1,4 @@
-/** Real daemons in tests (unbound, BIND named): starting, stopping, and named's configuration. */
+/** Real daemons in tests (unbound, BIND named): starting, stopping, and their configuration. */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Starts a daemon; its output goes to `output` when given, and is drained otherwise. */
@@ -46,4 +46,33 @@ controls { };
       )
       .join('')
   );
+}
+
+/**
+ * An unbound.conf for a resolver on 127.0.0.1:`port`, in the foreground, keeping its files in
+ * `dir`, iterating (no validator), allowed to query loopback; `server` adds lines to its server
+ * block and `stubs` sends these zones to these addresses (`127.0.0.1@PORT`).
+ */
+export function unboundConf(dir: string, port: number, opts: { server?: readonly string[]; stubs?: readonly { name: string; addr: string }[] } = {}): string {
+  const server = [
+    'interface: 127.0.0.1',
+    `port: ${port}`,
+    'do-daemonize: no',
+    'username: ""',
+    'chroot: ""',
+    `directory: "${dir}"`,
+    `pidfile: "${dir}/unbound.pid"`,
+    'use-syslog: no',
+    'logfile: ""',
+    'num-threads: 1',
+    'do-ip6: no',
+    'do-not-query-localhost: no',
+    'module-config: "iterator"',
+    'access-control: 127.0.0.0/8 allow',
+    'qname-minimisation: no',
+    'auto-trust-anchor-file: ""',
+    ...(opts.server ?? []),
+  ];
+  const stubs = (opts.stubs ?? []).map((z) => `stub-zone:\n  name: "${z.name}"\n  stub-addr: ${z.addr}\n`).join('');
+  return `server:\n${server.map((l) => `  ${l}\n`).join('')}${stubs}`;
 }

@@ -24,6 +24,7 @@ import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { silentLogger } from '../../src/log.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import { MANAGED_MASTER_HEADER } from '../../src/zone/export.js';
+import { apiRequest, type ApiResponse } from '../support/api.js';
 
 const run = promisify(execFile);
 let proc: MeridianProcess;
@@ -61,25 +62,9 @@ async function ctl(...args: string[]): Promise<Result> {
   }
 }
 
-async function api(
-  method: string,
-  p: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; etag: string | null; json: any; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${proc.adminPort}${p}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'text/dns' : 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, etag: res.headers.get('etag'), json, text };
+async function api(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse & { etag: string | null }> {
+  const res = await apiRequest(`http://127.0.0.1:${proc.adminPort}${p}`, method, body, headers);
+  return { ...res, etag: res.headers.get('etag') };
 }
 
 /** dig +short, sorted lines. */

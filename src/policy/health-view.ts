@@ -32,6 +32,16 @@ export interface Override {
 }
 
 /**
+ * All of a {@link HealthState} as plain data (structured-clone and JSON safe): what a node sends
+ * its DNS workers (state/replica.ts), so that theirs decides as its own does.
+ */
+export interface HealthStateDump {
+  readonly health: readonly (readonly [string, Health])[];
+  readonly endpoints: readonly (readonly [string, Override])[];
+  readonly regions: readonly (readonly [string, Override])[];
+}
+
+/**
  * A mutable health view: the node's current verdicts and overrides. Endpoint keys are
  * `pool/id` (see policy/types.ts), region keys are region ids; both are global across zones.
  */
@@ -40,11 +50,23 @@ export class HealthState implements HealthView {
   readonly #endpointOverrides = new Map<string, Override>();
   readonly #regionOverrides = new Map<string, Override>();
   readonly #now: () => number;
+  readonly #listeners = new Set<() => void>();
   /** Bumped on every change, so holders can tell that answers may change. */
   version = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+  }
+
+  /** Calls `fn` after every change made through this object (a verdict, an override, an import); returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(): void {
+    this.version++;
+    for (const fn of this.#listeners) fn();
   }
 
   health(key: string): Health {
@@ -54,20 +76,37 @@ export class HealthState implements HealthView {
   setHealth(key: string, health: Health): void {
     if (health === 'unknown') this.#health.delete(key);
     else this.#health.set(key, health);
-    this.version++;
+    this.#changed();
   }
 
   /** Forgets every verdict (all endpoints become unknown). */
   clearHealth(): void {
     this.#health.clear();
-    this.version++;
+    this.#changed();
   }
 
   setOverride(target: { endpoint: string } | { region: string }, override: Override | null): void {
     const [map, key] = 'endpoint' in target ? [this.#endpointOverrides, target.endpoint] : [this.#regionOverrides, target.region];
     if (override === null) map.delete(key);
     else map.set(key, override);
-    this.version++;
+    this.#changed();
+  }
+
+  /** Every verdict and override, as data. */
+  exportState(): HealthStateDump {
+    return { health: [...this.#health], endpoints: [...this.#endpointOverrides], regions: [...this.#regionOverrides] };
+  }
+
+  /** Replaces every verdict and override with `dump`'s (a DNS worker taking its node's state). */
+  importState(dump: HealthStateDump): void {
+    const fill = <V>(map: Map<string, V>, entries: readonly (readonly [string, V])[]): void => {
+      map.clear();
+      for (const [k, v] of entries) map.set(k, v);
+    };
+    fill(this.#health, dump.health);
+    fill(this.#endpointOverrides, dump.endpoints);
+    fill(this.#regionOverrides, dump.regions);
+    this.#changed();
   }
 
   overrides(): { endpoints: ReadonlyMap<string, Override>; regions: ReadonlyMap<string, Override> } {

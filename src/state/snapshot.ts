@@ -27,16 +27,35 @@ export interface Snapshot {
   readonly createdAt: Date;
 }
 
+/** What changed in a {@link SnapshotHolder}: the zones (a new snapshot), the health view, the run-time tables. */
+export type HolderChange = 'zones' | 'health' | 'live';
+
 /** Holds the current snapshot; `swap` replaces it atomically (a single reference store). */
 export class SnapshotHolder {
   #current: Snapshot;
   readonly #listeners = new Set<(s: Snapshot) => void>();
+  readonly #changeListeners = new Set<(what: HolderChange) => void>();
 
   readonly health: HealthState;
-  readonly live: LiveTables = { latency: null };
+  /** The run-time tables every snapshot shares; assigning one (`live.latency = table`) is a change ({@link onChange}). */
+  readonly live: LiveTables;
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
+    let latency: LatencyTable | null = null;
+    const changed = (what: HolderChange): void => {
+      for (const fn of this.#changeListeners) fn(what);
+    };
+    this.live = {
+      get latency() {
+        return latency;
+      },
+      set latency(table: LatencyTable | null) {
+        latency = table;
+        changed('live');
+      },
+    };
+    health.onChange(() => changed('health'));
     this.#current = { version: 0, catalog: new Catalog(zones), health, live: this.live, createdAt: new Date() };
   }
 
@@ -44,10 +63,13 @@ export class SnapshotHolder {
     return this.#current;
   }
 
-  /** Installs a snapshot made of `zones`, and returns it. */
-  swap(zones: Iterable<Zone>): Snapshot {
+  /**
+   * Installs a snapshot made of `zones`, and returns it. Its version is the next one, or
+   * `version` when given: a DNS worker keeps its node's numbering (state/replica.ts).
+   */
+  swap(zones: Iterable<Zone>, version = this.#current.version + 1): Snapshot {
     const next: Snapshot = {
-      version: this.#current.version + 1,
+      version,
       catalog: new Catalog(zones),
       health: this.health,
       live: this.live,
@@ -55,12 +77,22 @@ export class SnapshotHolder {
     };
     this.#current = next;
     for (const fn of this.#listeners) fn(next);
+    for (const fn of this.#changeListeners) fn('zones');
     return next;
   }
 
   onSwap(fn: (s: Snapshot) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Calls `fn` after anything a query could see changes: a swap, a health verdict or override,
+   * a run-time table. What a node hands its DNS workers follows these (state/replica.ts).
+   */
+  onChange(fn: (what: HolderChange) => void): () => void {
+    this.#changeListeners.add(fn);
+    return () => this.#changeListeners.delete(fn);
   }
 }
 

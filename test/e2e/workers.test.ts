@@ -13,8 +13,11 @@
  *   - the checks run once per node, not once per worker;
  *   - a worker killed with SIGKILL is replaced and reported (log, /readyz, /metrics), the other
  *     answers meanwhile; a wedged one (SIGSTOP) cannot hold a write up: it is replaced;
- *   - SIGTERM stops the node and every worker, and frees the port.
+ *   - SIGTERM stops the node and every worker, and frees the port;
+ *   - in cluster mode (a real etcd), a change made straight in etcd reaches every worker, and an
+ *     API write, stored in etcd, is answered by every worker on the very next query.
  */
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,9 +26,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQuery, decode, sendTcp, type Reply } from '../support/dns-client.js';
 import { apiRequest } from '../support/api.js';
-import { freePort, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
 import { loadNative, nodeHasReusePort } from '../../src/dns/native.js';
+import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { EtcdClient } from '../../src/cluster/etcd-client.js';
+import { silentLogger } from '../../src/log.js';
 
 const native = loadNative();
 const canShare = nodeHasReusePort() || native.native !== null;
@@ -318,5 +324,70 @@ describe.each(paths)('meridian serve --workers 2 --udp-io $io', ({ io, skip, why
       tcp.listen(dns, '127.0.0.1', () => resolve());
     });
     await new Promise((r) => tcp.close(r));
+  });
+});
+
+describe.skipIf(!hasEtcd || !canShare)(`in cluster mode: meridian serve --etcd --workers 2${hasEtcd ? '' : ' (skipped: no etcd)'}`, () => {
+  let etcd: TestEtcd;
+  let node: MeridianProcess;
+  let clients: Clients;
+  let kv: EtcdClient;
+  let dir: string;
+  const prefix = `/wk-${process.pid}`;
+  const targets: Target[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    const port = await freePort();
+    for (const h of ['127.0.0.41', '127.0.0.43']) {
+      const t = new Target(h, port);
+      await t.start();
+      targets.push(t);
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-workers-cl-'));
+    fs.writeFileSync(path.join(dir, 'wk.test.yaml'), zoneText(port));
+    const imported = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'dist/main.js'), 'cluster', 'import', '--etcd', etcd.url, '--etcd-prefix', prefix, '--zones', dir],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(imported.status, imported.stdout + imported.stderr).toBe(0);
+    node = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', 'wk1', '--region', 'primary', '--lease-ttl', '2', '--workers', '2']);
+    clients = await Clients.open(200);
+    kv = new EtcdClient({ endpoints: [etcd.url], log: silentLogger() });
+  }, 60_000);
+
+  afterAll(async () => {
+    clients?.close();
+    await kv?.close();
+    if (node && node.child.exitCode === null) {
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }
+    for (const t of targets) await t.stop();
+    await etcd?.destroy();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a change made straight in etcd reaches every worker', async () => {
+    expect(new Set((await clients.ask(node.dnsPort, 'v.wk.test', 'TXT')).map(txt))).toEqual(new Set(['start']));
+    const key = `${prefix}/zones/wk.test`;
+    const text = (await kv.get(key))!.value.replace('serial: 1,', 'serial: 2,').replace(`value: '"start"'`, `value: '"from-etcd"'`);
+    await kv.put(key, text);
+    await waitFor(async () => [...new Set((await clients.ask(node.dnsPort, 'v.wk.test', 'TXT')).map(txt))].join() === 'from-etcd', 10_000, 50);
+  });
+
+  it('an API write, stored in etcd, is answered by every worker on the very next query', async () => {
+    const api = (method: string, url: string, body?: unknown) => apiRequest(`http://127.0.0.1:${node.adminPort}${url}`, method, body);
+    for (let round = 1; round <= 3; round++) {
+      const put = await api('PUT', '/v1/zones/wk.test/records/v/TXT', { name: 'v', type: 'TXT', value: `"etcd-${round}"` });
+      expect(put.status, put.text).toBe(200);
+      expect(new Set((await clients.ask(node.dnsPort, 'v.wk.test', 'TXT')).map(txt))).toEqual(new Set([`etcd-${round}`]));
+    }
+    const set = await api('POST', '/v1/overrides', { region: 'primary', kind: 'drain', reason: 'workers test' });
+    expect(set.status, set.text).toBe(201);
+    expect(new Set((await clients.ask(node.dnsPort, 'app.wk.test', 'A')).map(addrs))).toEqual(new Set(['127.0.0.43']));
   });
 });

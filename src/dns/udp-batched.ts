@@ -117,31 +117,36 @@ export function listenBatchedUdp(opts: UdpOptions): Promise<UdpTransport> {
   let ctx: DatagramContext;
   let handle: NativeBatchHandle;
 
+  let out = 0;
+  let off = 0;
+  /** Copies one answer (to datagram `slot`) into the send arena, flushing first when it is full. */
+  const push = (slot: number, m: Buffer): void => {
+    const len = m.length;
+    if (out === SEND_MAX || off + len > SEND_ARENA) {
+      native.flush(handle, out);
+      out = 0;
+      off = 0;
+    }
+    send.set(m, off);
+    const k = out * 3;
+    meta[k] = slot;
+    meta[k + 1] = off;
+    meta[k + 2] = len;
+    out++;
+    off += len;
+  };
+
   /** Answers the batch's `n` datagrams; returns how many answers it left in the send arena. */
   const onBatch = (n: number): number => {
-    let out = 0;
-    let off = 0;
+    out = 0;
+    off = 0;
     for (let i = 0; i < n; i++) {
       const start = i * SLOT;
       ctx.at(i);
       const res = answerMessage(recv.subarray(start, start + lens[i]!), ctx, opts.env, log, opts.latency);
       if (res === null) continue;
-      const messages = Array.isArray(res) ? res : [res];
-      for (const m of messages) {
-        const len = m.length;
-        if (out === SEND_MAX || off + len > SEND_ARENA) {
-          native.flush(handle, out);
-          out = 0;
-          off = 0;
-        }
-        send.set(m, off);
-        const k = out * 3;
-        meta[k] = i;
-        meta[k + 1] = off;
-        meta[k + 2] = len;
-        out++;
-        off += len;
-      }
+      if (Array.isArray(res)) for (const m of res) push(i, m);
+      else push(i, res);
     }
     return out;
   };

@@ -14,7 +14,8 @@
  *     state as it is now: the admin API holds each write's response until then
  *     (admin/app.ts), so a write is answered by every worker on the very next query. A worker
  *     that does not confirm within `ackTimeoutMs` is killed and replaced (its replacement starts
- *     from the current state), so a wedged worker cannot hold writes up for long;
+ *     from the current state), so a wedged worker cannot hold writes up for long; one that is
+ *     still starting is waited for (its start timeout bounds it);
  *   - a worker that dies is replaced (at once, then with capped backoff if replacements keep
  *     dying), logged, and counted (`meridian_dns_worker_restarts_total`, `/readyz`);
  *   - {@link DnsWorkers.stop} drains them all: each closes its sockets, TCP peers get 2 s, and a
@@ -290,12 +291,17 @@ export class DnsWorkers {
         if (!slot.child || slot.acked >= seq) return undefined;
         const child = slot.child;
         return new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            if (slot.child !== child) return;
-            this.#log.error({ worker: slot.index, worker_pid: slot.pid, seq }, 'dns worker did not confirm an update in time; replacing it');
-            child.kill('SIGKILL');
-          }, ackTimeoutMs);
-          timer.unref();
+          // A worker still starting (building its zones) is waited for, not killed: its own start
+          // timeout bounds it, and killing it would only start the building over.
+          const timer =
+            slot.state === 'starting'
+              ? undefined
+              : setTimeout(() => {
+                  if (slot.child !== child) return;
+                  this.#log.error({ worker: slot.index, worker_pid: slot.pid, seq }, 'dns worker did not confirm an update in time; replacing it');
+                  child.kill('SIGKILL');
+                }, ackTimeoutMs);
+          timer?.unref();
           slot.waiters.push({
             seq,
             done: () => {

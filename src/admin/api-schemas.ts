@@ -189,6 +189,55 @@ export const WriteResult = Type.Object(
   { title: 'ZoneWriteResult', description: 'The zone written and its new serial; the ETag header has its new ETag.' },
 );
 
+// ---- DNSSEC ------------------------------------------------------------------------------------
+
+export const DnssecKey = Type.Object(
+  {
+    tag: Type.Integer({ description: 'Key tag (RFC 4034 Appendix B).' }),
+    algorithm: Type.Integer({ description: 'DNSSEC algorithm number (13 ECDSA P-256, 15 Ed25519).' }),
+    algorithmName: Type.String(),
+    flags: Type.Integer({ description: 'DNSKEY flags: 257 for a combined signing key.' }),
+    role: Type.Literal('csk'),
+    state: Type.Union([Type.Literal('published'), Type.Literal('active'), Type.Literal('retiring')], {
+      description: '`active` signs the data; `published` is in the DNSKEY RRset, signing later; `retiring` stays published until the rollover completes.',
+    }),
+    created: Type.String(),
+    activateAt: Type.String({ description: 'When the key signs (or signed) from.' }),
+    dnskey: Type.String({ description: 'The DNSKEY record, presentation form.' }),
+    ds: Type.String({ description: 'The DS record (SHA-256, RFC 4509) for this key, presentation form.' }),
+  },
+  { title: 'DnssecKey', additionalProperties: false },
+);
+
+export const DnssecStatusSchema = Type.Object(
+  {
+    zone: Type.String(),
+    signed: Type.Boolean({ description: 'Answers to DO=1 queries carry RRSIGs.' }),
+    source: Type.Union([Type.Literal('document'), Type.Literal('api'), Type.Null()], {
+      description: "Why it is signed: the zone document's `dnssec:` block, or the API; null when unsigned.",
+    }),
+    algorithm: Type.Union([Type.String(), Type.Null()]),
+    dnskeyTtl: Type.Union([Type.Integer(), Type.Null()], { description: 'TTL of DNSKEY, CDS and CDNSKEY, in seconds.' }),
+    keys: Type.Array(DnssecKey),
+    ds: Type.Array(Type.String(), { description: 'The DS records the parent should hold now, presentation form.' }),
+    rollover: Type.Union([
+      Type.Object(
+        {
+          started: Type.String(),
+          oldTag: Type.Integer(),
+          newTag: Type.Integer(),
+          activateAt: Type.String({ description: 'When the new key starts signing.' }),
+          completeAfter: Type.String({ description: 'Earliest time the rollover may be completed (the old key withdrawn).' }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    problem: Type.Union([Type.String(), Type.Null()], { description: 'Why a zone that asks to be signed is not.' }),
+  },
+  { title: 'DnssecStatus', description: "A zone's signing state. Private keys are never shown.", additionalProperties: false },
+);
+
 // ---- health and regions (views still growing: open) ------------------------------------------
 
 export const Vote = Type.Object(

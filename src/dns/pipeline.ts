@@ -3,7 +3,8 @@
  * The query path, step by step, in one function (docs/query-path.md draws it):
  *
  *   decode (proto/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
- *     → sections (dns/answer) → encode (proto/wire) → finish: ID, question, OPT, size limit
+ *     → sections (dns/answer) → sign (dns/sign, DO=1 to a signed zone) → encode (proto/wire)
+ *     → finish: ID, question, OPT, size limit
  *
  * Zone transfers (AXFR, IXFR) branch off after the checks, to dns/transfer.ts.
  *
@@ -14,7 +15,9 @@
  * here awaits. Only this module and dns/transfer.ts turn outcomes into rcodes.
  */
 import { RRType } from '../proto/types.js';
-import { buildSections, errorSections, policySections } from './answer.js';
+import { answeredEndpoints, buildSections, errorSections, policyNodata, policySections } from './answer.js';
+import { signSections, signerApexSet } from './sign.js';
+import { signatureCounters, type ZoneSigner } from '../dnssec/signer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
 import { decide } from '../policy/evaluate.js';
@@ -22,8 +25,8 @@ import { clientFromAddress, clientFromEcs, type Client } from '../policy/client.
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
 import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
-import { lookup } from '../zone/lookup.js';
-import { latencyFor, type Snapshot } from '../state/snapshot.js';
+import { lookup, type LookupResult } from '../zone/lookup.js';
+import { latencyFor, signerFor, type Snapshot } from '../state/snapshot.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -56,6 +59,8 @@ export interface Explain {
   /** Filled in by the pipeline: the decision of the policy record, if one answered. */
   decision?: Decision;
   record?: PolicyRecord;
+  /** Filled in by the pipeline for a DO=1 policy answer: the zone's signer, or null (unsigned). */
+  signer?: ZoneSigner | null;
 }
 
 /**
@@ -115,13 +120,17 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return transfer(query, ctx, env, snapshot);
 
   // 4. The cache: answers that do not depend on the client are encoded once per snapshot; for a
-  // name answered by a policy, the cache remembers where the lookup ended instead.
+  // name answered by a policy, the cache remembers where the lookup ended instead. DO=1 (and CO)
+  // queries have entries of their own: their answers carry signatures (RFC 4035 §3.1).
+  const dnssecOk = query.edns?.dnssecOk === true;
   const cache = opts.useCache ? answerCacheOf(snapshot) : null;
-  const cacheKey = cache ? `${qtype}|${query.qkey}` : '';
+  const cacheKey = cache ? (dnssecOk ? `${qtype}|${query.qkey}|d${query.edns!.compactOk ? 'c' : ''}` : `${qtype}|${query.qkey}`) : '';
   if (cache) {
     const hit = cache.get(cacheKey);
     if (hit instanceof PolicyRoute) return answerPolicy(query, ctx, env, snapshot, hit);
-    if (hit) {
+    // A signed answer whose signatures are due to be re-made is encoded afresh (dnssec/signer.ts).
+    if (hit && (hit.refreshAt === undefined || Date.now() < hit.refreshAt)) {
+      if (hit.signatures) signatureCounters.cached += hit.signatures;
       env.observe?.(query, hit.full[3]! & 0x0f, hit.zone ?? null);
       return finishResponse(query, hit, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
     }
@@ -131,18 +140,28 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
   const zone = snapshot.catalog.findZone(query.qkey);
   if (!zone) return answerError(query, ctx, env, Rcode.REFUSED);
 
-  // 6. Look the name up and build the sections.
-  const result = lookup(zone, query.qkey, qtype);
+  // 6. Look the name up and build the sections. A signed zone's apex also has the DNSKEY, CDS
+  // and CDNSKEY RRsets its signer makes (RFC 4034 §2, RFC 7344 §3), whatever the DO bit.
+  const signer = signerFor(snapshot, zone);
+  const apexSet = signer && query.qkey === zone.origin ? signerApexSet(zone, signer, qtype) : undefined;
+  const result: LookupResult = apexSet ? { kind: 'answer', zone, records: [{ owner: zone.origin, set: apexSet }] } : lookup(zone, query.qkey, qtype);
   if (result.kind === 'answer' && result.policy) {
     const route = new PolicyRoute(result);
     cache?.set(cacheKey, route);
     return answerPolicy(query, ctx, env, snapshot, route);
   }
-  const sections = buildSections(result);
+  let sections = buildSections(result);
+  // 6c. Sign (dns/sign.ts) when the zone is signed and the query asked (RFC 4035 §3.1).
+  const signed = signer && dnssecOk ? signSections(result, sections, signer, query.edns!.compactOk) : null;
+  if (signed) sections = signed;
 
   // 7. Encode (and remember), then finish for this query.
   const encoded = encodeResponse(query, sections);
   encoded.zone = zone.origin;
+  if (signed) {
+    encoded.refreshAt = signed.refreshAt;
+    encoded.signatures = signed.signatures;
+  }
   cache?.set(cacheKey, encoded);
   env.observe?.(query, sections.rcode, zone.origin);
   return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
@@ -171,7 +190,23 @@ function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: 
     explain.decision = decision;
     explain.record = record;
   }
-  const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
+  const signer = query.edns?.dnssecOk ? signerFor(snapshot, result.zone) : undefined;
+  if (explain) explain.signer = signer ?? null;
+  const encode = (): EncodedResponse => {
+    const sections = policySections(result, decision);
+    if (!signer) return encodeResponse(query, sections);
+    // 6c. Signed as the RRset this client receives; a serve_none NODATA lacks the record's type.
+    const served = answeredEndpoints(decision).length > 0;
+    const signed = signSections(served ? result : policyNodata(result), sections, signer, query.edns!.compactOk, {
+      storedOwner: record.owner,
+      owner: result.policy!.owner,
+      lacking: served ? undefined : record.rrtype,
+    });
+    const out = encodeResponse(query, signed);
+    out.refreshAt = signed.refreshAt;
+    out.signatures = signed.signatures;
+    return out;
+  };
   const encoded = opts.useCache && !explain ? route.answer(decision.endpoints, encode) : encode();
   env.observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind, decision.endpoints);
   return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), decision.scope, opts.maxUdpPayload);

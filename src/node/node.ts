@@ -27,6 +27,7 @@ import { AuditLog } from '../state/audit.js';
 import { FileSource } from '../state/file-source.js';
 import { LatencyFile } from '../state/latency-file.js';
 import { SnapshotHolder } from '../state/snapshot.js';
+import { DnssecKeys, FileKeyStore, NoKeyStore, type KeyStore } from '../state/dnssec.js';
 import type { Source } from '../state/source.js';
 
 /** What a node runs with: `meridian serve`'s options once parsed (cli/serve.ts `serveOptionsOf`). */
@@ -134,6 +135,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       )
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
+  // DNSSEC keys: in etcd in a cluster, under --state on a single node, else nowhere (signing refused).
+  const keyStore: KeyStore = cluster ? cluster.dnssecStore : opts.stateDir ? new FileKeyStore(opts.stateDir) : new NoKeyStore();
+  const dnssec = new DnssecKeys({ holder, store: keyStore, log: log.child({ component: 'dnssec' }) });
   source.observeLoad = metrics.observeLoad;
   if (cluster) metrics.cluster = cluster;
   let latency: LatencyFile | undefined;
@@ -156,6 +160,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       () => health?.stop(),
       () => latency?.close(),
       () => notifier?.stop(),
+      () => dnssec.stop(),
       () => (cluster ?? source).stop(),
     ];
     for (const part of parts) {
@@ -199,6 +204,12 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       await source.start();
       hs.start();
     }
+    // Keys before the DNS socket: a signed zone is signed from the first answer.
+    try {
+      await dnssec.start();
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `DNSSEC keys: ${(err as Error).message}`);
+    }
     started = true;
     const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
     const restored = overrideFile?.load() ?? 0;
@@ -235,6 +246,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       metrics,
       dns: dnsAddr,
       stateDir: opts.stateDir,
+      dnssec,
       self: () => ({
         id: opts.nodeId ?? os.hostname(),
         kind: 'node',

@@ -12,6 +12,7 @@ import type { Zone } from '../zone/zone.js';
 import { HealthState } from '../policy/health-view.js';
 import type { LatencyTable } from '../policy/latency-table.js';
 import type { LiveTables } from './latency-file.js';
+import type { ZoneSigner } from '../dnssec/signer.js';
 
 export interface Snapshot {
   /** Increases by one with every swap. */
@@ -24,6 +25,12 @@ export interface Snapshot {
   readonly health: HealthState;
   /** Run-time tables shared by every snapshot (the `--latency` file's table). */
   readonly live: LiveTables;
+  /**
+   * The DNSSEC signers of zones that have keys, by origin key (state/dnssec.ts keeps them). A
+   * zone is signed when it has one and asks for it (its document's `dnssec:`, or the API's
+   * enable): {@link signerFor}.
+   */
+  readonly signers: ReadonlyMap<string, ZoneSigner>;
   readonly createdAt: Date;
 }
 
@@ -37,22 +44,25 @@ export class SnapshotHolder {
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
-    this.#current = { version: 0, catalog: new Catalog(zones), health, live: this.live, createdAt: new Date() };
+    this.#current = { version: 0, catalog: new Catalog(zones), health, live: this.live, signers: new Map(), createdAt: new Date() };
   }
 
   get current(): Snapshot {
     return this.#current;
   }
 
-  /** Installs a snapshot made of `zones`, and returns it. */
+  /** Installs a snapshot made of `zones` (and the current signers), and returns it. */
   swap(zones: Iterable<Zone>): Snapshot {
-    const next: Snapshot = {
-      version: this.#current.version + 1,
-      catalog: new Catalog(zones),
-      health: this.health,
-      live: this.live,
-      createdAt: new Date(),
-    };
+    return this.#install(new Catalog(zones), this.#current.signers);
+  }
+
+  /** Installs a snapshot of the same zones with other DNSSEC signers (keys made, changed or gone). */
+  swapSigners(signers: ReadonlyMap<string, ZoneSigner>): Snapshot {
+    return this.#install(this.#current.catalog, signers);
+  }
+
+  #install(catalog: Catalog, signers: ReadonlyMap<string, ZoneSigner>): Snapshot {
+    const next: Snapshot = { version: this.#current.version + 1, catalog, health: this.health, live: this.live, signers, createdAt: new Date() };
     this.#current = next;
     for (const fn of this.#listeners) fn(next);
     return next;
@@ -62,6 +72,15 @@ export class SnapshotHolder {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }
+}
+
+/**
+ * The signer of `zone` when the zone is signed: it has keys, and its document asks for signing
+ * or signing was enabled through the API (docs/dnssec.md). Undefined: answer unsigned.
+ */
+export function signerFor(snapshot: Snapshot, zone: Zone): ZoneSigner | undefined {
+  const signer = snapshot.signers.get(zone.origin);
+  return signer && (zone.dnssec !== null || signer.source === 'api') ? signer : undefined;
 }
 
 /**

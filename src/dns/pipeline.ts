@@ -15,6 +15,7 @@
  * here awaits. Only this module and dns/transfer.ts turn outcomes into rcodes.
  */
 import { RRType } from '../proto/types.js';
+import { parentKey } from '../proto/name.js';
 import { answeredEndpoints, buildSections, errorSections, policyNodata, policySections } from './answer.js';
 import { signSections, signerApexSet } from './sign.js';
 import { signatureCounters, type ZoneSigner } from '../dnssec/signer.js';
@@ -137,8 +138,13 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
   }
 
   // 5. Find the zone; a name in none of ours is REFUSED (RFC 1034 §4.3.2 step 2, as BIND and Knot do).
-  const zone = snapshot.catalog.findZone(query.qkey);
+  let zone = snapshot.catalog.findZone(query.qkey);
   if (!zone) return answerError(query, ctx, env, Rcode.REFUSED);
+  // RFC 4035 §3.1.4.1: a DS lives in the parent; a server for both sides answers it from the parent.
+  if (qtype === RRType.DS && zone.origin === query.qkey && zone.origin !== '') {
+    const parent = snapshot.catalog.findZone(parentKey(zone.origin)!);
+    if (parent) zone = parent;
+  }
 
   // 6. Look the name up and build the sections. A signed zone's apex also has the DNSKEY, CDS
   // and CDNSKEY RRsets its signer makes (RFC 4034 §2, RFC 7344 §3), whatever the DO bit.

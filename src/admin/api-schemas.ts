@@ -164,6 +164,13 @@ export const ZoneList = Type.Object(
           format: Type.String({ description: '`yaml` (a zone document) or `master` (an RFC 1035 master file).' }),
           records: Type.Integer({ description: 'Records in the zone.' }),
           policies: Type.Integer({ description: 'Policy records in the zone.' }),
+          dnssec: Type.Object(
+            {
+              signed: Type.Boolean({ description: 'Answers to DO=1 queries are signed (docs/dnssec.md).' }),
+              keys: Type.Array(Type.Integer(), { description: 'Tags of the keys in its DNSKEY RRset; the first signs.' }),
+            },
+            { description: "The zone's DNSSEC state; details at /v1/zones/{zone}/dnssec." },
+          ),
         },
         { title: 'ZoneSummary' },
       ),
@@ -473,6 +480,16 @@ export const Simulation = Type.Object(
         all_down_fallback: Type.Boolean(),
         decision_scope: Type.Number(),
         what_if: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
+        dnssec: Type.Object(
+          {
+            signed: Type.Boolean({ description: 'The zone is signed: a DO=1 query gets this answer with RRSIGs.' }),
+            key_tag: Nullable(Type.Integer({ description: 'The key that signs it.' })),
+            algorithm: Nullable(Type.Integer()),
+            asked: Type.Boolean({ description: 'The simulated query had DO=1 (`dnssec=true`).' }),
+            note: Type.String(),
+          },
+          open,
+        ),
       },
       open,
     ),

@@ -30,7 +30,8 @@ import { typeToName } from '../proto/types.js';
 import { keyToPresentation } from '../proto/name.js';
 import type { Query } from '../proto/wire.js';
 import type { Endpoint } from '../policy/types.js';
-import type { SnapshotHolder } from '../state/snapshot.js';
+import { signerFor, type SnapshotHolder } from '../state/snapshot.js';
+import { signatureCounters } from '../dnssec/signer.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';
@@ -201,6 +202,17 @@ export class MetricsRegistry {
     out.push('# HELP meridian_zones Zones served.');
     out.push('# TYPE meridian_zones gauge');
     out.push(`meridian_zones ${snap.catalog.size}`);
+    let signed = 0;
+    for (const z of snap.catalog.zones) if (signerFor(snap, z)) signed++;
+    out.push('# HELP meridian_dnssec_zones_signed Zones whose answers to DO=1 queries are signed (docs/dnssec.md).');
+    out.push('# TYPE meridian_dnssec_zones_signed gauge');
+    out.push(`meridian_dnssec_zones_signed ${signed}`);
+    out.push(
+      '# HELP meridian_dnssec_signatures_total RRSIGs put into answers: made by signing now (made), or taken from the signature or answer cache (cached).',
+    );
+    out.push('# TYPE meridian_dnssec_signatures_total counter');
+    out.push(`meridian_dnssec_signatures_total{source="made"} ${signatureCounters.made}`);
+    out.push(`meridian_dnssec_signatures_total{source="cached"} ${signatureCounters.cached}`);
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);

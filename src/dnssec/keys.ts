@@ -1,8 +1,8 @@
 /**
  * @module dnssec/keys
  * A zone's DNSSEC keys as Meridian keeps them: generated with node:crypto, stored as one JSON
- * {@link KeyRecord} per zone (under `--state DIR`, or in etcd in cluster mode: state/dnssec-store.ts,
- * cluster/etcd-dnssec-store.ts), and turned into {@link SigningKey}s that sign. A record is all a
+ * {@link KeyRecord} per zone (under `--state DIR`, or in etcd in cluster mode: state/dnssec.ts,
+ * cluster/dnssec-store.ts), and turned into {@link SigningKey}s that sign. A record is all a
  * node needs to sign exactly as every other node does: which key signs at a given time is a pure
  * function of the record and the clock ({@link keyStates}), so nodes agree without talking.
  *

@@ -621,6 +621,8 @@ export interface OutgoingQuery {
   readonly udpSize?: number;
   /** A Client Subnet option in the OPT record (RFC 7871 §6); needs {@link udpSize}. */
   readonly clientSubnet?: ClientSubnet;
+  /** The DNSSEC OK bit (RFC 3225 §3); needs {@link udpSize}. Default false. */
+  readonly dnssecOk?: boolean;
   /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
   readonly answer?: readonly RRset[];
 }
@@ -654,7 +656,7 @@ export function encodeQuery(q: OutgoingQuery): Buffer {
     w.bytes(ROOT);
     w.u16(RRType.OPT);
     w.u16(q.udpSize);
-    w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
+    w.u32(q.dnssecOk ? 0x8000 : 0); // extended rcode 0, version 0, DO (RFC 6891 §6.1.3, RFC 3225 §3)
     if (!ecs) {
       w.u16(0);
     } else {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `npm run setup`: installs the Debian packages the test suite drives (scripts/preflight.mjs has
-# the list, and why each is needed), plus dnsperf for `npm run bench` and ca-certificates. Uses
+# the list, and why each is needed), plus dnsperf for `npm run bench`, ca-certificates, and python3-pygraphviz (dnsviz grok). Uses
 # sudo when not run as root. .ci/run calls it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Read the list before any sudo: sudo's PATH may not have this node.
 # shellcheck disable=SC2207 # one word per package
-pkgs=($(node scripts/preflight.mjs --packages) dnsperf ca-certificates)
+pkgs=($(node scripts/preflight.mjs --packages) dnsperf ca-certificates python3-pygraphviz)
 command -v apt-get >/dev/null || { echo "setup: apt-get not found; install these (Debian names) yourself: ${pkgs[*]}" >&2; exit 1; }
 as=()
 if [ "$(id -u)" != 0 ]; then

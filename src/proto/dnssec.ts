@@ -109,7 +109,7 @@ export function signingData(prefix: Buffer, ownerKey: string, type: number, ttl:
   const parts: Buffer[] = [prefix];
   let prev: Buffer | null = null;
   for (const rdata of sorted) {
-    if (prev && prev.equals(rdata)) continue;
+    if (prev?.equals(rdata)) continue;
     prev = rdata;
     const fixed = Buffer.allocUnsafe(10);
     fixed.writeUInt16BE(type, 0);

@@ -232,6 +232,36 @@ describe.skipIf(!canRun)('signed answers validate in a real resolver', () => {
     }
   });
 
+  it.skipIf(!hasCommand('dnsviz'))('dnsviz probe and grok with the trust anchor: no errors, no warnings', async () => {
+    const dir = tempDir('meridian-dnsviz-');
+    // Debian 12's dnsviz looks for pygraphviz.release, which pygraphviz 1.7 no longer has.
+    fs.writeFileSync(
+      path.join(dir, 'sitecustomize.py'),
+      "import sys, types\nimport pygraphviz\nm = types.ModuleType('pygraphviz.release'); m.version = pygraphviz.__version__\nsys.modules['pygraphviz.release'] = m; pygraphviz.release = m\n",
+    );
+    const env = { ...process.env, PYTHONPATH: dir };
+    const names = ['signed.test', 'www.signed.test', 'portal.signed.test', 'q.apps.signed.test', 'missing.signed.test', 'deep.signed.test', 'split.signed.test'];
+    const probe = await run('dnsviz', ['probe', '-A', '-x', `signed.test+:ns1.signed.test=127.0.0.1:${node.dns.port}`, ...names], { env, maxBuffer: 1 << 26 });
+    fs.writeFileSync(path.join(dir, 'probe.json'), probe.stdout);
+    fs.writeFileSync(path.join(dir, 'keys.txt'), await dig(node.dns.port, ['signed.test', 'DNSKEY', '+noall', '+answer']));
+    const grok = await run('sh', ['-c', `dnsviz grok -t keys.txt < probe.json`], { cwd: dir, env, maxBuffer: 1 << 26 });
+    const report = JSON.parse(grok.stdout) as Record<string, { status: string }>;
+    const problems: string[] = [];
+    const walk = (o: unknown, at: string): void => {
+      if (Array.isArray(o)) o.forEach((v, i) => walk(v, `${at}[${i}]`));
+      else if (o && typeof o === 'object')
+        for (const [k, v] of Object.entries(o)) {
+          if ((k === 'errors' || k === 'warnings') && Array.isArray(v) && v.length > 0) problems.push(`${at}: ${JSON.stringify(v)}`);
+          walk(v, `${at}/${k}`);
+        }
+    };
+    walk(report, '');
+    expect(problems).toEqual([]);
+    for (const n of names) expect(report[`${n}.`]?.status, n).toBe('NOERROR');
+    const statuses = new Set([...grok.stdout.matchAll(/"status": "(\w+)"/g)].map((m) => m[1]));
+    expect([...statuses].sort()).toEqual(['NOERROR', 'SECURE', 'VALID']);
+  });
+
   it('answers DO=0 queries without signatures, and NXDOMAIN as NXDOMAIN', async () => {
     const plain = await dig(node.dns.port, ['www.signed.test', 'A']);
     expect(plain).not.toMatch(/RRSIG/);

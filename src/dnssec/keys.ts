@@ -203,9 +203,12 @@ export interface PublicKeyView {
   readonly ds: string;
 }
 
-/** The public side of each key of `record` at `now`, and the DS records (RFC 4509) for the parent. */
-export function publicView(record: KeyRecord, now: Date, dnskeyTtl: number): PublicKeyView[] {
-  const states = keyStates(record, now);
+/**
+ * The public side of each key of `record`, and the DS records (RFC 4509) for the parent; each
+ * key's state as `serving` says (the signer in force), else as at `now`.
+ */
+export function publicView(record: KeyRecord, now: Date, dnskeyTtl: number, serving?: ReadonlyMap<number, KeyState>): PublicKeyView[] {
+  const states = serving ?? keyStates(record, now);
   const owner = keyToPresentation(record.zone);
   return record.keys.map((k) => {
     const dnskey = dnskeyOf(k);
@@ -215,7 +218,7 @@ export function publicView(record: KeyRecord, now: Date, dnskeyTtl: number): Pub
       algorithmName: ALGORITHM_NAMES.get(k.algorithm) ?? String(k.algorithm),
       flags: k.flags,
       role: 'csk' as const,
-      state: states.get(k.tag)!,
+      state: states.get(k.tag) ?? keyStates(record, now).get(k.tag)!,
       created: k.created,
       activateAt: k.activateAt,
       dnskey: `${owner} ${dnskeyTtl} IN DNSKEY ${formatRdata(RRType.DNSKEY, dnskey)}`,

@@ -330,7 +330,9 @@ export class DnssecKeys {
     const signed = Boolean(signer && (zone.dnssec || stored?.record.enabled));
     const ttl = this.dnskeyTtl(zone);
     const now = this.#now();
-    const keys = stored ? publicView(stored.record, now, ttl) : [];
+    // States as the signer in force has them: what DNS answers with, not what the clock says is due.
+    const serving = signer ? new Map(signer.published.map((k) => [k.tag, k.state])) : undefined;
+    const keys = stored ? publicView(stored.record, now, ttl, serving) : [];
     return {
       zone: keyToPresentation(zone.origin),
       signed,

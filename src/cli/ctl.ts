@@ -213,19 +213,19 @@ COMMAND_HELP['dnssec'] =
 function printDnssec(ctx: Ctx, d: any): void {
   if (ctx.json) return ctx.out(JSON.stringify(d, null, 2) + '\n');
   const why = d.signed
-    ? `signed (${d.source === 'api' ? 'enabled through the API' : 'its document asks'}), ${d.algorithm}, DNSKEY TTL ${d.dnskeyTtl}s`
+    ? `signed (${d.source === 'api' ? 'enabled through the API' : 'its document asks'}), ${d.algorithm}, DNSKEY TTL ${d.dnskey_ttl}s`
     : 'not signed';
   ctx.out(`${d.zone} ${why}${d.problem ? ` - ${d.problem}` : ''}\n`);
   if (d.keys.length > 0)
     ctx.out(
       table(
-        d.keys.map((k: any) => [k.tag, `${k.algorithm} (${k.algorithmName})`, k.flags, k.state, k.activateAt]),
+        d.keys.map((k: any) => [k.tag, `${k.algorithm} (${k.algorithm_name})`, k.flags, k.state, k.activate_at]),
         ['TAG', 'ALGORITHM', 'FLAGS', 'STATE', 'SIGNS FROM'],
       ),
     );
   if (d.rollover)
     ctx.out(
-      `rollover: key ${d.rollover.newTag} signs from ${d.rollover.activateAt}; key ${d.rollover.oldTag} may be withdrawn after ${d.rollover.completeAfter}\n`,
+      `rollover: key ${d.rollover.new_tag} signs from ${d.rollover.activate_at}; key ${d.rollover.old_tag} may be withdrawn after ${d.rollover.complete_after}\n`,
     );
   if (d.ds.length > 0) ctx.out(`DS for the parent:\n${d.ds.map((x: string) => `  ${x}`).join('\n')}\n`);
 }

@@ -191,12 +191,12 @@ export function recordProblem(data: unknown): string | null {
 export interface PublicKeyView {
   readonly tag: number;
   readonly algorithm: number;
-  readonly algorithmName: string;
+  readonly algorithm_name: string;
   readonly flags: number;
   readonly role: 'csk';
   readonly state: KeyState;
   readonly created: string;
-  readonly activateAt: string;
+  readonly activate_at: string;
   /** The DNSKEY record in presentation form. */
   readonly dnskey: string;
   /** The DS record (SHA-256) to give the parent, in presentation form. */
@@ -215,12 +215,12 @@ export function publicView(record: KeyRecord, now: Date, dnskeyTtl: number, serv
     return {
       tag: k.tag,
       algorithm: k.algorithm,
-      algorithmName: ALGORITHM_NAMES.get(k.algorithm) ?? String(k.algorithm),
+      algorithm_name: ALGORITHM_NAMES.get(k.algorithm) ?? String(k.algorithm),
       flags: k.flags,
       role: 'csk' as const,
       state: states.get(k.tag) ?? keyStates(record, now).get(k.tag)!,
       created: k.created,
-      activateAt: k.activateAt,
+      activate_at: k.activateAt,
       dnskey: `${owner} ${dnskeyTtl} IN DNSKEY ${formatRdata(RRType.DNSKEY, dnskey)}`,
       ds: `${owner} ${dnskeyTtl} IN DS ${formatRdata(RRType.DS, dsRdata(record.zone, dnskey))}`,
     };

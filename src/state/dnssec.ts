@@ -160,11 +160,11 @@ export interface DnssecStatus {
   /** Why the zone is signed: its document asks (`document`), or it was enabled through the API (`api`); null when unsigned. */
   readonly source: 'document' | 'api' | null;
   readonly algorithm: string | null;
-  readonly dnskeyTtl: number | null;
+  readonly dnskey_ttl: number | null;
   readonly keys: readonly PublicKeyView[];
   /** DS records for the parent (SHA-256), from the keys the parent should name now (CDS). */
   readonly ds: readonly string[];
-  readonly rollover: KeyRecord['rollover'];
+  readonly rollover: { started: string; old_tag: number; new_tag: number; activate_at: string; complete_after: string } | null;
   /** Why a zone that asks to be signed is not, or null. */
   readonly problem: string | null;
 }
@@ -338,10 +338,10 @@ export class DnssecKeys {
       signed,
       source: signed ? (zone.dnssec ? 'document' : 'api') : null,
       algorithm: stored ? (ALGORITHM_NAMES.get(stored.record.algorithm) ?? null) : zone.dnssec ? (ALGORITHM_NAMES.get(zone.dnssec.algorithm) ?? null) : null,
-      dnskeyTtl: stored || zone.dnssec ? ttl : null,
+      dnskey_ttl: stored || zone.dnssec ? ttl : null,
       keys,
       ds: keys.filter((k) => k.state !== 'retiring').map((k) => k.ds),
-      rollover: stored?.record.rollover ?? null,
+      rollover: rolloverView(stored?.record.rollover ?? null),
       problem: this.#problems.get(zone.origin) ?? (zone.dnssec && !stored ? 'keys are being made' : null),
     };
   }
@@ -451,6 +451,11 @@ export class DnssecKeys {
     await this.#commit(next, stored.revision);
     return next;
   }
+}
+
+/** A rollover as the API shows it (snake_case, docs/api.md "Field names"). */
+function rolloverView(r: KeyRecord['rollover']): DnssecStatus['rollover'] {
+  return r && { started: r.started, old_tag: r.oldTag, new_tag: r.newTag, activate_at: r.activateAt, complete_after: r.completeAfter };
 }
 
 /** The largest TTL a resolver may hold data of the zone for: any RRset, the negative TTL, the DNSKEY TTL. */

@@ -96,10 +96,12 @@ describe.skipIf(!hasCommand('delv'))('DNSSEC across a three-node cluster', () =>
     );
     procs.push(...nodes.map((n) => n.child));
     const ds = await Promise.all(
-      nodes.map((n) => waitFor(async () => {
-        const s = await api(n, 'GET', '/v1/zones/sig.test/dnssec');
-        return s.json.signed && s.json.ds.length === 1 ? s.json.ds[0] as string : null;
-      }, 10_000)),
+      nodes.map((n) =>
+        waitFor(async () => {
+          const s = await api(n, 'GET', '/v1/zones/sig.test/dnssec');
+          return s.json.signed && s.json.ds.length === 1 ? (s.json.ds[0] as string) : null;
+        }, 10_000),
+      ),
     );
     expect(new Set(ds).size).toBe(1);
     const keys = await keysOf(nodes[0]!, 'sig.test');
@@ -124,10 +126,14 @@ describe.skipIf(!hasCommand('delv'))('DNSSEC across a three-node cluster', () =>
     // A rollover started on node 3 publishes the new key on every node, and every node swaps.
     const started = await api(nodes[2]!, 'POST', '/v1/zones/sig.test/dnssec/rollover', { propagation_delay: '1s' });
     expect(started.status, JSON.stringify(started.json)).toBe(200);
-    const newTag = started.json.rollover.newTag as number;
+    const newTag = started.json.rollover.new_tag as number;
     for (const n of nodes) await waitFor(async () => (await keysOf(n, 'sig.test')).length === 2, 5_000);
     for (const n of nodes) {
-      await waitFor(async () => (await api(n, 'GET', '/v1/zones/sig.test/dnssec')).json.keys.find((k: any) => k.tag === newTag)?.state === 'active', 10_000, 200);
+      await waitFor(
+        async () => (await api(n, 'GET', '/v1/zones/sig.test/dnssec')).json.keys.find((k: any) => k.tag === newTag)?.state === 'active',
+        10_000,
+        200,
+      );
       const sig = await dig(n.dnsPort, ['www.sig.test', 'A', '+dnssec', '+short']);
       expect(sig).toContain(` ${newTag} sig.test.`);
       // Old anchor still validates: the DNSKEY RRset is signed by both keys.

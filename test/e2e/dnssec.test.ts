@@ -240,7 +240,15 @@ describe.skipIf(!canRun)('signed answers validate in a real resolver', () => {
       "import sys, types\nimport pygraphviz\nm = types.ModuleType('pygraphviz.release'); m.version = pygraphviz.__version__\nsys.modules['pygraphviz.release'] = m; pygraphviz.release = m\n",
     );
     const env = { ...process.env, PYTHONPATH: dir };
-    const names = ['signed.test', 'www.signed.test', 'portal.signed.test', 'q.apps.signed.test', 'missing.signed.test', 'deep.signed.test', 'split.signed.test'];
+    const names = [
+      'signed.test',
+      'www.signed.test',
+      'portal.signed.test',
+      'q.apps.signed.test',
+      'missing.signed.test',
+      'deep.signed.test',
+      'split.signed.test',
+    ];
     const probe = await run('dnsviz', ['probe', '-A', '-x', `signed.test+:ns1.signed.test=127.0.0.1:${node.dns.port}`, ...names], { env, maxBuffer: 1 << 26 });
     fs.writeFileSync(path.join(dir, 'probe.json'), probe.stdout);
     fs.writeFileSync(path.join(dir, 'keys.txt'), await dig(node.dns.port, ['signed.test', 'DNSKEY', '+noall', '+answer']));
@@ -350,18 +358,18 @@ describe.skipIf(!canRun)('a key rollover keeps a delegated chain validating thro
 
       // Wait for the new key to sign, then give the parent only the new DS (what CDS says now).
       await waitFor(
-        async () => (await api(node, 'GET', '/v1/zones/kids.roll.test/dnssec')).json.keys.some((k: any) => k.tag === ro.newTag && k.state === 'active'),
+        async () => (await api(node, 'GET', '/v1/zones/kids.roll.test/dnssec')).json.keys.some((k: any) => k.tag === ro.new_tag && k.state === 'active'),
         15_000,
         200,
       );
       const swapped = (await api(node, 'GET', '/v1/zones/kids.roll.test/dnssec')).json;
       expect(swapped.ds).toHaveLength(1);
-      expect(swapped.ds[0]).toContain(` ${ro.newTag} 13 2 `);
+      expect(swapped.ds[0]).toContain(` ${ro.new_tag} 13 2 `);
       await setChildDs(swapped.ds);
-      await new Promise((res) => setTimeout(res, Math.max(0, Date.parse(ro.completeAfter) - Date.now()) + 3000));
+      await new Promise((res) => setTimeout(res, Math.max(0, Date.parse(ro.complete_after) - Date.now()) + 3000));
       const done = await api(node, 'POST', '/v1/zones/kids.roll.test/dnssec/rollover', { step: 'complete' });
       expect(done.status, JSON.stringify(done.json)).toBe(200);
-      expect(done.json.keys.map((k: { tag: number }) => k.tag)).toEqual([ro.newTag]);
+      expect(done.json.keys.map((k: { tag: number }) => k.tag)).toEqual([ro.new_tag]);
       await new Promise((res) => setTimeout(res, 3000));
       polling = false;
       await poller;

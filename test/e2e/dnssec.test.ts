@@ -383,3 +383,51 @@ describe.skipIf(!canRun)('a key rollover keeps a delegated chain validating thro
     }
   }, 60_000);
 });
+
+describe.skipIf(!canRun)('signing through the API', () => {
+  it('signs a master-file zone on request; refuses without --state, changing nothing', async () => {
+    const zones = tempDir('meridian-api-zones-');
+    fs.copyFileSync(path.join(import.meta.dirname, '../../zones/example.net.zone'), path.join(zones, 'example.net.zone'));
+    // No --state: nowhere durable for keys.
+    const bare = await startTestNode(zones);
+    try {
+      const refused = await api(bare, 'POST', '/v1/zones/example.net/dnssec', {});
+      expect(refused.status).toBe(409);
+      expect(refused.json.code).toBe('MRD_ERR_DNSSEC_NO_STATE');
+      expect((await api(bare, 'GET', '/v1/zones/example.net/dnssec')).json).toMatchObject({ signed: false, keys: [] });
+      // A zone document asking for signing is refused as a write too.
+      const doc = { zone: 'new.test', soa: { mname: 'ns1', rname: 'h', serial: 1, refresh: 60, retry: 60, expire: 600, minimum: 5 }, ns: ['ns1'], dnssec: {} };
+      const write = await api(bare, 'POST', '/v1/zones', doc);
+      expect(write.status).toBe(409);
+      expect(write.json.code).toBe('MRD_ERR_DNSSEC_NO_STATE');
+      expect((await api(bare, 'GET', '/v1/zones/new.test')).status).toBe(404);
+      expect(await dig(bare.dns.port, ['www.example.net', 'A', '+dnssec'])).not.toMatch(/RRSIG/);
+    } finally {
+      await bare.stop();
+    }
+
+    const node = await startTestNode(zones, { stateDir: tempDir('meridian-api-state-') });
+    try {
+      const enabled = await api(node, 'POST', '/v1/zones/example.net/dnssec', { algorithm: 'ed25519', dnskey_ttl: '10m' });
+      expect(enabled.status, JSON.stringify(enabled.json)).toBe(201);
+      expect(enabled.json).toMatchObject({ signed: true, source: 'api', algorithm: 'ed25519', dnskey_ttl: 600 });
+      const keys = (await dig(node.dns.port, ['example.net', 'DNSKEY', '+short'])).trim().split(/\s+/);
+      expect(keys.slice(0, 3)).toEqual(['257', '3', '15']);
+      const anchor = path.join(tempDir('meridian-delv-'), 'anchor.conf');
+      fs.writeFileSync(anchor, `trust-anchors {\n  example.net. static-key 257 3 15 "${keys.slice(3).join('')}";\n};\n`);
+      for (const name of ['www.example.net', 'portal.example.net', 'x.apps.example.net']) {
+        const { stdout, stderr } = await run('delv', ['-a', anchor, '+root=example.net', '@127.0.0.1', '-p', String(node.dns.port), name, 'A']);
+        expect(stdout + stderr, name).toContain('; fully validated');
+      }
+      // Signed zones are not transferred: a secondary could not sign for them.
+      expect(await dig(node.dns.port, ['example.net', 'AXFR', '+tcp'])).toMatch(/Transfer failed|REFUSED/);
+      // Disabling deletes the keys; answers are unsigned again.
+      const disabled = await api(node, 'DELETE', '/v1/zones/example.net/dnssec');
+      expect(disabled.json).toMatchObject({ signed: false, keys: [] });
+      expect(await dig(node.dns.port, ['www.example.net', 'A', '+dnssec'])).not.toMatch(/RRSIG/);
+      expect(await dig(node.dns.port, ['example.net', 'AXFR', '+tcp'])).toMatch(/IN\s+SOA/);
+    } finally {
+      await node.stop();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import { RRType } from '../proto/types.js';
 import { parentKey } from '../proto/name.js';
 import { answeredEndpoints, buildSections, errorSections, policyNodata, policySections } from './answer.js';
 import { signSections, signerApexSet } from './sign.js';
-import { signatureCounters, type ZoneSigner } from '../dnssec/signer.js';
+import { signatureCounters } from '../dnssec/signer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
 import { decide } from '../policy/evaluate.js';
@@ -60,8 +60,6 @@ export interface Explain {
   /** Filled in by the pipeline: the decision of the policy record, if one answered. */
   decision?: Decision;
   record?: PolicyRecord;
-  /** Filled in by the pipeline for a DO=1 policy answer: the zone's signer, or null (unsigned). */
-  signer?: ZoneSigner | null;
 }
 
 /**
@@ -197,7 +195,6 @@ function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: 
     explain.record = record;
   }
   const signer = query.edns?.dnssecOk ? signerFor(snapshot, result.zone) : undefined;
-  if (explain) explain.signer = signer ?? null;
   const encode = (): EncodedResponse => {
     const sections = policySections(result, decision);
     if (!signer) return encodeResponse(query, sections);

@@ -204,7 +204,14 @@ export class DnssecKeys {
 
   /** Loads the records, installs their signers, makes keys for zones that ask, and watches for more. */
   async start(): Promise<void> {
-    for (const [zone, stored] of await this.#opts.store.load()) this.#records.set(zone, stored);
+    try {
+      for (const [zone, stored] of await this.#opts.store.load()) this.#records.set(zone, stored);
+    } catch (err) {
+      // etcd away at start: the cluster's watch delivers the records when it is back (its
+      // first load resets every subscriber). A broken key file, though, stops the node.
+      if (this.#opts.store.kind !== 'etcd') throw err;
+      this.#opts.log.warn({ err: (err as Error).message }, 'cannot read DNSSEC keys from etcd yet; they follow with the configuration');
+    }
     this.#install();
     this.#unsubscribe = this.#opts.holder.onSwap(() => void this.#ensureDeclared());
     await this.#ensureDeclared();

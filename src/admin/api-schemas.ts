@@ -419,6 +419,15 @@ export const Simulation = Type.Object(
       {
         policy_record: Nullable(Type.Object({ name: Type.String(), ttl: Type.Number(), on_all_down: Type.String() }, open)),
         geolocation: Nullable(Type.Object({}, open)),
+        geo_database: Type.Object(
+          {
+            kind: Type.String({ description: '`file` (serve --geoip-db) or `embedded` (geoip-lite).' }),
+            name: Type.String({ description: 'The file, or `geoip-lite VERSION`.' }),
+            type: Type.String({ description: 'The MaxMind DB database_type (`GeoIP2-City`…).' }),
+            built_at: Nullable(Type.String({ description: 'When the data was built (ISO 8601).' })),
+          },
+          { description: 'The geolocation database that answered (the one in force now).', ...open },
+        ),
         path: Type.Array(Type.Object({ at: Type.String(), note: Type.String() }, open)),
         chosen: Type.Array(Type.Object({ endpoint: Type.String(), value: Type.String(), region: Type.String() }, open)),
         all_down_fallback: Type.Boolean(),

@@ -13,7 +13,8 @@
  * | no (no location, no row) | -         | regions in the order written                      |
  * | -               | none usable        | nothing: the parent decides                       |
  *
- * ECS scope: the matching table row's network scope, else the geoip block of the client.
+ * ECS scope: the matching table row's network scope, and the geoip block of the client unless
+ * a CIDR row gave an RTT for every region.
  */
 import { Type } from '@sinclair/typebox';
 import { dependOn, note, SAME_WEIGHT, sub } from '../common.js';
@@ -57,6 +58,9 @@ export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[
   },
 };
 
+/** The memo's key for "no table row" and for "the location does not matter". */
+const NO_ROW: object = {};
+
 interface Estimates {
   readonly rtt: readonly number[];
   readonly via: string;
@@ -81,23 +85,33 @@ export class LatencyNode implements PolicyNode {
   }
 
   /**
-   * Estimates depend only on the matching table row or the client's location, so they are
-   * remembered per row / location object (both are shared and long-lived) and the targets'
-   * order is computed once for each.
+   * Estimates depend only on the matching table row and, where the row lacks a target (or there
+   * is no row), the client's location, so they are remembered per row and location object (both
+   * are shared and long-lived) and the targets' order is computed once for each.
    */
-  readonly #memo = new WeakMap<object, Estimates>();
+  readonly #memo = new WeakMap<object, WeakMap<object, Estimates>>();
 
   /** RTT estimate per target, in target order (Infinity where nothing is known), and the order to try them in. */
   estimates(ctx: EvalContext): Estimates {
-    const loc = locate(ctx.client);
+    const loc = locate(ctx.client, ctx.geo);
     const match = ctx.latency?.rowFor(ctx.client, loc.country);
-    // A CIDR row decides alone; otherwise the client's geolocation block does too.
-    dependOn(ctx, match?.byNetwork ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
-    const memoKey: object = match?.byNetwork ? match.row! : loc;
-    let e = this.#memo.get(memoKey);
+    const row = match?.row;
+    // What decided (RFC 7871 §7.2.1): which CIDR row holds the client (or that none does); the
+    // location too, unless a CIDR row gives every target (a country row is chosen by the
+    // location, and a target a row lacks is estimated from the location's distance).
+    const complete = row !== undefined && this.targets.every((t) => row.has(t.region.id));
+    dependOn(ctx, match?.byNetwork && complete ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
+    const outer: object = row ?? NO_ROW;
+    const inner: object = complete ? NO_ROW : loc;
+    let byLoc = this.#memo.get(outer);
+    if (!byLoc) {
+      byLoc = new WeakMap();
+      this.#memo.set(outer, byLoc);
+    }
+    let e = byLoc.get(inner);
     if (!e) {
       e = this.#estimate(loc, match);
-      this.#memo.set(memoKey, e);
+      byLoc.set(inner, e);
     }
     return e;
   }

@@ -7,13 +7,14 @@
  * `sticky: true` replaces the dice with weighted rendezvous hashing on the client's network
  * (/24 for IPv4, /56 for IPv6 by default): a network keeps its endpoint while the usable set is
  * stable, and when an endpoint goes, only the networks that had it move. A sticky answer
- * depends on the client, so its ECS scope is the sticky prefix (capped at the source prefix);
- * without stickiness the answer does not depend on the client and the scope is 0.
+ * depends on the client, so its ECS scope is the sticky prefix, also when the source prefix is
+ * shorter (RFC 7871 §7.2.1); without stickiness the answer does not depend on the client and
+ * the scope is 0.
  *
  * | usable endpoints | sticky | answer                                   | ECS scope        |
  * | ---------------- | ------ | ---------------------------------------- | ---------------- |
  * | ≥ 1 with weight  | no     | one, P ∝ weight                          | 0                |
- * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
+ * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56          |
  * | none             | either | nothing: the parent decides              | as above         |
  */
 import { Type } from '@sinclair/typebox';
@@ -77,9 +78,16 @@ export const weighted: PolicyKind<WeightedOptions> = {
   },
 };
 
+/**
+ * The client network's hash: the first /24 (/56) of the address, read as the query gives it
+ * (bits past the source prefix are zero, policy/client.ts). The answer depends on exactly those
+ * bits, so they are the scope, even when the source prefix is shorter (RFC 7871 §7.2.1: a /16
+ * source gets scope 24, "not specific enough", instead of a /16 scope that would be untrue for
+ * the /24s inside it that hash elsewhere).
+ */
 function stickyHash(ctx: EvalContext, sticky: Sticky): number {
   const c = ctx.client;
-  const bits = Math.min(c.family === 4 ? sticky.v4 : sticky.v6, c.sourcePrefix);
+  const bits = c.family === 4 ? sticky.v4 : sticky.v6;
   dependOn(ctx, bits);
   return hashPrefix(c.bytes, bits, c.family);
 }

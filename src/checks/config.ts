@@ -80,6 +80,9 @@ export function compileChecks(
     const { entry: e, index } = byId.get(id)!;
     const at = (field: string): PathSegment[] => ['checks', index, field];
     let result: CheckNode | null = null;
+    // Unlike the other http fields (accepted and ignored elsewhere, as they always were), a weight is read only from an http(s) response.
+    if (e.weight_from !== undefined && e.type !== 'http' && e.type !== 'https')
+      fail(at('weight_from'), `"weight_from" applies to http, https checks, not ${e.type}`);
     if (e.type === 'all' || e.type === 'any' || e.type === 'at_least') {
       foreignFields(e, undefined, (field, owner) => fail(at(field), `"${field}" applies to ${owner.types.join(', ')} checks, not ${e.type}`));
       if (!e.checks) fail(at('type'), `a calculated check (${e.type}) needs "checks"`);

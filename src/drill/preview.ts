@@ -239,13 +239,13 @@ export function preview(
   const regions = [...new Set(eps.map((e) => e.region))].sort();
   const capacity = regions.map((region) => {
     const mine = eps.filter((e) => e.region === region);
-    const use = (v: HealthView) => mine.filter((e) => e.weight > 0 && v.usable(e));
+    const use = (v: HealthView) => mine.filter((e) => v.weight(e) > 0 && v.usable(e));
     return {
       region,
       usable_before: use(now).length,
       usable_after: use(after).length,
-      weight_before: use(now).reduce((n, e) => n + e.weight, 0),
-      weight_after: use(after).reduce((n, e) => n + e.weight, 0),
+      weight_before: use(now).reduce((n, e) => n + now.weight(e), 0),
+      weight_after: use(after).reduce((n, e) => n + after.weight(e), 0),
     };
   });
   const min = opts.minHealthyRegions ?? 1;

@@ -34,7 +34,7 @@ export interface DecideOptions {
 }
 
 function failOpen(endpoints: readonly Endpoint[], health: HealthView): Endpoint[] {
-  const open = endpoints.filter((e) => e.weight > 0 && !health.excludedByOperator(e));
+  const open = endpoints.filter((e) => health.weight(e) > 0 && !health.excludedByOperator(e));
   return open.length > 0 ? open : [...endpoints];
 }
 
@@ -62,7 +62,7 @@ export function decide(record: PolicyRecord, client: Client, health: HealthView,
     endpoints = failOpen(record.tree.endpoints, health);
     note(ctx, 'on_all_down', `nothing usable: serve_all (fail open) with ${endpoints.length} endpoint(s)`);
   } else {
-    const usable = all.pool.endpoints.filter((e) => e.weight > 0 && health.usable(e));
+    const usable = all.pool.endpoints.filter((e) => health.weight(e) > 0 && health.usable(e));
     endpoints = usable.length > 0 ? usable : failOpen(all.pool.endpoints, health);
     note(ctx, 'on_all_down', `nothing usable: fallback pool ${all.pool.id} with ${endpoints.length} endpoint(s)`);
   }

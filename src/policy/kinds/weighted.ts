@@ -2,7 +2,8 @@
  * @module policy/kinds/weighted
  * `weighted`: one endpoint of a pool (or one child policy), with probability proportional to
  * its weight among the usable ones. Weight 0 means drained: never picked while others are usable
- * (docs/policies/weighted.md).
+ * (docs/policies/weighted.md). An endpoint's weight is the health view's: the one its target
+ * reports while fresh (an http(s) check with `weight_from`), else the configured one.
  *
  * `sticky: true` replaces the dice with weighted rendezvous hashing on the client's network
  * (/24 for IPv4, /56 for IPv6 by default): a network keeps its endpoint while the usable set is
@@ -118,15 +119,20 @@ export class WeightedPoolNode implements PolicyNode {
         h,
         usable.length,
         (k) => usable[k]!.seed,
-        (k) => usable[k]!.weight,
+        (k) => ctx.health.weight(usable[k]!),
       );
     } else {
-      i = ctx.pick(usable.length, (k) => usable[k]!.weight);
+      i = ctx.pick(usable.length, (k) => ctx.health.weight(usable[k]!));
     }
     const chosen = usable[i]!;
     if (ctx.trace) {
-      const total = usable.reduce((n, e) => n + e.weight, 0);
-      note(ctx, path, `weighted ${this.poolId}: picked ${chosen.key} (weight ${chosen.weight} of ${total}${this.sticky ? ', sticky' : ''})`);
+      const total = usable.reduce((n, e) => n + ctx.health.weight(e), 0);
+      const w = ctx.health.weight(chosen);
+      note(
+        ctx,
+        path,
+        `weighted ${this.poolId}: picked ${chosen.key} (weight ${w}${w !== chosen.weight ? ' reported by its target' : ''} of ${total}${this.sticky ? ', sticky' : ''})`,
+      );
     }
     return [chosen];
   }

@@ -2,7 +2,8 @@
  * The ECS scope property (RFC 7871 §7.2.1, §7.3.1): a scope is the number of leading bits of the
  * client's address that the whole decision depended on, so every client inside the scope gets
  * the same answer. For random client networks and source prefixes (/8 to /32 for IPv4, /16 to
- * /64 for IPv6), over geo, latency (table rows, country rows, distance, tolerance), cidr, sticky
+ * /64 for IPv6), over geo, latency (table rows, country rows, distance, tolerance, probe RTTs
+ * seen from the nearest checker region), cidr, sticky
  * weighted and a nested tree, with both geolocation databases (the synthetic MaxMind DB in
  * test/fixtures/geo and the embedded geoip-lite): whenever the returned scope is not longer than
  * the source, random clients inside the scope block — any address bits after the scope, any
@@ -17,7 +18,7 @@ import { loadZoneText } from '../zone/load.js';
 import { clientFromText, type Client } from './client.js';
 import { decide, seededRandom } from './evaluate.js';
 import { embeddedGeoip, type GeoDatabase } from './geoip.js';
-import { ALL_UP } from './health-view.js';
+import { HealthState } from './health-view.js';
 import { openMmdb } from './mmdb.js';
 import { seededChooser } from '../../test/support/policy-cases.js';
 import type { PolicyRecord } from './types.js';
@@ -58,6 +59,7 @@ latency:
   - { from: "2001:db8::/32", rtt_ms: { fra: 40, iad: 30 } }
   - { from: "2a00:1450::/32", rtt_ms: { fra: 4, iad: 80, nrt: 200 } }
   - { from: 192.0.0.0/8, rtt_ms: { iad: 50 } }
+  - { from: 0.0.0.0/1, rtt_ms: { fra: 60, iad: 60, nrt: 60 } }
   - { from: 81.0.0.0/8, rtt_ms: { fra: 30 } }
   - { from: "2a00::/12", rtt_ms: { nrt: 100 } }
   - { from: JP, rtt_ms: { nrt: 1 } }
@@ -81,6 +83,9 @@ ${['A', 'AAAA']
   - name: latencytol
     type: ${t}
     policy: { latency: { tolerance_ms: 40, regions: [ { region: fra, policy: { weighted: { pool: eu } } }, { region: iad, policy: { pool: us } }, { region: nrt, policy: { pool: ap } } ] } }
+  - name: latencyprobes
+    type: ${t}
+    policy: { latency: { rtt_from: probes, tolerance_ms: 10, regions: [ { region: fra, policy: { pool: eu } }, { region: iad, policy: { pool: us } }, { region: nrt, policy: { pool: ap } } ] } }
   - name: cidr
     type: ${t}
     policy:
@@ -157,8 +162,24 @@ function randomClient(rng: () => number, family: 4 | 6): Client {
   return clientOf(family, randomAddress(rng, family, base, from), prefix);
 }
 
+/**
+ * Smoothed probe RTTs from two checker regions (fra and nrt) that disagree, so that which one is
+ * nearest the client decides a `rtt_from: probes` policy; iad measured nothing (table, distance).
+ */
+const health = new HealthState();
+for (const [checker, pool, ms] of [
+  ['fra', 'e', 4],
+  ['fra', 'a', 150],
+  ['nrt', 'e', 210],
+  ['nrt', 'a', 3],
+  ['nrt', 'u', 95],
+] as const) {
+  health.setProbeRtt(checker, `${pool === 'e' ? 'eu' : pool === 'a' ? 'ap' : 'us'}/${pool}0`, ms);
+  health.setProbeRtt(checker, `${pool === 'e' ? 'eu' : pool === 'a' ? 'ap' : 'us'}/${pool}0v6`, ms + 1);
+}
+
 const answer = (rec: PolicyRecord, c: Client, geo: GeoDatabase, seed: number): string[] =>
-  decide(rec, c, ALL_UP, { latency, geo, chooser: seededChooser(seed) }).endpoints.map((e) => e.key);
+  decide(rec, c, health, { latency, geo, chooser: seededChooser(seed) }).endpoints.map((e) => e.key);
 
 const DATABASES: [string, () => GeoDatabase][] = [
   ['the synthetic MaxMind DB', () => openMmdb(fs.readFileSync(new URL('../../test/fixtures/geo/gslb-test-city.mmdb', import.meta.url)), 'gslb-test-city.mmdb')],
@@ -178,7 +199,7 @@ describe.each(DATABASES)('ECS scopes are true (RFC 7871 §7.2.1) with %s', (_nam
         for (let n = 0; n < 250; n++) {
           const c = randomClient(rng, family);
           const seed = 1 + Math.floor(rng() * 1000);
-          const d = decide(rec, c, ALL_UP, { latency, geo, chooser: seededChooser(seed) });
+          const d = decide(rec, c, health, { latency, geo, chooser: seededChooser(seed) });
           expect(d.scope).toBeGreaterThanOrEqual(0);
           expect(d.scope).toBeLessThanOrEqual(width);
           if (d.scope <= c.sourcePrefix) within++;

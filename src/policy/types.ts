@@ -168,6 +168,8 @@ export interface KindCompiler {
   poolEndpoints(id: string, path: PathSegment[]): Endpoint[] | null;
   /** A region compiled without problems. */
   region(id: string): Region | undefined;
+  /** Every region of the zone compiled without problems (the map the zone keeps). */
+  regions(): ReadonlyMap<string, Region>;
   /** True when a region of this id is written in the zone (it may have been bad, and reported). */
   regionDefined(id: string): boolean;
   /** Reports a problem (the same problem at the same path is reported once). */

@@ -3,6 +3,11 @@
  * `latency`: send the client to the region with the lowest estimated round-trip time that has
  * anything usable (docs/policies/latency.md). Estimates come from the latency table (a CIDR row,
  * then a country row), else from great-circle distance (policy/latency-table.ts has the formula).
+ * With `rtt_from: probes`, the health probes' smoothed RTTs come first (health/votes.ts: an EWMA
+ * per checker region and endpoint): as seen from the checker region nearest the client (by
+ * great-circle distance from its location; a client with no location takes the first checker
+ * region by id), a region's RTT is the lowest smoothed RTT to an endpoint under it; a region that
+ * checker has not measured falls back to the table, then to distance.
  * `tolerance_ms` spreads load: every usable region within that margin of the best is picked at
  * random.
  *
@@ -14,15 +19,17 @@
  * | -               | none usable        | nothing: the parent decides                       |
  *
  * ECS scope: the matching table row's network scope, and the geoip block of the client unless
- * a CIDR row gave an RTT for every region.
+ * a CIDR row gave an RTT for every region (with probes the location always counts: it picks the
+ * checker region).
  */
 import { Type } from '@sinclair/typebox';
 import { dependOn, note, SAME_WEIGHT, sub } from '../common.js';
 import { locate, type Location } from '../geoip.js';
 import { distanceKm, rttFromDistance, type LatencyTable } from '../latency-table.js';
+import type { ProbeRtts } from '../health-view.js';
 import type { Endpoint, EvalContext, PolicyKind, PolicyNode, Region } from '../types.js';
 
-export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[]; tolerance_ms?: number }> = {
+export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[]; tolerance_ms?: number; rtt_from?: 'table' | 'probes' }> = {
   name: 'latency',
   schema: (s) =>
     Type.Object(
@@ -32,6 +39,13 @@ export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[
           { minItems: 1 },
         ),
         tolerance_ms: Type.Optional(Type.Number({ minimum: 0, description: 'Regions within this many ms of the best share the load. Default 0.' })),
+        rtt_from: Type.Optional(
+          Type.Union([Type.Literal('table'), Type.Literal('probes')], {
+            description:
+              "Where RTTs come from: `table` (the latency table, then distance; the default) or `probes` (the health probes' smoothed RTTs from the checker region nearest the client, then the table, then distance).",
+            'x-error': 'must be table or probes',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -54,7 +68,7 @@ export const latency: PolicyKind<{ regions: { region: string; policy: unknown }[
       if (!node) ok = false;
       return { region: region!, node: node! };
     });
-    return ok ? new LatencyNode(targets, v.tolerance_ms ?? 0) : null;
+    return ok ? new LatencyNode(targets, v.tolerance_ms ?? 0, v.rtt_from === 'probes' ? c.regions() : null) : null;
   },
 };
 
@@ -65,6 +79,8 @@ interface Estimates {
   readonly rtt: readonly number[];
   readonly via: string;
   readonly order: readonly number[];
+  /** Per target, where its RTT came from when that differs by target (probes, else the table or distance). */
+  readonly from?: readonly string[];
 }
 
 export interface LatencyTarget {
@@ -77,11 +93,58 @@ export class LatencyNode implements PolicyNode {
   readonly clientDependent = true;
   readonly endpoints: readonly Endpoint[];
 
+  /**
+   * @param vantageRegions with `rtt_from: probes`, the zone's regions (where checker regions
+   *   are, to find the one nearest the client); null for estimates from the table and distance.
+   */
   constructor(
     readonly targets: readonly LatencyTarget[],
     readonly toleranceMs: number,
+    readonly vantageRegions: ReadonlyMap<string, Region> | null = null,
   ) {
     this.endpoints = [...new Set(targets.flatMap((t) => t.node.endpoints))];
+  }
+
+  /** The lowest smoothed RTT from `checker` to an endpoint under target `i`, and that endpoint. */
+  #measured(rtts: ProbeRtts, checker: string, i: number): { ms: number; endpoint: string } | undefined {
+    let best: { ms: number; endpoint: string } | undefined;
+    for (const ep of this.targets[i]!.node.endpoints) {
+      const ms = rtts.rttMs(checker, ep.key);
+      if (ms !== undefined && (!best || ms < best.ms)) best = { ms, endpoint: ep.key };
+    }
+    return best;
+  }
+
+  /**
+   * Probe estimates (`rtt_from: probes`): the smoothed RTTs from the checker region nearest the
+   * client that measured anything under this policy, over `base` (table or distance) where that
+   * checker measured nothing. Not memoized: the RTTs change with every vote.
+   */
+  #fromProbes(ctx: EvalContext, loc: Location, base: Estimates): Estimates {
+    const rtts = ctx.health.probeRtts();
+    if (!rtts) return base;
+    let vantage: string | undefined;
+    let nearest = Infinity;
+    for (const v of rtts.vantages()) {
+      const r = this.vantageRegions!.get(v);
+      if (!r || !this.targets.some((_, i) => this.#measured(rtts, v, i))) continue;
+      // No location: the first by id (vantages() is sorted) stands in for "nearest".
+      const km = Number.isNaN(loc.lat) ? 0 : distanceKm(loc.lat, loc.lon, r.lat, r.lon);
+      if (km < nearest) {
+        nearest = km;
+        vantage = v;
+      }
+    }
+    if (vantage === undefined) return base;
+    const from: string[] = [];
+    const rtt = this.targets.map((_, i) => {
+      const m = this.#measured(rtts, vantage, i);
+      from.push(m ? `probes ${m.endpoint}` : base.via);
+      return m ? m.ms : base.rtt[i]!;
+    });
+    const order = this.targets.map((_, i) => i).sort((a, b) => rtt[a]! - rtt[b]! || a - b);
+    const via = `probes from checker region ${vantage} (${Number.isNaN(loc.lat) ? 'client has no location' : `nearest the client, ${Math.round(nearest)} km`})`;
+    return { rtt, via, order, from };
   }
 
   /**
@@ -100,7 +163,8 @@ export class LatencyNode implements PolicyNode {
     // location too, unless a CIDR row gives every target (a country row is chosen by the
     // location, and a target a row lacks is estimated from the location's distance).
     const complete = row !== undefined && this.targets.every((t) => row.has(t.region.id));
-    dependOn(ctx, match?.byNetwork && complete ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
+    // With probes the location picks the checker region, so it always counts.
+    dependOn(ctx, match?.byNetwork && complete && !this.vantageRegions ? match.scope : Math.max(loc.scope, match?.scope ?? 0));
     const outer: object = row ?? NO_ROW;
     const inner: object = complete ? NO_ROW : loc;
     let byLoc = this.#memo.get(outer);
@@ -113,7 +177,7 @@ export class LatencyNode implements PolicyNode {
       e = this.#estimate(loc, match);
       byLoc.set(inner, e);
     }
-    return e;
+    return this.vantageRegions ? this.#fromProbes(ctx, loc, e) : e;
   }
 
   #estimate(loc: Location, match: ReturnType<LatencyTable['rowFor']> | undefined): Estimates {
@@ -130,12 +194,14 @@ export class LatencyNode implements PolicyNode {
   }
 
   evaluate(ctx: EvalContext, path: string): Endpoint[] | null {
-    const { rtt, via, order } = this.estimates(ctx);
+    const { rtt, via, order, from } = this.estimates(ctx);
     if (ctx.trace)
       note(
         ctx,
         path,
-        `latency via ${via}: ${order.map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? Math.round(rtt[i]!) + ' ms' : '?'}`).join(', ')}`,
+        `latency via ${via}: ${order
+          .map((i) => `${this.targets[i]!.region.id} ${Number.isFinite(rtt[i]!) ? `${Math.round(rtt[i]! * 10) / 10} ms` : '?'}${from ? ` (${from[i]})` : ''}`)
+          .join(', ')}`,
       );
     let best = Infinity;
     let picks: Endpoint[][] | null = null;

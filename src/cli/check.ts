@@ -13,7 +13,7 @@ import { checkZoneFiles } from '../state/file-source.js';
 import { zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../proto/name.js';
 import { zoneFileKind } from '../zone/load.js';
-import { embeddedSource, type GeoSource } from '../policy/geoip.js';
+import { embeddedSource, setEmbeddedPreload, type GeoSource } from '../policy/geoip.js';
 import { loadGeoipFile } from '../state/geoip-file.js';
 import { flag, renderCommandHelp, resolveOptions } from './options.js';
 
@@ -101,6 +101,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   };
   const paths = [...(values.zones !== undefined ? [values.zones] : []), ...r.positionals];
   if (paths.length === 0) paths.push('./zones');
+  // Zones that locate clients would use the file: geoip-lite's 190 MB need not be read.
+  if (values.geoipDb !== undefined) setEmbeddedPreload(false);
   const { files, problems } = await expand(paths);
   const result = await checkZoneFiles(files);
   const errors = [...problems, ...result.errors];

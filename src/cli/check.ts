@@ -133,7 +133,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   for (const e of errors) process.stderr.write(`${e.format()}\n`);
   if (!values.quiet) {
     for (const z of result.zones) process.stdout.write(`ok ${keyToPresentation(z.origin)} serial ${z.serial}, ${z.recordCount} records (${z.file})\n`);
-    if (geo) process.stdout.write(`geoip: ${describeGeo(geo)}\n`);
+    // Only when asked: the plain output stays one line per zone.
+    if (geo && values.geoipDb !== undefined) process.stdout.write(`geoip: ${describeGeo(geo)}\n`);
   }
   return ok ? 0 : 1;
 }

@@ -122,48 +122,58 @@ const GEOIP_LITE_PRIVATE: readonly [number, number][] = [
   [0xc0a80000, 0xc0a8ffff],
 ];
 
-/** Sorted [start, end] bounds of a geoip-lite data file; IPv6 bounds are the upper 64 bits, as geoip-lite compares them. */
+/**
+ * Sorted [start, end] bounds of a geoip-lite data file, as 32-bit words: one word per bound for
+ * IPv4; two (high, low) for IPv6, whose bounds are the upper 64 bits, as geoip-lite compares them.
+ */
 interface Bounds {
-  readonly start: BigUint64Array | Uint32Array;
-  readonly end: BigUint64Array | Uint32Array;
+  readonly words: 1 | 2;
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+}
+
+function boundAt(a: Uint32Array, i: number, words: 1 | 2): bigint {
+  return words === 1 ? BigInt(a[i]!) : (BigInt(a[2 * i]!) << 32n) | BigInt(a[2 * i + 1]!);
 }
 
 /** The run [lo, hi] of consecutive values around `x` that share one record, or one gap between records. */
 function runAround(b: Bounds, x: bigint, max: bigint): [bigint, bigint] {
-  const n = b.start.length;
+  const n = b.start.length / b.words;
   let lo = 0;
   let hi = n - 1;
   let i = -1; // last record with start <= x
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (BigInt(b.start[mid]!) <= x) {
+    if (boundAt(b.start, mid, b.words) <= x) {
       i = mid;
       lo = mid + 1;
     } else hi = mid - 1;
   }
-  if (i >= 0 && x <= BigInt(b.end[i]!)) return [BigInt(b.start[i]!), BigInt(b.end[i]!)];
-  return [i >= 0 ? BigInt(b.end[i]!) + 1n : 0n, i + 1 < n ? BigInt(b.start[i + 1]!) - 1n : max];
+  if (i >= 0 && x <= boundAt(b.end, i, b.words)) return [boundAt(b.start, i, b.words), boundAt(b.end, i, b.words)];
+  return [i >= 0 ? boundAt(b.end, i, b.words) + 1n : 0n, i + 1 < n ? boundAt(b.start, i + 1, b.words) - 1n : max];
 }
 
+/** Reads the bounds of every record: big-endian words at offset 0 (start) and `endAt` (end) of each record. */
 function readBounds(file: string, recordSize: number, v6: boolean): Bounds {
   const buf = fs.readFileSync(file);
   const n = Math.floor(buf.length / recordSize);
-  if (v6) {
-    const start = new BigUint64Array(n);
-    const end = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      start[i] = buf.readBigUInt64BE(i * recordSize);
-      end[i] = buf.readBigUInt64BE(i * recordSize + 16);
+  const words = v6 ? 2 : 1;
+  const endAt = v6 ? 16 : 4;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const start = new Uint32Array(n * words);
+  const end = new Uint32Array(n * words);
+  for (let i = 0, o = 0; i < n; i++, o += recordSize) {
+    if (words === 1) {
+      start[i] = view.getUint32(o);
+      end[i] = view.getUint32(o + endAt);
+    } else {
+      start[2 * i] = view.getUint32(o);
+      start[2 * i + 1] = view.getUint32(o + 4);
+      end[2 * i] = view.getUint32(o + endAt);
+      end[2 * i + 1] = view.getUint32(o + endAt + 4);
     }
-    return { start, end };
   }
-  const start = new Uint32Array(n);
-  const end = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    start[i] = buf.readUInt32BE(i * recordSize);
-    end[i] = buf.readUInt32BE(i * recordSize + 4);
-  }
-  return { start, end };
+  return { words, start, end };
 }
 
 /**

@@ -136,6 +136,33 @@ function boundAt(a: Uint32Array, i: number, words: 1 | 2): bigint {
   return words === 1 ? BigInt(a[i]!) : (BigInt(a[2 * i]!) << 32n) | BigInt(a[2 * i + 1]!);
 }
 
+/** {@link runAround} for IPv4 (one word per bound), in plain numbers. */
+function runAround4(b: Bounds, x: number): [number, number] {
+  const { start, end } = b;
+  let lo = 0;
+  let hi = start.length - 1;
+  let i = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (start[mid]! <= x) {
+      i = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (i >= 0 && x <= end[i]!) return [start[i]!, end[i]!];
+  return [i >= 0 ? end[i]! + 1 : 0, i + 1 < start.length ? start[i + 1]! - 1 : 0xffffffff];
+}
+
+/** {@link scopeWithin} for 32-bit numbers. */
+export function scopeWithin32(addr: number, start: number, end: number): number {
+  for (let len = 0; len < 32; len++) {
+    const size = 2 ** (32 - len);
+    const blockStart = Math.floor(addr / size) * size;
+    if (blockStart >= start && blockStart + size - 1 <= end) return len;
+  }
+  return 32;
+}
+
 /** The run [lo, hi] of consecutive values around `x` that share one record, or one gap between records. */
 function runAround(b: Bounds, x: bigint, max: bigint): [bigint, bigint] {
   const n = b.start.length / b.words;
@@ -214,13 +241,13 @@ export class EmbeddedGeoip implements GeoDatabase {
     let scope: number;
     if (client.family === 4) {
       const addr = ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
-      let [lo, hi] = runAround(this.#v4, BigInt(addr), 0xffffffffn);
+      let [lo, hi] = runAround4(this.#v4, addr);
       for (const [a, z] of GEOIP_LITE_PRIVATE) {
-        if (addr >= a && addr <= z) [lo, hi] = [BigInt(a), BigInt(z)];
-        else if (addr < a && hi >= BigInt(a)) hi = BigInt(a) - 1n;
-        else if (addr > z && lo <= BigInt(z)) lo = BigInt(z) + 1n;
+        if (addr >= a && addr <= z) [lo, hi] = [a, z];
+        else if (addr < a && hi >= a) hi = a - 1;
+        else if (addr > z && lo <= z) lo = z + 1;
       }
-      scope = scopeWithin(BigInt(addr), lo, hi, 32);
+      scope = scopeWithin32(addr, lo, hi);
     } else {
       // geoip-lite takes ::ffff:0:0/96 for IPv4-mapped text it then cannot parse: nothing, for the whole /96.
       if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return nowhere(96);

@@ -130,7 +130,11 @@ describe('dns check plans', () => {
     ['rdata that is not of the qtype', { id: 'd', type: 'dns', name: 'x', expect: ['192.0.2.1', 'not-an-address'] }, 'checks[0].expect[1]: not A data'],
     ['a dns field on an http check', { id: 'd', type: 'http', qtype: 'A' }, 'checks[0].qtype: "qtype" applies to dns checks, not http'],
     ['a dns field on a calculated check', { id: 'a', type: 'any', checks: ['a'], expect: ['x'] }, 'checks[0].expect: "expect" applies to dns checks, not any'],
-    ['weight_from on a tcp check', { id: 't', type: 'tcp', port: 80, weight_from: { header: 'x-weight' } }, 'checks[0].weight_from: "weight_from" applies to http, https checks, not tcp'],
+    [
+      'weight_from on a tcp check',
+      { id: 't', type: 'tcp', port: 80, weight_from: { header: 'x-weight' } },
+      'checks[0].weight_from: "weight_from" applies to http, https checks, not tcp',
+    ],
   ])('%s is rejected with the path and the reason', (_name, entry, message) => {
     const { plans, messages } = compile([entry]);
     expect(messages.join('\n')).toContain(message);

@@ -136,15 +136,18 @@ export class LatencyNode implements PolicyNode {
       }
     }
     if (vantage === undefined) return base;
-    const from: string[] = [];
+    // Where each RTT came from is only worded for the simulator's trace.
+    const from: string[] | undefined = ctx.trace ? [] : undefined;
     const rtt = this.targets.map((_, i) => {
       const m = this.#measured(rtts, vantage, i);
-      from.push(m ? `probes ${m.endpoint}` : base.via);
+      from?.push(m ? `probes ${m.endpoint}` : base.via);
       return m ? m.ms : base.rtt[i]!;
     });
     const order = this.targets.map((_, i) => i).sort((a, b) => rtt[a]! - rtt[b]! || a - b);
-    const via = `probes from checker region ${vantage} (${Number.isNaN(loc.lat) ? 'client has no location' : `nearest the client, ${Math.round(nearest)} km`})`;
-    return { rtt, via, order, from };
+    const via = ctx.trace
+      ? `probes from checker region ${vantage} (${Number.isNaN(loc.lat) ? 'client has no location' : `nearest the client, ${Math.round(nearest)} km`})`
+      : 'probes';
+    return from ? { rtt, via, order, from } : { rtt, via, order };
   }
 
   /**

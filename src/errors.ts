@@ -163,6 +163,7 @@ export const codes = {
   MRD_ERR_ETCD_AUTH: { message: "etcd refuses this process's credentials: %s", statusCode: 503, title: 'etcd refuses the credentials' },
   MRD_ERR_CHECKER_REFUSED: { message: "the node refuses this checker's votes: %s", statusCode: 500, title: 'The node refuses the checker' },
   MRD_ERR_CONFIG: { message: 'bad configuration: %s', statusCode: 500, title: 'Bad configuration' },
+  MRD_ERR_GEOIP_DB: { message: 'geoip database refused: %s', statusCode: 500, title: 'Bad geoip database' },
   MRD_ERR_CLI_USAGE: { message: '%s', statusCode: 400, title: 'Bad command line' },
   MRD_ERR_LISTEN: { message: 'cannot listen on %s: %s', statusCode: 500, title: 'Cannot listen' },
   MRD_ERR_CONFIG_FILE: { message: '%s', statusCode: 400, title: 'Bad configuration file' },

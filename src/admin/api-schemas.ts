@@ -256,6 +256,10 @@ export const Vote = Type.Object(
     reason: Type.String(),
     age_ms: Type.Number({ description: 'Milliseconds since the check was made.' }),
     fresh: Type.Boolean({ description: 'Young enough to count.' }),
+    smoothed_rtt_ms: Nullable(
+      Type.Number({ description: "The EWMA of this checker region's up-vote RTTs to the endpoint (latency `rtt_from: probes`); null when none is fresh." }),
+    ),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'The weight the target reported in this vote (a check with `weight_from`).' })),
     rttMs: Type.Number(renamed('rtt_ms')),
     ageMs: Type.Number(renamed('age_ms')),
   },
@@ -273,6 +277,11 @@ export const EndpointHealth = Type.Object(
     quorum: Type.Union([Type.String(), Type.Number()]),
     stale_after_ms: Type.Number({ description: 'A vote older than this (milliseconds) no longer counts.' }),
     staleAfterMs: Type.Number(renamed('stale_after_ms')),
+    weight: Type.Number({ minimum: 0, description: 'The configured weight.' }),
+    reported_weight: Nullable(
+      Type.Number({ minimum: 0, description: 'The weight the target reports in the newest fresh vote that carries one (`weight_from`); null when none.' }),
+    ),
+    effective_weight: Type.Number({ minimum: 0, description: 'The weight policies use: `reported_weight` while there is one, else `weight`.' }),
     votes: Type.Array(Vote),
   },
   { title: 'EndpointHealth', ...open },
@@ -475,6 +484,15 @@ export const Simulation = Type.Object(
       {
         policy_record: Nullable(Type.Object({ name: Type.String(), ttl: Type.Number(), on_all_down: Type.String() }, open)),
         geolocation: Nullable(Type.Object({}, open)),
+        geo_database: Type.Object(
+          {
+            kind: Type.String({ description: '`file` (serve --geoip-db) or `embedded` (geoip-lite).' }),
+            name: Type.String({ description: 'The file, or `geoip-lite VERSION`.' }),
+            type: Type.String({ description: 'The MaxMind DB database_type (`GeoIP2-City`…).' }),
+            built_at: Nullable(Type.String({ description: 'When the data was built (ISO 8601).' })),
+          },
+          { description: 'The geolocation database that answered (the one in force now).', ...open },
+        ),
         path: Type.Array(Type.Object({ at: Type.String(), note: Type.String() }, open)),
         chosen: Type.Array(Type.Object({ endpoint: Type.String(), value: Type.String(), region: Type.String() }, open)),
         all_down_fallback: Type.Boolean(),

@@ -27,7 +27,7 @@ import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
 import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
 import { lookup, type LookupResult } from '../zone/lookup.js';
-import { latencyFor, signerFor, type Snapshot } from '../state/snapshot.js';
+import { signerFor, tablesFor, type Snapshot } from '../state/snapshot.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -186,10 +186,10 @@ function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: 
   const { result } = route;
   const { explain, options: opts } = env;
   const record = result.policy!.record;
-  const latency = latencyFor(snapshot, result.zone);
+  const { latency, geo } = tablesFor(snapshot, result.zone);
   const decision = explain
-    ? decide(record, clientOf(query, ctx), explain.health ?? snapshot.health, { latency, trace: explain.trace })
-    : decide(record, clientOf(query, ctx), snapshot.health, { latency });
+    ? decide(record, clientOf(query, ctx), explain.health ?? snapshot.health, { latency, geo, trace: explain.trace })
+    : decide(record, clientOf(query, ctx), snapshot.health, { latency, geo });
   if (explain) {
     explain.decision = decision;
     explain.record = record;

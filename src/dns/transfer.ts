@@ -20,7 +20,7 @@ import type { PipelineOutput, QueryContext, QueryEnv } from './pipeline.js';
 import { decide } from '../policy/evaluate.js';
 import { UNKNOWN_CLIENT } from '../policy/client.js';
 import { Rcode, encodeReply, encodeTransfer, finishResponse, type Query, type RRset } from '../proto/wire.js';
-import { latencyFor, signerFor, type Snapshot } from '../state/snapshot.js';
+import { signerFor, tablesFor, type Snapshot } from '../state/snapshot.js';
 
 /** True when `address` may transfer a zone guarded by `acl`. */
 function allowed(acl: BlockList, address: string): boolean {
@@ -54,10 +54,10 @@ export function transfer(query: Query, ctx: QueryContext, env: QueryEnv, snapsho
   // Policy records go out as the answer for a client with no location (secondaries cannot run
   // policies); their TTL is short, and the primary's answers stay the authoritative ones. A CNAME
   // answer is left out where the owner has other data (a CNAME stands alone, RFC 1034 §3.6.2).
-  const latency = latencyFor(snapshot, zone);
+  const tables = tablesFor(snapshot, zone);
   const policySets: RRset[] = [];
   for (const rec of zone.policies?.records ?? []) {
-    const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, { latency }));
+    const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, snapshot.health, tables));
     if (set && !(set.type === RRType.CNAME && zone.nodes.get(rec.owner)!.rrsets.size > 0)) policySets.push(set);
   }
   const messages = encodeTransfer(query, [...zone.rrsets, ...policySets, soa]);

@@ -538,8 +538,10 @@ export function finishResponse(query: Query, encoded: EncodedResponse, limit: nu
       out.writeUInt16BE(4 + ecs.address.length, o + 2);
       out.writeUInt16BE(ecs.family, o + 4);
       out[o + 6] = ecs.sourcePrefix;
-      // RFC 7871 §7.2.1: the scope may not claim more than the client revealed.
-      out[o + 7] = Math.min(scopePrefix, ecs.sourcePrefix);
+      // RFC 7871 §7.2.1: the scope says how many leading bits the answer depended on, and may be
+      // longer than the source ("not specific enough"); a /0 source opted out of tailoring
+      // (RFC 7871 §7.1.2), so its answer holds for everyone: scope 0.
+      out[o + 7] = ecs.sourcePrefix === 0 ? 0 : Math.min(scopePrefix, ecs.family === 1 ? 32 : 128);
       ecs.address.copy(out, o + 8);
     }
   }

@@ -11,6 +11,7 @@ import { Catalog } from '../zone/catalog.js';
 import type { Zone } from '../zone/zone.js';
 import { HealthState } from '../policy/health-view.js';
 import type { LatencyTable } from '../policy/latency-table.js';
+import type { GeoDatabase } from '../policy/geoip.js';
 import type { LiveTables } from './latency-file.js';
 import type { ZoneSigner } from '../dnssec/signer.js';
 
@@ -40,7 +41,7 @@ export class SnapshotHolder {
   readonly #listeners = new Set<(s: Snapshot) => void>();
 
   readonly health: HealthState;
-  readonly live: LiveTables = { latency: null };
+  readonly live: LiveTables = { latency: null, geo: null };
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
@@ -89,4 +90,13 @@ export function signerFor(snapshot: Snapshot, zone: Zone): ZoneSigner | undefine
  */
 export function latencyFor(snapshot: Snapshot, zone: Zone): LatencyTable | null {
   return zone.policies?.latency ?? snapshot.live.latency;
+}
+
+/**
+ * What a zone's policies decide with besides the client and the health view (policy/evaluate.ts
+ * `decide`'s options): its latency table ({@link latencyFor}) and the geolocation database in
+ * force (the `--geoip-db` file's, else null for the embedded geoip-lite).
+ */
+export function tablesFor(snapshot: Snapshot, zone: Zone): { latency: LatencyTable | null; geo: GeoDatabase | null } {
+  return { latency: latencyFor(snapshot, zone), geo: snapshot.live.geo };
 }

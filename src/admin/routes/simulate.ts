@@ -23,7 +23,7 @@ import { CLASS_IN, typeFromName, typeToName } from '../../proto/types.js';
 import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../proto/wire.js';
 import { formatRdata } from '../../proto/rdata.js';
 import { clientFromText, clientSubnetOption } from '../../policy/client.js';
-import { locate } from '../../policy/geoip.js';
+import { geoSourceOf, locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
 import { signerFor, type SnapshotHolder } from '../../state/snapshot.js';
 import { refuse } from '../problem.js';
@@ -118,7 +118,8 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       const res = raw ? parseResponse(raw) : 'no response';
       // The pipeline answers every query it is given, and its answers parse: anything else is a bug.
       if (typeof res === 'string') throw new Error(`simulate: the pipeline's answer does not decode: ${res}`);
-      const loc = locate(client);
+      const loc = locate(client, snapshot.live.geo);
+      const db = geoSourceOf(snapshot.live.geo);
       const zone = snapshot.catalog.findZone(qkey);
       const signer = zone ? signerFor(snapshot, zone) : undefined;
       return {
@@ -138,11 +139,14 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
                 country: loc.country,
                 subdivision: loc.subdivision || null,
                 continent: loc.continent,
+                city: loc.city || null,
                 lat: loc.lat,
                 lon: loc.lon,
                 geoip_block_prefix: loc.scope,
+                database: db.name,
               }
             : null,
+          geo_database: { kind: db.kind, name: db.name, type: db.type, built_at: db.builtAt },
           path: explain.trace,
           chosen: explain.decision?.endpoints.map((e) => ({ endpoint: e.key, value: e.value, region: e.region })) ?? [],
           all_down_fallback: explain.decision?.allDown ?? false,

@@ -32,7 +32,7 @@ import { splitEtagLine } from '../../zone/etag-line.js';
 import type {} from '@fastify/swagger';
 import { buildZone, type Zone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
-import { latencyFor, signerFor, type SnapshotHolder } from '../../state/snapshot.js';
+import { signerFor, tablesFor, type SnapshotHolder } from '../../state/snapshot.js';
 import type { Source } from '../../state/source.js';
 import { createError } from '../../errors.js';
 import { refuse } from '../problem.js';
@@ -318,7 +318,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       if (format === 'zone') {
         const answers = new Map<string, string[]>();
         for (const rec of z.zone.policies?.records ?? []) {
-          const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, { latency: latencyFor(holder.current, z.zone) }));
+          const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, tablesFor(holder.current, z.zone)));
           answers.set(`${rec.owner}|${rec.rrtype}`, set ? set.rdatas.map((r) => formatRdata(set.type, r)) : []);
         }
         // A master-file zone's own text, byte for byte; any other zone rendered (policy records as comments).

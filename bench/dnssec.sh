@@ -19,7 +19,7 @@ node -e "require('node:fs').writeFileSync('$OUT/nx-signed.txt', Array.from({ len
 echo 'www.gslb.example.org AAAA' >"$OUT/static-signed.txt"
 
 work=$(mktemp -d)
-trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${pid:-}" 2>/dev/null || true; wait "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/zones" "$work/state"
 cp zones/* "$work/zones/"
 sed -i 's/^ns: \[ns1, ns2\]$/ns: [ns1, ns2]\ndnssec: {}/' "$work/zones/gslb.example.org.yaml"

@@ -145,11 +145,12 @@ export function nextTransition(record: KeyRecord, now: Date): Date | null {
 }
 
 /**
- * The keys of a record, ready to sign at `now`. Throws (with the reason) when a stored key does
+ * The keys of a record, ready to sign at `now` (or in the states `given`). Throws (with the reason) when a stored key does
  * not parse or does not match its public half, so a corrupt record is never half used.
  */
-export function signingKeys(record: KeyRecord, now: Date): SigningKey[] {
-  const states = keyStates(record, now);
+export function signingKeys(record: KeyRecord, now: Date, given?: ReadonlyMap<number, KeyState>): SigningKey[] {
+  // `given`: the states another process decided (a DNS worker follows its node's, state/replica.ts).
+  const states = given ?? keyStates(record, now);
   return record.keys.map((k) => {
     const privateKey = createPrivateKey(k.privateKey);
     const field = publicKeyField(createPublicKey(privateKey), k.algorithm);

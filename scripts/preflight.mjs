@@ -28,6 +28,8 @@ export const TOOLS = [
   { tool: 'etcdctl', pkg: 'etcd-client', why: 'etcd authentication in the cluster tests' },
   { tool: 'chromium', pkg: 'chromium', why: 'the status page test' },
   { tool: 'openssl', pkg: 'openssl', why: 'certificates for HTTPS checks and etcd TLS' },
+  { tool: 'delv', pkg: 'bind9-dnsutils', why: 'DNSSEC validation of signed answers' },
+  { tool: 'dnsviz', pkg: 'dnsviz', why: 'DNSSEC analysis of signed zones (with python3-pygraphviz, which npm run setup installs)' },
 ];
 
 /** The Node versions package.json's engines allow (>=20.19 <21 || >=22.12). */

@@ -14,7 +14,8 @@
  *   - policy/ (the policy registry, kinds, compiler and evaluation; the compiled targets —
  *     regions, pools, endpoints — and the health view policies read);
  *   - model/ (the whole zone document's schema, assembled from policy/ and checks/);
- *   - zone/ (zone files into zones), then state/ (sources, snapshots, the zone store);
+ *   - zone/ (zone files into zones), dnssec/ (keys and signing), then state/ (sources,
+ *     snapshots, the zone store, the key store);
  *   - health/ (checkers, votes, status) and dns/ (the server and its answers), which do not
  *     import each other;
  *   - cluster/, drill/, admin/, node/ (the node's wiring), cli/, and main.ts on top.
@@ -37,6 +38,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['policy'],
   ['model'],
   ['zone'],
+  ['dnssec'],
   ['state'],
   ['health', 'dns'],
   ['cluster'],

@@ -173,6 +173,13 @@ export const ZoneList = Type.Object(
           format: Type.String({ description: '`yaml` (a zone document) or `master` (an RFC 1035 master file).' }),
           records: Type.Integer({ description: 'Records in the zone.' }),
           policies: Type.Integer({ description: 'Policy records in the zone.' }),
+          dnssec: Type.Object(
+            {
+              signed: Type.Boolean({ description: 'Answers to DO=1 queries are signed (docs/dnssec.md).' }),
+              keys: Type.Array(Type.Integer(), { description: 'Tags of the keys in its DNSKEY RRset; the first signs.' }),
+            },
+            { description: "The zone's DNSSEC state; details at /v1/zones/{zone}/dnssec." },
+          ),
         },
         { title: 'ZoneSummary' },
       ),
@@ -198,6 +205,55 @@ export const WriteResult = Type.Object(
   { title: 'ZoneWriteResult', description: 'The zone written and its new serial; the ETag header has its new ETag.' },
 );
 
+// ---- DNSSEC ------------------------------------------------------------------------------------
+
+export const DnssecKey = Type.Object(
+  {
+    tag: Type.Integer({ description: 'Key tag (RFC 4034 Appendix B).' }),
+    algorithm: Type.Integer({ description: 'DNSSEC algorithm number (13 ECDSA P-256, 15 Ed25519).' }),
+    algorithm_name: Type.String(),
+    flags: Type.Integer({ description: 'DNSKEY flags: 257 for a combined signing key.' }),
+    role: Type.Literal('csk'),
+    state: Type.Union([Type.Literal('published'), Type.Literal('active'), Type.Literal('retiring')], {
+      description: '`active` signs the data; `published` is in the DNSKEY RRset, signing later; `retiring` stays published until the rollover completes.',
+    }),
+    created: Type.String(),
+    activate_at: Type.String({ description: 'When the key signs (or signed) from.' }),
+    dnskey: Type.String({ description: 'The DNSKEY record, presentation form.' }),
+    ds: Type.String({ description: 'The DS record (SHA-256, RFC 4509) for this key, presentation form.' }),
+  },
+  { title: 'DnssecKey', additionalProperties: false },
+);
+
+export const DnssecStatusSchema = Type.Object(
+  {
+    zone: Type.String(),
+    signed: Type.Boolean({ description: 'Answers to DO=1 queries carry RRSIGs.' }),
+    source: Type.Union([Type.Literal('document'), Type.Literal('api'), Type.Null()], {
+      description: "Why it is signed: the zone document's `dnssec:` block, or the API; null when unsigned.",
+    }),
+    algorithm: Type.Union([Type.String(), Type.Null()]),
+    dnskey_ttl: Type.Union([Type.Integer(), Type.Null()], { description: 'TTL of DNSKEY, CDS and CDNSKEY, in seconds.' }),
+    keys: Type.Array(DnssecKey),
+    ds: Type.Array(Type.String(), { description: 'The DS records the parent should hold now, presentation form.' }),
+    rollover: Type.Union([
+      Type.Object(
+        {
+          started: Type.String(),
+          old_tag: Type.Integer(),
+          new_tag: Type.Integer(),
+          activate_at: Type.String({ description: 'When the new key starts signing.' }),
+          complete_after: Type.String({ description: 'Earliest time the rollover may be completed (the old key withdrawn).' }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    problem: Type.Union([Type.String(), Type.Null()], { description: 'Why a zone that asks to be signed is not.' }),
+  },
+  { title: 'DnssecStatus', description: "A zone's signing state. Private keys are never shown.", additionalProperties: false },
+);
+
 // ---- health and regions (views still growing: open) ------------------------------------------
 
 export const Vote = Type.Object(
@@ -209,6 +265,10 @@ export const Vote = Type.Object(
     reason: Type.String(),
     age_ms: Type.Number({ description: 'Milliseconds since the check was made.' }),
     fresh: Type.Boolean({ description: 'Young enough to count.' }),
+    smoothed_rtt_ms: Nullable(
+      Type.Number({ description: "The EWMA of this checker region's up-vote RTTs to the endpoint (latency `rtt_from: probes`); null when none is fresh." }),
+    ),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'The weight the target reported in this vote (a check with `weight_from`).' })),
     rttMs: Type.Number(renamed('rtt_ms')),
     ageMs: Type.Number(renamed('age_ms')),
   },
@@ -226,6 +286,11 @@ export const EndpointHealth = Type.Object(
     quorum: Type.Union([Type.String(), Type.Number()]),
     stale_after_ms: Type.Number({ description: 'A vote older than this (milliseconds) no longer counts.' }),
     staleAfterMs: Type.Number(renamed('stale_after_ms')),
+    weight: Type.Number({ minimum: 0, description: 'The configured weight.' }),
+    reported_weight: Nullable(
+      Type.Number({ minimum: 0, description: 'The weight the target reports in the newest fresh vote that carries one (`weight_from`); null when none.' }),
+    ),
+    effective_weight: Type.Number({ minimum: 0, description: 'The weight policies use: `reported_weight` while there is one, else `weight`.' }),
     votes: Type.Array(Vote),
   },
   { title: 'EndpointHealth', ...open },
@@ -428,11 +493,30 @@ export const Simulation = Type.Object(
       {
         policy_record: Nullable(Type.Object({ name: Type.String(), ttl: Type.Number(), on_all_down: Type.String() }, open)),
         geolocation: Nullable(Type.Object({}, open)),
+        geo_database: Type.Object(
+          {
+            kind: Type.String({ description: '`file` (serve --geoip-db) or `embedded` (geoip-lite).' }),
+            name: Type.String({ description: 'The file, or `geoip-lite VERSION`.' }),
+            type: Type.String({ description: 'The MaxMind DB database_type (`GeoIP2-City`…).' }),
+            built_at: Nullable(Type.String({ description: 'When the data was built (ISO 8601).' })),
+          },
+          { description: 'The geolocation database that answered (the one in force now).', ...open },
+        ),
         path: Type.Array(Type.Object({ at: Type.String(), note: Type.String() }, open)),
         chosen: Type.Array(Type.Object({ endpoint: Type.String(), value: Type.String(), region: Type.String() }, open)),
         all_down_fallback: Type.Boolean(),
         decision_scope: Type.Number(),
         what_if: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
+        dnssec: Type.Object(
+          {
+            signed: Type.Boolean({ description: 'The zone is signed: a DO=1 query gets this answer with RRSIGs.' }),
+            key_tag: Nullable(Type.Integer({ description: 'The key that signs it.' })),
+            algorithm: Nullable(Type.Integer()),
+            asked: Type.Boolean({ description: 'The simulated query had DO=1 (`dnssec=true`).' }),
+            note: Type.String(),
+          },
+          open,
+        ),
       },
       open,
     ),

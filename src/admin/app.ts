@@ -31,6 +31,8 @@ import { hoistNamedSchemas } from './openapi-components.js';
 import { zoneJsonSchemaText } from '../model/zone-json-schema.js';
 import { registerZoneRoutes } from './routes/zones.js';
 import { registerSimulateRoutes } from './routes/simulate.js';
+import { registerDnssecRoutes } from './routes/dnssec.js';
+import type { DnssecKeys } from '../state/dnssec.js';
 import { registerAuditRoutes, registerOverrideRoutes, OverrideFile } from './routes/overrides.js';
 import type { OverrideBackend } from '../cluster/overrides.js';
 import type { MemberRecord } from '../cluster/membership.js';
@@ -74,6 +76,8 @@ export interface AdminAppOptions {
   readonly self?: () => MemberRecord;
   /** The node's DNS worker processes, when it has them (`--workers N`): writes wait for them, readiness counts them. */
   readonly dnsWorkers?: DnsWorkersView | null;
+  /** DNSSEC keys and signing (state/dnssec.ts); without it, the dnssec routes are absent. */
+  readonly dnssec?: DnssecKeys | null;
 }
 
 /** What the admin API needs of a node's DNS workers (node/workers.ts). */
@@ -112,6 +116,7 @@ export const OPENAPI_TAGS = [
   { name: 'pools', description: 'Pools of endpoints, and their endpoints.' },
   { name: 'health', description: 'The health view: every endpoint and its votes; votes from standalone checkers.' },
   { name: 'overrides', description: 'Drain, force up, force down.' },
+  { name: 'dnssec', description: 'Online signing: keys, DS records for the parent, rollovers.' },
   { name: 'audit', description: 'Who changed what.' },
   { name: 'simulate', description: 'The answer DNS would give, and why.' },
   { name: 'drills', description: 'Failover drills: preview, live, abort.' },
@@ -184,7 +189,8 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
   const checkFile = process.env['MERIDIAN_CHECK_RESPONSES'];
   if (checkFile) installResponseCheck(app, checkFile);
   const audit = opts.audit ?? new AuditLog(undefined);
-  const store = new ZoneStore(opts.source, audit);
+  const dnssec = opts.dnssec ?? null;
+  const store = new ZoneStore(opts.source, audit, dnssec ? (zone) => dnssec.prepare(zone) : undefined);
 
   await app.register(swagger, {
     openapi: {
@@ -311,6 +317,7 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
     },
   });
   registerSimulateRoutes(app, { holder: opts.holder });
+  if (dnssec) registerDnssecRoutes(app, { holder: opts.holder, dnssec, audit });
   registerAuditRoutes(app, { audit });
   // In a cluster a live drill watches every serving node's DNS, not only this one's.
   const peers = (): { id: string; host: string; port: number }[] => {

@@ -39,6 +39,7 @@ const VoteBody = Type.Object(
           ),
           reason: Type.String({ maxLength: 500 }),
           at: Type.Number({ minimum: 0 }),
+          weight: Type.Optional(Type.Number({ minimum: 0, description: 'The weight the target reported (a check with `weight_from`).' })),
         },
         { additionalProperties: false, anyOf: [{ required: ['rtt_ms'] }, { required: ['rttMs'] }], 'x-error': 'must have rtt_ms' },
       ),
@@ -70,7 +71,12 @@ export interface MemberStatus {
   endpoint: string;
   address: string;
   region: string;
+  /** The configured weight. */
   weight: number;
+  /** The weight its target reports while fresh, or null. */
+  reported_weight: number | null;
+  /** The weight policies use. */
+  effective_weight: number;
   /** The health view: up, down or unknown. */
   state: 'up' | 'down' | 'unknown';
   /** One word for the endpoint (health/status.ts). */
@@ -93,13 +99,15 @@ export function memberStatus(holder: SnapshotHolder, e: Endpoint): MemberStatus 
     address: e.value,
     region: e.region,
     weight: e.weight,
+    reported_weight: health.reportedWeight(e.key) ?? null,
+    effective_weight: health.weight(e),
     state: health.health(e.key),
     status: s.status,
     usable: s.usable,
     reason: s.reason,
     check: e.check?.id ?? null,
     drained: s.status === 'drained',
-    weight_zero: e.weight <= 0,
+    weight_zero: health.weight(e) <= 0,
     override: s.override ? { kind: s.override.kind, scope: own ? 'endpoint' : 'region' } : null,
   };
 }
@@ -202,7 +210,17 @@ export function registerHealthRoutes(app: FastifyInstance, opts: { holder: Snaps
       const accepted = opts.votes.record(
         body.votes
           .filter((v) => v.checker === body.checker)
-          .map((v): Vote => ({ endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rtt_ms ?? v.rttMs ?? 0, reason: v.reason, at: v.at })),
+          .map(
+            (v): Vote => ({
+              endpoint: v.endpoint,
+              checker: v.checker,
+              up: v.up,
+              rttMs: v.rtt_ms ?? v.rttMs ?? 0,
+              reason: v.reason,
+              at: v.at,
+              ...(v.weight !== undefined ? { weight: v.weight } : {}),
+            }),
+          ),
       );
       return reply.code(202).send({ accepted });
     },

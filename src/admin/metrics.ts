@@ -37,7 +37,8 @@ import type {} from '@fastify/swagger';
 import { typeToName } from '../proto/types.js';
 import { keyToPresentation } from '../proto/name.js';
 import type { UdpInfo, UdpIo } from '../dns/server.js';
-import type { SnapshotHolder } from '../state/snapshot.js';
+import { signerFor, type SnapshotHolder } from '../state/snapshot.js';
+import { signatureCounters } from '../dnssec/signer.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';
@@ -66,6 +67,8 @@ export interface WorkerReport {
   readonly cpuSeconds: number;
   readonly residentBytes: number;
   readonly udp: UdpInfo | null;
+  /** RRSIGs the slot's processes put into answers (dnssec/signer.ts `signatureCounters`), replaced ones included. */
+  readonly signatures?: { readonly made: number; readonly cached: number };
 }
 
 /** The node's DNS processes: its own server, or its workers. */
@@ -227,6 +230,19 @@ export class MetricsRegistry {
     out.push('# HELP meridian_zones Zones served.');
     out.push('# TYPE meridian_zones gauge');
     out.push(`meridian_zones ${snap.catalog.size}`);
+    let signed = 0;
+    for (const z of snap.catalog.zones) if (signerFor(snap, z)) signed++;
+    out.push('# HELP meridian_dnssec_zones_signed Zones whose answers to DO=1 queries are signed (docs/dnssec.md).');
+    out.push('# TYPE meridian_dnssec_zones_signed gauge');
+    out.push(`meridian_dnssec_zones_signed ${signed}`);
+    out.push(
+      '# HELP meridian_dnssec_signatures_total RRSIGs put into answers: made by signing now (made), or taken from the signature or answer cache (cached).',
+    );
+    out.push('# TYPE meridian_dnssec_signatures_total counter');
+    // DNS workers sign in their own processes: their counts add to this one's.
+    const sigs = (k: 'made' | 'cached'): number => signatureCounters[k] + (dns?.workers ?? []).reduce((n, w) => n + (w.signatures?.[k] ?? 0), 0);
+    out.push(`meridian_dnssec_signatures_total{source="made"} ${sigs('made')}`);
+    out.push(`meridian_dnssec_signatures_total{source="cached"} ${sigs('cached')}`);
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);

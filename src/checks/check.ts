@@ -24,6 +24,10 @@ export interface ProbeResult {
   reason: string;
   /** Date.now() when the verdict was reached. */
   at: number;
+  /** The weight the target reported (an http(s) check with `weight_from`), when it reported one. */
+  weight?: number;
+  /** Why a check with `weight_from` got no weight from an up response. */
+  weightError?: string;
 }
 
 /** Where a probe goes: the endpoint's address, or the check's `address` instead. */

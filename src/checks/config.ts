@@ -80,6 +80,12 @@ export function compileChecks(
     const { entry: e, index } = byId.get(id)!;
     const at = (field: string): PathSegment[] => ['checks', index, field];
     let result: CheckNode | null = null;
+    // Unlike the other http fields (accepted and ignored elsewhere, as they always were), a weight is read only from an http(s) response.
+    const misplacedWeight = (): boolean => {
+      if (e.weight_from === undefined || e.type === 'http' || e.type === 'https') return false;
+      fail(at('weight_from'), `"weight_from" applies to http, https checks, not ${e.type}`);
+      return true;
+    };
     if (e.type === 'all' || e.type === 'any' || e.type === 'at_least') {
       foreignFields(e, undefined, (field, owner) => fail(at(field), `"${field}" applies to ${owner.types.join(', ')} checks, not ${e.type}`));
       if (!e.checks) fail(at('type'), `a calculated check (${e.type}) needs "checks"`);
@@ -108,10 +114,12 @@ export function compileChecks(
           ok = false;
           fail(at('at_least'), `must be given, from 1 to the number of checks (${e.checks.length})`);
         }
+        if (misplacedWeight()) ok = false;
         if (ok) result = { kind: e.type, id, n, children, inverted: e.inverted ?? false };
       }
     } else {
       const before = problems.length;
+      misplacedWeight();
       const type = checkTypeOf(e.type)!;
       const probe = type.compile(e, (path, reason) => fail(['checks', index, ...path], reason)) as ProbePlan;
       foreignFields(e, type, (field, owner) => fail(at(field), `"${field}" applies to ${owner.types.join(', ')} checks, not ${e.type}`));

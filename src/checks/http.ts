@@ -3,7 +3,8 @@
  * The `http` and `https` check types: a request with undici, up when the status is in range and
  * (optionally) the first 64 KiB of the body contain a text or match a regular expression.
  * Reasons: `ok`, `status 500`, `body mismatch`, `timeout`, `tls: CODE` and the connection
- * reasons of ./check.ts {@link reasonOf}.
+ * reasons of ./check.ts {@link reasonOf}. With `weight_from`, an up result also carries the
+ * weight the target reports (a JSON number at a key of the body, or a header), or why it has none.
  *
  * All HTTP probes share one undici Agent with a bounded number of connections per origin and no
  * keep-alive reuse across runs, so a dead target is noticed and a slow one cannot hold up others.
@@ -40,7 +41,37 @@ const fields = {
   body_regex: Type.Optional(Type.String({ description: 'Up only if the first 64 KiB of the body match this regular expression.' })),
   tls_verify: Type.Optional(Type.Boolean({ description: 'Verify the server certificate (https). Default true.' })),
   follow_redirects: Type.Optional(Type.Boolean({ description: 'Not supported yet: must be false (a 3xx is judged by its status).' })),
+  weight_from: Type.Optional(
+    Type.Object(
+      {
+        json: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'A key in the JSON body (`weight`, or a dotted path such as `lb.weight`) whose value is a number >= 0.',
+          }),
+        ),
+        header: Type.Optional(
+          Type.String({
+            pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+            description: 'A response header whose value is a number >= 0.',
+            'x-error': 'must be a header name',
+          }),
+        ),
+      },
+      {
+        additionalProperties: false,
+        minProperties: 1,
+        maxProperties: 1,
+        description:
+          "Read the endpoint's weight from the response (a JSON number at a key, or a header). While fresh it replaces the configured weight (0 drains); when stale, the configured weight returns.",
+        'x-error': 'must give exactly one of "json" or "header"',
+      },
+    ),
+  ),
 };
+
+/** Where an http(s) check reads the weight a target reports (docs/health.md, "Weights reported by targets"). */
+export type WeightFrom = { readonly json: readonly string[] } | { readonly header: string };
 
 /** What one `http`/`https` probe of a check does; the target comes from the endpoint at run time. */
 export interface HttpPlan {
@@ -54,6 +85,7 @@ export interface HttpPlan {
   readonly tlsVerify: boolean;
   readonly port: number | undefined;
   readonly address: string | undefined;
+  readonly weightFrom: WeightFrom | undefined;
 }
 
 export interface HttpProbeSpec {
@@ -73,6 +105,8 @@ export interface HttpProbeSpec {
   tlsVerify: boolean;
   /** Must be false: a 3xx is judged by its status. */
   followRedirects: boolean;
+  /** Read a reported weight from the response. */
+  weightFrom?: WeightFrom;
   timeoutMs: number;
 }
 
@@ -107,6 +141,12 @@ export const httpCheck: CheckType<'http' | 'https', typeof fields, HttpPlan, Htt
       tlsVerify: e.tls_verify ?? true,
       port: e.port,
       address: e.address,
+      weightFrom:
+        e.weight_from === undefined
+          ? undefined
+          : e.weight_from.json !== undefined
+            ? { json: e.weight_from.json.split('.') }
+            : { header: e.weight_from.header!.toLowerCase() },
     };
   },
   aim(t, target, timeoutMs) {
@@ -125,6 +165,7 @@ export const httpCheck: CheckType<'http' | 'https', typeof fields, HttpPlan, Htt
     };
     if (host !== undefined) spec.host = host;
     if (t.body !== undefined) spec.body = t.body;
+    if (t.weightFrom !== undefined) spec.weightFrom = t.weightFrom;
     return spec;
   },
   open: (options) => openHttp(options),
@@ -210,6 +251,40 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
   return Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString('utf8');
 }
 
+/**
+ * The weight a response reports: a JSON number >= 0 at the key path, or a header holding one.
+ * `{ weight }` when there is one, else `{ weightError }` saying why (the configured weight then
+ * comes back once the last reported one goes stale).
+ */
+export function reportedWeight(
+  from: WeightFrom,
+  headers: Record<string, string | string[] | undefined>,
+  body: string | undefined,
+): { weight: number } | { weightError: string } {
+  let value: unknown;
+  if ('header' in from) {
+    const h = headers[from.header];
+    const text = (Array.isArray(h) ? h[0] : h)?.trim();
+    if (text === undefined || text === '') return { weightError: `no ${from.header} header` };
+    value = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : text;
+  } else {
+    const where = from.json.join('.');
+    if (body === undefined) return { weightError: 'no body (HEAD)' };
+    try {
+      value = JSON.parse(body) as unknown;
+    } catch {
+      return { weightError: body.length >= BODY_LIMIT ? `body over ${BODY_LIMIT} octets is not read whole` : 'body is not JSON' };
+    }
+    for (const key of from.json) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key))
+        return { weightError: `no key ${where} in the body` };
+      value = (value as Record<string, unknown>)[key];
+    }
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return { weightError: `weight ${JSON.stringify(value)} is not a number >= 0` };
+  return { weight: value };
+}
+
 export async function probeHttp(spec: HttpProbeSpec, dispatcher: Dispatcher): Promise<ProbeResult> {
   const start = performance.now();
   const hostLiteral = net.isIPv6(spec.address) ? `[${spec.address}]` : spec.address;
@@ -236,13 +311,17 @@ export async function probeHttp(spec: HttpProbeSpec, dispatcher: Dispatcher): Pr
       discard(r.body);
       return result(false, start, `status ${r.statusCode}`);
     }
-    if (spec.body && spec.method !== 'HEAD') {
-      const text = await readBody(r.body);
+    const wantsJson = spec.weightFrom !== undefined && 'json' in spec.weightFrom && spec.method !== 'HEAD';
+    let text: string | undefined;
+    if ((spec.body || wantsJson) && spec.method !== 'HEAD') text = await readBody(r.body);
+    else discard(r.body);
+    if (spec.body && text !== undefined) {
       const match = 'substring' in spec.body ? text.includes(spec.body.substring) : spec.body.regex.test(text);
-      return result(match, start, match ? 'ok' : 'body mismatch');
+      if (!match) return result(false, start, 'body mismatch');
     }
-    discard(r.body);
-    return result(true, start, 'ok');
+    const up = result(true, start, 'ok');
+    if (spec.weightFrom) Object.assign(up, reportedWeight(spec.weightFrom, r.headers, text));
+    return up;
   } catch (err) {
     if (res) discard(res.body);
     return result(false, start, signal.aborted ? 'timeout' : reasonOf(err));

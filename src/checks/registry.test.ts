@@ -130,10 +130,31 @@ describe('dns check plans', () => {
     ['rdata that is not of the qtype', { id: 'd', type: 'dns', name: 'x', expect: ['192.0.2.1', 'not-an-address'] }, 'checks[0].expect[1]: not A data'],
     ['a dns field on an http check', { id: 'd', type: 'http', qtype: 'A' }, 'checks[0].qtype: "qtype" applies to dns checks, not http'],
     ['a dns field on a calculated check', { id: 'a', type: 'any', checks: ['a'], expect: ['x'] }, 'checks[0].expect: "expect" applies to dns checks, not any'],
+    [
+      'weight_from on a tcp check',
+      { id: 't', type: 'tcp', port: 80, weight_from: { header: 'x-weight' } },
+      'checks[0].weight_from: "weight_from" applies to http, https checks, not tcp',
+    ],
   ])('%s is rejected with the path and the reason', (_name, entry, message) => {
     const { plans, messages } = compile([entry]);
     expect(messages.join('\n')).toContain(message);
     expect(plans.has(entry.id)).toBe(false);
+  });
+
+  it('weight_from compiles to a key path or a lower-case header; the schema wants exactly one of json and header', () => {
+    expect(probeOf({ id: 'w', type: 'http', weight_from: { json: 'lb.weight' } })).toMatchObject({ weightFrom: { json: ['lb', 'weight'] } });
+    expect(probeOf({ id: 'w', type: 'https', weight_from: { header: 'X-Weight' } })).toMatchObject({ weightFrom: { header: 'x-weight' } });
+    const zone = (w: string) => `zone: s.test
+soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
+ns: [ns1]
+records: [ { name: ns1, type: A, value: 192.0.2.53 } ]
+checks: [ { id: w, type: http, weight_from: ${w} } ]
+`;
+    for (const bad of ['{ json: a, header: b }', '{}', '{ body: x }']) {
+      const r = loadZoneText(zone(bad), 's.test.yaml');
+      expect(r.ok, bad).toBe(false);
+      if (!r.ok) expect(r.errors.map((e) => e.message).join('\n'), bad).toMatch(/checks\[0\]\.weight_from/);
+    }
   });
 
   it('the zone schema rejects an rcode that is not one, naming the field', () => {

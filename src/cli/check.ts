@@ -13,12 +13,20 @@ import { checkZoneFiles } from '../state/file-source.js';
 import { zoneError, type ZoneError } from '../errors.js';
 import { keyToPresentation } from '../proto/name.js';
 import { zoneFileKind } from '../zone/load.js';
+import { embeddedSource, setEmbeddedPreload, type GeoSource } from '../policy/geoip.js';
+import { loadGeoipFile } from '../state/geoip-file.js';
 import { flag, renderCommandHelp, resolveOptions } from './options.js';
 
 /** The options of `meridian check` (none read from the environment, no config file). */
 export const CHECK_OPTIONS = [
   // No default in the table: ./zones stands in only when no FILE or DIR is given either.
   flag({ name: 'zones', type: 'string', arg: 'DIR', help: 'a zones directory to check (as a DIR argument); default ./zones' }),
+  flag({
+    name: 'geoip-db',
+    type: 'string',
+    arg: 'FILE',
+    help: 'also check this MaxMind DB file, as serve --geoip-db would load it, and say it is the database geo and latency policies locate clients with',
+  }),
   flag({ name: 'quiet', short: 'q', type: 'boolean', help: 'print problems only' }),
   flag({
     name: 'json',
@@ -74,18 +82,40 @@ async function expand(paths: readonly string[]): Promise<{ files: string[]; prob
   return { files: [...new Set(files)], problems };
 }
 
+/** `FILE (GeoIP2-City, built 2026-11-23T10:52:59.000Z)` or `geoip-lite 1.4.10 (embedded)`. */
+export function describeGeo(g: GeoSource): string {
+  return g.kind === 'embedded' ? `${g.name} (embedded)` : `${g.name} (${g.type}${g.builtAt ? `, built ${g.builtAt}` : ''})`;
+}
+
 export async function checkCommand(argv: string[]): Promise<number> {
   const r = resolveOptions(CHECK_OPTIONS, argv, process.env, { positionals: true, config: false });
   if (r.help) {
     process.stdout.write(CHECK_HELP);
     return 0;
   }
-  const values = { zones: r.values['zones'] as string | undefined, quiet: r.values['quiet'] === true, json: r.values['json'] === true };
+  const values = {
+    zones: r.values['zones'] as string | undefined,
+    geoipDb: r.values['geoip-db'] as string | undefined,
+    quiet: r.values['quiet'] === true,
+    json: r.values['json'] === true,
+  };
   const paths = [...(values.zones !== undefined ? [values.zones] : []), ...r.positionals];
   if (paths.length === 0) paths.push('./zones');
+  // Zones that locate clients would use the file: geoip-lite's 190 MB need not be read.
+  if (values.geoipDb !== undefined) setEmbeddedPreload(false);
   const { files, problems } = await expand(paths);
   const result = await checkZoneFiles(files);
   const errors = [...problems, ...result.errors];
+  // The database that would answer: the file (checked as serve loads it), else the embedded one.
+  let geo: GeoSource | null = embeddedSource();
+  if (values.geoipDb !== undefined) {
+    try {
+      geo = loadGeoipFile(path.resolve(values.geoipDb)).source;
+    } catch (err) {
+      geo = null;
+      errors.push(zoneError('MRD_ERR_GEOIP_DB', { file: path.resolve(values.geoipDb), line: 0 }, [(err as Error).message]));
+    }
+  }
   if (files.length === 0 && problems.length === 0)
     errors.push(zoneError('MRD_ERR_CHECK_NO_ZONES', { file: paths.map((p) => path.resolve(p)).join(', '), line: 0 }, [paths.join(', ')]));
   const ok = errors.length === 0;
@@ -94,6 +124,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       ok,
       files,
       zones: result.zones.map((z) => ({ zone: keyToPresentation(z.origin), serial: z.serial, records: z.recordCount, file: z.file })),
+      geoip: geo && { kind: geo.kind, name: geo.name, type: geo.type, built_at: geo.builtAt },
       problems: errors.map((e): CheckProblem => ({ file: e.file, line: e.line, code: e.code, message: e.message, ...(e.record ? { record: e.record } : {}) })),
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -102,6 +133,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   for (const e of errors) process.stderr.write(`${e.format()}\n`);
   if (!values.quiet) {
     for (const z of result.zones) process.stdout.write(`ok ${keyToPresentation(z.origin)} serial ${z.serial}, ${z.recordCount} records (${z.file})\n`);
+    // Only when asked: the plain output stays one line per zone.
+    if (geo && values.geoipDb !== undefined) process.stdout.write(`geoip: ${describeGeo(geo)}\n`);
   }
   return ok ? 0 : 1;
 }

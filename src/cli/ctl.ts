@@ -27,6 +27,10 @@ export const CTL_OPTIONS: readonly OptionSpec[] = [
   ),
   flag({ name: 'no-wait', type: 'boolean', help: 'drill run: do not wait for the report' }),
   flag({ name: 'force', type: 'boolean', help: 'zones apply: replace without the meridian-etag check' }),
+  flag({ name: 'algorithm', type: 'string', help: 'dnssec enable: ecdsap256sha256 (default) or ed25519' }),
+  flag({ name: 'dnskey-ttl', type: 'string', help: "dnssec enable: TTL of DNSKEY, CDS, CDNSKEY (default: the SOA's)" }),
+  flag({ name: 'complete', type: 'boolean', help: 'dnssec rollover: withdraw the old key' }),
+  flag({ name: 'propagation-delay', type: 'string', help: 'dnssec rollover: time beyond the TTLs (default 60s)' }),
 ];
 
 /** The command options' values, as the commands read them. */
@@ -37,6 +41,10 @@ type CtlValues = {
 } & {
   readonly 'no-wait': boolean;
   readonly force: boolean;
+  readonly complete: boolean;
+  readonly algorithm?: string | undefined;
+  readonly 'dnskey-ttl'?: string | undefined;
+  readonly 'propagation-delay'?: string | undefined;
 };
 
 export const CTL_HELP = renderCommandHelp(
@@ -66,7 +74,14 @@ Commands:
                                                a live drill; waits for its report (--no-wait: don't)
   drill status [ID]                            every drill, or one drill's report
   drill abort ID                               abort a running drill and restore at once
-  (also as "meridian drill ...")`,
+  (also as "meridian drill ...")
+  dnssec status ZONE                           signing state, keys (tag, algorithm, flags, state)
+  dnssec ds ZONE                               the DS records to give the parent
+  dnssec enable ZONE [--algorithm A] [--dnskey-ttl D]
+                                               sign the zone (makes its keys)
+  dnssec disable ZONE                          stop signing; remove the DS at the parent first
+  dnssec rollover ZONE [--complete]            roll the key: publish a new one that signs after the
+                                               DNSKEY TTL; --complete withdraws the old one`,
   CTL_GLOBAL_OPTIONS,
   `Run "meridian ctl COMMAND --help" for one command's details.`,
 );
@@ -171,6 +186,79 @@ nothing is changed.
 
 ` + GLOBAL_OPTIONS,
 };
+
+COMMAND_HELP['dnssec'] =
+  `Usage: meridian ctl dnssec status ZONE
+       meridian ctl dnssec ds ZONE
+       meridian ctl dnssec enable ZONE [--algorithm ecdsap256sha256|ed25519] [--dnskey-ttl DURATION]
+       meridian ctl dnssec disable ZONE
+       meridian ctl dnssec rollover ZONE [--propagation-delay DURATION] [--complete]
+
+  status    whether the zone is signed and why (its document's dnssec: block, or the API), and
+            each key: tag, algorithm, flags, state (active signs; published signs later;
+            retiring stays published until the rollover completes)
+  ds        the DS records (SHA-256) the parent zone must hold, one per line, ready to paste
+  enable    sign every answer to DO=1 queries; makes a combined signing key (CSK). Needs --state
+            on a single node (keys must survive a restart); a cluster keeps them in etcd
+  disable   stop signing and delete the keys. First remove the DS at the parent and wait for its
+            TTL to pass, or validating resolvers will fail the zone (docs/dnssec.md)
+  rollover  publish a new key now; it signs once the DNSKEY TTL and the propagation delay have
+            passed, while the old key keeps signing the DNSKEY RRset. Give the parent the new DS
+            (CDS/CDNSKEY show it), then --complete withdraws the old key; refused until the zone's
+            largest TTL has passed since the new key began signing
+
+` + GLOBAL_OPTIONS;
+
+/** Prints a zone's DNSSEC state: a line, then its keys. */
+function printDnssec(ctx: Ctx, d: any): void {
+  if (ctx.json) return ctx.out(JSON.stringify(d, null, 2) + '\n');
+  const why = d.signed
+    ? `signed (${d.source === 'api' ? 'enabled through the API' : 'its document asks'}), ${d.algorithm}, DNSKEY TTL ${d.dnskey_ttl}s`
+    : 'not signed';
+  ctx.out(`${d.zone} ${why}${d.problem ? ` - ${d.problem}` : ''}\n`);
+  if (d.keys.length > 0)
+    ctx.out(
+      table(
+        d.keys.map((k: any) => [k.tag, `${k.algorithm} (${k.algorithm_name})`, k.flags, k.state, k.activate_at]),
+        ['TAG', 'ALGORITHM', 'FLAGS', 'STATE', 'SIGNS FROM'],
+      ),
+    );
+  if (d.rollover)
+    ctx.out(
+      `rollover: key ${d.rollover.new_tag} signs from ${d.rollover.activate_at}; key ${d.rollover.old_tag} may be withdrawn after ${d.rollover.complete_after}\n`,
+    );
+  if (d.ds.length > 0) ctx.out(`DS for the parent:\n${d.ds.map((x: string) => `  ${x}`).join('\n')}\n`);
+}
+
+async function dnssec(ctx: Ctx, args: string[], opts: CtlValues): Promise<void> {
+  const [sub, zone] = args;
+  need(args, 2, 'ZONE');
+  const url = `/v1/zones/${encodeURIComponent(zone!)}/dnssec`;
+  switch (sub) {
+    case 'status':
+      return printDnssec(ctx, (await call(ctx, 'GET', url)).json);
+    case 'ds': {
+      const r = await call(ctx, 'GET', url);
+      if (ctx.json) return ctx.out(JSON.stringify(r.json.ds, null, 2) + '\n');
+      if (!r.json.signed) throw new ApiError(`zone ${r.json.zone} is not signed; sign it with "meridian ctl dnssec enable ${r.json.zone}"`);
+      return ctx.out(r.json.ds.map((x: string) => `${x}\n`).join(''));
+    }
+    case 'enable': {
+      const body: Record<string, string> = {};
+      if (opts.algorithm !== undefined) body['algorithm'] = opts.algorithm;
+      if (opts['dnskey-ttl'] !== undefined) body['dnskey_ttl'] = opts['dnskey-ttl'];
+      return printDnssec(ctx, (await call(ctx, 'POST', url, { json: body })).json);
+    }
+    case 'disable':
+      return printDnssec(ctx, (await call(ctx, 'DELETE', url)).json);
+    case 'rollover': {
+      const body: Record<string, string> = { step: opts.complete ? 'complete' : 'start' };
+      if (opts['propagation-delay'] !== undefined) body['propagation_delay'] = opts['propagation-delay'];
+      return printDnssec(ctx, (await call(ctx, 'POST', `${url}/rollover`, { json: body })).json);
+    }
+  }
+  throw usageError(`unknown "dnssec ${sub ?? ''}"; use status, ds, enable, disable or rollover`);
+}
 
 /** A failure to report and exit 1 on: an API problem (with its HTTP status), an unreachable API, an unreadable file. */
 class ApiError extends Error {
@@ -637,7 +725,7 @@ export async function ctlCommand(
     return r.help ? 0 : 2;
   }
   const v = r.values as Record<string, string | undefined>;
-  const values: CtlValues = { ...v, 'no-wait': r.values['no-wait'] === true, force: r.values['force'] === true };
+  const values: CtlValues = { ...v, 'no-wait': r.values['no-wait'] === true, force: r.values['force'] === true, complete: r.values['complete'] === true };
   const ctx: Ctx = { api: v['api']!, token: v['token'], json: r.values['json'] === true, out, err };
   try {
     new URL(ctx.api);
@@ -700,6 +788,9 @@ export async function ctlCommand(
         break;
       case 'drill':
         await drill(ctx, rest, values);
+        break;
+      case 'dnssec':
+        await dnssec(ctx, rest, values);
         break;
       default:
         throw usageError(`unknown command "${cmd}"; see "meridian ctl --help"`);

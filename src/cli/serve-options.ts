@@ -58,6 +58,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   option({ name: 'state', type: 'path', arg: 'DIR', help: 'keep health votes here for a warm start (docs/health.md); default: none' }),
   option({ name: 'latency', type: 'path', arg: 'FILE', help: 'a latency table file, reloaded when it changes and on SIGHUP (docs/policies/latency.md)' }),
   option({
+    name: 'geoip-db',
+    type: 'path',
+    arg: 'FILE',
+    help: 'a MaxMind DB file (GeoIP2/GeoLite2 City or Country, DB-IP) to locate clients with instead of the embedded geoip-lite; reloaded when it changes and on SIGHUP, a bad file keeps the one in force (docs/policies/geo.md)',
+  }),
+  option({
     name: 'no-checks',
     type: 'boolean',
     default: false,

@@ -20,7 +20,7 @@ export const SERVE_HELP = renderCommandHelp(
   `Usage: meridian serve [options]
 
 Serve the zones in a directory (or, with --etcd, a cluster's zones) over DNS (UDP and TCP on one
-port) with an admin API. SIGHUP reloads zones, tokens, the latency table and the config file's
+port) with an admin API. SIGHUP reloads zones, tokens, the latency table, the geoip database and the config file's
 log level; SIGTERM and SIGINT stop gracefully (docs/operations.md, "Signals").`,
   [CONFIG_OPTION, ...SERVE_OPTIONS],
   `Every option can also come from the config file, under its long name (tcp-max-connections: 1000,
@@ -57,6 +57,7 @@ export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
     udpRecvBufferBytes: v['udp-recv-buffer'],
     stateDir: str('state'),
     latencyFile: str('latency'),
+    geoipDb: str('geoip-db'),
     runChecks: !v['no-checks'],
     tokensFile: str('tokens'),
     protectProbes: v['protect-probes'],

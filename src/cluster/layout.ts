@@ -10,6 +10,8 @@
  *   <prefix>/overrides/<id>              an operator override (`endpoint:pool/id` or `region:id`),
  *                                        JSON; one that expires carries a lease that ends with it
  *   <prefix>/latency                     the shared latency table (the `--latency` file's format)
+ *   <prefix>/dnssec/<zone>               a zone's DNSSEC key record (JSON, private keys included:
+ *                                        guard etcd access; state/dnssec.ts, docs/dnssec.md)
  *   <prefix>/votes/<region>/<endpoint>   a region's latest vote on an endpoint (JSON), under the
  *                                        lease of the checker that cast it (TTL = stale_after)
  *   <prefix>/checkers/<region>           the region's active checker (JSON), under its lease:
@@ -29,6 +31,7 @@ export class KeyLayout {
   readonly zones: string;
   readonly overrides: string;
   readonly latency: string;
+  readonly dnssec: string;
   readonly votes: string;
   readonly checkers: string;
   readonly nodes: string;
@@ -39,6 +42,7 @@ export class KeyLayout {
     this.zones = `${prefix}/zones/`;
     this.overrides = `${prefix}/overrides/`;
     this.latency = `${prefix}/latency`;
+    this.dnssec = `${prefix}/dnssec/`;
     this.votes = `${prefix}/votes/`;
     this.checkers = `${prefix}/checkers/`;
     this.nodes = `${prefix}/nodes/`;
@@ -53,6 +57,11 @@ export class KeyLayout {
   /** The key of a zone, from its origin key. */
   zone(origin: string): string {
     return this.zones + zoneKeyName(origin);
+  }
+
+  /** The key of a zone's DNSSEC key record. */
+  dnssecKeys(origin: string): string {
+    return this.dnssec + zoneKeyName(origin);
   }
 
   override(id: string): string {

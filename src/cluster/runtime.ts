@@ -19,6 +19,7 @@ import { EtcdSource } from './etcd-source.js';
 import { KeyLayout } from './layout.js';
 import { EtcdOverrides } from './overrides.js';
 import { EtcdLatency } from './latency.js';
+import { EtcdKeyStore } from './dnssec-store.js';
 import { EtcdVoteFeed, EtcdVotePublisher } from './votes.js';
 import { RegionElection } from './election.js';
 import { Membership, type MemberRecord } from './membership.js';
@@ -56,6 +57,8 @@ export class Cluster {
   readonly layout: KeyLayout;
   readonly source: EtcdSource;
   readonly overrides: EtcdOverrides;
+  /** DNSSEC key records in etcd (every node signs with the same keys). */
+  readonly dnssecStore: EtcdKeyStore;
   readonly membership: Membership;
   readonly election: RegionElection | null;
   readonly id: string;
@@ -83,6 +86,8 @@ export class Cluster {
     this.overrides = new EtcdOverrides(this.client, this.layout, holder.health, this.source, clog);
     this.source.subscribe(this.layout.overrides, this.overrides);
     this.source.subscribe(this.layout.latency, new EtcdLatency(this.layout.latency, holder.live, clog));
+    this.dnssecStore = new EtcdKeyStore(this.client, this.layout, clog);
+    this.source.subscribe(this.layout.dnssec, this.dnssecStore);
     const ttl = opts.leaseTtlSeconds ?? 5;
     this.election = opts.checks
       ? new RegionElection({

@@ -126,6 +126,7 @@ export class EtcdVoteFeed implements Subscriber {
         reason: String(v.reason ?? ''),
         at: v.at,
         ...(typeof v.by === 'string' ? { by: v.by } : {}),
+        ...(typeof v.weight === 'number' && Number.isFinite(v.weight) && v.weight >= 0 ? { weight: v.weight } : {}),
       };
     } catch (err) {
       this.log.warn({ key: kv.key, err: (err as Error).message }, 'ignoring a vote key that is not a vote');

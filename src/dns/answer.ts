@@ -113,7 +113,14 @@ export function policySections(result: LookupResult & { kind: 'answer' }, decisi
   const set = result.policy ? policyRRset(result.policy.owner, result.policy.record, decision) : null;
   if (set) return { ...chain, answer: [...chain.answer, set] };
   // serve_none: NODATA with the SOA (RFC 2308 §2.2), keeping any CNAME chain that led here.
-  return buildSections({ kind: 'nodata', zone: result.zone, records: result.records });
+  return buildSections(policyNodata(result));
+}
+
+/** The NODATA a policy that serves nothing answers with (its owner exists, its data does not now). */
+export function policyNodata(result: LookupResult & { kind: 'answer' }): LookupResult & { kind: 'nodata' } {
+  const owner = result.policy?.owner ?? result.zone.origin;
+  const stored = result.policy?.record.owner ?? owner;
+  return { kind: 'nodata', zone: result.zone, records: result.records, name: owner, node: result.zone.nodes.get(stored) };
 }
 
 /** Sections of an error response: no records, just the rcode. */

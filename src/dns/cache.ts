@@ -9,6 +9,7 @@ import type { EncodedResponse } from '../proto/wire.js';
 import type { Snapshot } from '../state/snapshot.js';
 import type { LookupResult } from '../zone/lookup.js';
 import type { Endpoint } from '../policy/types.js';
+import { signatureCounters } from '../dnssec/signer.js';
 
 /**
  * A cache entry for a (type, name) whose answer a policy picks per query: where the lookup
@@ -22,25 +23,45 @@ export class PolicyRoute {
 
   constructor(readonly result: LookupResult & { kind: 'answer' }) {}
 
-  /** The encoded answer for a decision, made by `encode` the first time it is seen. */
+  /**
+   * The encoded answer for a decision, made by `encode` the first time it is seen (and again
+   * once a signed answer's signatures are due to be re-made, dnssec/signer.ts).
+   */
   answer(endpoints: readonly Endpoint[], encode: () => EncodedResponse): EncodedResponse {
     if (endpoints.length === 1) {
       const ep = endpoints[0]!;
-      let hit = this.#single.get(ep);
-      if (!hit) this.#single.set(ep, (hit = encode()));
-      return hit;
+      const hit = this.#single.get(ep);
+      if (fresh(hit)) return counted(hit);
+      const made = encode();
+      this.#single.set(ep, made);
+      return made;
     }
-    if (endpoints.length === 0) return (this.#none ??= encode());
+    if (endpoints.length === 0) {
+      if (fresh(this.#none)) return counted(this.#none);
+      return (this.#none = encode());
+    }
     let key = '';
     for (const e of endpoints) key += e.key + ' ';
     let hit = this.#multi.get(key);
-    if (!hit) {
+    if (!fresh(hit)) {
       // Shuffled multivalue answers can have many orders; keep memory bounded.
       if (this.#multi.size >= MAX_DECISIONS_PER_NAME) this.#multi.clear();
       this.#multi.set(key, (hit = encode()));
+      return hit;
     }
-    return hit;
+    return counted(hit);
   }
+}
+
+/** A cached answer that may still be served: unsigned, or its signatures not yet due. */
+function fresh(hit: EncodedResponse | undefined): hit is EncodedResponse {
+  return hit !== undefined && (hit.refreshAt === undefined || Date.now() < hit.refreshAt);
+}
+
+/** Counts a cached answer's signatures as served from cache (metrics); returns it. */
+function counted(hit: EncodedResponse): EncodedResponse {
+  if (hit.signatures) signatureCounters.cached += hit.signatures;
+  return hit;
 }
 
 const MAX_DECISIONS_PER_NAME = 4096;

@@ -3,7 +3,8 @@
  * The query path, step by step, in one function (docs/query-path.md draws it):
  *
  *   decode (proto/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
- *     → sections (dns/answer) → encode (proto/wire) → finish: ID, question, OPT, size limit
+ *     → sections (dns/answer) → sign (dns/sign, DO=1 to a signed zone) → encode (proto/wire)
+ *     → finish: ID, question, OPT, size limit
  *
  * Zone transfers (AXFR, IXFR) branch off after the checks, to dns/transfer.ts.
  *
@@ -14,7 +15,10 @@
  * here awaits. Only this module and dns/transfer.ts turn outcomes into rcodes.
  */
 import { RRType } from '../proto/types.js';
-import { buildSections, errorSections, policySections } from './answer.js';
+import { parentKey } from '../proto/name.js';
+import { answeredEndpoints, buildSections, errorSections, policyNodata, policySections } from './answer.js';
+import { signSections, signerApexSet } from './sign.js';
+import { signatureCounters } from '../dnssec/signer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
 import { decide } from '../policy/evaluate.js';
@@ -22,8 +26,8 @@ import { clientFromAddress, clientFromBytes, clientFromEcs, type Client } from '
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
 import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
-import { lookup } from '../zone/lookup.js';
-import { latencyFor, type Snapshot } from '../state/snapshot.js';
+import { lookup, type LookupResult } from '../zone/lookup.js';
+import { signerFor, tablesFor, type Snapshot } from '../state/snapshot.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -117,34 +121,53 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return transfer(query, ctx, env, snapshot);
 
   // 4. The cache: answers that do not depend on the client are encoded once per snapshot; for a
-  // name answered by a policy, the cache remembers where the lookup ended instead.
+  // name answered by a policy, the cache remembers where the lookup ended instead. DO=1 (and CO)
+  // queries have entries of their own: their answers carry signatures (RFC 4035 §3.1).
+  const dnssecOk = query.edns?.dnssecOk === true;
   const cache = opts.useCache ? answerCacheOf(snapshot) : null;
-  const cacheKey = cache ? `${qtype}|${query.qkey}` : '';
+  const cacheKey = cache ? (dnssecOk ? `${qtype}|${query.qkey}|d${query.edns!.compactOk ? 'c' : ''}` : `${qtype}|${query.qkey}`) : '';
   if (cache) {
     const hit = cache.get(cacheKey);
     if (hit instanceof PolicyRoute) return answerPolicy(query, ctx, env, snapshot, hit);
-    if (hit) {
+    // A signed answer whose signatures are due to be re-made is encoded afresh (dnssec/signer.ts).
+    if (hit && (hit.refreshAt === undefined || Date.now() < hit.refreshAt)) {
+      if (hit.signatures) signatureCounters.cached += hit.signatures;
       env.observe?.(query, hit.full[3]! & 0x0f, hit.zone ?? null);
       return finishResponse(query, hit, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
     }
   }
 
   // 5. Find the zone; a name in none of ours is REFUSED (RFC 1034 §4.3.2 step 2, as BIND and Knot do).
-  const zone = snapshot.catalog.findZone(query.qkey);
+  let zone = snapshot.catalog.findZone(query.qkey);
   if (!zone) return answerError(query, ctx, env, Rcode.REFUSED);
+  // RFC 4035 §3.1.4.1: a DS lives in the parent; a server for both sides answers it from the parent.
+  if (qtype === RRType.DS && zone.origin === query.qkey && zone.origin !== '') {
+    const parent = snapshot.catalog.findZone(parentKey(zone.origin)!);
+    if (parent) zone = parent;
+  }
 
-  // 6. Look the name up and build the sections.
-  const result = lookup(zone, query.qkey, qtype);
+  // 6. Look the name up and build the sections. A signed zone's apex also has the DNSKEY, CDS
+  // and CDNSKEY RRsets its signer makes (RFC 4034 §2, RFC 7344 §3), whatever the DO bit.
+  const signer = signerFor(snapshot, zone);
+  const apexSet = signer && query.qkey === zone.origin ? signerApexSet(zone, signer, qtype) : undefined;
+  const result: LookupResult = apexSet ? { kind: 'answer', zone, records: [{ owner: zone.origin, set: apexSet }] } : lookup(zone, query.qkey, qtype);
   if (result.kind === 'answer' && result.policy) {
     const route = new PolicyRoute(result);
     cache?.set(cacheKey, route);
     return answerPolicy(query, ctx, env, snapshot, route);
   }
-  const sections = buildSections(result);
+  let sections = buildSections(result);
+  // 6c. Sign (dns/sign.ts) when the zone is signed and the query asked (RFC 4035 §3.1).
+  const signed = signer && dnssecOk ? signSections(result, sections, signer, query.edns!.compactOk) : null;
+  if (signed) sections = signed;
 
   // 7. Encode (and remember), then finish for this query.
   const encoded = encodeResponse(query, sections);
   encoded.zone = zone.origin;
+  if (signed) {
+    encoded.refreshAt = signed.refreshAt;
+    encoded.signatures = signed.signatures;
+  }
   cache?.set(cacheKey, encoded);
   env.observe?.(query, sections.rcode, zone.origin);
   return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
@@ -167,15 +190,30 @@ function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: 
   const { result } = route;
   const { explain, options: opts } = env;
   const record = result.policy!.record;
-  const latency = latencyFor(snapshot, result.zone);
+  const { latency, geo } = tablesFor(snapshot, result.zone);
   const decision = explain
-    ? decide(record, clientOf(query, ctx), explain.health ?? snapshot.health, { latency, trace: explain.trace })
-    : decide(record, clientOf(query, ctx), snapshot.health, { latency });
+    ? decide(record, clientOf(query, ctx), explain.health ?? snapshot.health, { latency, geo, trace: explain.trace })
+    : decide(record, clientOf(query, ctx), snapshot.health, { latency, geo });
   if (explain) {
     explain.decision = decision;
     explain.record = record;
   }
-  const encode = (): EncodedResponse => encodeResponse(query, policySections(result, decision));
+  const signer = query.edns?.dnssecOk ? signerFor(snapshot, result.zone) : undefined;
+  const encode = (): EncodedResponse => {
+    const sections = policySections(result, decision);
+    if (!signer) return encodeResponse(query, sections);
+    // 6c. Signed as the RRset this client receives; a serve_none NODATA lacks the record's type.
+    const served = answeredEndpoints(decision).length > 0;
+    const signed = signSections(served ? result : policyNodata(result), sections, signer, query.edns!.compactOk, {
+      storedOwner: record.owner,
+      owner: result.policy!.owner,
+      lacking: served ? undefined : record.rrtype,
+    });
+    const out = encodeResponse(query, signed);
+    out.refreshAt = signed.refreshAt;
+    out.signatures = signed.signatures;
+    return out;
+  };
   const encoded = opts.useCache && !explain ? route.answer(decision.endpoints, encode) : encode();
   env.observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind, decision.endpoints);
   return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), decision.scope, opts.maxUdpPayload);

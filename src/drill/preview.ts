@@ -27,8 +27,9 @@ import { decide, outcomes } from '../policy/evaluate.js';
 import { continentOf } from '../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../policy/health-view.js';
 import type { LatencyTable } from '../policy/latency-table.js';
+import type { GeoDatabase } from '../policy/geoip.js';
 import type { Endpoint, PolicyNode, PolicyRecord } from '../policy/types.js';
-import { latencyFor, type Snapshot } from '../state/snapshot.js';
+import { tablesFor, type Snapshot } from '../state/snapshot.js';
 import { formatRdata } from '../proto/rdata.js';
 import { DEFAULT_COUNTRIES, vantagePoints, type VantagePoint } from './vantage.js';
 
@@ -100,8 +101,13 @@ export function answerText(ep: Endpoint): string {
 }
 
 /** The candidate answers of one record for one client, merged by answer (sets, not lists). */
-export function candidates(rec: PolicyRecord, client: Client, health: HealthView, latency: LatencyTable | null): { list: Candidate[]; exact: boolean } {
-  const r = outcomes(rec, client, health, { latency });
+export function candidates(
+  rec: PolicyRecord,
+  client: Client,
+  health: HealthView,
+  tables: { latency: LatencyTable | null; geo?: GeoDatabase | null },
+): { list: Candidate[]; exact: boolean } {
+  const r = outcomes(rec, client, health, tables);
   const byKey = new Map<string, Candidate>();
   for (const o of r.outcomes) {
     const eps = answeredEndpoints(o.decision);
@@ -189,26 +195,26 @@ export function preview(
 ): Preview {
   const now = opts.health ?? snapshot.health;
   const after = withoutTarget(now, target);
-  const points = vantagePoints(countriesOf(snapshot));
+  const points = vantagePoints(countriesOf(snapshot), snapshot.live.geo);
   const records: RecordImpact[] = [];
   let changed = 0;
   /** record → vantage points left with nothing usable. */
   const starved = new Map<string, string[]>();
   for (const zone of snapshot.catalog.zones) {
-    const latency = latencyFor(snapshot, zone);
+    const tables = tablesFor(snapshot, zone);
     for (const rec of zone.policies?.records ?? []) {
       const impact: RecordImpact = { zone: keyToPresentation(zone.origin), name: keyToPresentation(rec.owner), type: typeToName(rec.rrtype), vantage: [] };
       for (const vp of points) {
         const client = clientFromText(vp.subnet)!;
         if (opts.safetyOnly) {
-          if (decide(rec, client, after, { latency }).allDown && !decide(rec, client, now, { latency }).allDown) {
+          if (decide(rec, client, after, tables).allDown && !decide(rec, client, now, tables).allDown) {
             const key = `${impact.name} ${impact.type}`;
             starved.set(key, [...(starved.get(key) ?? []), vp.country]);
           }
           continue;
         }
-        const b = candidates(rec, client, now, latency);
-        const a = candidates(rec, client, after, latency);
+        const b = candidates(rec, client, now, tables);
+        const a = candidates(rec, client, after, tables);
         const diff = compareCandidates(b.list, a.list);
         if (diff.changed) changed++;
         const allDownAfter = a.list.some((c) => c.all_down);
@@ -233,13 +239,13 @@ export function preview(
   const regions = [...new Set(eps.map((e) => e.region))].sort();
   const capacity = regions.map((region) => {
     const mine = eps.filter((e) => e.region === region);
-    const use = (v: HealthView) => mine.filter((e) => e.weight > 0 && v.usable(e));
+    const use = (v: HealthView) => mine.filter((e) => v.weight(e) > 0 && v.usable(e));
     return {
       region,
       usable_before: use(now).length,
       usable_after: use(after).length,
-      weight_before: use(now).reduce((n, e) => n + e.weight, 0),
-      weight_after: use(after).reduce((n, e) => n + e.weight, 0),
+      weight_before: use(now).reduce((n, e) => n + now.weight(e), 0),
+      weight_after: use(after).reduce((n, e) => n + after.weight(e), 0),
     };
   });
   const min = opts.minHealthyRegions ?? 1;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { clientFromText } from '../policy/client.js';
-import { locate } from '../policy/geoip.js';
+import { locate, type GeoDatabase } from '../policy/geoip.js';
 
 export interface VantagePoint {
   readonly country: string;
@@ -42,8 +42,11 @@ function text(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** One checked /24 per country (countries without a usable network are left out). */
-export function vantagePoints(countries: Iterable<string>): VantagePoint[] {
+/**
+ * One checked /24 per country (countries without a usable network are left out), checked with
+ * `geo`, the database the policies use (null: the embedded one).
+ */
+export function vantagePoints(countries: Iterable<string>, geo: GeoDatabase | null = null): VantagePoint[] {
   const out: VantagePoint[] = [];
   const seen = new Set<string>();
   for (const raw of countries) {
@@ -56,7 +59,7 @@ export function vantagePoints(countries: Iterable<string>): VantagePoint[] {
     if (first + 255 > r[1]) continue;
     const subnet = `${text(first)}/24`;
     const client = clientFromText(subnet)!;
-    if (locate(client).country === cc) out.push({ country: cc, subnet });
+    if (locate(client, geo).country === cc) out.push({ country: cc, subnet });
   }
   return out;
 }

@@ -6,7 +6,8 @@
  * not fire together. A run probes (all probes of a calculated check at once), combines, then
  * applies rise/fall: the first result sets the state, after that `rise` consecutive ups turn a
  * down endpoint up and `fall` consecutive downs turn an up one down. The vote carries the state,
- * the RTT and the reason of the latest run. Each probe is aimed at the endpoint by its check
+ * the RTT and the reason of the latest run, and the weight the target reported when its check
+ * reads one (`weight_from`). Each probe is aimed at the endpoint by its check
  * type (checks/registry.ts), and run by the prober (health/probe.ts).
  *
  * Nothing here is on the DNS path: probes run on the event loop's I/O, each bounded by its
@@ -41,6 +42,8 @@ interface Task {
   ups: number;
   downs: number;
   last: ProbeResult | undefined;
+  /** Why the latest run got no reported weight (logged once per change). */
+  weightError?: string | undefined;
 }
 
 /** The probe spec for one probe of a check, aimed at an endpoint (by the plan's check type). */
@@ -118,9 +121,18 @@ export class Checker {
       if (t.state !== before) {
         this.#opts.log.debug({ endpoint: t.endpoint.key, checker: this.#opts.region, from: before, to: t.state, reason: result.reason }, 'check state changed');
       }
-      this.#opts.publish([
-        { endpoint: t.endpoint.key, checker: this.#opts.region, up: t.state === 'up', rttMs: result.rttMs, reason: result.reason, at: result.at },
-      ]);
+      const vote: Vote = {
+        endpoint: t.endpoint.key,
+        checker: this.#opts.region,
+        up: t.state === 'up',
+        rttMs: result.rttMs,
+        reason: result.reason,
+        at: result.at,
+      };
+      this.#opts.publish([result.weight !== undefined ? { ...vote, weight: result.weight } : vote]);
+      if (result.weightError !== undefined && result.weightError !== t.weightError)
+        this.#opts.log.warn({ endpoint: t.endpoint.key, checker: this.#opts.region, reason: result.weightError }, 'target reported no weight');
+      t.weightError = result.weightError;
     } catch (err) {
       this.#opts.log.error({ endpoint: t.endpoint.key, err }, 'health check failed to run');
     } finally {
@@ -144,6 +156,10 @@ export class Checker {
         reason: up ? 'ok' : `${ups} of ${results.length} up, need ${node.n} (${failing.join('; ')})`,
         at: Math.max(...results.map((x) => x.at)),
       };
+      // The weight of a calculated check: the smallest its probes report.
+      const weights = results.flatMap((x) => (x.weight !== undefined ? [x.weight] : []));
+      if (weights.length > 0) r.weight = Math.min(...weights);
+      else if (results.some((x) => x.weightError !== undefined)) r.weightError = results.find((x) => x.weightError !== undefined)!.weightError!;
     }
     if (node.inverted) r = { ...r, up: !r.up, reason: r.up ? `inverted: ${r.reason}` : `inverted: ${r.reason}` };
     return r;

@@ -26,8 +26,17 @@ import type { Vote } from './votes.js';
 import type { Logger } from '../log.js';
 
 /** A vote as `POST /v1/health/votes` takes it (admin/health-routes.ts `VoteBody`). */
-function wireVote(v: Vote): { endpoint: string; checker: string; up: boolean; rttMs: number; reason: string; at: number } {
-  return { endpoint: v.endpoint, checker: v.checker, up: v.up, rttMs: v.rttMs, reason: v.reason, at: v.at };
+function wireVote(v: Vote): { endpoint: string; checker: string; up: boolean; rttMs: number; reason: string; at: number; weight?: number } {
+  // `weight` only when the target reported one: a node of the previous release refuses the field, and only checks with `weight_from` send it.
+  return {
+    endpoint: v.endpoint,
+    checker: v.checker,
+    up: v.up,
+    rttMs: v.rttMs,
+    reason: v.reason,
+    at: v.at,
+    ...(v.weight !== undefined ? { weight: v.weight } : {}),
+  };
 }
 
 export class RemoteVotePublisher {

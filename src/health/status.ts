@@ -63,12 +63,14 @@ export interface EndpointState {
 export function endpointState(health: HealthState, ep: Endpoint): EndpointState {
   const override = health.overrideFor(ep);
   const view = health.health(ep.key);
+  // The weight in force: the target's reported one while fresh, else the configured one.
+  const weight = health.weight(ep);
   const status: EndpointStatus =
     override?.kind === 'drain'
       ? 'drained'
       : override?.kind === 'force_down'
         ? 'forced_down'
-        : ep.weight <= 0
+        : weight <= 0
           ? 'weight_zero'
           : override?.kind === 'force_up'
             ? 'forced_up'
@@ -79,10 +81,16 @@ export function endpointState(health: HealthState, ep: Endpoint): EndpointState 
                 : ep.check === null
                   ? 'unchecked'
                   : 'unknown';
-  const usable = ep.weight > 0 && health.usable(ep);
+  const usable = weight > 0 && health.usable(ep);
   // The override's reason names it ("drained (region eu-west override: …)"); weight 0 is the
   // same words the simulator's trace uses (policy/common.ts).
-  const reason = usable ? null : status === 'weight_zero' ? 'weight 0 (drained)' : (health.reason(ep) ?? 'not usable');
+  const reason = usable
+    ? null
+    : status === 'weight_zero'
+      ? weight === ep.weight
+        ? 'weight 0 (drained)'
+        : 'reported weight 0 (drained by its target)'
+      : (health.reason(ep) ?? 'not usable');
   return { status, usable, reason, override };
 }
 
@@ -142,13 +150,14 @@ export function regionState(health: HealthState, endpoints: readonly Endpoint[])
     if (ep.check === null) c.unchecked++;
     if (s.status === 'drained') c.drained++;
     if (s.status === 'forced_down') c.forced_down++;
-    if (ep.weight <= 0) c.weight_zero++;
+    const w = health.weight(ep);
+    if (w <= 0) c.weight_zero++;
     if (s.status === 'up') checkedUp++;
     if (s.status === 'down') downByChecks++;
-    weight.total += Math.max(0, ep.weight);
+    weight.total += Math.max(0, w);
     if (s.usable) {
       c.usable++;
-      weight.usable += ep.weight;
+      weight.usable += w;
     }
   }
   const status: RegionState =

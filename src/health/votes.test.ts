@@ -4,7 +4,7 @@
  * story (real checkers, real targets) is in test/e2e/health.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { VoteStore, type Vote } from './votes.js';
+import { RTT_EWMA_ALPHA, VoteStore, type Vote } from './votes.js';
 import { HealthState } from '../policy/health-view.js';
 import type { CheckPlan, Quorum } from '../checks/config.js';
 import type { Endpoint } from '../policy/types.js';
@@ -131,5 +131,67 @@ describe('vote store (docs/health.md "Regions, votes and quorum")', () => {
     t.store.setEndpoints([]);
     expect(t.state()).toBe('unknown');
     expect(t.store.view()).toEqual([]);
+  });
+});
+
+describe('smoothed RTTs and reported weights (what latency rtt_from: probes and weight_from read)', () => {
+  const ep = endpoint('majority');
+  const at = (now: number, checker: string, rttMs: number, extra: Partial<Vote> = {}): Vote => ({
+    endpoint: 'web/a',
+    checker,
+    up: true,
+    rttMs,
+    reason: 'ok',
+    at: now,
+    ...extra,
+  });
+
+  it('keeps an EWMA (α = RTT_EWMA_ALPHA) of up-vote RTTs per checker region, ignores down votes and replays, drops it when stale', () => {
+    let now = 1_000_000;
+    const health = new HealthState();
+    const store = new VoteStore(health, logger([]), () => now);
+    store.setEndpoints([ep]);
+    const rtt = (checker: string) => health.probeRtts().rttMs(checker, 'web/a');
+    store.record([at(now, 'eu', 100), at(now, 'us', 10)]);
+    expect(rtt('eu')).toBe(100);
+    expect(health.probeRtts().vantages()).toEqual(['eu', 'us']);
+    now += 1000;
+    store.record([at(now, 'eu', 0)]);
+    expect(rtt('eu')).toBeCloseTo((1 - RTT_EWMA_ALPHA) * 100, 9);
+    // The same vote again (etcd replays the latest) does not count twice; a down vote does not feed it.
+    store.record([at(now, 'eu', 0)]);
+    expect(rtt('eu')).toBeCloseTo((1 - RTT_EWMA_ALPHA) * 100, 9);
+    now += 1000;
+    store.record([at(now, 'eu', 5000, { up: false, reason: 'timeout' })]);
+    expect(rtt('eu')).toBeCloseTo((1 - RTT_EWMA_ALPHA) * 100, 9);
+    // us's last vote is 2 s old; stale after 3 s.
+    now += 1500;
+    store.sweep();
+    expect(rtt('us')).toBeUndefined();
+    expect(health.probeRtts().vantages()).toEqual(['eu']);
+    expect(store.view()[0]!.votes.find((v) => v.checker === 'eu')!.smoothed_rtt_ms).toBe(70);
+  });
+
+  it('a fresh reported weight replaces the configured one (0 drains); stale, the configured weight returns', () => {
+    let now = 1_000_000;
+    const health = new HealthState();
+    const lines: unknown[] = [];
+    const store = new VoteStore(health, logger(lines), () => now);
+    store.setEndpoints([ep]);
+    expect(health.weight(ep)).toBe(1);
+    store.record([at(now, 'eu', 3, { weight: 9 })]);
+    expect(health.weight(ep)).toBe(9);
+    expect(store.view()[0]).toMatchObject({ weight: 1, reported_weight: 9, effective_weight: 9 });
+    now += 500;
+    store.record([at(now, 'us', 3, { weight: 0 })]);
+    expect(health.weight(ep)).toBe(0); // the newest fresh report wins
+    now += 500;
+    store.record([at(now, 'us', 3)]); // us stopped reporting: eu's 9 is the newest fresh report
+    expect(health.weight(ep)).toBe(9);
+    now += 3000;
+    store.sweep(); // eu's report is 4 s old: stale
+    expect(health.weight(ep)).toBe(1);
+    expect(store.view()[0]).toMatchObject({ reported_weight: null, effective_weight: 1 });
+    expect(lines.filter((l) => (l as { to?: unknown }).to === null || typeof (l as { to?: unknown }).to === 'number').length).toBeGreaterThanOrEqual(3);
   });
 });

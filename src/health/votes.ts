@@ -12,6 +12,16 @@
  *
  * Every change of an endpoint's view is one structured log line. A sweep every second applies
  * staleness even when no vote arrives.
+ *
+ * Two more things come out of the votes, for the policies:
+ * - **Smoothed RTTs** (latency `rtt_from: probes`): per checker region and endpoint, an
+ *   exponentially weighted moving average of the RTTs of its up votes,
+ *   `ewma ← α × rtt + (1 − α) × ewma` with α = {@link RTT_EWMA_ALPHA} (the first vote sets it);
+ *   a down vote does not feed it, and it is dropped when its last vote goes stale. After a step
+ *   change the average is halfway to the new RTT in two votes.
+ * - **Reported weights** (an http(s) check with `weight_from`): the weight in the newest fresh
+ *   vote that carries one replaces the endpoint's configured weight; when no fresh vote carries
+ *   one, the configured weight returns.
  */
 import { checkedEndpoints } from './endpoints.js';
 import { votesNeeded, type CheckPlan } from '../checks/config.js';
@@ -32,13 +42,22 @@ export interface Vote {
   readonly at: number;
   /** In a cluster: the id of the process that cast it (its region's active checker then). */
   readonly by?: string;
+  /** The weight the target reported in this run (an http(s) check with `weight_from`). */
+  readonly weight?: number;
 }
+
+/** The weight of the newest RTT in the smoothed RTT (health/votes.ts module header). */
+export const RTT_EWMA_ALPHA = 0.3;
 
 interface Tracked {
   endpoint: Endpoint;
   plan: CheckPlan;
   view: Health;
   votes: Map<string, Vote>;
+  /** Smoothed RTT per checker region, and the time of the vote that last fed it. */
+  rtt: Map<string, { ewmaMs: number; at: number }>;
+  /** The reported weight in force (set in the health view), if any. */
+  reported: number | undefined;
 }
 
 export interface EndpointHealthView {
@@ -52,6 +71,12 @@ export interface EndpointHealthView {
   stale_after_ms: number;
   /** Old name of `stale_after_ms`, until the next minor release (docs/api.md, "Field names"). */
   staleAfterMs: number;
+  /** The configured weight. */
+  weight: number;
+  /** The weight the target reports in the newest fresh vote that carries one; null when none. */
+  reported_weight: number | null;
+  /** The weight the policies use: reported_weight when there is one, else weight. */
+  effective_weight: number;
   votes: VoteView[];
 }
 
@@ -68,6 +93,10 @@ export interface VoteView {
   reason: string;
   age_ms: number;
   fresh: boolean;
+  /** The smoothed RTT from this checker region (latency `rtt_from: probes`); null when there is none. */
+  smoothed_rtt_ms: number | null;
+  /** The weight the target reported in this vote, when its check reads one. */
+  weight?: number;
   rttMs: number;
   ageMs: number;
 }
@@ -120,13 +149,15 @@ export class VoteStore {
         t.endpoint = ep;
         t.plan = ep.check;
       } else {
-        this.#tracked.set(ep.key, { endpoint: ep, plan: ep.check, view: 'unknown', votes: new Map() });
+        this.#tracked.set(ep.key, { endpoint: ep, plan: ep.check, view: 'unknown', votes: new Map(), rtt: new Map(), reported: undefined });
       }
     }
     for (const [key, t] of this.#tracked) {
       if (seen.has(key)) continue;
       this.#tracked.delete(key);
       if (t.view !== 'unknown') this.#health.setHealth(key, 'unknown');
+      this.#health.setReportedWeight(key, undefined);
+      for (const checker of t.rtt.keys()) this.#health.setProbeRtt(checker, key, undefined);
     }
     this.sweep();
   }
@@ -140,6 +171,13 @@ export class VoteStore {
       if (!t) continue;
       const held = t.votes.get(v.checker);
       if (held && held.at > v.at) continue;
+      // A vote seen again (etcd replays the latest) does not feed the average twice.
+      if (v.up && !(held && held.at === v.at)) {
+        const prev = t.rtt.get(v.checker);
+        const ewmaMs = prev ? RTT_EWMA_ALPHA * v.rttMs + (1 - RTT_EWMA_ALPHA) * prev.ewmaMs : v.rttMs;
+        t.rtt.set(v.checker, { ewmaMs, at: v.at });
+        this.#health.setProbeRtt(v.checker, t.endpoint.key, ewmaMs);
+      }
       t.votes.set(v.checker, v);
       this.observeVote?.(v);
       touched.add(t);
@@ -153,6 +191,26 @@ export class VoteStore {
   forget(endpoint: string, checker: string): void {
     const t = this.#tracked.get(endpoint);
     if (t?.votes.delete(checker)) this.#judge(t);
+  }
+
+  /** Smoothed RTTs whose last vote is gone or stale are dropped; the newest fresh reported weight is put in force. */
+  #refresh(t: Tracked, now: number): void {
+    for (const [checker, r] of t.rtt) {
+      const v = t.votes.get(checker);
+      if (v && now - r.at <= t.plan.staleAfterMs) continue;
+      t.rtt.delete(checker);
+      this.#health.setProbeRtt(checker, t.endpoint.key, undefined);
+    }
+    let newest: Vote | undefined;
+    for (const v of t.votes.values()) if (v.weight !== undefined && now - v.at <= t.plan.staleAfterMs && (!newest || v.at > newest.at)) newest = v;
+    const reported = newest?.weight;
+    if (reported === t.reported) return;
+    this.#log.info(
+      { endpoint: t.endpoint.key, weight: t.endpoint.weight, from: t.reported ?? null, to: reported ?? null, checker: newest?.checker },
+      reported === undefined ? 'reported weight stale; configured weight back' : 'reported weight in force',
+    );
+    t.reported = reported;
+    this.#health.setReportedWeight(t.endpoint.key, reported);
   }
 
   /** Keeps only the votes `keep` says to keep (a reload of every vote from etcd), and re-judges. */
@@ -170,6 +228,7 @@ export class VoteStore {
 
   #judge(t: Tracked): void {
     const now = this.#now();
+    this.#refresh(t, now);
     let fresh = 0;
     let ups = 0;
     for (const v of t.votes.values()) {
@@ -215,6 +274,9 @@ export class VoteStore {
       quorum: t.plan.quorum,
       stale_after_ms: t.plan.staleAfterMs,
       staleAfterMs: t.plan.staleAfterMs,
+      weight: t.endpoint.weight,
+      reported_weight: t.reported ?? null,
+      effective_weight: t.reported ?? t.endpoint.weight,
       votes: [...t.votes.values()].map((v): VoteView => {
         const rtt = Math.round(v.rttMs * 10) / 10;
         const age = now - v.at;
@@ -226,6 +288,8 @@ export class VoteStore {
           reason: v.reason,
           age_ms: age,
           fresh: age <= t.plan.staleAfterMs,
+          smoothed_rtt_ms: t.rtt.has(v.checker) ? Math.round(t.rtt.get(v.checker)!.ewmaMs * 10) / 10 : null,
+          ...(v.weight !== undefined ? { weight: v.weight } : {}),
           rttMs: rtt,
           ageMs: age,
         };

@@ -60,6 +60,24 @@ export const TransferSettings = Type.Object(
 );
 export type TransferSettings = Static<typeof TransferSettings>;
 
+/** Online DNSSEC signing of the zone (docs/dnssec.md). `dnssec: {}` signs with the defaults. */
+export const DnssecSettings = Type.Object(
+  {
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('ecdsap256sha256'), Type.Literal('ed25519')], {
+        description: 'The signing algorithm: `ecdsap256sha256` (13, RFC 6605; the default) or `ed25519` (15, RFC 8080).',
+      }),
+    ),
+    dnskey_ttl: Type.Optional(Duration("TTL of the DNSKEY, CDS and CDNSKEY RRsets. Default: the SOA's TTL. Key rollovers wait this long (docs/dnssec.md).")),
+  },
+  {
+    title: 'DnssecSettings',
+    description: 'Sign every answer of the zone online (RFC 4035), with compact denial (RFC 9824). Keys are generated and kept by Meridian.',
+    additionalProperties: false,
+  },
+);
+export type DnssecSettings = Static<typeof DnssecSettings>;
+
 /** One RRset's worth of plain records: an owner, a type, and one or more RDATA strings. */
 export const RecordEntry = Type.Object(
   {
@@ -99,6 +117,7 @@ export const ZoneDocument = Type.Object(
       description: "The apex NS RRset: the zone's name servers. At least one.",
     }),
     transfer: Type.Optional(TransferSettings),
+    dnssec: Type.Optional(DnssecSettings),
     records: Type.Optional(Type.Array(RecordEntry, { description: 'Plain records (RRsets) of the zone.' })),
     regions: Type.Optional(Type.Array(RegionEntry, { description: 'Regions: where capacity lives.' })),
     pools: Type.Optional(Type.Array(PoolEntry, { description: 'Pools of endpoints that policy records answer from.' })),

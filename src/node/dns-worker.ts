@@ -12,6 +12,7 @@
  * by itself, so a worker never outlives its node.
  */
 import { QueryMetrics } from '../admin/query-metrics.js';
+import { signatureCounters } from '../dnssec/signer.js';
 import { loadNative } from '../dns/native.js';
 import { DnsServer } from '../dns/server.js';
 import { createLogger, type Logger } from '../log.js';
@@ -111,6 +112,7 @@ function main(): void {
             cpuSeconds: (cpu.user + cpu.system) / 1e6,
             residentBytes: process.memoryUsage.rss(),
             udp: server?.udpInfo() ?? null,
+            signatures: { made: signatureCounters.made, cached: signatureCounters.cached },
           },
         });
         return;

@@ -28,7 +28,10 @@ import type { Logger } from '../log.js';
 import { AuditLog } from '../state/audit.js';
 import { FileSource } from '../state/file-source.js';
 import { LatencyFile } from '../state/latency-file.js';
+import { GeoipFile } from '../state/geoip-file.js';
+import { setEmbeddedPreload } from '../policy/geoip.js';
 import { SnapshotHolder } from '../state/snapshot.js';
+import { DnssecKeys, FileKeyStore, NoKeyStore, type KeyStore } from '../state/dnssec.js';
 import type { Source } from '../state/source.js';
 import { planDns, type UdpIoChoice } from './dns-plan.js';
 import { DnsWorkers } from './workers.js';
@@ -53,6 +56,8 @@ export interface ServeOptions {
   stateDir?: string | undefined;
   /** A latency table file to load and watch. */
   latencyFile?: string | undefined;
+  /** A MaxMind DB file to locate clients with (default: the embedded geoip-lite), loaded and watched. */
+  geoipDb?: string | undefined;
   /** Run health checks from this node (default true). */
   runChecks?: boolean;
   /** Admin API tokens file. */
@@ -94,6 +99,8 @@ export interface ReloadReport {
   zones: { added: string[]; changed: string[]; removed: string[]; failed: string[] } | 'etcd';
   tokens: 'changed' | 'unchanged' | 'none' | 'failed';
   latency: 'changed' | 'unchanged' | 'none' | 'failed';
+  /** The `--geoip-db` file: `none` when the embedded geoip-lite is in use. */
+  geoip: 'changed' | 'unchanged' | 'none' | 'failed';
   /** Why a part was refused (the old state stays in force). */
   errors: string[];
 }
@@ -149,6 +156,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       )
     : null;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
+  // DNSSEC keys: in etcd in a cluster, under --state on a single node, else nowhere (signing refused).
+  const keyStore: KeyStore = cluster ? cluster.dnssecStore : opts.stateDir ? new FileKeyStore(opts.stateDir) : new NoKeyStore();
+  const dnssec = new DnssecKeys({ holder, store: keyStore, log: log.child({ component: 'dnssec' }) });
   source.observeLoad = metrics.observeLoad;
   if (cluster) metrics.cluster = cluster;
   let latency: LatencyFile | undefined;
@@ -158,6 +168,17 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     } catch (err) {
       throw createError('MRD_ERR_CONFIG', `--latency: ${(err as Error).message}`);
     }
+  }
+  let geoip: GeoipFile | undefined;
+  if (opts.geoipDb) {
+    try {
+      geoip = new GeoipFile(opts.geoipDb, holder.live, log.child({ component: 'geoip' }));
+    } catch (err) {
+      latency?.close();
+      throw createError('MRD_ERR_GEOIP_DB', (err as Error).message);
+    }
+    // Zones that locate clients use the file: geoip-lite's 190 MB need not be read.
+    setEmbeddedPreload(false);
   }
   let health: HealthService | null = null;
   let dns: DnsServer | DnsWorkers | null = null;
@@ -170,7 +191,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       () => dns?.stop(),
       () => health?.stop(),
       () => latency?.close(),
+      () => geoip?.close(),
       () => notifier?.stop(),
+      () => dnssec.stop(),
       () => (cluster ?? source).stop(),
     ];
     for (const part of parts) {
@@ -213,6 +236,12 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       // On a single node the zones load first, so warm-start votes (--state) find their endpoints.
       await source.start();
       hs.start();
+    }
+    // Keys before the DNS socket: a signed zone is signed from the first answer.
+    try {
+      await dnssec.start();
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `DNSSEC keys: ${(err as Error).message}`);
     }
     started = true;
     const overrideFile = opts.stateDir && !cluster ? new OverrideFile(opts.stateDir, holder.health) : null;
@@ -283,6 +312,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       dns: dnsAddr,
       ...(workers ? { dnsWorkers: workers } : {}),
       stateDir: opts.stateDir,
+      dnssec,
       self: () => ({
         id: opts.nodeId ?? os.hostname(),
         kind: 'node',
@@ -356,9 +386,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     };
   }
 
-  /** Rescans the zones, re-reads the tokens and the latency file; a part that fails keeps its old state. */
+  /** Rescans the zones, re-reads the tokens, the latency file and the geoip database; a part that fails keeps its old state. */
   async function reload(): Promise<ReloadReport> {
-    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', errors: [] };
+    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', geoip: 'none', errors: [] };
     if (source instanceof FileSource) {
       const before = new Map(source.zones().map((z) => [z.origin, z]));
       await source.rescan();
@@ -390,6 +420,14 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       } catch (err) {
         report.latency = 'failed';
         report.errors.push(`latency: ${(err as Error).message}; the table in force stays`);
+      }
+    }
+    if (geoip) {
+      try {
+        report.geoip = geoip.reload();
+      } catch (err) {
+        report.geoip = 'failed';
+        report.errors.push(`geoip: ${(err as Error).message}; the database in force stays`);
       }
     }
     return report;

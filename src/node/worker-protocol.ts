@@ -45,6 +45,8 @@ export interface WorkerStats {
   readonly cpuSeconds: number;
   readonly residentBytes: number;
   readonly udp: UdpInfo | null;
+  /** RRSIGs put into answers (dnssec/signer.ts `signatureCounters`). */
+  readonly signatures: { readonly made: number; readonly cached: number };
 }
 
 export type FromWorker =

@@ -68,6 +68,8 @@ class Slot {
   restarts = 0;
   /** What replaced processes of this slot answered (their last report). */
   readonly retired = new QueryMetrics();
+  /** Signatures the replaced processes of this slot put into answers. */
+  readonly retiredSignatures = { made: 0, cached: 0 };
   last: WorkerStats | null = null;
   udp: UdpInfo | null = null;
   readyAt = 0;
@@ -243,7 +245,11 @@ export class DnsWorkers {
     slot.child = null;
     const wasReady = slot.state === 'ready';
     slot.state = 'down';
-    if (slot.last) slot.retired.add(slot.last.queries);
+    if (slot.last) {
+      slot.retired.add(slot.last.queries);
+      slot.retiredSignatures.made += slot.last.signatures.made;
+      slot.retiredSignatures.cached += slot.last.signatures.cached;
+    }
     slot.last = null;
     slot.udp = null;
     // A worker that is gone answers nothing stale: nobody waits for it.
@@ -342,6 +348,10 @@ export class DnsWorkers {
       cpuSeconds: slot.last?.cpuSeconds ?? 0,
       residentBytes: slot.last?.residentBytes ?? 0,
       udp: slot.udp,
+      signatures: {
+        made: slot.retiredSignatures.made + (slot.last?.signatures.made ?? 0),
+        cached: slot.retiredSignatures.cached + (slot.last?.signatures.cached ?? 0),
+      },
     }));
   }
 

@@ -2,8 +2,10 @@
  * @module policy/client
  * Who the answer is for: the EDNS Client Subnet when the query carried one (RFC 7871 §7.1.1),
  * else the address the query came from. Policies read the address as 16 octets (IPv4 in the first
- * four) plus the number of leading bits that are known (`sourcePrefix`); they must not depend on
- * bits past it, and the ECS scope they report is capped at it (RFC 7871 §7.2.1).
+ * four) plus the number of leading bits that are known (`sourcePrefix`); every bit past it is
+ * zero. A policy reads the address as it is, zeros included, and its ECS scope is the number of
+ * leading bits its answer depended on: that may be more than the source prefix (RFC 7871 §7.2.1,
+ * "not specific enough"), never less than what the answer really read.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 

@@ -5,19 +5,28 @@
  */
 import type { Endpoint, EvalContext } from './types.js';
 
-/** Endpoints that are usable now and carry weight (weight 0 means drained). */
+/**
+ * Endpoints that are usable now and carry weight (weight 0 means drained). The weight is the
+ * health view's: what the target reports while fresh, else the configured one.
+ */
 export function usableEndpoints(endpoints: readonly Endpoint[], ctx: EvalContext, path: string): Endpoint[] {
   const out: Endpoint[] = [];
   for (const ep of endpoints) {
-    if (ep.weight > 0 && ctx.health.usable(ep)) out.push(ep);
-    else if (ctx.trace) note(ctx, path, `excluded ${ep.key}: ${ep.weight <= 0 ? 'weight 0 (drained)' : (ctx.health.reason(ep) ?? 'not usable')}`);
+    const w = ctx.health.weight(ep);
+    if (w > 0 && ctx.health.usable(ep)) out.push(ep);
+    else if (ctx.trace)
+      note(
+        ctx,
+        path,
+        `excluded ${ep.key}: ${w <= 0 ? (w === ep.weight ? 'weight 0 (drained)' : 'reported weight 0 (drained by its target)') : (ctx.health.reason(ep) ?? 'not usable')}`,
+      );
   }
   return out;
 }
 
 export function countUsable(endpoints: readonly Endpoint[], ctx: EvalContext): number {
   let n = 0;
-  for (const ep of endpoints) if (ep.weight > 0 && ctx.health.usable(ep)) n++;
+  for (const ep of endpoints) if (ctx.health.weight(ep) > 0 && ctx.health.usable(ep)) n++;
   return n;
 }
 

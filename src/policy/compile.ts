@@ -320,6 +320,7 @@ class Compiler {
       use: (name, path) => this.use(name, path, rrtype, stack),
       poolEndpoints: (id, path) => this.poolEndpoints(id, path, rrtype),
       region: (id) => this.regions.get(id),
+      regions: () => this.regions,
       regionDefined: (id) => this.regionDefined(id),
       fail: (code, path, ...args) => this.fail(code, path, ...args),
       pathText: formatPath,

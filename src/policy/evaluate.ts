@@ -16,6 +16,7 @@ import { note, pickWeighted } from './common.js';
 import type { Client } from './client.js';
 import type { HealthView } from './health-view.js';
 import type { LatencyTable } from './latency-table.js';
+import type { GeoDatabase } from './geoip.js';
 import type { Chooser, Decision, Endpoint, EvalContext, PolicyRecord, TraceStep } from './types.js';
 
 const random = Math.random;
@@ -24,6 +25,8 @@ export const RANDOM_CHOOSER: Chooser = { pick: (count, weightOf) => pickWeighted
 
 export interface DecideOptions {
   readonly latency?: LatencyTable | null;
+  /** The geolocation database; default the embedded one (geoip-lite), loaded on first use. */
+  readonly geo?: GeoDatabase | null;
   /** Where random choices come from; default {@link RANDOM_CHOOSER}. */
   readonly chooser?: Chooser;
   /** Collects the explanation (simulator). */
@@ -31,7 +34,7 @@ export interface DecideOptions {
 }
 
 function failOpen(endpoints: readonly Endpoint[], health: HealthView): Endpoint[] {
-  const open = endpoints.filter((e) => e.weight > 0 && !health.excludedByOperator(e));
+  const open = endpoints.filter((e) => health.weight(e) > 0 && !health.excludedByOperator(e));
   return open.length > 0 ? open : [...endpoints];
 }
 
@@ -40,6 +43,7 @@ export function decide(record: PolicyRecord, client: Client, health: HealthView,
     client,
     health,
     latency: opts.latency ?? null,
+    geo: opts.geo ?? null,
     qtype: record.rrtype,
     pick: (opts.chooser ?? RANDOM_CHOOSER).pick,
     ordered: (opts.chooser ?? RANDOM_CHOOSER).ordered,
@@ -58,7 +62,7 @@ export function decide(record: PolicyRecord, client: Client, health: HealthView,
     endpoints = failOpen(record.tree.endpoints, health);
     note(ctx, 'on_all_down', `nothing usable: serve_all (fail open) with ${endpoints.length} endpoint(s)`);
   } else {
-    const usable = all.pool.endpoints.filter((e) => e.weight > 0 && health.usable(e));
+    const usable = all.pool.endpoints.filter((e) => health.weight(e) > 0 && health.usable(e));
     endpoints = usable.length > 0 ? usable : failOpen(all.pool.endpoints, health);
     note(ctx, 'on_all_down', `nothing usable: fallback pool ${all.pool.id} with ${endpoints.length} endpoint(s)`);
   }
@@ -112,7 +116,7 @@ export function outcomes(
   record: PolicyRecord,
   client: Client,
   health: HealthView,
-  opts: { latency?: LatencyTable | null; maxPaths?: number; samples?: number } = {},
+  opts: { latency?: LatencyTable | null; geo?: GeoDatabase | null; maxPaths?: number; samples?: number } = {},
 ): Outcomes {
   const maxPaths = opts.maxPaths ?? MAX_OUTCOME_PATHS;
   const out: Outcome[] = [];
@@ -136,7 +140,7 @@ export function outcomes(
       p *= weights[choice]! / total;
       return choice;
     };
-    const decision = decide(record, client, health, { latency: opts.latency ?? null, chooser: { pick, ordered: false } });
+    const decision = decide(record, client, health, { latency: opts.latency ?? null, geo: opts.geo ?? null, chooser: { pick, ordered: false } });
     out.push({ decision, share: p });
     if (++paths > maxPaths) break;
     let k = draws.length - 1;
@@ -156,6 +160,7 @@ export function outcomes(
   const rng = seededRandom(0x6d657264);
   const chooser: Chooser = { pick: (count, weightOf) => pickWeighted(count, weightOf, rng), ordered: false };
   const sampled: Outcome[] = [];
-  for (let i = 0; i < samples; i++) sampled.push({ decision: decide(record, client, health, { latency: opts.latency ?? null, chooser }), share: 1 / samples });
+  for (let i = 0; i < samples; i++)
+    sampled.push({ decision: decide(record, client, health, { latency: opts.latency ?? null, geo: opts.geo ?? null, chooser }), share: 1 / samples });
   return { outcomes: sampled, exact: false, paths: samples };
 }

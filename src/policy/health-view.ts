@@ -21,6 +21,67 @@ export interface HealthView {
   excludedByOperator(ep: Endpoint): boolean;
   /** Why an endpoint is not usable, in words; null when it is usable. For the simulator. */
   reason(ep: Endpoint): string | null;
+  /**
+   * The weight policies pick by: the weight the endpoint's target reports while that report is
+   * fresh (an http(s) check with `weight_from`; 0 drains), else the configured weight.
+   */
+  weight(ep: Endpoint): number;
+  /** The health probes' smoothed RTTs per checker region and endpoint (latency `rtt_from: probes`); null when none. */
+  probeRtts(): ProbeRtts | null;
+}
+
+/**
+ * Smoothed round-trip times of the health probes: per checker region and endpoint, an EWMA of
+ * the RTTs of its up votes (health/votes.ts has the formula), dropped when its last vote goes
+ * stale.
+ */
+export interface ProbeRtts {
+  /** Checker regions that hold at least one smoothed RTT now. */
+  vantages(): readonly string[];
+  /** The smoothed RTT in ms from checker region `checker` to the endpoint of key `endpoint`, or undefined. */
+  rttMs(checker: string, endpoint: string): number | undefined;
+}
+
+/** The probe RTT table a node keeps ({@link HealthState.probeRtts}): written by the vote store. */
+export class ProbeRttTable implements ProbeRtts {
+  readonly #byChecker = new Map<string, Map<string, number>>();
+  #vantages: readonly string[] = [];
+
+  vantages(): readonly string[] {
+    return this.#vantages;
+  }
+
+  rttMs(checker: string, endpoint: string): number | undefined {
+    return this.#byChecker.get(checker)?.get(endpoint);
+  }
+
+  /** Sets (or, with undefined, drops) one smoothed RTT. */
+  set(checker: string, endpoint: string, ms: number | undefined): void {
+    let m = this.#byChecker.get(checker);
+    if (ms === undefined) {
+      if (!m?.delete(endpoint)) return;
+      if (m.size === 0) this.#byChecker.delete(checker);
+    } else {
+      if (!m) {
+        m = new Map();
+        this.#byChecker.set(checker, m);
+      }
+      m.set(endpoint, ms);
+    }
+    this.#vantages = [...this.#byChecker.keys()].sort();
+  }
+
+  clear(): void {
+    this.#byChecker.clear();
+    this.#vantages = [];
+  }
+
+  /** Every smoothed RTT, as [checker, endpoint, ms]. */
+  entries(): [string, string, number][] {
+    const out: [string, string, number][] = [];
+    for (const [checker, m] of this.#byChecker) for (const [endpoint, ms] of m) out.push([checker, endpoint, ms]);
+    return out;
+  }
 }
 
 export interface Override {
@@ -39,6 +100,10 @@ export interface HealthStateDump {
   readonly health: readonly (readonly [string, Health])[];
   readonly endpoints: readonly (readonly [string, Override])[];
   readonly regions: readonly (readonly [string, Override])[];
+  /** Weights the targets report, by endpoint key. */
+  readonly reported?: readonly (readonly [string, number])[];
+  /** Smoothed probe RTTs: [checker region, endpoint key, ms]. */
+  readonly rtts?: readonly (readonly [string, string, number])[];
 }
 
 /**
@@ -49,6 +114,9 @@ export class HealthState implements HealthView {
   readonly #health = new Map<string, Health>();
   readonly #endpointOverrides = new Map<string, Override>();
   readonly #regionOverrides = new Map<string, Override>();
+  /** Weights the targets report, by endpoint key, while fresh (health/votes.ts sets them). */
+  readonly #reported = new Map<string, number>();
+  readonly #rtts = new ProbeRttTable();
   readonly #now: () => number;
   readonly #listeners = new Set<() => void>();
   /** Bumped on every change, so holders can tell that answers may change. */
@@ -79,10 +147,39 @@ export class HealthState implements HealthView {
     this.#changed();
   }
 
-  /** Forgets every verdict (all endpoints become unknown). */
+  /** Forgets every verdict (all endpoints become unknown), reported weight and probe RTT. */
   clearHealth(): void {
     this.#health.clear();
+    this.#reported.clear();
+    this.#rtts.clear();
     this.#changed();
+  }
+
+  /** Sets (or, with undefined, lifts) the weight an endpoint's target reports. */
+  setReportedWeight(key: string, weight: number | undefined): void {
+    if (weight === undefined ? !this.#reported.delete(key) : this.#reported.get(key) === weight) return;
+    if (weight !== undefined) this.#reported.set(key, weight);
+    this.#changed();
+  }
+
+  /** The fresh weight an endpoint's target reports, if any. */
+  reportedWeight(key: string): number | undefined {
+    return this.#reported.get(key);
+  }
+
+  weight(ep: Endpoint): number {
+    if (this.#reported.size === 0) return ep.weight;
+    return this.#reported.get(ep.key) ?? ep.weight;
+  }
+
+  /** Sets (or drops) the smoothed probe RTT from a checker region to an endpoint. */
+  setProbeRtt(checker: string, endpoint: string, ms: number | undefined): void {
+    this.#rtts.set(checker, endpoint, ms);
+    this.#changed();
+  }
+
+  probeRtts(): ProbeRtts {
+    return this.#rtts;
   }
 
   setOverride(target: { endpoint: string } | { region: string }, override: Override | null): void {
@@ -94,7 +191,13 @@ export class HealthState implements HealthView {
 
   /** Every verdict and override, as data. */
   exportState(): HealthStateDump {
-    return { health: [...this.#health], endpoints: [...this.#endpointOverrides], regions: [...this.#regionOverrides] };
+    return {
+      health: [...this.#health],
+      endpoints: [...this.#endpointOverrides],
+      regions: [...this.#regionOverrides],
+      reported: [...this.#reported],
+      rtts: this.#rtts.entries(),
+    };
   }
 
   /** Replaces every verdict and override with `dump`'s (a DNS worker taking its node's state). */
@@ -106,6 +209,9 @@ export class HealthState implements HealthView {
     fill(this.#health, dump.health);
     fill(this.#endpointOverrides, dump.endpoints);
     fill(this.#regionOverrides, dump.regions);
+    fill(this.#reported, dump.reported ?? []);
+    this.#rtts.clear();
+    for (const [checker, endpoint, ms] of dump.rtts ?? []) this.#rtts.set(checker, endpoint, ms);
     this.#changed();
   }
 
@@ -155,6 +261,8 @@ export class HealthState implements HealthView {
         if (o) return o.kind === 'force_up' ? null : `${o.kind === 'drain' ? 'drained' : 'forced down'} (override${o.reason ? `: ${o.reason}` : ''})`;
         return this.#health.get(ep.key) === 'down' ? 'down (health checks)' : null;
       },
+      weight: (ep) => this.weight(ep),
+      probeRtts: () => this.#rtts,
     };
   }
 
@@ -181,7 +289,7 @@ export class HealthState implements HealthView {
 }
 
 /** A view in which every endpoint is usable (nothing known, nothing overridden). */
-export const ALL_UP: HealthView = { usable: () => true, excludedByOperator: () => false, reason: () => null };
+export const ALL_UP: HealthView = { usable: () => true, excludedByOperator: () => false, reason: () => null, weight: (ep) => ep.weight, probeRtts: () => null };
 
 /** Wraps a view so that the given regions count as down: the simulator's `what_if`. */
 export function withRegionsDown(view: HealthView, regions: ReadonlySet<string>): HealthView {
@@ -189,6 +297,8 @@ export function withRegionsDown(view: HealthView, regions: ReadonlySet<string>):
     usable: (ep) => !regions.has(ep.region) && view.usable(ep),
     excludedByOperator: (ep) => view.excludedByOperator(ep),
     reason: (ep) => (regions.has(ep.region) ? `down (what-if: region ${ep.region} down)` : view.reason(ep)),
+    weight: (ep) => view.weight(ep),
+    probeRtts: () => view.probeRtts(),
   };
 }
 
@@ -198,5 +308,7 @@ export function withEndpointsDown(view: HealthView, keys: ReadonlySet<string>): 
     usable: (ep) => !keys.has(ep.key) && view.usable(ep),
     excludedByOperator: (ep) => view.excludedByOperator(ep),
     reason: (ep) => (keys.has(ep.key) ? 'down (what-if)' : view.reason(ep)),
+    weight: (ep) => view.weight(ep),
+    probeRtts: () => view.probeRtts(),
   };
 }

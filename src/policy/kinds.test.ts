@@ -265,12 +265,13 @@ describe('weighted, sticky', () => {
     }
   });
 
-  it('scope is the sticky prefix (/24, /56, or as configured), capped at the source prefix', () => {
+  it('scope is the sticky prefix (/24, /56, or as configured), also past a shorter source prefix (RFC 7871 §7.2.1)', () => {
     expect(run('sticky', '100.1.2.3').scope).toBe(24);
     expect(run('sticky16', '100.1.2.3').scope).toBe(16);
-    expect(run('sticky', '100.1.0.0/20').scope).toBe(20);
+    // A /20 source hashes the /24 100.1.0.0/24 (the bits past the source are zero): scope 24, "not specific enough".
+    expect(run('sticky', '100.1.0.0/20').scope).toBe(24);
     expect(run('sticky', '2001:db8:77::1', { rrtype: RRType.AAAA }).scope).toBe(56);
-    expect(run('sticky', '2001:db8:77::/48', { rrtype: RRType.AAAA }).scope).toBe(48);
+    expect(run('sticky', '2001:db8:77::/48', { rrtype: RRType.AAAA }).scope).toBe(56);
   });
 
   it('spreads networks over endpoints about evenly, and losing one moves only the networks it had', () => {

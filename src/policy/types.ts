@@ -18,6 +18,7 @@ import type { PathSegment } from '../validation/validate.js';
 import type { HealthView } from './health-view.js';
 import type { Client } from './client.js';
 import type { LatencyTable } from './latency-table.js';
+import type { GeoDatabase } from './geoip.js';
 import type { CheckPlan } from '../checks/config.js';
 
 /** Where capacity lives. */
@@ -69,6 +70,8 @@ export interface EvalContext {
   readonly client: Client;
   readonly health: HealthView;
   readonly latency: LatencyTable | null;
+  /** The geolocation database in force (policy/geoip.ts `--geoip-db` file); null: the embedded geoip-lite. */
+  readonly geo: GeoDatabase | null;
   /** Record type being answered (A or AAAA); endpoints of other address families never qualify. */
   readonly qtype: number;
   /**
@@ -133,7 +136,7 @@ export interface PolicyRecord {
 export interface Decision {
   /** Endpoints to answer with, in answer order; empty means NODATA (serve_none). */
   readonly endpoints: readonly Endpoint[];
-  /** ECS scope prefix length (RFC 7871 §7.2.1), before capping at the source prefix. */
+  /** ECS scope prefix length (RFC 7871 §7.2.1): the leading bits the decision read; may exceed the source prefix. */
   readonly scope: number;
   /** True when the tree found nothing usable and `on_all_down` decided. */
   readonly allDown: boolean;
@@ -165,6 +168,8 @@ export interface KindCompiler {
   poolEndpoints(id: string, path: PathSegment[]): Endpoint[] | null;
   /** A region compiled without problems. */
   region(id: string): Region | undefined;
+  /** Every region of the zone compiled without problems (the map the zone keeps). */
+  regions(): ReadonlyMap<string, Region>;
   /** True when a region of this id is written in the zone (it may have been bad, and reported). */
   regionDefined(id: string): boolean;
   /** Reports a problem (the same problem at the same path is reported once). */

@@ -334,7 +334,7 @@ function parseTime(token: string, label: string): number {
 }
 
 /** RFC 4034 §4.1.2 window blocks for a set of types. */
-function encodeBitmap(types: readonly number[]): number[] {
+export function encodeBitmap(types: readonly number[]): number[] {
   const sorted = [...new Set(types)].sort((a, b) => a - b);
   const out: number[] = [];
   let i = 0;

@@ -84,6 +84,8 @@ export const RRType = {
   LP: 107,
   EUI48: 108,
   EUI64: 109,
+  /** RFC 9824 §2: the meta type in a compact-denial NSEC that marks a name as nonexistent. */
+  NXNAME: 128,
   TKEY: 249,
   TSIG: 250,
   IXFR: 251,

@@ -58,6 +58,8 @@ export interface Edns {
   readonly version: number;
   /** DNSSEC OK bit (RFC 3225 §3); copied into the response. */
   readonly dnssecOk: boolean;
+  /** Compact Answers OK (RFC 9824 §4, EDNS flag bit 1): a compact NXDOMAIN may keep its rcode. */
+  readonly compactOk: boolean;
   readonly clientSubnet: ClientSubnet | null;
 }
 
@@ -238,6 +240,7 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
   // TTL field: extended rcode (8), version (8), DO + Z (16) (RFC 6891 §6.1.3).
   const version = msg[fixed + 3]!;
   const dnssecOk = (msg[fixed + 4]! & 0x80) !== 0;
+  const compactOk = (msg[fixed + 4]! & 0x40) !== 0;
   let clientSubnet: ClientSubnet | null = null;
   let off = rdStart;
   while (off < rdEnd) {
@@ -254,7 +257,7 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
       clientSubnet = ecs;
     }
   }
-  return { udpSize, version, dnssecOk, clientSubnet };
+  return { udpSize, version, dnssecOk, compactOk, clientSubnet };
 }
 
 /**
@@ -316,6 +319,10 @@ export interface Sections {
 export interface EncodedResponse {
   /** The zone the answer came from, for metrics of cached answers. */
   zone?: string;
+  /** A signed answer: when its signatures are to be re-made (ms since the epoch; dns/sign.ts). */
+  refreshAt?: number;
+  /** A signed answer: how many signatures it carries (metrics of signatures served from cache). */
+  signatures?: number;
   readonly full: Buffer;
   readonly reduced: Buffer | null;
   readonly truncated: Buffer;
@@ -520,7 +527,8 @@ export function finishResponse(query: Query, encoded: EncodedResponse, limit: nu
     out.writeUInt16BE(Math.max(maxUdpPayload, CLASSIC_UDP_SIZE), o + 2); // our UDP payload size
     out[o + 4] = extendedRcode >> 4;
     out[o + 5] = 0; // version 0
-    out[o + 6] = edns.dnssecOk ? 0x80 : 0; // DO copied (RFC 3225 §3)
+    // DO copied (RFC 3225 §3); CO echoed with it, as a signer that understands it (RFC 9824 §4).
+    out[o + 6] = edns.dnssecOk ? 0x80 | (edns.compactOk ? 0x40 : 0) : 0;
     out[o + 7] = 0;
     out.writeUInt16BE(optLen - 11, o + 8);
     o += 10;
@@ -530,8 +538,10 @@ export function finishResponse(query: Query, encoded: EncodedResponse, limit: nu
       out.writeUInt16BE(4 + ecs.address.length, o + 2);
       out.writeUInt16BE(ecs.family, o + 4);
       out[o + 6] = ecs.sourcePrefix;
-      // RFC 7871 §7.2.1: the scope may not claim more than the client revealed.
-      out[o + 7] = Math.min(scopePrefix, ecs.sourcePrefix);
+      // RFC 7871 §7.2.1: the scope says how many leading bits the answer depended on, and may be
+      // longer than the source ("not specific enough"); a /0 source opted out of tailoring
+      // (RFC 7871 §7.1.2), so its answer holds for everyone: scope 0.
+      out[o + 7] = ecs.sourcePrefix === 0 ? 0 : Math.min(scopePrefix, ecs.family === 1 ? 32 : 128);
       ecs.address.copy(out, o + 8);
     }
   }
@@ -613,6 +623,8 @@ export interface OutgoingQuery {
   readonly udpSize?: number;
   /** A Client Subnet option in the OPT record (RFC 7871 §6); needs {@link udpSize}. */
   readonly clientSubnet?: ClientSubnet;
+  /** The DNSSEC OK bit (RFC 3225 §3); needs {@link udpSize}. Default false. */
+  readonly dnssecOk?: boolean;
   /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
   readonly answer?: readonly RRset[];
 }
@@ -646,7 +658,7 @@ export function encodeQuery(q: OutgoingQuery): Buffer {
     w.bytes(ROOT);
     w.u16(RRType.OPT);
     w.u16(q.udpSize);
-    w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
+    w.u32(q.dnssecOk ? 0x8000 : 0); // extended rcode 0, version 0, DO (RFC 6891 §6.1.3, RFC 3225 §3)
     if (!ecs) {
       w.u16(0);
     } else {

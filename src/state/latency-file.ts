@@ -15,6 +15,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 
 import { LatencyRowEntry } from '../policy/schema.js';
 import { formatPath, validateAgainst } from '../validation/validate.js';
 import { LatencyTable, LatencyTableError } from '../policy/latency-table.js';
+import type { GeoDatabase } from '../policy/geoip.js';
 import type { Logger } from '../log.js';
 
 const LatencyFileSchema = Type.Array(LatencyRowEntry);
@@ -22,6 +23,8 @@ const LatencyFileSchema = Type.Array(LatencyRowEntry);
 /** A mutable box that every snapshot shares: run-time state that is not zone data. */
 export interface LiveTables {
   latency: LatencyTable | null;
+  /** The `--geoip-db` file's database (state/geoip-file.ts); null: the embedded geoip-lite. */
+  geo: GeoDatabase | null;
 }
 
 /** Parses a latency file; throws `file:line: reason` for the first problem. */

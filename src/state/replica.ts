@@ -7,8 +7,12 @@
  *             not hold yet comes with its text and file name, and the worker builds it again with
  *             the same code (zone/load.ts), so it is the same zone, policies and checks compiled
  *             alike
- *   health    every health verdict and override (policy/health-view.ts `exportState`)
+ *   signers   the DNSSEC signers (state/dnssec.ts): each signed zone's key record, with the key
+ *             states the node decided, so the worker signs with the same keys in the same roles
+ *   health    every health verdict and override, reported weight and probe RTT
+ *             (policy/health-view.ts `exportState`)
  *   latency   the run-time latency table (`--latency` file or etcd), as its rows
+ *   geo       the `--geoip-db` database, as the file's octets (policy/mmdb.ts opens them again)
  *
  * The node side is {@link ReplicaFeed}: it follows the SnapshotHolder (`onChange`) and says what
  * changed since it last said; the worker side is {@link ReplicaHolder}, which applies an update to
@@ -20,6 +24,11 @@
  * API write until every worker serves it (node/workers.ts) do not change.
  */
 import { LatencyTable, type LatencyRowSpec } from '../policy/latency-table.js';
+import { mmdbInput, openMmdb } from '../policy/mmdb.js';
+import type { GeoDatabase } from '../policy/geoip.js';
+import { ZoneSigner } from '../dnssec/signer.js';
+import { signingKeys, type KeyRecord, type KeyState } from '../dnssec/keys.js';
+import { signerRecord } from './dnssec.js';
 import type { HealthStateDump } from '../policy/health-view.js';
 import { loadZoneText, zoneInput } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
@@ -39,8 +48,19 @@ export interface ReplicaUpdate {
   readonly zones?: { readonly version: number; readonly list: readonly ReplicaZone[] };
   /** Every health verdict and override. */
   readonly health?: HealthStateDump;
+  /** The DNSSEC signers, all of them: per zone, its key record and the state of each key (by tag). */
+  readonly signers?: readonly ReplicaSigner[];
   /** The run-time latency table's rows; null: none. */
   readonly latency?: readonly LatencyRowSpec[] | null;
+  /** The `--geoip-db` database's file name and octets; null: the embedded geoip-lite. */
+  readonly geo?: { readonly file: string; readonly bytes: Buffer } | null;
+}
+
+/** One zone's signer as a worker rebuilds it. */
+export interface ReplicaSigner {
+  readonly zone: string;
+  readonly record: KeyRecord;
+  readonly states: readonly (readonly [number, KeyState])[];
 }
 
 /**
@@ -56,6 +76,8 @@ export class ReplicaFeed {
   #sentVersion = -1;
   #sentHealth = '';
   #sentLatency: LatencyTable | null | undefined = undefined;
+  #sentSigners: ReadonlyMap<string, ZoneSigner> | undefined = undefined;
+  #sentGeo: GeoDatabase | null | undefined = undefined;
 
   constructor(holder: SnapshotHolder) {
     this.#holder = holder;
@@ -87,6 +109,15 @@ export class ReplicaFeed {
       this.#held = new Set(list.map((z) => z.id));
       this.#sentVersion = snap.version;
     }
+    if (snap.signers !== this.#sentSigners) {
+      update.signers = signersOf(snap.signers);
+      this.#sentSigners = snap.signers;
+    }
+    const geo = this.#holder.live.geo;
+    if (geo !== this.#sentGeo) {
+      update.geo = geoOf(geo);
+      this.#sentGeo = geo;
+    }
     const health = snap.health.exportState();
     const healthText = JSON.stringify(health);
     if (healthText !== this.#sentHealth) {
@@ -109,10 +140,28 @@ export class ReplicaFeed {
     const snap = this.#holder.current;
     return {
       zones: { version: snap.version, list: [...snap.catalog.zones].map((z) => this.#zone(z, true)) },
+      signers: signersOf(snap.signers),
       health: snap.health.exportState(),
       latency: this.#holder.live.latency?.rows ?? null,
+      geo: geoOf(this.#holder.live.geo),
     };
   }
+}
+
+function signersOf(signers: ReadonlyMap<string, ZoneSigner>): ReplicaSigner[] {
+  return [...signers].map(([zone, signer]) => {
+    const record = signerRecord(signer);
+    if (!record)
+      throw createError('MRD_ERR_INTERNAL', `the signer of ${keyToPresentation(zone)} was not built from a key record, so no DNS worker can build it`);
+    return { zone, record, states: signer.published.map((k) => [k.tag, k.state] as const) };
+  });
+}
+
+function geoOf(db: GeoDatabase | null): { file: string; bytes: Buffer } | null {
+  if (!db) return null;
+  const input = mmdbInput(db);
+  if (!input) throw createError('MRD_ERR_INTERNAL', 'the geoip database was not opened from a file, so no DNS worker can open it');
+  return { file: input.file, bytes: input.bytes };
 }
 
 /** The worker side: a SnapshotHolder kept equal to the node's by {@link apply}. */
@@ -145,11 +194,22 @@ export class ReplicaHolder {
       zones = { version: update.zones.version, map, list };
     }
     const latency = update.latency === undefined ? undefined : update.latency === null ? null : new LatencyTable(update.latency);
+    const geo = update.geo === undefined ? undefined : update.geo === null ? null : openMmdb(Buffer.from(update.geo.bytes), update.geo.file);
+    let signers: Map<string, ZoneSigner> | null = null;
+    if (update.signers) {
+      signers = new Map();
+      for (const s of update.signers) {
+        const keys = signingKeys(s.record, new Date(), new Map(s.states));
+        const signer = new ZoneSigner(s.zone, keys, s.record.enabled ? 'api' : 'document', s.record.dnskeyTtlSeconds);
+        signers.set(s.zone, signer);
+      }
+    }
     if (update.health) this.holder.health.importState(update.health);
     if (latency !== undefined) this.holder.live.latency = latency;
-    if (zones) {
-      this.#zones = zones.map;
-      this.holder.swap(zones.list, zones.version);
+    if (geo !== undefined) this.holder.live.geo = geo;
+    if (zones || signers) {
+      if (zones) this.#zones = zones.map;
+      this.holder.install(zones?.version ?? update.zones?.version ?? this.holder.current.version + 1, zones?.list ?? null, signers);
     }
   }
 }

@@ -84,6 +84,8 @@ export class ZoneStore {
   constructor(
     private readonly source: Source,
     private readonly audit: AuditLog,
+    /** Runs before a built zone is stored: makes the DNSSEC keys of a zone that asks for signing (state/dnssec.ts). */
+    private readonly beforeStore?: (zone: Zone) => Promise<void>,
   ) {}
 
   /** The origin key of a zone name as written in a URL (`example.net` or `example.net.`). */
@@ -205,6 +207,9 @@ export class ZoneStore {
         built.errors.map((e) => ({ code: e.code, message: e.message, ...(e.record ? { field: e.record } : {}) })),
       ).titled('The zone does not load');
     }
+    // Keys first, so a zone that asks for signing is signed from its first answer; refused
+    // (MRD_ERR_DNSSEC_NO_STATE) when there is nowhere durable to keep them, changing nothing.
+    await this.beforeStore?.(built.zone);
     const stored = await this.source.put(target, text, built.zone, current?.revision ?? null, kind);
     if (!stored.ok) throw refused(stored.code, target, stored.detail);
     const etag = etagOf(built.zone, text);

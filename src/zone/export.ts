@@ -104,6 +104,8 @@ export function toManagedMasterFile(zone: Zone): string {
 export function beyondMasterFile(doc: ZoneDocument): string[] {
   const out: string[] = [];
   for (const f of ['regions', 'pools', 'policies', 'latency', 'checks'] as const) if ((doc[f]?.length ?? 0) > 0) out.push(f);
+  // A master-file zone is signed through the API instead (`meridian ctl dnssec enable`, docs/dnssec.md).
+  if (doc.dnssec) out.push('dnssec');
   const allow = doc.transfer?.allow;
   if (allow !== undefined && (allow.length !== DEFAULT_TRANSFER_ALLOW.length || allow.some((a, i) => a !== DEFAULT_TRANSFER_ALLOW[i])))
     out.push('transfer.allow');

@@ -26,10 +26,15 @@ export type LookupResult =
    * `records`; `owner` is the name to answer it under.
    */
   | { kind: 'answer'; zone: Zone; records: AnswerRRset[]; policy?: PolicyAnswer }
-  /** The name exists but has no data of this type (RFC 2308 §2.2); `records` holds a CNAME chain, if any. */
-  | { kind: 'nodata'; zone: Zone; records: AnswerRRset[] }
-  /** The name does not exist (RFC 2308 §2.1); `records` holds a CNAME chain that led here, if any (RFC 6604). */
-  | { kind: 'nxdomain'; zone: Zone; records: AnswerRRset[] }
+  /**
+   * The name exists but has no data of this type (RFC 2308 §2.2); `records` holds a CNAME chain,
+   * if any. `name` is the name without the data (the end of the chain), `node` what it holds —
+   * the wildcard's node for a synthesised name, undefined for an empty non-terminal — which
+   * signed denial lists (dns/sign.ts).
+   */
+  | { kind: 'nodata'; zone: Zone; records: AnswerRRset[]; name: string; node?: ZoneNode | undefined }
+  /** The name does not exist (RFC 2308 §2.1); `records` holds a CNAME chain that led here, if any (RFC 6604); `name` is the name that does not exist. */
+  | { kind: 'nxdomain'; zone: Zone; records: AnswerRRset[]; name: string }
   /** The name is at or below a zone cut: refer to the child's servers (RFC 1034 §4.3.2 step 3b). */
   | { kind: 'referral'; zone: Zone; ns: RRset };
 
@@ -106,9 +111,9 @@ export function lookup(zone: Zone, qkey: string, qtype: number): LookupResult {
     let node = zone.nodes.get(name);
     let owner = name;
     if (!node) {
-      if (zone.names.has(name)) return { kind: 'nodata', zone, records }; // empty non-terminal
+      if (zone.names.has(name)) return { kind: 'nodata', zone, records, name }; // empty non-terminal
       const wild = zone.hasWildcards ? findWildcard(zone, name) : undefined;
-      if (!wild) return { kind: 'nxdomain', zone, records };
+      if (!wild) return { kind: 'nxdomain', zone, records, name };
       node = wild;
       owner = name; // RFC 4592 §3.3.1: the synthesised owner is the query name
     }
@@ -133,7 +138,7 @@ export function lookup(zone: Zone, qkey: string, qtype: number): LookupResult {
       records.push({ owner, set });
       return { kind: 'answer', zone, records };
     }
-    return { kind: 'nodata', zone, records };
+    return { kind: 'nodata', zone, records, name, node };
   }
 }
 

@@ -32,8 +32,18 @@ export interface ParsedZone {
   transferAllow?: string[];
   /** Regions, pools and policy records (YAML zones only). */
   policies?: CompiledPolicies;
+  /** The document's `dnssec:` block (YAML zones only): the zone asks to be signed. */
+  dnssec?: ZoneDnssec;
   /** Every problem found; a zone with any problem is not loaded. */
   errors: ZoneError[];
   /** The file it came from. */
   file: string;
+}
+
+/** What a zone document says about signing (its `dnssec:` block), parsed. */
+export interface ZoneDnssec {
+  /** DNSSEC algorithm number (13 or 15). */
+  readonly algorithm: number;
+  /** DNSKEY/CDS/CDNSKEY TTL; null: the SOA's TTL. */
+  readonly dnskeyTtlSeconds: number | null;
 }

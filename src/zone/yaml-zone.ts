@@ -20,7 +20,8 @@ import { formatPath, type PathSegment, type SchemaProblem } from '../validation/
 import { MAX_TTL, MAX_U32, TTL_DURATION, durationValue } from '../proto/duration.js';
 import { parseRdataText } from '../proto/rdata.js';
 import { buildAcl } from './zone.js';
-import type { ParsedZone, ZoneRecord } from './record.js';
+import type { ParsedZone, ZoneDnssec, ZoneRecord } from './record.js';
+import { DnssecAlgorithm } from '../proto/dnssec.js';
 import { compilePolicies, type CompiledPolicies } from '../policy/compile.js';
 
 /** The TTL of records when the zone sets no `ttl`. */
@@ -115,7 +116,17 @@ class YamlZoneLoader {
       });
     }
     const policies = this.buildPolicies(doc, origin);
-    return this.result(origin, transferAllow, policies);
+    let dnssec: ZoneDnssec | undefined;
+    if (doc.dnssec && !this.isBad(['dnssec'])) {
+      const ttl = this.duration(['dnssec', 'dnskey_ttl'], doc.dnssec.dnskey_ttl, true);
+      dnssec = {
+        algorithm: doc.dnssec.algorithm === 'ed25519' ? DnssecAlgorithm.ED25519 : DnssecAlgorithm.ECDSAP256SHA256,
+        dnskeyTtlSeconds: ttl ?? null,
+      };
+    }
+    const parsed = this.result(origin, transferAllow, policies);
+    if (dnssec) parsed.dnssec = dnssec;
+    return parsed;
   }
 
   /** Regions, pools, policy records and latency rows (policy/compile.ts), when the zone has any. */

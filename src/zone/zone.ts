@@ -14,7 +14,7 @@ import { isAtOrBelow, parentKey } from '../proto/name.js';
 import { RRType, typeToName } from '../proto/types.js';
 import { rdataTargetKey, soaFields } from '../proto/rdata.js';
 import type { RRset } from '../proto/wire.js';
-import type { ParsedZone, ZoneRecord } from './record.js';
+import type { ParsedZone, ZoneDnssec, ZoneRecord } from './record.js';
 import type { CompiledPolicies } from '../policy/compile.js';
 import type { PolicyRecord } from '../policy/types.js';
 
@@ -56,6 +56,8 @@ export interface Zone {
   readonly recordCount: number;
   /** Regions, pools and policy records (YAML zones), or null. */
   readonly policies: CompiledPolicies | null;
+  /** The document's `dnssec:` block (the zone asks to be signed), or null (docs/dnssec.md). */
+  readonly dnssec: ZoneDnssec | null;
   /**
    * Things that load but deserve an operator's attention, as coded errors that did not stop the
    * load: RRset TTLs that disagreed (MRD_ERR_ZONE_TTL_MISMATCH). Logged at warn level.
@@ -90,6 +92,17 @@ export function buildAcl(entries: readonly string[]): BlockList {
 /** The result of building a zone: the zone, or every problem found. */
 export type BuildResult = { ok: true; zone: Zone } | { ok: false; errors: ZoneError[] };
 
+/** Types an online signer makes, which a signed zone's data may not hold. */
+export const SIGNER_MADE: ReadonlySet<number> = new Set([
+  RRType.DNSKEY,
+  RRType.RRSIG,
+  RRType.NSEC,
+  RRType.NSEC3,
+  RRType.NSEC3PARAM,
+  RRType.CDS,
+  RRType.CDNSKEY,
+]);
+
 /** Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
 const CNAME_COMPANIONS: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC]);
 
@@ -116,6 +129,14 @@ export function buildZone(parsed: ParsedZone): BuildResult {
     let list = types.get(rec.type);
     if (!list) types.set(rec.type, (list = []));
     list.push(rec);
+  }
+
+  // Meridian makes the DNSSEC records of a zone it signs (DNSKEY, RRSIG, NSEC, CDS, CDNSKEY): a
+  // zone that also holds its own would be served with two conflicting sets (RFC 4035 §2).
+  if (parsed.dnssec) {
+    for (const rec of parsed.records) {
+      if (SIGNER_MADE.has(rec.type)) errors.push(zoneError('MRD_ERR_ZONE_DNSSEC_RECORD', rec.at, [typeToName(rec.type), rec.owner || '.'], rec.text));
+    }
   }
 
   const soaRecords = byOwner.get(origin)?.get(RRType.SOA) ?? [];
@@ -279,6 +300,7 @@ export function buildZone(parsed: ParsedZone): BuildResult {
       rrsets: ordered,
       recordCount,
       policies: parsed.policies ?? null,
+      dnssec: parsed.dnssec ?? null,
       warnings,
     },
   };

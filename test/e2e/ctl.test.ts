@@ -210,7 +210,7 @@ describe('meridian ctl: regions, drains and simulate', () => {
     expect((await ctl('simulate', 'nosuch.gslb.example.org')).stdout).toMatch(/^NXDOMAIN/);
     const json = JSON.parse((await ctl('--json', 'simulate', 'api.gslb.example.org', '--client', '81.2.69.0/24')).stdout);
     expect(json.answer.records[0].data).toMatch(/^203\.0\.113\./);
-    expect(json.answer.ecs_scope).toBe(24);
+    expect(json.answer.ecs_scope).toBe(27); // geoip-lite's /27 record (RFC 7871 §7.2.1)
     expect(json.explanation.path.length).toBeGreaterThan(0);
   });
 });

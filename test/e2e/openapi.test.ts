@@ -37,7 +37,9 @@ beforeAll(async () => {
   dirs.push(zones);
   // A file that does not load, so the zone list carries file errors too.
   fs.writeFileSync(path.join(zones, 'broken.test.yaml'), 'zone: broken.test\nsoa: { serial: 1 }\nns: [ns1]\n');
-  node = await startTestNode(zones);
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-openapi-state-'));
+  dirs.push(state);
+  node = await startTestNode(zones, { stateDir: state });
   const tokens = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-openapi-'));
   dirs.push(tokens);
   fs.writeFileSync(path.join(tokens, 'tokens.yaml'), `- { name: ops, role: write, token: ${WRITE} }\n- { name: viewer, role: read, token: ${READ} }\n`);
@@ -229,6 +231,21 @@ async function driveEveryRoute(): Promise<void> {
 
   // cluster
   await expectStatus(200, 'GET', '/v1/nodes');
+
+  // DNSSEC (docs/dnssec.md)
+  await expectStatus(200, 'GET', '/v1/zones/example.net/dnssec');
+  await expectStatus(404, 'GET', '/v1/zones/nowhere.test/dnssec');
+  await expectStatus(409, 'POST', '/v1/zones/example.net/dnssec/rollover', {});
+  await expectStatus(400, 'POST', '/v1/zones/example.net/dnssec', { algorithm: 'rsasha1' });
+  await expectStatus(201, 'POST', '/v1/zones/example.net/dnssec', {});
+  await expectStatus(200, 'POST', '/v1/zones/example.net/dnssec', {});
+  await expectStatus(409, 'POST', '/v1/zones/example.net/dnssec', { algorithm: 'ed25519' });
+  await expectStatus(200, 'GET', '/v1/zones/example.net/dnssec');
+  await expectStatus(200, 'POST', '/v1/zones/example.net/dnssec/rollover', { propagation_delay: '1s' });
+  await expectStatus(409, 'POST', '/v1/zones/example.net/dnssec/rollover', {});
+  await expectStatus(409, 'POST', '/v1/zones/example.net/dnssec/rollover', { step: 'complete' });
+  await expectStatus(200, 'DELETE', '/v1/zones/example.net/dnssec');
+  await expectStatus(409, 'DELETE', '/v1/zones/example.net/dnssec');
 
   // zone delete last: the stale If-Match, then the real one
   await expectStatus(412, 'DELETE', '/v1/zones/openapi.test', undefined, { 'if-match': created.headers.get('etag')! });

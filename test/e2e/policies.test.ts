@@ -251,11 +251,12 @@ const cases: Case[] = [
   { name: 'weighted: only the usable one answers', q: ['wt'], setup: () => down('w4/a', 'w4/b', 'w4/c'), answer: ['10.0.0.4'] },
   { name: 'weighted sticky: scope is the /24 (RFC 7871 §7.2.1)', q: ['sticky'], ecs: US, answer: (a) => a.length === 1, scope: 24 },
   {
-    name: 'weighted sticky: scope never exceeds a /16 source prefix',
+    // The /24 8.8.0.0/24 is hashed: scope 24, longer than the source ("not specific enough", RFC 7871 §7.2.1).
+    name: 'weighted sticky: a /16 source gets the /24 scope it was hashed on',
     q: ['sticky'],
     ecs: { family: 1, sourcePrefix: 16, address: '8.8.0.0' },
     answer: (a) => a.length === 1,
-    scope: 16,
+    scope: 24,
   },
   {
     name: 'weighted sticky: IPv6 clients keyed on /56',
@@ -301,10 +302,11 @@ const cases: Case[] = [
     answer: ['10.2.0.2'],
   },
   // geo
-  { name: 'geo: subdivision wins over country (GB-ENG)', q: ['geo'], ecs: UK, answer: ['10.5.0.1'], scope: 24 },
+  // geoip-lite's record holding 81.2.69.0 is a /27: the scope says so, past the /24 source (RFC 7871 §7.2.1).
+  { name: 'geo: subdivision wins over country (GB-ENG)', q: ['geo'], ecs: UK, answer: ['10.5.0.1'], scope: 27 },
   { name: 'geo: subdivision branch down → country branch', q: ['geo'], ecs: UK, setup: () => down('euc/euc-a'), answer: ['10.4.0.1', '10.4.0.2'] },
   { name: 'geo: continent NA', q: ['geo'], ecs: US, answer: ['10.2.0.1', '10.2.0.2'], scope: 23 },
-  { name: 'geo: IPv6 client in NL → country branch, scope = source prefix', q: ['geo'], ecs: NL6, answer: ['10.4.0.1', '10.4.0.2'], scope: 48 },
+  { name: 'geo: IPv6 client in NL → country branch, scope = the geoip block (a /48 here)', q: ['geo'], ecs: NL6, answer: ['10.4.0.1', '10.4.0.2'], scope: 48 },
   { name: 'geo: no match → default', q: ['geo'], ecs: JP, answer: ['10.3.0.1'] },
   { name: 'geo: no match and no default → on_all_down (serve_none)', q: ['nodefault'], ecs: JP, answer: [] },
   { name: 'geo: every branch the same policy → scope 0', q: ['samegeo'], ecs: UK, answer: ['10.2.0.1', '10.2.0.2'], scope: 0 },
@@ -467,7 +469,8 @@ describe('a composed tree (geo → latency → failover → weighted), failing r
     expect(['10.2.0.1', '10.2.0.2']).toContain((await na())[0]);
     const r = await q('comp', 'A', UK);
     expect(r.answers?.[0]?.ttl).toBe(15);
-    expect(scopeOf(r)?.scope).toBe(24);
+    // geoip-lite's record for 81.2.69.0 is a /27: longer than the /24 source (RFC 7871 §7.2.1, "not specific enough").
+    expect(scopeOf(r)?.scope).toBe(27);
 
     down('euw/euw-a'); // one Dublin endpoint down: weighted picks the other
     for (let i = 0; i < 20; i++) expect(await eu()).toEqual(['10.4.0.2']);

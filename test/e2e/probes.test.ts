@@ -59,6 +59,37 @@ function spec(port: number, extra: Partial<HttpProbeSpec> = {}): HttpProbeSpec {
 }
 
 describe('http probes', () => {
+  it('weight_from: a JSON number at a key, or a header, comes back as the reported weight; a bad or missing one says why and the probe stays up', async () => {
+    const { port } = await httpServer((req, res) => {
+      if (req.url === '/json') return res.end(JSON.stringify({ status: 'ok', lb: { weight: 7.5 } }));
+      if (req.url === '/zero') return res.end('{"weight": 0}');
+      if (req.url === '/neg') return res.end('{"weight": -1}');
+      if (req.url === '/text') return res.end('weight=3');
+      res.setHeader('x-weight', req.url === '/hbad' ? 'lots' : '9');
+      res.end('ok');
+    });
+    expect(await prober.probe(spec(port, { path: '/json', weightFrom: { json: ['lb', 'weight'] }, body: { substring: 'ok' } }))).toMatchObject({
+      up: true,
+      reason: 'ok',
+      weight: 7.5,
+    });
+    expect(await prober.probe(spec(port, { path: '/zero', weightFrom: { json: ['weight'] } }))).toMatchObject({ up: true, weight: 0 });
+    expect(await prober.probe(spec(port, { path: '/h', weightFrom: { header: 'x-weight' } }))).toMatchObject({ up: true, weight: 9 });
+    expect(await prober.probe(spec(port, { path: '/h', method: 'HEAD', weightFrom: { header: 'x-weight' } }))).toMatchObject({ up: true, weight: 9 });
+    const bad = [
+      [{ path: '/neg', weightFrom: { json: ['weight'] } }, 'weight -1 is not a number >= 0'],
+      [{ path: '/text', weightFrom: { json: ['weight'] } }, 'body is not JSON'],
+      [{ path: '/json', weightFrom: { json: ['weight'] } }, 'no key weight in the body'],
+      [{ path: '/hbad', weightFrom: { header: 'x-weight' } }, 'weight "lots" is not a number >= 0'],
+      [{ path: '/json', weightFrom: { header: 'x-other' } }, 'no x-other header'],
+    ] as const;
+    for (const [extra, why] of bad) {
+      const r = await prober.probe(spec(port, extra as Partial<HttpProbeSpec>));
+      expect(r, why).toMatchObject({ up: true, reason: 'ok', weightError: why });
+      expect(r.weight).toBeUndefined();
+    }
+  });
+
   it('200 with the expected body → up (substring and regular expression)', async () => {
     const { port } = await httpServer((_req, res) => res.end('status: ok'));
     expect(await prober.probe(spec(port, { body: { substring: 'ok' } }))).toMatchObject({ up: true, reason: 'ok' });

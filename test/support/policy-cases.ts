@@ -15,6 +15,7 @@ import { clientFromText, type Client } from '../../src/policy/client.js';
 import { pickWeighted } from '../../src/policy/common.js';
 import { decide, outcomes, seededRandom } from '../../src/policy/evaluate.js';
 import { ALL_UP, withEndpointsDown, type HealthView } from '../../src/policy/health-view.js';
+import type { GeoDatabase } from '../../src/policy/geoip.js';
 import type { LatencyTable } from '../../src/policy/latency-table.js';
 import type { Chooser, Decision, EvalContext, PolicyRecord, TraceStep } from '../../src/policy/types.js';
 import { loadZoneText } from '../../src/zone/load.js';
@@ -103,11 +104,21 @@ export function scripted(choices: readonly number[], ordered = true): Chooser & 
 export function contextFor(
   record: PolicyRecord,
   client: Client,
-  opts: { health?: HealthView; chooser?: Chooser; latency?: LatencyTable | null; trace?: TraceStep[] } = {},
+  opts: { health?: HealthView; chooser?: Chooser; latency?: LatencyTable | null; geo?: GeoDatabase | null; trace?: TraceStep[] } = {},
 ): EvalContext {
   const chooser = opts.chooser ?? seededChooser(1);
   const health = opts.health ?? ALL_UP;
-  return { client, health, latency: opts.latency ?? null, qtype: record.rrtype, pick: chooser.pick, ordered: chooser.ordered, scope: 0, trace: opts.trace };
+  return {
+    client,
+    health,
+    latency: opts.latency ?? null,
+    geo: opts.geo ?? null,
+    qtype: record.rrtype,
+    pick: chooser.pick,
+    ordered: chooser.ordered,
+    scope: 0,
+    trace: opts.trace,
+  };
 }
 
 export function client(text: string): Client {
@@ -137,12 +148,13 @@ function flipped(bytes: Uint8Array, bit: number): Uint8Array {
   return out;
 }
 
-function sameClientWithBytes(c: Client, bytes: Uint8Array): Client {
+/** The client `c` with other address bytes (and source prefix), bits past the prefix cleared. */
+function sameClientWithBytes(c: Client, bytes: Uint8Array, prefix = c.sourcePrefix): Client {
   const family = c.family;
   const width = family === 4 ? 4 : 16;
   const parts = [...bytes.subarray(0, width)];
   const text = family === 4 ? parts.join('.') : Array.from({ length: 8 }, (_, i) => ((parts[2 * i]! << 8) | parts[2 * i + 1]!).toString(16)).join(':');
-  return client(`${text}/${c.sourcePrefix}`);
+  return client(`${text}/${prefix}`);
 }
 
 export function policyCases(kind: string, make: () => PolicyFixture): void {
@@ -234,7 +246,7 @@ export function policyCases(kind: string, make: () => PolicyFixture): void {
       }
     });
 
-    it('the scope never claims more than the decision used: every address in the scope prefix gets the same answer (RFC 7871 §7.2.1)', () => {
+    it('the scope never claims more than the decision used: every client inside the scope gets the same answer (RFC 7871 §7.2.1)', () => {
       const rng = seededRandom(99);
       for (const { record } of records) {
         for (const c of clients) {
@@ -242,13 +254,15 @@ export function policyCases(kind: string, make: () => PolicyFixture): void {
           const width = c.family === 4 ? 32 : 128;
           expect(d.scope).toBeGreaterThanOrEqual(0);
           expect(d.scope).toBeLessThanOrEqual(width);
-          // Addresses that agree on the first min(scope, source) bits: flip bits after them.
-          const keep = Math.min(d.scope, c.sourcePrefix);
-          for (let k = 0; k < 12 && keep < c.sourcePrefix; k++) {
-            const bit = keep + Math.floor(rng() * (c.sourcePrefix - keep));
-            const other = sameClientWithBytes(c, flipped(c.bytes, bit));
+          // A scope longer than the source says "not specific enough": it claims nothing for the source's block.
+          if (d.scope > c.sourcePrefix) continue;
+          // Clients that agree on the first `scope` bits, with any address after them and any source prefix from the scope on.
+          for (let k = 0; k < 12 && d.scope < width; k++) {
+            const bit = d.scope + Math.floor(rng() * (width - d.scope));
+            const prefix = d.scope + Math.floor(rng() * (width - d.scope + 1));
+            const other = sameClientWithBytes(c, flipped(c.bytes, bit), prefix);
             const o = run(record, other);
-            expect(keysOf(o), `${record.owner}: ${c.text}/${c.sourcePrefix} (scope ${d.scope}) and ${other.text}`).toEqual(keysOf(d));
+            expect(keysOf(o), `${record.owner}: ${c.text}/${c.sourcePrefix} (scope ${d.scope}) and ${other.text}/${other.sourcePrefix}`).toEqual(keysOf(d));
           }
         }
       }

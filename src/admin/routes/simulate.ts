@@ -23,9 +23,9 @@ import { CLASS_IN, typeFromName, typeToName } from '../../proto/types.js';
 import { encodeQuery, parseResponse, rcodeName, type ResponseRecord } from '../../proto/wire.js';
 import { formatRdata } from '../../proto/rdata.js';
 import { clientFromText, clientSubnetOption } from '../../policy/client.js';
-import { locate } from '../../policy/geoip.js';
+import { geoSourceOf, locate } from '../../policy/geoip.js';
 import { withEndpointsDown, withRegionsDown, type HealthView } from '../../policy/health-view.js';
-import type { SnapshotHolder } from '../../state/snapshot.js';
+import { signerFor, type SnapshotHolder } from '../../state/snapshot.js';
 import { refuse } from '../problem.js';
 import { Simulation, ok } from '../api-schemas.js';
 
@@ -35,6 +35,11 @@ const Query = Type.Object({
   client: Type.Optional(Type.String({ description: 'Client address (`192.0.2.1`) or subnet (`192.0.2.0/24`, sent as ECS). Default: 127.0.0.1.' })),
   down_regions: Type.Optional(Type.String({ description: 'What-if: comma-separated regions to treat as down.' })),
   down_endpoints: Type.Optional(Type.String({ description: 'What-if: comma-separated endpoint keys (`pool/id`) to treat as down.' })),
+  dnssec: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false')], {
+      description: 'Ask with the DNSSEC OK bit (RFC 3225), so the answer shows the RRSIGs and NSEC a validating resolver gets. Default false.',
+    }),
+  ),
 });
 
 export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: SnapshotHolder }): void {
@@ -50,7 +55,7 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       },
     },
     async (req, reply) => {
-      const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string };
+      const q = req.query as { name: string; type?: string; client?: string; down_regions?: string; down_endpoints?: string; dnssec?: string };
       const typeText = q.type ?? 'A';
       const qtype = typeFromName(typeText);
       if (qtype === undefined)
@@ -80,6 +85,7 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
         qtype,
         rd: true,
         udpSize: 1232,
+        dnssecOk: q.dnssec === 'true',
         // RFC 7871 §6: a subnet is sent as a Client Subnet option.
         ...(asEcs ? { clientSubnet: clientSubnetOption(client) } : {}),
       });
@@ -112,7 +118,10 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
       const res = raw ? parseResponse(raw) : 'no response';
       // The pipeline answers every query it is given, and its answers parse: anything else is a bug.
       if (typeof res === 'string') throw new Error(`simulate: the pipeline's answer does not decode: ${res}`);
-      const loc = locate(client);
+      const loc = locate(client, snapshot.live.geo);
+      const db = geoSourceOf(snapshot.live.geo);
+      const zone = snapshot.catalog.findZone(qkey);
+      const signer = zone ? signerFor(snapshot, zone) : undefined;
       return {
         question: { name: q.name, type: typeToName(qtype), client: clientText, as: asEcs ? 'ecs' : 'source address' },
         answer: {
@@ -130,16 +139,38 @@ export function registerSimulateRoutes(app: FastifyInstance, opts: { holder: Sna
                 country: loc.country,
                 subdivision: loc.subdivision || null,
                 continent: loc.continent,
+                city: loc.city || null,
                 lat: loc.lat,
                 lon: loc.lon,
                 geoip_block_prefix: loc.scope,
+                database: db.name,
               }
             : null,
+          geo_database: { kind: db.kind, name: db.name, type: db.type, built_at: db.builtAt },
           path: explain.trace,
           chosen: explain.decision?.endpoints.map((e) => ({ endpoint: e.key, value: e.value, region: e.region })) ?? [],
           all_down_fallback: explain.decision?.allDown ?? false,
           decision_scope: explain.decision?.scope ?? 0,
           what_if: Object.keys(whatIf).length > 0 ? whatIf : null,
+          // Whether a DO=1 query gets this answer signed, and by which key (docs/dnssec.md).
+          dnssec: signer
+            ? {
+                signed: true,
+                key_tag: signer.active.tag,
+                algorithm: signer.active.algorithm,
+                asked: q.dnssec === 'true',
+                note:
+                  q.dnssec === 'true'
+                    ? `signed online by key ${signer.active.tag}: every RRset carries its RRSIG; denial is compact (RFC 9824)`
+                    : `the zone is signed by key ${signer.active.tag}; a DO=1 query (dnssec=true) gets the RRSIGs`,
+              }
+            : {
+                signed: false,
+                key_tag: null,
+                algorithm: null,
+                asked: q.dnssec === 'true',
+                note: zone ? 'the zone is not signed' : 'no zone of ours holds this name',
+              },
         },
       };
     },

@@ -30,9 +30,9 @@ import { beyondMasterFile, toMasterFile, documentToYaml, documentOf } from '../.
 import { parseZoneText } from '../../zone/load.js';
 import { splitEtagLine } from '../../zone/etag-line.js';
 import type {} from '@fastify/swagger';
-import { buildZone } from '../../zone/zone.js';
+import { buildZone, type Zone } from '../../zone/zone.js';
 import { ZoneStore, type WriteOutcome } from '../../state/zone-store.js';
-import { latencyFor, type SnapshotHolder } from '../../state/snapshot.js';
+import { signerFor, tablesFor, type SnapshotHolder } from '../../state/snapshot.js';
 import type { Source } from '../../state/source.js';
 import { createError } from '../../errors.js';
 import { refuse } from '../problem.js';
@@ -108,6 +108,12 @@ function same(origin: string, entry: { name: string; type: string }, k: { owner:
 export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStore; holder: SnapshotHolder; source: Source }): void {
   const { store, holder } = opts;
   const tags = ['zones'];
+  const dnssecSummary = (zone: Zone): { signed: boolean; keys: number[] } => {
+    const signer = signerFor(holder.current, zone);
+    return signer
+      ? { signed: true, keys: [signer.active.tag, ...signer.published.filter((k) => k !== signer.active).map((k) => k.tag)] }
+      : { signed: false, keys: [] };
+  };
 
   app.get(
     '/v1/zones',
@@ -129,6 +135,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
         format: z.kind,
         records: z.zone.recordCount,
         policies: z.zone.policies?.records.length ?? 0,
+        dnssec: dnssecSummary(z.zone),
       })),
       // Every file in the zones directory, with the problems that keep a bad one from loading.
       files: opts.source.status().map((f) => ({
@@ -311,7 +318,7 @@ export function registerZoneRoutes(app: FastifyInstance, opts: { store: ZoneStor
       if (format === 'zone') {
         const answers = new Map<string, string[]>();
         for (const rec of z.zone.policies?.records ?? []) {
-          const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, { latency: latencyFor(holder.current, z.zone) }));
+          const set = policyRRset(rec.owner, rec, decide(rec, UNKNOWN_CLIENT, holder.current.health, tablesFor(holder.current, z.zone)));
           answers.set(`${rec.owner}|${rec.rrtype}`, set ? set.rdatas.map((r) => formatRdata(set.type, r)) : []);
         }
         // A master-file zone's own text, byte for byte; any other zone rendered (policy records as comments).

@@ -98,7 +98,7 @@ export class CidrNode implements PolicyNode {
 
   usableCount(ctx: EvalContext): number {
     let n = 0;
-    for (const e of this.endpoints) if (e.weight > 0 && ctx.health.usable(e)) n++;
+    for (const e of this.endpoints) if (ctx.health.weight(e) > 0 && ctx.health.usable(e)) n++;
     return n;
   }
 }

@@ -151,7 +151,7 @@ export class GeoNode implements PolicyNode {
       if (ctx.trace) note(ctx, path, 'geo: every branch is the same policy; location not needed');
       return this.fallback!.node.evaluate(ctx, sub(ctx, path, `${this.fallback!.label}`));
     }
-    const loc = locate(ctx.client);
+    const loc = locate(ctx.client, ctx.geo);
     dependOn(ctx, loc.scope);
     if (ctx.trace)
       note(

@@ -2,18 +2,20 @@
  * @module policy/kinds/weighted
  * `weighted`: one endpoint of a pool (or one child policy), with probability proportional to
  * its weight among the usable ones. Weight 0 means drained: never picked while others are usable
- * (docs/policies/weighted.md).
+ * (docs/policies/weighted.md). An endpoint's weight is the health view's: the one its target
+ * reports while fresh (an http(s) check with `weight_from`), else the configured one.
  *
  * `sticky: true` replaces the dice with weighted rendezvous hashing on the client's network
  * (/24 for IPv4, /56 for IPv6 by default): a network keeps its endpoint while the usable set is
  * stable, and when an endpoint goes, only the networks that had it move. A sticky answer
- * depends on the client, so its ECS scope is the sticky prefix (capped at the source prefix);
- * without stickiness the answer does not depend on the client and the scope is 0.
+ * depends on the client, so its ECS scope is the sticky prefix, also when the source prefix is
+ * shorter (RFC 7871 §7.2.1); without stickiness the answer does not depend on the client and
+ * the scope is 0.
  *
  * | usable endpoints | sticky | answer                                   | ECS scope        |
  * | ---------------- | ------ | ---------------------------------------- | ---------------- |
  * | ≥ 1 with weight  | no     | one, P ∝ weight                          | 0                |
- * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56 (capped) |
+ * | ≥ 1 with weight  | yes    | one, rendezvous on the client's /24, /56 | 24 / 56          |
  * | none             | either | nothing: the parent decides              | as above         |
  */
 import { Type } from '@sinclair/typebox';
@@ -77,9 +79,16 @@ export const weighted: PolicyKind<WeightedOptions> = {
   },
 };
 
+/**
+ * The client network's hash: the first /24 (/56) of the address, read as the query gives it
+ * (bits past the source prefix are zero, policy/client.ts). The answer depends on exactly those
+ * bits, so they are the scope, even when the source prefix is shorter (RFC 7871 §7.2.1: a /16
+ * source gets scope 24, "not specific enough", instead of a /16 scope that would be untrue for
+ * the /24s inside it that hash elsewhere).
+ */
 function stickyHash(ctx: EvalContext, sticky: Sticky): number {
   const c = ctx.client;
-  const bits = Math.min(c.family === 4 ? sticky.v4 : sticky.v6, c.sourcePrefix);
+  const bits = c.family === 4 ? sticky.v4 : sticky.v6;
   dependOn(ctx, bits);
   return hashPrefix(c.bytes, bits, c.family);
 }
@@ -110,15 +119,20 @@ export class WeightedPoolNode implements PolicyNode {
         h,
         usable.length,
         (k) => usable[k]!.seed,
-        (k) => usable[k]!.weight,
+        (k) => ctx.health.weight(usable[k]!),
       );
     } else {
-      i = ctx.pick(usable.length, (k) => usable[k]!.weight);
+      i = ctx.pick(usable.length, (k) => ctx.health.weight(usable[k]!));
     }
     const chosen = usable[i]!;
     if (ctx.trace) {
-      const total = usable.reduce((n, e) => n + e.weight, 0);
-      note(ctx, path, `weighted ${this.poolId}: picked ${chosen.key} (weight ${chosen.weight} of ${total}${this.sticky ? ', sticky' : ''})`);
+      const total = usable.reduce((n, e) => n + ctx.health.weight(e), 0);
+      const w = ctx.health.weight(chosen);
+      note(
+        ctx,
+        path,
+        `weighted ${this.poolId}: picked ${chosen.key} (weight ${w}${w !== chosen.weight ? ' reported by its target' : ''} of ${total}${this.sticky ? ', sticky' : ''})`,
+      );
     }
     return [chosen];
   }

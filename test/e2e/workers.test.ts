@@ -18,6 +18,7 @@
  *     API write, stored in etcd, is answered by every worker on the very next query.
  */
 import { spawnSync } from 'node:child_process';
+import dnsPacket from 'dns-packet';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -389,5 +390,98 @@ describe.skipIf(!hasEtcd || !canShare)(`in cluster mode: meridian serve --etcd -
     const set = await api('POST', '/v1/overrides', { region: 'primary', kind: 'drain', reason: 'workers test' });
     expect(set.status, set.text).toBe(201);
     expect(new Set((await clients.ask(node.dnsPort, 'app.wk.test', 'A')).map(addrs))).toEqual(new Set(['127.0.0.43']));
+  });
+});
+
+/** What the DNS workers must have besides zones and health: DNSSEC signers and the --geoip-db database. */
+describe.skipIf(!canShare)('DNSSEC and --geoip-db with --workers 2', () => {
+  let node: MeridianProcess;
+  let clients: Clients;
+  let dir: string;
+  const SIGNED = `
+zone: sig.test
+ttl: 60
+soa: { mname: ns1, rname: hostmaster, serial: 1, refresh: 1h, retry: 10m, expire: 1w, minimum: 5 }
+ns: [ns1]
+dnssec: {}
+records:
+  - { name: ns1, type: A, value: 192.0.2.53 }
+  - { name: www, type: A, value: 192.0.2.1 }
+regions:
+  - { id: fra, location: { lat: 50.11, lon: 8.68 }, country: DE }
+  - { id: nrt, location: { lat: 35.69, lon: 139.69 }, country: JP }
+pools:
+  - { id: fra, endpoints: [ { id: a, address: 192.0.2.10, region: fra } ] }
+  - { id: nrt, endpoints: [ { id: a, address: 203.0.113.10, region: nrt } ] }
+policies:
+  - { name: geo, type: A, ttl: 20, policy: { geo: { branches: [ { match: { countries: [JP] }, policy: { pool: nrt } } ], default: { pool: fra } } } }
+`;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-workers-sig-'));
+    fs.mkdirSync(path.join(dir, 'zones'));
+    fs.mkdirSync(path.join(dir, 'state'));
+    fs.writeFileSync(path.join(dir, 'zones', 'sig.test.yaml'), SIGNED);
+    const db = path.join(repoRoot, 'test/fixtures/geo/gslb-test-city.mmdb');
+    node = await spawnMeridian(['--zones', path.join(dir, 'zones'), '--state', path.join(dir, 'state'), '--geoip-db', db, '--workers', '2']);
+    clients = await Clients.open(120);
+  }, 60_000);
+  afterAll(async () => {
+    clients?.close();
+    if (node && node.child.exitCode === null) {
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One DO=1 query per socket; each answer's RRSIG key tags (RFC 4034 §3.1: key tag at octet 16). */
+  const signedTags = async (name: string, type: string): Promise<string[]> => {
+    const replies = await Promise.all(
+      clients.socks.map(
+        (s, i) =>
+          new Promise<string>((resolve) => {
+            const q = dnsPacket.encode({
+              type: 'query',
+              id: i,
+              questions: [{ type: type as dnsPacket.RecordType, name }],
+              additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as unknown as dnsPacket.Answer],
+            });
+            const timer = setTimeout(() => resolve('NO ANSWER'), 2_000);
+            const on = (msg: Buffer): void => {
+              if (msg.readUInt16BE(0) !== i) return;
+              clearTimeout(timer);
+              s.off('message', on);
+              const r = dnsPacket.decode(msg);
+              const sigs = (r.answers ?? []).filter((a) => a.type === 'RRSIG') as unknown as { data: { keyTag: number } }[];
+              resolve(sigs.map((x) => x.data.keyTag).join(',') || 'UNSIGNED');
+            };
+            s.on('message', on);
+            s.send(q, node.dnsPort, '127.0.0.1');
+          }),
+      ),
+    );
+    return [...new Set(replies)];
+  };
+
+  it('every worker signs with the node’s key (the same key tag from every port), and serves its DNSKEY', async () => {
+    const status = await apiRequest(`http://127.0.0.1:${node.adminPort}/v1/zones/sig.test/dnssec`, 'GET');
+    expect(status.status, status.text).toBe(200);
+    const tags = await signedTags('www.sig.test', 'A');
+    expect(tags).toHaveLength(1);
+    expect(tags[0]).toMatch(/^\d+$/);
+    expect(status.text).toContain(tags[0]!);
+    expect(await signedTags('sig.test', 'DNSKEY')).toEqual(tags);
+  });
+
+  it('every worker locates clients with the --geoip-db database (127.0.0.1 is in Frankfurt there, JP via ECS is Tokyo)', async () => {
+    expect(new Set((await clients.ask(node.dnsPort, 'geo.sig.test', 'A')).map(addrs))).toEqual(new Set(['192.0.2.10']));
+    const jp = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => clients.socks[i]!).map(async () => {
+        const { ask } = await import('../support/dns-client.js');
+        return (await ask(node.dnsPort, 'geo.sig.test', 'A', { ecs: { family: 1, sourcePrefix: 24, address: '203.0.113.0' } })).answers?.map((a) => a.data);
+      }),
+    );
+    expect(new Set(jp.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify(['203.0.113.10'])]));
   });
 });

@@ -227,12 +227,13 @@ describe.each(paths)('meridian serve --workers 2 --udp-io $io', ({ io, skip, why
     const start = await api('POST', '/v1/drills', { region: 'primary', mode: 'live', duration_s: 2, reason: 'workers test' });
     expect(start.status, start.text).toBe(202);
     expect(new Set((await clients.ask(dns, 'app.wk.test', 'A')).map(addrs))).toEqual(new Set(['127.0.0.43']));
-    // The drill ends on the node's own timer; the restore is pushed to every worker at once.
+    // The drill ends on the node's own timer (or aborts early, if a check times out on a loaded
+    // machine and breaks a safety rule); either way the restore is pushed to every worker at once.
     const report = await waitFor(async () => {
       const r = await api('GET', `/v1/drills/${start.json.id}`);
-      return r.json.state === 'done' ? r.json : null;
-    }, 10_000);
-    expect(report.state).toBe('done');
+      return r.json.state === 'done' || r.json.state === 'aborted' ? r.json : null;
+    }, 15_000);
+    expect(['done', 'aborted']).toContain(report.state);
     await waitFor(async () => [...new Set((await clients.ask(dns, 'app.wk.test', 'A')).map(addrs))].join() === '127.0.0.41', 2_000, 20);
   });
 

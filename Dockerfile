@@ -2,12 +2,17 @@
 #   docker build -t meridian:0.1.0 .
 #   docker run -p 53:53/udp -p 53:53/tcp meridian:0.1.0
 FROM node:24-slim AS build
+# A C compiler for the native part of the batched UDP path (native/udp-batch.c, built by
+# `npm run build`); the runtime image needs none. Without it Meridian answers UDP through node:dgram.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/
+RUN npm run build && mkdir -p build && npm prune --omit=dev
 
 FROM node:24-slim
 # OCI image annotations (github.com/opencontainers/image-spec, annotations.md); a test checks
@@ -21,6 +26,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 COPY package.json ./
 # The admin API writes zones back and keeps health votes, overrides, drills and the audit log in
 # the state directory: both belong to the unprivileged user (mount volumes over them to keep them).

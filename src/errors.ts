@@ -169,6 +169,8 @@ export const codes = {
   MRD_ERR_CONFIG_FILE: { message: '%s', statusCode: 400, title: 'Bad configuration file' },
   MRD_ERR_INTERNAL: { message: '%s', statusCode: 500, title: 'Internal error' },
   MRD_ERR_CHECK_NO_ZONES: { message: 'no zone files found (*.zone, *.yaml, *.yml) in %s', statusCode: 400, title: 'No zone files found' },
+  MRD_ERR_UDP_IO: { message: 'the batched UDP path cannot run: %s', statusCode: 500, title: 'The batched UDP path cannot run' },
+  MRD_ERR_WORKER: { message: 'DNS worker %s: %s', statusCode: 500, title: 'A DNS worker cannot start' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof codes;

@@ -136,6 +136,15 @@ export const Readiness = Type.Object(
     reason: Type.Optional(Type.String({ description: 'Why it is not ready, or degraded.' })),
     zones: Type.Optional(Type.Integer({ description: 'Zones loaded.' })),
     revision: Type.Optional(Type.Integer({ description: 'Cluster mode: the configuration revision served.' })),
+    dns_workers: Type.Optional(
+      Type.Object(
+        {
+          configured: Type.Integer({ description: 'DNS worker processes configured (`--workers`).' }),
+          serving: Type.Integer({ description: 'DNS workers serving now; fewer while one is being replaced (degraded), none: not ready.' }),
+        },
+        { description: 'With `--workers N`: the DNS worker processes.' },
+      ),
+    ),
   },
   { title: 'Readiness', ...open },
 );

@@ -13,7 +13,9 @@
  *     the error statuses every route shares are added here, from admin/api-schemas.ts);
  *   - the zone document's JSON Schema at `GET /v1/schema/zone.json` (model/zone-json-schema.ts);
  *   - with `MERIDIAN_CHECK_RESPONSES=FILE`, a check of every response against its schema
- *     (admin/response-check.ts; the test suite runs with it).
+ *     (admin/response-check.ts; the test suite runs with it);
+ *   - with DNS workers (node/workers.ts), a write's response waits until every worker serves
+ *     what the write changed (`dnsWorkers.settle()`), so the next query from anywhere sees it.
  */
 import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -72,9 +74,24 @@ export interface AdminAppOptions {
   readonly cluster?: ClusterView | null;
   /** This node's record when it runs alone. */
   readonly self?: () => MemberRecord;
+  /** The node's DNS worker processes, when it has them (`--workers N`): writes wait for them, readiness counts them. */
+  readonly dnsWorkers?: DnsWorkersView | null;
   /** DNSSEC keys and signing (state/dnssec.ts); without it, the dnssec routes are absent. */
   readonly dnssec?: DnssecKeys | null;
 }
+
+/** What the admin API needs of a node's DNS workers (node/workers.ts). */
+export interface DnsWorkersView {
+  /** Workers configured. */
+  readonly count: number;
+  /** Workers serving now. */
+  serving(): number;
+  /** Resolves when every worker that may answer serves the node's state as it is now. */
+  settle(): Promise<void>;
+}
+
+/** Methods that change state: their responses wait for the DNS workers. */
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -160,6 +177,15 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       (schema as { description?: string }).description ??= 'Open unless the node runs with --protect-probes (then a token is needed, and 401/429 apply).';
   });
   app.decorate('registeredRoutes', routes);
+  const workers = opts.dnsWorkers ?? null;
+  if (workers) {
+    // A write is done when DNS answers with it: hold its response until every worker serves the
+    // state it left (a refused write changed nothing, so it need not wait).
+    app.addHook('onSend', async (req, reply, payload) => {
+      if (WRITES.has(req.method) && reply.statusCode < 400) await workers.settle();
+      return payload;
+    });
+  }
   const checkFile = process.env['MERIDIAN_CHECK_RESPONSES'];
   if (checkFile) installResponseCheck(app, checkFile);
   const audit = opts.audit ?? new AuditLog(undefined);
@@ -213,9 +239,27 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       if (zones === 0) return reply.code(503).send({ status: 'not ready', reason: 'no zone loaded' });
       if (opts.votes && !opts.votes.hasFirstRound())
         return reply.code(503).send({ status: 'not ready', reason: 'the first round of health checks is not done' });
+      const dnsWorkers = workers ? { configured: workers.count, serving: workers.serving() } : undefined;
+      if (dnsWorkers && dnsWorkers.serving === 0)
+        return reply.code(503).send({ status: 'not ready', reason: 'no DNS worker is serving', dns_workers: dnsWorkers });
       // Without etcd the node still answers DNS from its last snapshot: degraded, not unready.
-      if (cluster && !cluster.reachable()) return { status: 'degraded', reason: 'degraded: etcd unreachable', zones, revision: cluster.self().revision };
-      return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}) };
+      if (cluster && !cluster.reachable())
+        return {
+          status: 'degraded',
+          reason: 'degraded: etcd unreachable',
+          zones,
+          revision: cluster.self().revision,
+          ...(dnsWorkers ? { dns_workers: dnsWorkers } : {}),
+        };
+      // A worker being replaced: the others answer (the kernel moves its share to them).
+      if (dnsWorkers && dnsWorkers.serving < dnsWorkers.configured)
+        return {
+          status: 'degraded',
+          reason: `degraded: ${dnsWorkers.serving} of ${dnsWorkers.configured} DNS workers serving`,
+          zones,
+          dns_workers: dnsWorkers,
+        };
+      return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}), ...(dnsWorkers ? { dns_workers: dnsWorkers } : {}) };
     },
   );
 

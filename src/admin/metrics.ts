@@ -1,8 +1,15 @@
 /**
  * @module admin/metrics
  * `GET /metrics` in the Prometheus text format (version 0.0.4):
- *   meridian_dns_queries_total{rcode,qtype,zone,policy}   answers given
+ *   meridian_dns_queries_total{rcode,qtype,zone,policy}   answers given (every DNS worker's added up)
  *   meridian_dns_answer_duration_seconds                  time from packet to answer (histogram)
+ *   meridian_dns_udp_io{io}                               1 for the UDP path in use: dgram or batched
+ *   meridian_dns_udp_receive_buffer_bytes{worker}         SO_RCVBUF granted (as Linux reports it: doubled)
+ *   meridian_dns_udp_dropped_total{worker,reason}         batched path: datagrams the kernel dropped
+ *                                                         (receive_buffer) and answers dropped (send_queue)
+ *   meridian_dns_workers{state}                           DNS worker processes configured and serving
+ *   meridian_dns_worker_up{worker}, _restarts_total{worker}, _answers_total{worker},
+ *   _cpu_seconds_total{worker}, _resident_memory_bytes{worker}   per worker (--workers N)
  *   meridian_policy_answers_total{zone,region}            policy answers holding an endpoint in the region
  *   meridian_health_votes_total{checker,result}           check results by checker region
  *   meridian_health_check_duration_seconds{checker}       check RTTs (histogram)
@@ -19,17 +26,17 @@
  * plus prom-client's default process metrics (CPU, memory, event loop lag, GC) under their
  * standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts work unchanged.
  *
- * The query path only bumps a number in a Map and a bucket in an array (about 20 ns);
- * prom-client's labelled counters cost about 500 ns a call, too much at 100k queries a second.
- * Everything is turned into text at scrape time.
+ * The query path only bumps a number in a Map and a bucket in an array (admin/query-metrics.ts);
+ * everything is turned into text at scrape time. With DNS workers (node/workers.ts) each keeps
+ * its own counters, and a scrape asks them for theirs and adds them up: the node reports as a
+ * whole, with a `worker` label only where the worker is the point.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import { typeToName } from '../proto/types.js';
 import { keyToPresentation } from '../proto/name.js';
-import type { Query } from '../proto/wire.js';
-import type { Endpoint } from '../policy/types.js';
+import type { UdpInfo, UdpIo } from '../dns/server.js';
 import { signerFor, type SnapshotHolder } from '../state/snapshot.js';
 import { signatureCounters } from '../dnssec/signer.js';
 import type { Vote } from '../health/votes.js';
@@ -38,52 +45,86 @@ import { uniqueEndpointsOf } from '../health/endpoints.js';
 import { ENDPOINT_STATUSES, REGION_STATUSES } from '../health/status.js';
 import { MERIDIAN_VERSION } from '../cluster/runtime.js';
 import { text } from './api-schemas.js';
+import { Histogram, QueryMetrics, type QueryMetricsDump } from './query-metrics.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
-
-class Histogram {
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-  constructor(readonly buckets: readonly number[]) {
-    this.counts = new Float64Array(buckets.length);
-  }
-  observe(v: number): void {
-    this.sum += v;
-    this.count++;
-    const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      if (v <= b[i]!) {
-        this.counts[i]!++;
-        return;
-      }
-    }
-  }
-  lines(name: string, labels = ''): string[] {
-    const out: string[] = [];
-    let cum = 0;
-    const sep = labels ? ',' : '';
-    this.buckets.forEach((le, i) => {
-      cum += this.counts[i]!;
-      out.push(`${name}_bucket{${labels}${sep}le="${le}"} ${cum}`);
-    });
-    out.push(`${name}_bucket{${labels}${sep}le="+Inf"} ${this.count}`);
-    out.push(`${name}_sum${labels ? `{${labels}}` : ''} ${this.sum}`);
-    out.push(`${name}_count${labels ? `{${labels}}` : ''} ${this.count}`);
-    return out;
-  }
-}
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** One DNS worker as `/metrics` reports it (node/workers.ts makes these). */
+export interface WorkerReport {
+  /** 1 to N: the slot, which keeps its number when its process is replaced. */
+  readonly worker: number;
+  /** Serving now. */
+  readonly up: boolean;
+  /** Times this slot's process died and was replaced. */
+  readonly restarts: number;
+  /** What the slot answered, the processes it replaced included (up to their last report). */
+  readonly queries: QueryMetricsDump;
+  /** CPU time of the current process (user + system). */
+  readonly cpuSeconds: number;
+  readonly residentBytes: number;
+  readonly udp: UdpInfo | null;
+  /** RRSIGs the slot's processes put into answers (dnssec/signer.ts `signatureCounters`), replaced ones included. */
+  readonly signatures?: { readonly made: number; readonly cached: number };
+}
+
+/** The node's DNS processes: its own server, or its workers. */
+export interface DnsReport {
+  readonly udpIo: UdpIo;
+  /** Worker processes configured; 0 when the node answers DNS in its own process. */
+  readonly configured: number;
+  readonly workers: readonly WorkerReport[];
+  /** The UDP side of the node's own server, when it answers DNS itself. */
+  readonly local: UdpInfo | null;
+}
+
+/** The lines about the DNS processes: UDP path, buffers and drops, workers. */
+function dnsLines(dns: DnsReport): string[] {
+  const out: string[] = [];
+  const udp: { label: string; info: UdpInfo }[] = dns.local
+    ? [{ label: '', info: dns.local }]
+    : dns.workers.flatMap((w) => (w.udp ? [{ label: `worker="${w.worker}"`, info: w.udp }] : []));
+  out.push('# HELP meridian_dns_udp_io 1 for the UDP path in use: dgram (node:dgram) or batched (recvmmsg/sendmmsg).');
+  out.push('# TYPE meridian_dns_udp_io gauge');
+  for (const io of ['dgram', 'batched']) out.push(`meridian_dns_udp_io{io="${io}"} ${io === dns.udpIo ? 1 : 0}`);
+  out.push('# HELP meridian_dns_udp_receive_buffer_bytes SO_RCVBUF of the UDP socket as the kernel reports it (Linux doubles what it grants).');
+  out.push('# TYPE meridian_dns_udp_receive_buffer_bytes gauge');
+  for (const u of udp) out.push(`meridian_dns_udp_receive_buffer_bytes${u.label ? `{${u.label}}` : ''} ${u.info.recvBufferBytes}`);
+  out.push(
+    '# HELP meridian_dns_udp_dropped_total Batched UDP path: queries the kernel dropped for a full receive buffer (receive_buffer), answers dropped for a full send queue (send_queue).',
+  );
+  out.push('# TYPE meridian_dns_udp_dropped_total counter');
+  for (const u of udp) {
+    if (!u.info.stats) continue;
+    const sep = u.label ? `${u.label},` : '';
+    out.push(`meridian_dns_udp_dropped_total{${sep}reason="receive_buffer"} ${u.info.stats.receiveDropped}`);
+    out.push(`meridian_dns_udp_dropped_total{${sep}reason="send_queue"} ${u.info.stats.sendDropped}`);
+  }
+  out.push('# HELP meridian_dns_workers DNS worker processes configured, and serving now (configured 0: the node answers DNS in its own process).');
+  out.push('# TYPE meridian_dns_workers gauge');
+  out.push(`meridian_dns_workers{state="configured"} ${dns.configured}`);
+  out.push(`meridian_dns_workers{state="serving"} ${dns.configured === 0 ? 0 : dns.workers.filter((w) => w.up).length}`);
+  if (dns.workers.length === 0) return out;
+  const each = (name: string, type: string, help: string, value: (w: WorkerReport) => number): void => {
+    out.push(`# HELP ${name} ${help}`);
+    out.push(`# TYPE ${name} ${type}`);
+    for (const w of dns.workers) out.push(`${name}{worker="${w.worker}"} ${value(w)}`);
+  };
+  each('meridian_dns_worker_up', 'gauge', '1 while the DNS worker serves.', (w) => (w.up ? 1 : 0));
+  each('meridian_dns_worker_restarts_total', 'counter', 'Times the DNS worker died and was replaced.', (w) => w.restarts);
+  each('meridian_dns_worker_answers_total', 'counter', 'DNS answers the worker gave (its replaced processes included).', (w) =>
+    w.queries.queries.reduce((n, e) => n + e[3], 0),
+  );
+  each('meridian_dns_worker_cpu_seconds_total', 'counter', "CPU time of the worker's current process.", (w) => w.cpuSeconds);
+  each('meridian_dns_worker_resident_memory_bytes', 'gauge', "Resident memory of the worker's current process.", (w) => w.residentBytes);
+  return out;
+}
+
 export class MetricsRegistry {
-  /** zone → policy kind → (rcode << 16 | qtype) → count. Keys are strings the query path already holds, so no string is built per query. */
-  readonly #queries = new Map<string, Map<string, Map<number, number>>>();
-  /** zone → endpoint region → policy answers that held an endpoint in that region. */
-  readonly #policyRegions = new Map<string, Map<string, number>>();
-  readonly #latency = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05]);
+  readonly #own = new QueryMetrics();
   readonly #votes = new Map<string, number>();
   readonly #checkDurations = new Map<string, Histogram>();
   readonly #loads = { ok: 0, failed: 0 };
@@ -93,30 +134,14 @@ export class MetricsRegistry {
     collectDefaultMetrics({ register: this.#process });
   }
 
-  /** For dns/pipeline.ts: one answered query. */
-  readonly observeQuery = (query: Query, rcode: number, zone: string | null, policy: string | null = null, endpoints?: readonly Endpoint[]): void => {
-    const z = zone ?? '';
-    let byPolicy = this.#queries.get(z);
-    if (!byPolicy) this.#queries.set(z, (byPolicy = new Map()));
-    const p = policy ?? '';
-    let counts = byPolicy.get(p);
-    if (!counts) byPolicy.set(p, (counts = new Map()));
-    const k = (rcode << 16) | query.qtype;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-    if (endpoints && endpoints.length > 0) {
-      let byRegion = this.#policyRegions.get(z);
-      if (!byRegion) this.#policyRegions.set(z, (byRegion = new Map()));
-      // Each region once per answer; answers hold a handful of endpoints, so a scan back is cheaper than a Set.
-      outer: for (let i = 0; i < endpoints.length; i++) {
-        const region = endpoints[i]!.region;
-        for (let j = 0; j < i; j++) if (endpoints[j]!.region === region) continue outer;
-        byRegion.set(region, (byRegion.get(region) ?? 0) + 1);
-      }
-    }
-  };
+  /** For dns/pipeline.ts: one answered query (in this process). */
+  readonly observeQuery = this.#own.observeQuery;
 
   /** For the transports: seconds from a message's arrival to its answer. */
-  readonly observeLatency = (seconds: number): void => this.#latency.observe(seconds);
+  readonly observeLatency = this.#own.observeLatency;
+
+  /** The node's DNS processes, asked at each scrape (node/node.ts sets it). */
+  dns: (() => Promise<DnsReport>) | null = null;
 
   /** Cluster mode: etcd reachability and the configuration revision. */
   cluster: { readonly client: { readonly reachable: boolean }; readonly unreachableCount: number; readonly source: { revision(): number } } | null = null;
@@ -138,9 +163,11 @@ export class MetricsRegistry {
 
   async text(): Promise<string> {
     const out: string[] = [];
+    const dns = this.dns ? await this.dns() : null;
+    const q = dns && dns.workers.length > 0 ? QueryMetrics.sum([this.#own.dump(), ...dns.workers.map((w) => w.queries)]) : this.#own;
     out.push('# HELP meridian_dns_queries_total DNS answers given, by rcode, query type, zone and policy kind (empty for static answers).');
     out.push('# TYPE meridian_dns_queries_total counter');
-    for (const [zone, byPolicy] of this.#queries) {
+    for (const [zone, byPolicy] of q.queries) {
       for (const [policy, counts] of byPolicy) {
         for (const [k, n] of counts) {
           const rcode = k >>> 16;
@@ -153,12 +180,13 @@ export class MetricsRegistry {
     }
     out.push('# HELP meridian_dns_answer_duration_seconds Time from a DNS message arriving to its answer being ready.');
     out.push('# TYPE meridian_dns_answer_duration_seconds histogram');
-    out.push(...this.#latency.lines('meridian_dns_answer_duration_seconds'));
+    out.push(...q.latency.lines('meridian_dns_answer_duration_seconds'));
+    if (dns) out.push(...dnsLines(dns));
     out.push(
       '# HELP meridian_policy_answers_total Policy answers by zone and by the region of the endpoints answered (an answer holding endpoints in two regions counts for both).',
     );
     out.push('# TYPE meridian_policy_answers_total counter');
-    for (const [zone, byRegion] of this.#policyRegions) {
+    for (const [zone, byRegion] of q.policyRegions) {
       for (const [region, n] of byRegion) out.push(`meridian_policy_answers_total{zone="${esc(keyToPresentation(zone))}",region="${esc(region)}"} ${n}`);
     }
     out.push('# HELP meridian_health_votes_total Health check verdicts taken, by checker region and result.');
@@ -211,8 +239,10 @@ export class MetricsRegistry {
       '# HELP meridian_dnssec_signatures_total RRSIGs put into answers: made by signing now (made), or taken from the signature or answer cache (cached).',
     );
     out.push('# TYPE meridian_dnssec_signatures_total counter');
-    out.push(`meridian_dnssec_signatures_total{source="made"} ${signatureCounters.made}`);
-    out.push(`meridian_dnssec_signatures_total{source="cached"} ${signatureCounters.cached}`);
+    // DNS workers sign in their own processes: their counts add to this one's.
+    const sigs = (k: 'made' | 'cached'): number => signatureCounters[k] + (dns?.workers ?? []).reduce((n, w) => n + (w.signatures?.[k] ?? 0), 0);
+    out.push(`meridian_dnssec_signatures_total{source="made"} ${sigs('made')}`);
+    out.push(`meridian_dnssec_signatures_total{source="cached"} ${sigs('cached')}`);
     out.push('# HELP meridian_snapshot_version Version of the snapshot being served (bumps on every zone change).');
     out.push('# TYPE meridian_snapshot_version gauge');
     out.push(`meridian_snapshot_version ${snap.version}`);

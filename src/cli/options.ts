@@ -143,6 +143,8 @@ function convert(spec: OptionSpec, raw: unknown, label: string, baseDir: string,
     default:
       break;
   }
+  // A text option whose value may be a number (`workers: 2`): YAML reads that as a number.
+  if (spec.type === 'string' && fromFile && typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
   if (typeof raw !== 'string' || raw === '') throw bad('a non-empty string');
   switch (spec.type) {
     case 'path':

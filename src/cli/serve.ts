@@ -6,10 +6,11 @@
  * (SIGHUP reloads, coalesced; SIGTERM/SIGINT stop gracefully through cli/lifetime.ts: stop
  * accepting, finish in-flight work) and the exit code.
  */
+import os from 'node:os';
 import { createLogger } from '../log.js';
 import { nodeIdOf } from './args.js';
 import { etcdConnectionFrom } from './etcd-options.js';
-import { CONFIG_OPTION, renderCommandHelp, resolveOptions, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
+import { CONFIG_OPTION, renderCommandHelp, resolveOptions, usageError, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 import { Lifetime } from './lifetime.js';
 import { parseNotifyTargets } from '../dns/notify.js';
@@ -30,6 +31,13 @@ the default. See meridian.example.yaml and docs/operations.md, "Configuration".`
 
 const spec = (name: string): OptionSpec => SERVE_OPTIONS.find((s) => s.name === name)!;
 
+/** `--workers`: a count from 1 to 256, or `auto` (the cores this process may use). */
+export function workerCount(text: string): number {
+  if (text === 'auto') return Math.max(1, os.availableParallelism());
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 256) throw usageError(`--workers must be a number from 1 to 256 or auto, not "${text}"`);
+  return Number(text);
+}
+
 /** ServeOptions from resolved option values; throws MRD_ERR_CLI_USAGE on bad ones. */
 export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
   const v = r.values as Record<string, never>;
@@ -44,6 +52,9 @@ export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
     tcpIdleTimeoutMs: v['tcp-idle-timeout'],
     tcpMaxConnections: v['tcp-max-connections'],
     useCache: !v['no-cache'],
+    workers: withSource(r, spec('workers'), () => workerCount(v['workers'])),
+    udpIo: v['udp-io'],
+    udpRecvBufferBytes: v['udp-recv-buffer'],
     stateDir: str('state'),
     latencyFile: str('latency'),
     geoipDb: str('geoip-db'),

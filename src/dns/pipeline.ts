@@ -22,7 +22,7 @@ import { signatureCounters } from '../dnssec/signer.js';
 import { PolicyRoute, answerCacheOf } from './cache.js';
 import { transfer } from './transfer.js';
 import { decide } from '../policy/evaluate.js';
-import { clientFromAddress, clientFromEcs, type Client } from '../policy/client.js';
+import { clientFromAddress, clientFromBytes, clientFromEcs, type Client } from '../policy/client.js';
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
 import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
@@ -36,6 +36,8 @@ export interface QueryContext {
   readonly transport: Transport;
   /** Source address of the packet or connection. */
   readonly remoteAddress: string;
+  /** The same address as octets (IPv4 in the first four), when the transport has it so (dns/udp-batched.ts). */
+  readonly remoteBytes?: { readonly family: 4 | 6; readonly bytes: Uint8Array } | undefined;
 }
 
 export interface PipelineOptions {
@@ -174,7 +176,9 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
 /** The client a policy decides for: the ECS subnet when sent (RFC 7871 §7.1.1), else the source address. */
 export function clientOf(query: Query, ctx: QueryContext): Client {
   const ecs = query.edns?.clientSubnet;
-  return ecs ? clientFromEcs(ecs.family, ecs.sourcePrefix, ecs.address) : clientFromAddress(ctx.remoteAddress);
+  if (ecs) return clientFromEcs(ecs.family, ecs.sourcePrefix, ecs.address);
+  const raw = ctx.remoteBytes;
+  return raw ? clientFromBytes(raw.family, raw.bytes) : clientFromAddress(ctx.remoteAddress);
 }
 
 /**

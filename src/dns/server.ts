@@ -2,13 +2,16 @@
  * @module dns/server
  * The DNS server: UDP and TCP on the same address and port, both feeding dns/pipeline.ts with the
  * holder's current snapshot. Owns start and graceful stop: stop accepting, let what is in flight
- * finish, then close.
+ * finish, then close. UDP moves through node:dgram (dns/udp.ts) or in recvmmsg/sendmmsg batches
+ * (dns/udp-batched.ts); with `reusePort` several processes (a node's DNS workers, node/workers.ts)
+ * bind the same port and the kernel spreads queries and connections over them.
  */
-import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { listenTcp } from './tcp.js';
-import { listenUdp } from './udp.js';
+import { listenUdp, type UdpTransport } from './udp.js';
+import { listenBatchedUdp } from './udp-batched.js';
+import type { NativeBatchStats, NativeUdp } from './native.js';
 import { DEFAULT_PIPELINE_OPTIONS, type QueryEnv, type QueryObserver, type PipelineOptions } from './pipeline.js';
 import { createError } from '../errors.js';
 import { formatHostPort } from '../address.js';
@@ -26,6 +29,26 @@ export interface DnsServerOptions {
   readonly observe?: QueryObserver;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
+  /** How UDP moves: node:dgram, or batches through the native part (needs `native`). Default dgram. */
+  readonly udpIo?: UdpIo;
+  /** Bind with SO_REUSEPORT, so the node's other DNS workers can bind the same port. */
+  readonly reusePort?: boolean;
+  /** SO_RCVBUF of the UDP socket in octets; 0 or absent: the system's. */
+  readonly udpRecvBufferBytes?: number;
+  /** The addon (dns/native.ts): needed for `batched`, and for `reusePort` on Node 20. */
+  readonly native?: NativeUdp | null;
+}
+
+/** How UDP datagrams move: node:dgram, or recvmmsg/sendmmsg batches (dns/udp-batched.ts). */
+export type UdpIo = 'dgram' | 'batched';
+
+/** The UDP side of a running server, for logs and metrics. */
+export interface UdpInfo {
+  readonly io: UdpIo;
+  /** SO_RCVBUF as the kernel reports it (Linux: twice what it grants the data). */
+  readonly recvBufferBytes: number;
+  /** The batched path's counters (receive and send drops among them). */
+  readonly stats: NativeBatchStats | null;
 }
 
 export interface DnsAddress {
@@ -35,7 +58,7 @@ export interface DnsAddress {
 
 export class DnsServer {
   readonly #opts: DnsServerOptions;
-  #udp: dgram.Socket | null = null;
+  #udp: UdpTransport | null = null;
   #tcp: net.Server | null = null;
   readonly #connections = new Set<net.Socket>();
 
@@ -48,9 +71,10 @@ export class DnsServer {
     const o = this.#opts;
     // One query environment for both transports, built once.
     const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe };
-    const common = { host: o.host, env, log: o.log, ...(o.latency ? { latency: o.latency } : {}) };
+    const common = { host: o.host, env, log: o.log, ...(o.latency ? { latency: o.latency } : {}), reusePort: o.reusePort ?? false, native: o.native ?? null };
+    const listen = (o.udpIo ?? 'dgram') === 'batched' ? listenBatchedUdp : listenUdp;
     for (let attempt = 0; ; attempt++) {
-      const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
+      const udp: UdpTransport = await listen({ ...common, port: o.port, recvBufferBytes: o.udpRecvBufferBytes ?? 0 }).catch((err: Error) => {
         throw Object.assign(createError('MRD_ERR_LISTEN', `udp ${formatHostPort(o.host, o.port)}`, err.message), { cause: err });
       });
       const port = udp.address().port;
@@ -76,6 +100,13 @@ export class DnsServer {
         }
       }
     }
+  }
+
+  /** The UDP side: which path, the receive buffer granted, the batched path's counters; null before start. */
+  udpInfo(): UdpInfo | null {
+    const udp = this.#udp;
+    if (!udp) return null;
+    return { io: this.#opts.udpIo ?? 'dgram', recvBufferBytes: udp.getRecvBufferSize(), stats: udp.stats?.() ?? null };
   }
 
   /**

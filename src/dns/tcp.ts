@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { QueryEnv } from './pipeline.js';
 import { answerMessage } from './fallback.js';
+import { nodeHasReusePort, type NativeUdp } from './native.js';
 
 export interface TcpOptions {
   readonly host: string;
@@ -23,16 +24,31 @@ export interface TcpOptions {
   readonly maxConnections: number;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
+  /** Share the port with other processes (SO_REUSEPORT): the DNS workers of one node. */
+  readonly reusePort?: boolean;
+  /** The addon (dns/native.ts), which binds the socket where node:net cannot set SO_REUSEPORT (Node 20). */
+  readonly native?: NativeUdp | null;
 }
 
 /** Binds a TCP server and serves DNS on it. Resolves once listening. */
 export function listenTcp(opts: TcpOptions): Promise<net.Server> {
   const server = net.createServer({ noDelay: true }, (socket) => serveConnection(socket, opts));
   server.maxConnections = opts.maxConnections;
+  let where: net.ListenOptions = { host: opts.host, port: opts.port, ipv6Only: opts.host.includes(':') };
+  if (opts.reusePort && nodeHasReusePort()) where = { ...where, reusePort: true } as net.ListenOptions;
+  else if (opts.reusePort) {
+    // Node 20: the addon binds with SO_REUSEPORT, and node:net listens on that socket.
+    if (!opts.native) return Promise.reject(new Error('SO_REUSEPORT needs Node 22.12+ or the native UDP part on this Node'));
+    try {
+      where = { fd: opts.native.openTcp(opts.host, opts.port, true).fd } as net.ListenOptions;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return new Promise((resolve, reject) => {
     // A listen failure is the caller's to report (one line, MRD_ERR_LISTEN), not a logged error too.
     server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port, ipv6Only: opts.host.includes(':') }, () => {
+    server.listen(where, () => {
       server.off('error', reject);
       server.on('error', (err) => opts.log.error({ err }, 'tcp server error'));
       resolve(server);

@@ -2,7 +2,8 @@
  * @module node/node
  * The node's wiring: {@link startNode} puts together what one Meridian node runs — the zones
  * source (a directory, or etcd in cluster mode), the snapshot holder, health checks, NOTIFY, the
- * DNS server and the admin API — starts them in order, and stops them in reverse. `meridian serve`
+ * DNS server (in this process, or `--workers N` DNS worker processes fed from this one's
+ * snapshots: node/workers.ts) and the admin API — starts them in order, and stops them in reverse. `meridian serve`
  * (cli/serve.ts) calls it with options from its flags, environment and config file, and tests call
  * it in-process (test/support/tools.ts); neither adds wiring of its own. {@link RunningNode.reload}
  * is what SIGHUP does, without the signal handling (which is the CLI's).
@@ -19,7 +20,8 @@ import type { EtcdConnection } from '../cluster/etcd-client.js';
 import { Cluster, MERIDIAN_VERSION } from '../cluster/runtime.js';
 import { keyToPresentation } from '../proto/name.js';
 import { Notifier, type NotifyTarget } from '../dns/notify.js';
-import { DnsServer } from '../dns/server.js';
+import { DnsServer, type DnsAddress } from '../dns/server.js';
+import { DEFAULT_PIPELINE_OPTIONS } from '../dns/pipeline.js';
 import { createError } from '../errors.js';
 import { HealthService } from '../health/service.js';
 import type { Logger } from '../log.js';
@@ -31,6 +33,8 @@ import { setEmbeddedPreload } from '../policy/geoip.js';
 import { SnapshotHolder } from '../state/snapshot.js';
 import { DnssecKeys, FileKeyStore, NoKeyStore, type KeyStore } from '../state/dnssec.js';
 import type { Source } from '../state/source.js';
+import { planDns, type UdpIoChoice } from './dns-plan.js';
+import { DnsWorkers } from './workers.js';
 
 /** What a node runs with: `meridian serve`'s options once parsed (cli/serve.ts `serveOptionsOf`). */
 export interface ServeOptions {
@@ -42,6 +46,12 @@ export interface ServeOptions {
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   useCache: boolean;
+  /** DNS processes: 1 (default) answers in this process; N > 1 starts N DNS workers sharing the port (node/workers.ts). */
+  workers?: number;
+  /** How UDP moves (default auto: batched when the native part loads, else node:dgram, said once). */
+  udpIo?: UdpIoChoice;
+  /** SO_RCVBUF asked for each UDP socket, octets (default 4 MiB; 0: the system's). */
+  udpRecvBufferBytes?: number;
   /** Directory for health state (warm start); undefined: none. */
   stateDir?: string | undefined;
   /** A latency table file to load and watch. */
@@ -76,6 +86,8 @@ export interface RunningNode {
   readonly cluster: Cluster | null;
   /** The admin app (for tests that look at its routes). */
   readonly app: FastifyInstance;
+  /** The DNS worker processes, with `workers` > 1; null when DNS is answered in this process. */
+  readonly workers: DnsWorkers | null;
   /** Re-reads what can change without a restart (SIGHUP); never stops serving. */
   reload(): Promise<ReloadReport>;
   stop(): Promise<void>;
@@ -98,6 +110,9 @@ const fingerprint = (tokens: readonly Token[]): string =>
     .map((t) => `${t.name}:${t.role}:${t.digest.toString('hex')}`)
     .sort()
     .join(',');
+
+/** SO_RCVBUF asked for each UDP socket unless `udpRecvBufferBytes` says otherwise: room for a burst of queries while a GC pause or a slow turn holds the event loop. */
+export const DEFAULT_UDP_RECV_BUFFER = 4 * 1024 * 1024;
 
 /** Starts a node: zones, DNS and admin. On any failure, stops what it had started and throws. */
 export async function startNode(opts: ServeOptions, log: Logger): Promise<RunningNode> {
@@ -166,7 +181,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     setEmbeddedPreload(false);
   }
   let health: HealthService | null = null;
-  let dns: DnsServer | null = null;
+  let dns: DnsServer | DnsWorkers | null = null;
   let app: FastifyInstance | null = null;
   let notifier: Notifier | null = null;
   /** Stops whatever has started, in reverse order; each part on its own, so one failure stops nothing else. */
@@ -235,19 +250,51 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     notifier = opts.notify && opts.notify.length > 0 ? new Notifier({ holder, targets: opts.notify, log: log.child({ component: 'notify' }) }) : null;
     notifier?.start();
 
-    const server = new DnsServer({
-      host: opts.dns.host,
-      port: opts.dns.port,
-      holder,
-      log: log.child({ component: 'dns' }),
-      pipeline: { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache },
-      tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
-      tcpMaxConnections: opts.tcpMaxConnections,
-      observe: metrics.observeQuery,
-      latency: metrics.observeLatency,
-    });
-    dns = server;
-    const dnsAddr = await server.start();
+    const plan = planDns({ udpIo: opts.udpIo ?? 'auto', workers: opts.workers ?? 1 }, log);
+    const udpRecvBufferBytes = opts.udpRecvBufferBytes ?? DEFAULT_UDP_RECV_BUFFER;
+    const pipeline = { maxUdpPayload: opts.maxUdpPayload, useCache: opts.useCache };
+    let dnsAddr: DnsAddress;
+    let workers: DnsWorkers | null = null;
+    if (plan.workers > 1) {
+      workers = new DnsWorkers({
+        count: plan.workers,
+        holder,
+        log: log.child({ component: 'dns' }),
+        port: opts.dns.port,
+        config: {
+          host: opts.dns.host,
+          pipeline: { ...DEFAULT_PIPELINE_OPTIONS, ...pipeline },
+          tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
+          tcpMaxConnections: opts.tcpMaxConnections,
+          udpIo: plan.udpIo,
+          udpRecvBufferBytes,
+          logLevel: opts.logLevel ?? log.level,
+        },
+      });
+      dns = workers;
+      dnsAddr = await workers.start();
+      const pool = workers;
+      metrics.dns = async () => ({ udpIo: plan.udpIo, configured: pool.count, workers: await pool.report(), local: null });
+    } else {
+      const server = new DnsServer({
+        host: opts.dns.host,
+        port: opts.dns.port,
+        holder,
+        log: log.child({ component: 'dns' }),
+        pipeline,
+        tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
+        tcpMaxConnections: opts.tcpMaxConnections,
+        observe: metrics.observeQuery,
+        latency: metrics.observeLatency,
+        udpIo: plan.udpIo,
+        udpRecvBufferBytes,
+        native: plan.native,
+      });
+      dns = server;
+      dnsAddr = await server.start();
+      metrics.dns = async () => ({ udpIo: plan.udpIo, configured: 0, workers: [], local: server.udpInfo() });
+    }
+    const udpInfo = workers ? null : (dns as DnsServer).udpInfo();
 
     const startedAt = new Date().toISOString();
     let adminAddress: string | null = null;
@@ -263,6 +310,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       overrideFile,
       metrics,
       dns: dnsAddr,
+      ...(workers ? { dnsWorkers: workers } : {}),
       stateDir: opts.stateDir,
       dnssec,
       self: () => ({
@@ -310,6 +358,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
           : { zonesDir: opts.zonesDir }),
         dns: formatHostPort(dnsAddr.host, dnsAddr.port),
         admin: formatHostPort(opts.admin.host, adminPort),
+        dns_processes: workers ? { workers: workers.count, udp_io: plan.udpIo } : { workers: 0, udp_io: plan.udpIo },
+        ...(udpInfo ? { udp_receive_buffer: udpInfo.recvBufferBytes } : {}),
         zones: [...snap.catalog.zones].map((z) => ({
           zone: keyToPresentation(z.origin),
           serial: z.serial,
@@ -330,6 +380,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       admin: { host: opts.admin.host, port: adminPort },
       health: hs,
       app: admin,
+      workers,
       reload,
       stop: teardown,
     };

@@ -95,6 +95,21 @@ export function clientFromAddress(text: string): Client {
 }
 
 /**
+ * A client from the packet's source address as octets (4 for IPv4, 16 for IPv6), as the batched
+ * UDP path (dns/udp-batched.ts) hands it over: no text is parsed, and the text form is made only
+ * if a policy asks for it. An IPv4-mapped IPv6 address counts as IPv4, as in {@link clientFromAddress}.
+ */
+export function clientFromBytes(family: 4 | 6, address: Uint8Array): Client {
+  const bytes = new Uint8Array(16);
+  if (family === 6 && address[10] === 0xff && address[11] === 0xff && address.subarray(0, 10).every((b) => b === 0)) {
+    bytes.set(address.subarray(12, 16));
+    return new LazyClient(4, bytes, 32, false);
+  }
+  bytes.set(address.subarray(0, family === 4 ? 4 : 16));
+  return new LazyClient(family, bytes, family === 4 ? 32 : 128, false);
+}
+
+/**
  * A client from an address or CIDR text (`192.0.2.0/24`), as the simulator and tests write it;
  * bits past the prefix are cleared. Null when the text is not one.
  */

@@ -75,6 +75,13 @@ export class ProbeRttTable implements ProbeRtts {
     this.#byChecker.clear();
     this.#vantages = [];
   }
+
+  /** Every smoothed RTT, as [checker, endpoint, ms]. */
+  entries(): [string, string, number][] {
+    const out: [string, string, number][] = [];
+    for (const [checker, m] of this.#byChecker) for (const [endpoint, ms] of m) out.push([checker, endpoint, ms]);
+    return out;
+  }
 }
 
 export interface Override {
@@ -83,6 +90,20 @@ export interface Override {
   readonly by?: string;
   /** Milliseconds since the epoch after which it lifts by itself. */
   readonly expiresAt?: number;
+}
+
+/**
+ * All of a {@link HealthState} as plain data (structured-clone and JSON safe): what a node sends
+ * its DNS workers (state/replica.ts), so that theirs decides as its own does.
+ */
+export interface HealthStateDump {
+  readonly health: readonly (readonly [string, Health])[];
+  readonly endpoints: readonly (readonly [string, Override])[];
+  readonly regions: readonly (readonly [string, Override])[];
+  /** Weights the targets report, by endpoint key. */
+  readonly reported?: readonly (readonly [string, number])[];
+  /** Smoothed probe RTTs: [checker region, endpoint key, ms]. */
+  readonly rtts?: readonly (readonly [string, string, number])[];
 }
 
 /**
@@ -97,11 +118,23 @@ export class HealthState implements HealthView {
   readonly #reported = new Map<string, number>();
   readonly #rtts = new ProbeRttTable();
   readonly #now: () => number;
+  readonly #listeners = new Set<() => void>();
   /** Bumped on every change, so holders can tell that answers may change. */
   version = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+  }
+
+  /** Calls `fn` after every change made through this object (a verdict, an override, an import); returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(): void {
+    this.version++;
+    for (const fn of this.#listeners) fn();
   }
 
   health(key: string): Health {
@@ -111,7 +144,7 @@ export class HealthState implements HealthView {
   setHealth(key: string, health: Health): void {
     if (health === 'unknown') this.#health.delete(key);
     else this.#health.set(key, health);
-    this.version++;
+    this.#changed();
   }
 
   /** Forgets every verdict (all endpoints become unknown), reported weight and probe RTT. */
@@ -119,14 +152,14 @@ export class HealthState implements HealthView {
     this.#health.clear();
     this.#reported.clear();
     this.#rtts.clear();
-    this.version++;
+    this.#changed();
   }
 
   /** Sets (or, with undefined, lifts) the weight an endpoint's target reports. */
   setReportedWeight(key: string, weight: number | undefined): void {
     if (weight === undefined ? !this.#reported.delete(key) : this.#reported.get(key) === weight) return;
     if (weight !== undefined) this.#reported.set(key, weight);
-    this.version++;
+    this.#changed();
   }
 
   /** The fresh weight an endpoint's target reports, if any. */
@@ -142,6 +175,7 @@ export class HealthState implements HealthView {
   /** Sets (or drops) the smoothed probe RTT from a checker region to an endpoint. */
   setProbeRtt(checker: string, endpoint: string, ms: number | undefined): void {
     this.#rtts.set(checker, endpoint, ms);
+    this.#changed();
   }
 
   probeRtts(): ProbeRtts {
@@ -152,7 +186,33 @@ export class HealthState implements HealthView {
     const [map, key] = 'endpoint' in target ? [this.#endpointOverrides, target.endpoint] : [this.#regionOverrides, target.region];
     if (override === null) map.delete(key);
     else map.set(key, override);
-    this.version++;
+    this.#changed();
+  }
+
+  /** Every verdict and override, as data. */
+  exportState(): HealthStateDump {
+    return {
+      health: [...this.#health],
+      endpoints: [...this.#endpointOverrides],
+      regions: [...this.#regionOverrides],
+      reported: [...this.#reported],
+      rtts: this.#rtts.entries(),
+    };
+  }
+
+  /** Replaces every verdict and override with `dump`'s (a DNS worker taking its node's state). */
+  importState(dump: HealthStateDump): void {
+    const fill = <V>(map: Map<string, V>, entries: readonly (readonly [string, V])[]): void => {
+      map.clear();
+      for (const [k, v] of entries) map.set(k, v);
+    };
+    fill(this.#health, dump.health);
+    fill(this.#endpointOverrides, dump.endpoints);
+    fill(this.#regionOverrides, dump.regions);
+    fill(this.#reported, dump.reported ?? []);
+    this.#rtts.clear();
+    for (const [checker, endpoint, ms] of dump.rtts ?? []) this.#rtts.set(checker, endpoint, ms);
+    this.#changed();
   }
 
   overrides(): { endpoints: ReadonlyMap<string, Override>; regions: ReadonlyMap<string, Override> } {

@@ -24,6 +24,13 @@ const NOT_GEO = /ASN|ISP|Connection-Type|Domain|Anonymous|User-Count|Static-IP/i
 export class MmdbError extends Error {}
 
 /** Checks a MaxMind DB image and returns a database over it; throws {@link MmdbError} with the reason. */
+const inputs = new WeakMap<GeoDatabase, { readonly file: string; readonly bytes: Buffer }>();
+
+/** The file name and octets a database was opened from by {@link openMmdb} (a node hands them to its DNS workers, state/replica.ts). */
+export function mmdbInput(db: GeoDatabase): { readonly file: string; readonly bytes: Buffer } | undefined {
+  return inputs.get(db);
+}
+
 export function openMmdb(buf: Buffer, file: string): GeoDatabase {
   let reader: Reader<CityResponse>;
   try {
@@ -68,7 +75,9 @@ export function openMmdb(buf: Buffer, file: string): GeoDatabase {
     type: m.databaseType,
     builtAt: Number.isFinite(m.buildEpoch.getTime()) ? m.buildEpoch.toISOString() : null,
   };
-  return new MmdbDatabase(reader, source);
+  const db = new MmdbDatabase(reader, source);
+  inputs.set(db, { file, bytes: buf });
+  return db;
 }
 
 function walkerOf(db: Buffer, recordSize: number): { left(o: number): number; right(o: number): number } {

@@ -179,6 +179,13 @@ export interface DnssecKeysOptions {
 /** Seconds a rollover waits beyond the TTLs for every node and secondary to catch up, unless told. */
 export const DEFAULT_PROPAGATION_SECONDS = 60;
 
+const signerRecords = new WeakMap<ZoneSigner, KeyRecord>();
+
+/** The key record a signer was built from by {@link DnssecKeys} (a node hands it to its DNS workers, state/replica.ts). */
+export function signerRecord(signer: ZoneSigner): KeyRecord | undefined {
+  return signerRecords.get(signer);
+}
+
 export class DnssecKeys {
   readonly #opts: DnssecKeysOptions;
   readonly #records = new Map<string, StoredRecord>();
@@ -238,7 +245,9 @@ export class DnssecKeys {
     let next: Date | null = null;
     for (const [zone, { record }] of this.#records) {
       try {
-        signers.set(zone, new ZoneSigner(zone, signingKeys(record, now), record.enabled ? 'api' : 'document', record.dnskeyTtlSeconds));
+        const signer = new ZoneSigner(zone, signingKeys(record, now), record.enabled ? 'api' : 'document', record.dnskeyTtlSeconds);
+        signerRecords.set(signer, record);
+        signers.set(zone, signer);
         this.#problems.delete(zone);
       } catch (err) {
         const why = (err as Error).message;

@@ -35,16 +35,43 @@ export interface Snapshot {
   readonly createdAt: Date;
 }
 
+/** What changed in a {@link SnapshotHolder}: a new snapshot (zones or signers), the health view, the run-time tables. */
+export type HolderChange = 'zones' | 'health' | 'live';
+
 /** Holds the current snapshot; `swap` replaces it atomically (a single reference store). */
 export class SnapshotHolder {
   #current: Snapshot;
   readonly #listeners = new Set<(s: Snapshot) => void>();
+  readonly #changeListeners = new Set<(what: HolderChange) => void>();
 
   readonly health: HealthState;
-  readonly live: LiveTables = { latency: null, geo: null };
+  /** The run-time tables every snapshot shares; assigning one (`live.latency = table`) is a change ({@link onChange}). */
+  readonly live: LiveTables;
 
   constructor(zones: Iterable<Zone> = [], health: HealthState = new HealthState()) {
     this.health = health;
+    let latency: LatencyTable | null = null;
+    let geo: GeoDatabase | null = null;
+    const changed = (what: HolderChange): void => {
+      for (const fn of this.#changeListeners) fn(what);
+    };
+    this.live = {
+      get latency() {
+        return latency;
+      },
+      set latency(table: LatencyTable | null) {
+        latency = table;
+        changed('live');
+      },
+      get geo() {
+        return geo;
+      },
+      set geo(db: GeoDatabase | null) {
+        geo = db;
+        changed('live');
+      },
+    };
+    health.onChange(() => changed('health'));
     this.#current = { version: 0, catalog: new Catalog(zones), health, live: this.live, signers: new Map(), createdAt: new Date() };
   }
 
@@ -54,24 +81,42 @@ export class SnapshotHolder {
 
   /** Installs a snapshot made of `zones` (and the current signers), and returns it. */
   swap(zones: Iterable<Zone>): Snapshot {
-    return this.#install(new Catalog(zones), this.#current.signers);
+    return this.#install(new Catalog(zones), this.#current.signers, this.#current.version + 1);
   }
 
   /** Installs a snapshot of the same zones with other DNSSEC signers (keys made, changed or gone). */
   swapSigners(signers: ReadonlyMap<string, ZoneSigner>): Snapshot {
-    return this.#install(this.#current.catalog, signers);
+    return this.#install(this.#current.catalog, signers, this.#current.version + 1);
   }
 
-  #install(catalog: Catalog, signers: ReadonlyMap<string, ZoneSigner>): Snapshot {
-    const next: Snapshot = { version: this.#current.version + 1, catalog, health: this.health, live: this.live, signers, createdAt: new Date() };
+  /**
+   * Installs a snapshot at a given version, with new zones and/or signers (null: keep the
+   * current ones): how a DNS worker follows its node's numbering (state/replica.ts).
+   */
+  install(version: number, zones: Iterable<Zone> | null, signers: ReadonlyMap<string, ZoneSigner> | null): Snapshot {
+    return this.#install(zones ? new Catalog(zones) : this.#current.catalog, signers ?? this.#current.signers, version);
+  }
+
+  #install(catalog: Catalog, signers: ReadonlyMap<string, ZoneSigner>, version: number): Snapshot {
+    const next: Snapshot = { version, catalog, health: this.health, live: this.live, signers, createdAt: new Date() };
     this.#current = next;
     for (const fn of this.#listeners) fn(next);
+    for (const fn of this.#changeListeners) fn('zones');
     return next;
   }
 
   onSwap(fn: (s: Snapshot) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Calls `fn` after anything a query could see changes: a swap, a health verdict or override,
+   * a run-time table. What a node hands its DNS workers follows these (state/replica.ts).
+   */
+  onChange(fn: (what: HolderChange) => void): () => void {
+    this.#changeListeners.add(fn);
+    return () => this.#changeListeners.delete(fn);
   }
 }
 

@@ -2,14 +2,16 @@
  * @module zone/load
  * Turns one zone file's text into a built zone or its problems, whichever format it is in:
  * `*.zone` (RFC 1035 master file) or `*.yaml` / `*.yml` (Meridian's format). Used by
- * state/file-source.ts for serving and reloading, and by `meridian check`.
+ * state/file-source.ts for serving and reloading, and by `meridian check`. A zone built here
+ * remembers the text and file name it came from ({@link zoneInput}): building them again gives
+ * the same zone, which is how a node's DNS workers get their zones (state/replica.ts).
  */
 import path from 'node:path';
 import { zoneError, type ZoneError } from '../errors.js';
 import { presentationToKey, type NameError } from '../proto/name.js';
 import { parseMasterFile } from './master-file.js';
 import { loadYamlZone } from './yaml-zone.js';
-import { buildZone, type BuildResult } from './zone.js';
+import { buildZone, type BuildResult, type Zone } from './zone.js';
 import type { ParsedZone } from './record.js';
 
 /** The zone file formats, by file name; null for files that are not zones. */
@@ -57,7 +59,22 @@ export function parseZoneText(text: string, file: string): ParsedZone {
   return parseMasterFile(text, { file, origin });
 }
 
+const inputs = new WeakMap<Zone, ZoneInput>();
+
+/** What a zone was built from: its text and the file name it was loaded as. */
+export interface ZoneInput {
+  readonly text: string;
+  readonly file: string;
+}
+
 /** Parses and builds one zone file's text. */
 export function loadZoneText(text: string, file: string): BuildResult {
-  return buildZone(parseZoneText(text, file));
+  const result = buildZone(parseZoneText(text, file));
+  if (result.ok) inputs.set(result.zone, { text, file });
+  return result;
+}
+
+/** The text and file name `zone` was built from by {@link loadZoneText}; undefined for a zone built otherwise. */
+export function zoneInput(zone: Zone): ZoneInput | undefined {
+  return inputs.get(zone);
 }

@@ -7,7 +7,9 @@
 import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { listenTcp } from './tcp.js';
+import { listenTcp, type TcpStats } from './tcp.js';
+import type { CookieJar } from './cookies.js';
+import type { ResponseRateLimiter } from './rrl.js';
 import { listenUdp } from './udp.js';
 import { DEFAULT_PIPELINE_OPTIONS, type QueryEnv, type QueryObserver, type PipelineOptions } from './pipeline.js';
 import { createError } from '../errors.js';
@@ -23,6 +25,14 @@ export interface DnsServerOptions {
   readonly pipeline?: Partial<PipelineOptions>;
   readonly tcpIdleTimeoutMs?: number;
   readonly tcpMaxConnections?: number;
+  /** Connections one client (IPv4 address, IPv6 /64) may hold at once. */
+  readonly tcpMaxConnectionsPerClient?: number;
+  /** Filled in by the TCP transport (metrics). */
+  readonly tcpStats?: TcpStats;
+  /** DNS Cookies (dns/cookies.ts); none: COOKIE options are ignored. */
+  readonly cookies?: CookieJar;
+  /** Response rate limiting on UDP (dns/rrl.ts); none: off. */
+  readonly rrl?: ResponseRateLimiter;
   readonly observe?: QueryObserver;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
@@ -47,7 +57,7 @@ export class DnsServer {
   async start(): Promise<DnsAddress> {
     const o = this.#opts;
     // One query environment for both transports, built once.
-    const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe };
+    const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe, cookies: o.cookies, rrl: o.rrl };
     const common = { host: o.host, env, log: o.log, ...(o.latency ? { latency: o.latency } : {}) };
     for (let attempt = 0; ; attempt++) {
       const udp = await listenUdp({ ...common, port: o.port }).catch((err: Error) => {
@@ -60,6 +70,8 @@ export class DnsServer {
           port,
           idleTimeoutMs: o.tcpIdleTimeoutMs ?? 10_000,
           maxConnections: o.tcpMaxConnections ?? 1_000,
+          ...(o.tcpMaxConnectionsPerClient !== undefined ? { maxConnectionsPerClient: o.tcpMaxConnectionsPerClient } : {}),
+          ...(o.tcpStats ? { stats: o.tcpStats } : {}),
         });
         tcp.on('connection', (s: net.Socket) => {
           this.#connections.add(s);

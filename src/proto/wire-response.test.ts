@@ -163,8 +163,15 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     expect(parseResponse(bad)).toMatch(/EDNS option runs past the OPT record/);
   });
 
-  it('names rcodes (RFC 1035 §4.1.1, RFC 6891 §9), and numbers the rest', () => {
-    expect([rcodeName(0), rcodeName(3), rcodeName(5), rcodeName(16), rcodeName(23)]).toEqual(['NOERROR', 'NXDOMAIN', 'REFUSED', 'BADVERS', 'RCODE23']);
+  it('names rcodes (RFC 1035 §4.1.1, RFC 6891 §9, RFC 7873 §8), and numbers the rest', () => {
+    expect([rcodeName(0), rcodeName(3), rcodeName(5), rcodeName(16), rcodeName(23), rcodeName(22)]).toEqual([
+      'NOERROR',
+      'NXDOMAIN',
+      'REFUSED',
+      'BADVERS',
+      'BADCOOKIE',
+      'RCODE22',
+    ]);
   });
 
   it.each<[string, (b: Buffer) => Buffer, RegExp]>([

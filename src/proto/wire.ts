@@ -30,6 +30,8 @@ export const Rcode = {
   NOTZONE: 10,
   /** Extended rcode 16 (RFC 6891 §9): upper 8 bits in the OPT TTL, lower 4 in the header. */
   BADVERS: 16,
+  /** Extended rcode 23 (RFC 7873 §8): the query's server cookie is missing or not valid. */
+  BADCOOKIE: 23,
 } as const;
 
 export const Opcode = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
@@ -41,6 +43,10 @@ export const MAX_TCP_MESSAGE = 65535;
 
 /** RFC 7871 §6: EDNS option code 8 is Client Subnet. */
 const OPTION_ECS = 8;
+/** RFC 7873 §4: EDNS option code 10 is COOKIE. */
+export const OPTION_COOKIE = 10;
+/** RFC 7828 §3.1: EDNS option code 11 is edns-tcp-keepalive. */
+export const OPTION_TCP_KEEPALIVE = 11;
 
 /** The client subnet from an ECS option (RFC 7871 §6), as sent. */
 export interface ClientSubnet {
@@ -59,6 +65,13 @@ export interface Edns {
   /** DNSSEC OK bit (RFC 3225 §3); copied into the response. */
   readonly dnssecOk: boolean;
   readonly clientSubnet: ClientSubnet | null;
+  /**
+   * The COOKIE option's data as sent (RFC 7873 §4): an 8-octet client cookie, then a server cookie
+   * of 8 to 32 octets or none; any other length makes the query FORMERR (RFC 7873 §5.2.2).
+   */
+  readonly cookie: Buffer | null;
+  /** The length of the edns-tcp-keepalive option as sent (RFC 7828 §3.1: 0 in a query), or null without one. */
+  readonly tcpKeepalive: number | null;
 }
 
 /** A parsed query. When `rcode` is not NOERROR the pipeline answers with that error. */
@@ -81,6 +94,14 @@ export interface Query {
   readonly rcode: number;
   /** Why the query was refused as malformed, for logs and tests. */
   readonly problem: string | null;
+  /**
+   * EDNS options (each with its code and length) the response's OPT record carries besides the
+   * Client Subnet echo: the COOKIE (RFC 7873 §5.2) and edns-tcp-keepalive (RFC 7828 §3.3.2)
+   * options the pipeline sets for this query before it finishes the response. Null: none.
+   */
+  replyOptions: Buffer | null;
+  /** Set by the pipeline: the query's server cookie is one this server made (RFC 7873 §5.2.5). */
+  serverCookieValid: boolean;
 }
 
 type MutableQuery = { -readonly [K in keyof Query]: Query[K] };
@@ -153,6 +174,8 @@ export function parseQuery(msg: Buffer): Query | null {
     edns: null,
     rcode: Rcode.NOERROR,
     problem: null,
+    replyOptions: null,
+    serverCookieValid: false,
   };
   const fail = (problem: string): Query => {
     q.rcode = Rcode.FORMERR;
@@ -239,6 +262,8 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
   const version = msg[fixed + 3]!;
   const dnssecOk = (msg[fixed + 4]! & 0x80) !== 0;
   let clientSubnet: ClientSubnet | null = null;
+  let cookie: Buffer | null = null;
+  let tcpKeepalive: number | null = null;
   let off = rdStart;
   while (off < rdEnd) {
     if (off + 4 > rdEnd) return 'EDNS option header runs past the OPT record';
@@ -252,9 +277,17 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
       const ecs = parseEcs(msg, start, off);
       if (typeof ecs === 'string') return ecs;
       clientSubnet = ecs;
+    } else if (code === OPTION_COOKIE) {
+      if (cookie) return 'more than one COOKIE option';
+      // RFC 7873 §5.2.2: shorter than a client cookie, between a client cookie and the shortest
+      // server cookie (9 to 15 octets), or longer than the longest is malformed: FORMERR.
+      if (len < 8 || (len > 8 && len < 16) || len > 40) return `COOKIE option of ${len} octets (RFC 7873 §5.2.2: 8, or 16 to 40)`;
+      cookie = Buffer.from(msg.subarray(start, off));
+    } else if (code === OPTION_TCP_KEEPALIVE) {
+      tcpKeepalive = len;
     }
   }
-  return { udpSize, version, dnssecOk, clientSubnet };
+  return { udpSize, version, dnssecOk, clientSubnet, cookie, tcpKeepalive };
 }
 
 /**
@@ -316,6 +349,8 @@ export interface Sections {
 export interface EncodedResponse {
   /** The zone the answer came from, for metrics of cached answers. */
   zone?: string;
+  /** What response rate limiting counts the answer under (dns/rrl.ts `rateKeyOf`), for cached answers. */
+  rateKey?: string;
   readonly full: Buffer;
   readonly reduced: Buffer | null;
   readonly truncated: Buffer;
@@ -488,14 +523,14 @@ export function encodeReply(query: Query, sections: Sections, transport: 'udp' |
 export function optLength(query: Query): number {
   const ecs = query.edns?.clientSubnet;
   if (!query.edns) return 0;
-  return 11 + (ecs ? 8 + ecs.address.length : 0);
+  return 11 + (ecs ? 8 + ecs.address.length : 0) + (query.replyOptions?.length ?? 0);
 }
 
 /**
  * Picks the largest encoded form that fits `limit`, and writes the final message: this query's
  * ID, RD and CD bits and question bytes (so 0x20 mixed case is echoed exactly), and an OPT
  * record when the query had one (RFC 6891 §6.1.1), echoing the client subnet with `scopePrefix`
- * (RFC 7871 §7.2.1).
+ * (RFC 7871 §7.2.1), then the query's {@link Query.replyOptions}.
  */
 export function finishResponse(query: Query, encoded: EncodedResponse, limit: number, scopePrefix: number, maxUdpPayload: number, extendedRcode = 0): Buffer {
   const optLen = optLength(query);
@@ -533,7 +568,9 @@ export function finishResponse(query: Query, encoded: EncodedResponse, limit: nu
       // RFC 7871 §7.2.1: the scope may not claim more than the client revealed.
       out[o + 7] = Math.min(scopePrefix, ecs.sourcePrefix);
       ecs.address.copy(out, o + 8);
+      o += 8 + ecs.address.length;
     }
+    query.replyOptions?.copy(out, o);
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { ask } from '../support/dns-client.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 
 const ZONE = `
 zone: drill.test
@@ -54,10 +55,13 @@ async function node(
   fs.writeFileSync(path.join(dir, 'drill.test.yaml'), zone);
   const p = await spawnMeridian(['--zones', dir, '--no-checks', ...(state ? ['--state', state] : [])]);
   procs.push(p);
+  // No token configured: writes carry the token the node made for itself.
+  const auth = bearer(localToken(p.tokenFile));
   const api = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, {
       method,
-      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, json: await res.json().catch(() => undefined) };
   };

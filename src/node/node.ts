@@ -154,21 +154,6 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       throw createError('MRD_ERR_CONFIG', `admin TLS: ${(err as Error).message}`);
     }
   }
-  // No token configured: the node's own write token, so no write is ever anonymous.
-  const configured = tokens.length;
-  let local: LocalToken | null = null;
-  if (configured === 0) {
-    const file = localTokenPath({ file: opts.adminTokenFile, stateDir: opts.stateDir, zonesDir: opts.etcd ? undefined : opts.zonesDir });
-    try {
-      local = loadLocalToken(file);
-    } catch (err) {
-      throw createError('MRD_ERR_CONFIG', `the admin write token: ${(err as Error).message}; give --admin-token-file FILE, --state DIR or --tokens FILE`);
-    }
-    tokens.push(local.token);
-    if (local.narrowed !== undefined) log.warn({ file, mode: local.narrowed.toString(8) }, 'admin write token file was readable by others; made it 0600');
-    log.info({ file, created: local.created }, 'admin API writes need the token in this file (meridian ctl on this machine reads it)');
-  }
-  let hasConfiguredTokens = configured > 0;
   if (opts.etcd && opts.latencyFile)
     throw createError(
       'MRD_ERR_CONFIG',
@@ -186,6 +171,21 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     }
     if (!stat.isDirectory()) throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} is not a directory`);
   }
+  // No token configured: the node's own write token, so no write is ever anonymous.
+  const configured = tokens.length;
+  let local: LocalToken | null = null;
+  if (configured === 0) {
+    const file = localTokenPath({ file: opts.adminTokenFile, stateDir: opts.stateDir, zonesDir: opts.etcd ? undefined : opts.zonesDir });
+    try {
+      local = loadLocalToken(file);
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `the admin write token: ${(err as Error).message}; give --admin-token-file FILE, --state DIR or --tokens FILE`);
+    }
+    tokens.push(local.token);
+    if (local.narrowed !== undefined) log.warn({ file, mode: local.narrowed.toString(8) }, 'admin write token file was readable by others; made it 0600');
+    log.info({ file, created: local.created }, 'admin API writes need the token in this file (meridian ctl on this machine reads it)');
+  }
+  let hasConfiguredTokens = configured > 0;
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd

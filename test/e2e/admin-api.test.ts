@@ -420,7 +420,7 @@ describe('auth, persistence and crash safety (real processes)', () => {
       ['POST', '/v1/health/votes', { checker: 'x', votes: [] }],
     ] as const) {
       // Two tries each, eight in all: under the ten failures a minute that earn a 429.
-      for (const h of [{}, { authorization: 'Bearer not-the-token-not-the-token' }]) {
+      for (const h of [{}, { authorization: 'Bearer not-the-token-not-the-token' }] as Record<string, string>[]) {
         const r = await apiRequest(url + u, method, body, h);
         expect(r.status, `${method} ${u}`).toBe(401);
         expect(r.json.code).toBe('MRD_ERR_API_UNAUTHORIZED');

@@ -231,7 +231,7 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
       schema: {
         operationId: 'getLocalTokenFile',
         tags: ['meta'],
-        summary: "Where this node keeps its own write token (asked from this machine; 404 when it has none, or to another machine)",
+        summary: 'Where this node keeps its own write token (asked from this machine; 404 when it has none, or to another machine)',
         response: { 200: ok(LocalTokenFile, 'The file; reading it needs the permissions of the user the node runs as'), ...problems(404) },
       },
     },

@@ -242,7 +242,9 @@ export class MetricsRegistry {
   #guardLines(g: NonNullable<MetricsRegistry['guard']>): string[] {
     const out: string[] = [];
     if (g.rrl) {
-      out.push('# HELP meridian_dns_rrl_limited_total UDP answers response rate limiting held back, by class and what was sent instead (dropped: nothing; slipped: TC=1 or BADCOOKIE).');
+      out.push(
+        '# HELP meridian_dns_rrl_limited_total UDP answers response rate limiting held back, by class and what was sent instead (dropped: nothing; slipped: TC=1 or BADCOOKIE).',
+      );
       out.push('# TYPE meridian_dns_rrl_limited_total counter');
       for (const [cls, c] of Object.entries(g.rrl.counts)) {
         out.push(`meridian_dns_rrl_limited_total{class="${cls}",action="dropped"} ${c.dropped}`);

@@ -76,13 +76,14 @@ export function readLocalToken(file: string, port: number): LocalTokenLookup {
   }
   if (!st.isFile() || (st.mode & 0o077) !== 0 || st.size > 256) return { why: `${file} is not a Meridian token file (a regular file of mode 0600)` };
   const owners = listenerUids(port);
-  if (owners !== null && !owners.includes(st.uid))
-    return { why: `${file} does not belong to the user whose program listens on port ${port}; not sending it` };
+  if (owners !== null && !owners.includes(st.uid)) return { why: `${file} does not belong to the user whose program listens on port ${port}; not sending it` };
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').trim();
   } catch (err) {
-    return { why: `the node keeps its write token in ${file}, which this user cannot read (${(err as NodeJS.ErrnoException).code}); run as that user, or give --token` };
+    return {
+      why: `the node keeps its write token in ${file}, which this user cannot read (${(err as NodeJS.ErrnoException).code}); run as that user, or give --token`,
+    };
   }
   if (!LOCAL_TOKEN_PATTERN.test(text)) return { why: `${file} does not hold a Meridian token` };
   return { token: text };

@@ -241,7 +241,9 @@ async function call(
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause) ? "; the API's certificate is not trusted: give --api-ca FILE, the CA that signed it" : '';
+    const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)
+      ? "; the API's certificate is not trusted: give --api-ca FILE, the CA that signed it"
+      : '';
     throw new ApiError(`cannot reach the admin API at ${ctx.api} (${cause})${tls}`);
   }
   const text = await res.text();

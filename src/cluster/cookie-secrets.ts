@@ -15,14 +15,7 @@
  */
 import type { EtcdClient, KeyValue, WatchEvent } from './etcd-client.js';
 import type { Subscriber } from './etcd-source.js';
-import {
-  freshSecretState,
-  parseSecretState,
-  rotatedSecretState,
-  rotationDue,
-  type CookieSecretState,
-  type CookieSecrets,
-} from '../dns/cookie-secrets.js';
+import { freshSecretState, parseSecretState, rotatedSecretState, rotationDue, type CookieSecretState, type CookieSecrets } from '../dns/cookie-secrets.js';
 import type { Logger } from '../log.js';
 
 export class EtcdCookieSecrets implements Subscriber {

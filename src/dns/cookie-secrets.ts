@@ -121,7 +121,8 @@ export class FileCookieSecrets {
       try {
         state = parseSecretState(fs.readFileSync(this.#file, 'utf8'));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file: this.#file, err: (err as Error).message }, 'cookie secret file unusable; making a new secret');
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          log.warn({ file: this.#file, err: (err as Error).message }, 'cookie secret file unusable; making a new secret');
       }
     }
     const fresh = state === null;

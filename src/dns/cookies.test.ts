@@ -47,7 +47,14 @@ describe('RFC 9018 §4.2: the server cookie, against Appendix A', () => {
     ['A.1, learning a new server cookie', SECRET_A, '2464c4abcf10c957', '198.51.100.100', 1559731985, '010000005cf79f111f8130c3eee29480'],
     ['A.2, the same client learning a renewed one', SECRET_A, '2464c4abcf10c957', '198.51.100.100', 1559734385, '010000005cf7a871d4a564a1442aca77'],
     ['A.3, another client', SECRET_A, 'fc93fc62807ddb86', '203.0.113.203', 1559734700, '010000005cf7a9acf73a7810aca2381e'],
-    ['A.4, an IPv6 client after the secret rolled over', SECRET_NEW, '22681ab97d52c298', '2001:db8:220:1:59de:d0f4:8769:82b8', 1559741961, '010000005cf7c609a6bb79d16625507a'],
+    [
+      'A.4, an IPv6 client after the secret rolled over',
+      SECRET_NEW,
+      '22681ab97d52c298',
+      '2001:db8:220:1:59de:d0f4:8769:82b8',
+      1559741961,
+      '010000005cf7c609a6bb79d16625507a',
+    ],
   ])('%s', (_name, secret, client, ip, at, want) => {
     expect(serverCookie(hex(secret), hex(client), addressOctets(ip), at).toString('hex')).toBe(want);
   });

@@ -113,7 +113,12 @@ describe('through the pipeline (shipped zones)', () => {
     const { zones, errors } = await checkZoneDir(path.resolve(import.meta.dirname, '../../zones'));
     expect(errors).toEqual([]);
     rrl = limiter({ ratePerSecond: 5, slip: 2, windowSeconds: 60 });
-    env = { snapshots: new SnapshotHolder(zones as Zone[]), options: { maxUdpPayload: 1232, useCache: true }, rrl, cookies: new CookieJar(new CookieSecrets()) };
+    env = {
+      snapshots: new SnapshotHolder(zones as Zone[]),
+      options: { maxUdpPayload: 1232, useCache: true },
+      rrl,
+      cookies: new CookieJar(new CookieSecrets()),
+    };
   });
   const q = (name: string, type = 'A', options: unknown[] | null = null): Buffer =>
     dnsPacket.encode({

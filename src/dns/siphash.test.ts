@@ -11,7 +11,7 @@ const paperKey = Buffer.from(Array.from({ length: 16 }, (_, i) => i));
 const upTo = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => i));
 
 describe('SipHash-2-4', () => {
-  it('gives the paper\'s outputs for key 00..0f (Appendix A)', () => {
+  it("gives the paper's outputs for key 00..0f (Appendix A)", () => {
     // The empty message, the 8-octet 00..07 (the reference implementation's vectors.h) and the 15-octet
     // 00..0e of the paper's Appendix A.
     expect(siphash24(paperKey, upTo(0)).toString('hex')).toBe('310e0edd47db6f72');
@@ -19,7 +19,7 @@ describe('SipHash-2-4', () => {
     expect(siphash24(paperKey, upTo(8)).toString('hex')).toBe('6224939a79f5f593');
   });
 
-  it('agrees with the paper\'s pseudocode over random keys and every message length to 70', () => {
+  it("agrees with the paper's pseudocode over random keys and every message length to 70", () => {
     let seed = 7;
     const rand = (): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -408,7 +408,7 @@ describe('auth, persistence and crash safety (real processes)', () => {
     await expect(spawnMeridian(['--zones', tempZones(), '--admin', '0.0.0.0:0'])).rejects.toThrow(/MRD_ERR_CONFIG|no token/);
   });
 
-  it('with no token configured: reads are open, a write without the node\'s own token is 401, always', async () => {
+  it("with no token configured: reads are open, a write without the node's own token is 401, always", async () => {
     const p = await spawnMeridian(['--zones', tempZones()]);
     procs.push(p);
     const url = `http://127.0.0.1:${p.adminPort}`;

@@ -36,7 +36,9 @@ afterAll(() => {
 
 async function ctl(api: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [main, 'ctl', '--api', api, ...args], { env: { ...process.env, MERIDIAN_TOKEN: '', MERIDIAN_API_CA: '' } });
+    const { stdout, stderr } = await run(process.execPath, [main, 'ctl', '--api', api, ...args], {
+      env: { ...process.env, MERIDIAN_TOKEN: '', MERIDIAN_API_CA: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -61,7 +63,23 @@ function renew(name: string): { cert: string; key: string } {
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
   ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`]);
   fs.writeFileSync(f(`${name}.ext`), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth');
-  ssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', pki.ca, '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '1', '-extfile', f(`${name}.ext`)]);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    pki.ca,
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f(`${name}.pem`),
+    '-days',
+    '1',
+    '-extfile',
+    f(`${name}.ext`),
+  ]);
   return { cert: f(`${name}.pem`), key: f(`${name}.key`) };
 }
 
@@ -112,7 +130,7 @@ describe('the admin API over TLS', () => {
     api = `https://127.0.0.1:${p.adminPort}`;
   });
 
-  it('ctl verifies the certificate against --api-ca, reads and writes (with the node\'s own token, found over HTTPS)', async () => {
+  it("ctl verifies the certificate against --api-ca, reads and writes (with the node's own token, found over HTTPS)", async () => {
     const list = await ctl(api, '--api-ca', pki.ca, 'zones', 'list');
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/tls\.test\./);
@@ -125,7 +143,9 @@ describe('the admin API over TLS', () => {
   it('ctl refuses a certificate it cannot verify, and says how to fix it; plain HTTP gets no answer', async () => {
     const r = await ctl(api, 'zones', 'list');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot reach the admin API at https:\/\/127\.0\.0\.1:\d+ \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/);
+    expect(r.stderr).toMatch(
+      /cannot reach the admin API at https:\/\/127\.0\.0\.1:\d+ \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
+    );
     expect(r.stderr).toContain('give --api-ca FILE');
     // A CA that did not sign it is refused too.
     const stranger = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-other-ca-'));
@@ -135,7 +155,7 @@ describe('the admin API over TLS', () => {
     expect(plain.code).toBe(1);
   });
 
-  it('meridian checker --node https:// delivers its votes, verifying with --node-ca (and finds the node\'s own token)', async () => {
+  it("meridian checker --node https:// delivers its votes, verifying with --node-ca (and finds the node's own token)", async () => {
     const checker = (ca: string[]) => {
       const child = spawn(process.execPath, [main, 'checker', '--region', 'tls-vantage', '--zones', checkedZone(checkPort), '--node', api, ...ca], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -222,7 +242,9 @@ describe('the admin API beyond loopback', () => {
     const zones = tempZones();
     dirs.push(zones);
     const other = renew('mismatch');
-    await expect(spawnMeridian(['--zones', zones, '--admin-tls-cert', pki.cert, '--admin-tls-key', other.key])).rejects.toThrow(/do not make a certificate and its key/);
+    await expect(spawnMeridian(['--zones', zones, '--admin-tls-cert', pki.cert, '--admin-tls-key', other.key])).rejects.toThrow(
+      /do not make a certificate and its key/,
+    );
     await expect(spawnMeridian(['--zones', zones, '--admin-tls-cert', pki.cert])).rejects.toThrow(/--admin-tls-cert and --admin-tls-key together/);
   });
 });

@@ -127,7 +127,7 @@ const NOBODY = { uid: 65534, gid: 65534 };
 const root = process.getuid?.() === 0;
 
 describe('with no token configured: no anonymous write, and ctl on the same machine still works', () => {
-  it('an unauthenticated write is 401 and changes nothing, while ctl finds the node\'s own token', async () => {
+  it("an unauthenticated write is 401 and changes nothing, while ctl finds the node's own token", async () => {
     const base = `http://127.0.0.1:${node.admin.port}`;
     const anon = await apiRequest(`${base}/v1/overrides`, 'POST', { endpoint: 'web-euw/euw-b', kind: 'drain', reason: 'anonymous' });
     expect(anon.status).toBe(401);

@@ -403,7 +403,11 @@ describe('concurrent writes on two nodes', () => {
     const doc = (await r1.json()) as { records: { name: string; type: string; value: string }[] };
     const withTxt = (v: string) => ({ ...doc, records: [...doc.records, { name: 'who', type: 'TXT', value: `"${v}"` }] });
     const put = (n: MeridianProcess, body: unknown) =>
-      fetch(api(n, '/v1/zones/cl.test'), { method: 'PUT', headers: { ...auth(n), 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(body) });
+      fetch(api(n, '/v1/zones/cl.test'), {
+        method: 'PUT',
+        headers: { ...auth(n), 'content-type': 'application/json', 'if-match': etag },
+        body: JSON.stringify(body),
+      });
     const [p1, p2] = await Promise.all([put(n1, withTxt('node1')), put(n2, withTxt('node2'))]);
     expect([p1.status, p2.status].sort()).toEqual([200, 412]);
     const loser = p1.status === 412 ? p1 : p2;

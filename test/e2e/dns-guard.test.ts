@@ -56,7 +56,9 @@ function query(name: string, id: number, options: EdnsOption[] | null = null, ty
 
 /** The EDNS options of a reply by code, and its full 12-bit rcode (RFC 6891 §6.1.3). */
 function edns(r: Reply): { options: Map<number, Buffer>; rcode: number } {
-  const opt = (r.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { extendedRcode: number; options: { code: number; data: Buffer }[] } | undefined;
+  const opt = (r.additionals ?? []).find((a) => a.type === 'OPT') as unknown as
+    | { extendedRcode: number; options: { code: number; data: Buffer }[] }
+    | undefined;
   return {
     options: new Map((opt?.options ?? []).map((o) => [o.code, o.data])),
     rcode: ((opt?.extendedRcode ?? 0) << 4) | (r.raw[3]! & 0x0f),
@@ -85,7 +87,8 @@ async function askFrom(address: string, port: number, msg: Buffer, ms = 1000): P
 async function metric(p: MeridianProcess, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${p.adminPort}/metrics`)).text();
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) if (line.includes(labels)) sum += Number(line.split(' ').pop());
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) if (line.includes(labels)) sum += Number(line.split(' ').pop());
   return sum;
 }
 
@@ -257,7 +260,21 @@ describe.skipIf(!hasEtcd)('DNS Cookies in a cluster: the secret is shared throug
   });
 
   async function clusterNode(prefix: string, id: string): Promise<MeridianProcess> {
-    const n = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', id, '--region', 'eu', '--no-checks', '--rrl-rate', '10', '--rrl-exempt', 'none']);
+    const n = await spawnMeridian([
+      '--etcd',
+      etcd.url,
+      '--etcd-prefix',
+      prefix,
+      '--node-id',
+      id,
+      '--region',
+      'eu',
+      '--no-checks',
+      '--rrl-rate',
+      '10',
+      '--rrl-exempt',
+      'none',
+    ]);
     procs.push(n);
     await waitFor(async () => n.logs.some((l) => l.includes('cookie secret shared through etcd')), 15_000);
     return n;

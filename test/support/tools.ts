@@ -83,10 +83,14 @@ export interface MeridianProcess {
 export function spawnMeridian(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MeridianProcess> {
   const placed = args.some((a) => a === '--state' || a === '--admin-token-file' || a === '--config');
   const tokenArgs = placed ? [] : ['--admin-token-file', tempTokenFile()];
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'serve', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...tokenArgs, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'dist/main.js'), 'serve', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...tokenArgs, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let tokenFile: string | null = null;

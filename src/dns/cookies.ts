@@ -27,10 +27,9 @@
  * Timestamp | Client-IP (4 or 16 octets) under the 16-octet server secret. It is valid from five
  * minutes before its Timestamp until an hour after it (RFC 9018 §4.3, serial-number arithmetic).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { OPTION_COOKIE, type Query } from '../proto/wire.js';
 import type { CookieSecrets } from './cookie-secrets.js';
-import { siphash24 } from './siphash.js';
+import { siphash24Into } from './siphash.js';
 
 /** RFC 9018 §4.3: a server cookie is valid this long after its Timestamp. */
 export const COOKIE_LIFETIME_SECONDS = 3600;
@@ -46,17 +45,34 @@ export function serverCookie(secret: Uint8Array, clientCookie: Uint8Array, clien
   const out = Buffer.alloc(16);
   out[0] = 1; // Version
   out.writeUInt32BE(timestamp >>> 0, 4);
-  hashInto(out, secret, clientCookie, out.subarray(0, 8), clientIp);
+  hashInto(out, 8, secret, clientCookie, out, 0, clientIp);
   return out;
 }
 
-/** Writes SipHash-2-4(client cookie | the first 8 octets of the server cookie | client IP) into octets 8..15 of `out`. */
-function hashInto(out: Buffer, secret: Uint8Array, clientCookie: Uint8Array, head: Uint8Array, clientIp: Uint8Array): void {
-  const input = Buffer.allocUnsafe(16 + clientIp.length);
-  input.set(clientCookie.subarray(0, 8), 0);
-  input.set(head, 8);
-  input.set(clientIp, 16);
-  siphash24(secret, input).copy(out, 8);
+/** Scratch for the hash input: client cookie (8), version, reserved, timestamp (8), address (4 or 16). */
+const input = Buffer.alloc(32);
+/** Scratch for a hash to compare. */
+const scratch = Buffer.alloc(8);
+
+/**
+ * Writes SipHash-2-4(client cookie | Version | Reserved | Timestamp | Client-IP) at `at` in `out`
+ * (RFC 9018 §4.4): the client cookie is the first 8 octets of `clientCookie`, the other three the
+ * 8 octets of `head` from `headAt`. Copied octet by octet: subarrays cost an object each.
+ */
+function hashInto(out: Uint8Array, at: number, secret: Uint8Array, clientCookie: Uint8Array, head: Uint8Array, headAt: number, clientIp: Uint8Array): void {
+  for (let i = 0; i < 8; i++) {
+    input[i] = clientCookie[i]!;
+    input[8 + i] = head[headAt + i]!;
+  }
+  for (let i = 0; i < clientIp.length; i++) input[16 + i] = clientIp[i]!;
+  siphash24Into(secret, input, 16 + clientIp.length, out, at);
+}
+
+/** Equal octets, compared in time that does not depend on where they differ. */
+function sameHash(a: Uint8Array, b: Uint8Array, bAt: number): boolean {
+  let d = 0;
+  for (let i = 0; i < 8; i++) d |= a[i]! ^ b[bAt + i]!;
+  return d === 0;
 }
 
 /** Seconds from `timestamp` to `now`, in serial-number arithmetic (RFC 1982): negative when it lies ahead. */
@@ -97,7 +113,6 @@ export class CookieJar {
     const sent = query.edns?.cookie ?? null;
     if (sent === null) return NO_COOKIE;
     const now = this.now();
-    const clientCookie = sent.subarray(0, 8);
     let verdict: CookieVerdict = sent.length === 8 ? 'client-only' : 'invalid';
     let reply: Buffer | null = null;
     // Ours is 16 octets of version 1 (RFC 9018 §4); any other server cookie is some other
@@ -105,12 +120,10 @@ export class CookieJar {
     if (sent.length === 24 && sent[8] === 1 && clientIp.length > 0) {
       const age = ageOf(sent.readUInt32BE(12), now);
       if (age <= COOKIE_LIFETIME_SECONDS && age >= -COOKIE_SKEW_SECONDS) {
-        const presented = sent.subarray(16, 24);
-        const expected = Buffer.allocUnsafe(16);
         const accepted = this.secrets.accepted;
         for (let i = 0; i < accepted.length; i++) {
-          hashInto(expected, accepted[i]!, clientCookie, sent.subarray(8, 16), clientIp);
-          if (timingSafeEqual(expected.subarray(8, 16), presented)) {
+          hashInto(scratch, 0, accepted[i]!, sent, sent, 8, clientIp);
+          if (sameHash(scratch, sent, 16)) {
             verdict = 'valid';
             // §5.2.5 (a): the same cookie back while it is young and made with the current secret.
             if (i === 0 && age < COOKIE_RENEW_SECONDS) reply = cookieOption(sent);
@@ -122,10 +135,14 @@ export class CookieJar {
     this.counts[verdict]++;
     if (reply === null) {
       if (clientIp.length === 0) return { verdict, option: null };
-      const fresh = Buffer.allocUnsafe(24);
-      fresh.set(clientCookie, 0);
-      serverCookie(this.secrets.current, clientCookie, clientIp, now).copy(fresh, 8);
-      reply = cookieOption(fresh);
+      // The option: code, length 24, the client cookie, then Version 1, Reserved 0, Timestamp, hash.
+      reply = Buffer.allocUnsafe(28);
+      reply.writeUInt16BE(OPTION_COOKIE, 0);
+      reply.writeUInt16BE(24, 2);
+      sent.copy(reply, 4, 0, 8);
+      reply.writeUInt32BE(0x01000000, 12);
+      reply.writeUInt32BE(now >>> 0, 16);
+      hashInto(reply, 20, this.secrets.current, sent, reply, 12, clientIp);
     }
     return { verdict, option: reply };
   }

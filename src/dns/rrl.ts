@@ -61,7 +61,7 @@ export interface RrlOptions {
  * seconds, large resolvers sit many caches behind one /24, and resolvers that send ECS ask once
  * per client subnet, so one name's legitimate rate from one /24 is higher: 100. A resolver above
  * it still gets every second answer as TC=1 and is answered over TCP, and one that sends cookies
- * (BIND, Unbound, Knot Resolver) is never limited.
+ * (BIND 9.11 and later do by default) is never limited once it holds a server cookie.
  */
 export const DEFAULT_RRL: RrlOptions = {
   ratePerSecond: 100,

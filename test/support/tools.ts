@@ -78,10 +78,12 @@ export interface MeridianProcess {
 /**
  * Starts `meridian serve` as a real process (from dist/, built by `npm test`) on free ports. Unless
  * the arguments say where (--state, --admin-token-file), a node with no token configured keeps its
- * own write token in a temporary file, never beside the zones of the checkout.
+ * own write token in a temporary file, never beside the zones of the checkout (even with a
+ * --config file that names none).
  */
 export function spawnMeridian(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MeridianProcess> {
-  const placed = args.some((a) => a === '--state' || a === '--admin-token-file' || a === '--config');
+  // A --config file may name a state directory, but the flag beats it: the token stays out of the checkout.
+  const placed = args.some((a) => a === '--state' || a === '--admin-token-file');
   const tokenArgs = placed ? [] : ['--admin-token-file', tempTokenFile()];
   const child = spawn(
     process.execPath,

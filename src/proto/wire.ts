@@ -650,6 +650,8 @@ export interface OutgoingQuery {
   readonly udpSize?: number;
   /** A Client Subnet option in the OPT record (RFC 7871 §6); needs {@link udpSize}. */
   readonly clientSubnet?: ClientSubnet;
+  /** A COOKIE option (RFC 7873 §4: the 8-octet client cookie, then the server's if known); needs {@link udpSize}. */
+  readonly cookie?: Buffer;
   /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
   readonly answer?: readonly RRset[];
 }
@@ -659,12 +661,15 @@ export interface OutgoingQuery {
  * question (§4.1.2, uncompressed), the answer records when given (owners compressed against the
  * question, §4.1.4), and an OPT record when {@link OutgoingQuery.udpSize} is given, with a Client
  * Subnet option when {@link OutgoingQuery.clientSubnet} is (RFC 7871 §6: FAMILY, SOURCE PREFIX,
- * SCOPE PREFIX 0, the address in ceil(SOURCE / 8) octets). Without OPT the answer over UDP is at
+ * SCOPE PREFIX 0, the address in ceil(SOURCE / 8) octets) and a COOKIE option when
+ * {@link OutgoingQuery.cookie} is (RFC 7873 §4). Without OPT the answer over UDP is at
  * most 512 octets (RFC 1035 §4.2.1).
  */
 export function encodeQuery(q: OutgoingQuery): Buffer {
   const ecs = q.clientSubnet;
+  const cookie = q.cookie;
   if (ecs && q.udpSize === undefined) throw new Error('a Client Subnet option travels in an OPT record: give udpSize');
+  if (cookie && q.udpSize === undefined) throw new Error('a COOKIE option travels in an OPT record: give udpSize');
   if (ecs && ecs.address.length !== Math.ceil(ecs.sourcePrefix / 8))
     throw new Error('Client Subnet address must be ceil(sourcePrefix / 8) octets (RFC 7871 §6)');
   const answer = q.answer ?? [];
@@ -684,15 +689,18 @@ export function encodeQuery(q: OutgoingQuery): Buffer {
     w.u16(RRType.OPT);
     w.u16(q.udpSize);
     w.u32(0); // extended rcode 0, version 0, DO clear (RFC 6891 §6.1.3)
-    if (!ecs) {
-      w.u16(0);
-    } else {
-      w.u16(8 + ecs.address.length);
+    w.u16((ecs ? 8 + ecs.address.length : 0) + (cookie ? 4 + cookie.length : 0));
+    if (ecs) {
       w.u16(OPTION_ECS);
       w.u16(4 + ecs.address.length);
       w.u16(ecs.family);
       w.bytes(Buffer.from([ecs.sourcePrefix, 0])); // SCOPE PREFIX-LENGTH 0 in a query (RFC 7871 §6)
       w.bytes(ecs.address);
+    }
+    if (cookie) {
+      w.u16(OPTION_COOKIE);
+      w.u16(cookie.length);
+      w.bytes(cookie);
     }
   }
   return w.take();
@@ -739,6 +747,8 @@ export interface Response {
   readonly ednsUdpSize: number | null;
   /** The Client Subnet option of the OPT record, or null without one. */
   readonly clientSubnet: ResponseClientSubnet | null;
+  /** The COOKIE option's data (RFC 7873 §4: client cookie and server cookie), or null without one. */
+  readonly cookie: Buffer | null;
 }
 
 /**
@@ -872,6 +882,7 @@ export function parseResponse(msg: Buffer): Response | string {
   let rcode = flags2 & 0x0f;
   let ednsUdpSize: number | null = null;
   let clientSubnet: ResponseClientSubnet | null = null;
+  let cookie: Buffer | null = null;
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < counts[s]!; i++) {
       const name = readName(msg, off);
@@ -893,6 +904,7 @@ export function parseResponse(msg: Buffer): Response | string {
         const ecs = responseEcs(msg, start, off);
         if (typeof ecs === 'string') return ecs;
         clientSubnet = ecs;
+        cookie = responseCookie(msg, start, off);
         continue;
       }
       const rdata = readRdata(msg, type, start, off);
@@ -916,7 +928,19 @@ export function parseResponse(msg: Buffer): Response | string {
     additional: sections[2]!,
     ednsUdpSize,
     clientSubnet,
+    cookie,
   };
+}
+
+/** The COOKIE option's data among a response's EDNS options at [start, end) (already checked to be well-formed), or null. */
+function responseCookie(msg: Buffer, start: number, end: number): Buffer | null {
+  for (let off = start; off + 4 <= end; ) {
+    const code = msg.readUInt16BE(off);
+    const len = msg.readUInt16BE(off + 2);
+    if (code === OPTION_COOKIE) return Buffer.from(msg.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return null;
 }
 
 /** The Client Subnet option among a response's EDNS options at [start, end), or a sentence saying what is malformed. */

@@ -50,9 +50,12 @@ EXPOSE 53/udp 53/tcp 8053/tcp
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8053/readyz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/main.js"]
-# The admin API refuses to listen beyond loopback without tokens. To reach it from outside the
-# container, pass tokens and the address, e.g.
-#   docker run -e MERIDIAN_TOKENS="ops:write:<secret>" meridian serve ... --admin 0.0.0.0:8053
+# With no token configured the node keeps its own write token in /app/state/admin-token, which
+# `docker exec <container> node /app/dist/main.js ctl ...` finds by itself. The admin API refuses to
+# listen beyond loopback without tokens, and without TLS (docs/operations.md, "TLS for the admin
+# API"). To reach it from outside the container, pass tokens, a certificate and the address, e.g.
+#   docker run -e MERIDIAN_TOKENS="ops:write:<secret>" -v /etc/meridian/tls:/tls:ro meridian serve ... \
+#     --admin 0.0.0.0:8053 --admin-tls-cert /tls/admin.crt --admin-tls-key /tls/admin.key
 # In a cluster, the zones live in etcd instead (docs/operations.md, "Running a cluster"):
 #   docker run meridian serve --etcd https://etcd:2379 --etcd-ca ... --region eu-west --node-id ns1 ...
 CMD ["serve", "--zones", "/app/zones", "--state", "/app/state", "--dns", "0.0.0.0:53", "--admin", "127.0.0.1:8053"]

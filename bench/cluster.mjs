@@ -123,12 +123,14 @@ const imp = spawn(process.execPath, [main, 'cluster', 'import', '--etcd', etcdUr
 await new Promise((r) => imp.on('exit', r));
 
 // --- nodes ---
+// One write token for every node (the admin API takes no anonymous write).
+const TOKEN = `bench-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const procsById = new Map();
 async function startNode(id, region) {
   const child = spawn(
     process.execPath,
     [main, 'serve', '--etcd', etcdUrl, '--node-id', id, '--region', region, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--lease-ttl', '2'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info', MERIDIAN_TOKENS: `bench:write:${TOKEN}` } },
   );
   children.push(child);
   procsById.set(id, child);
@@ -203,7 +205,7 @@ async function until(n, name, want, stepMs) {
 // Wait until all three regions voted on every node.
 for (const n of nodes) {
   for (;;) {
-    const h = await (await fetch(`http://127.0.0.1:${n.admin}/v1/health`)).json();
+    const h = await (await fetch(`http://127.0.0.1:${n.admin}/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
     if (h.endpoints.length === 3 && h.endpoints.every((e) => e.votes.filter((v) => v.fresh).length === 3)) break;
     await sleep(200);
   }
@@ -219,7 +221,7 @@ for (let i = 0; i < writes; i++) {
   const t0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${nodes[0].admin}/v1/zones/cb.test/records`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ name: `w${i}`, type: 'A', value }),
   });
   apiReturn.push(performance.now() - t0);
@@ -257,7 +259,7 @@ console.log(`  spread between the first and the last node to fail over: ${fmt(st
 // --- 3. checker handover ---
 const handover = [];
 const n2 = nodes[1];
-const nodesOf = async () => (await fetch(`http://127.0.0.1:${n2.admin}/v1/nodes`)).json();
+const nodesOf = async () => (await fetch(`http://127.0.0.1:${n2.admin}/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
 for (let i = 0; i < 5; i++) {
   const id = `c${i}`;
   const child = spawn(process.execPath, [main, 'checker', '--etcd', etcdUrl, '--region', 'eu', '--node-id', id, '--lease-ttl', '2'], { stdio: 'ignore' });

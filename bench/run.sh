@@ -59,7 +59,7 @@ else
   echo "no node-ceiling.js at $CEILING; skipping the ceiling"
 fi
 
-MERIDIAN_LOG_LEVEL=warn taskset -c 0 node dist/main.js serve --zones zones --dns "127.0.0.1:$port_meridian" --admin 127.0.0.1:0 & pids+=($!); SERVER_PID=$!
+MERIDIAN_LOG_LEVEL=warn taskset -c 0 node dist/main.js serve --zones zones --dns "127.0.0.1:$port_meridian" --admin 127.0.0.1:0 --admin-token-file "$OUT/token" & pids+=($!); SERVER_PID=$!
 wait_udp "$port_meridian" www.example.net
 perf "$port_meridian" "$OUT/static.txt" meridian-static
 perf "$port_meridian" "$OUT/nxdomain.txt" meridian-nxdomain

@@ -130,6 +130,15 @@ export function commonErrors(method: string, opts: { auth: boolean; query: boole
 
 export const Liveness = Type.Object({ status: Type.Literal('ok') }, { title: 'Liveness' });
 
+export const LocalTokenFile = Type.Object(
+  {
+    token_file: Type.String({
+      description: 'Absolute path of the file (mode 0600) that holds the write token this node made for itself; whoever can read it can write.',
+    }),
+  },
+  { title: 'LocalTokenFile' },
+);
+
 export const Readiness = Type.Object(
   {
     status: Type.String({ description: '`ready`, `degraded` (etcd unreachable, still answering from the last snapshot) or `not ready`.' }),
@@ -433,7 +442,7 @@ export const OverrideList = Type.Object({ overrides: Type.Array(OverrideView) },
 export const AuditEntry = Type.Object(
   {
     at: Type.String(),
-    who: Type.String({ description: "The token's name, or `anonymous`." }),
+    who: Type.String({ description: "The token's name (`local` for the node's own write token)." }),
     action: Type.String({ description: '`zone.create`, `record.replace`, `override.set`, ...' }),
     target: Type.String(),
     before: Nullable(Type.String()),

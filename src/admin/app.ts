@@ -25,7 +25,9 @@ import { Type } from '@sinclair/typebox';
 import { OPEN_PATHS, PAGE_PATHS, registerAuth, type Token } from './auth.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { errorHandler, notFoundHandler } from './problem.js';
-import { Liveness, Readiness, commonErrors, ok, problems, serializationView } from './api-schemas.js';
+import { Liveness, LocalTokenFile, Readiness, commonErrors, ok, problems, serializationView } from './api-schemas.js';
+import { isLoopback } from '../address.js';
+import { createError } from '../errors.js';
 import { installResponseCheck } from './response-check.js';
 import { hoistNamedSchemas } from './openapi-components.js';
 import { zoneJsonSchemaText } from '../model/zone-json-schema.js';
@@ -58,6 +60,10 @@ export interface AdminAppOptions {
   readonly votes?: VoteStore | null;
   readonly audit?: AuditLog;
   readonly tokens?: readonly Token[];
+  /** True while reads need no token (no token configured); default: while `tokens` is empty. */
+  readonly openReads?: () => boolean;
+  /** The file of the node's own write token (admin/local-token.ts), told to local clients by `GET /v1/auth/local`. */
+  readonly localTokenFile?: string | null;
   /** Require tokens for /livez, /readyz and /metrics too. */
   readonly protectProbes?: boolean;
   readonly overrideFile?: OverrideFile | null;
@@ -70,6 +76,8 @@ export interface AdminAppOptions {
   readonly dns?: { host: string; port: number };
   /** State directory (drill reports). */
   readonly stateDir?: string | undefined;
+  /** TLS for the API (`--admin-tls-cert`, `--admin-tls-key`): PEM; none: plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
   /** Cluster mode: membership, etcd reachability (readiness, `GET /v1/nodes`). */
   readonly cluster?: ClusterView | null;
   /** This node's record when it runs alone. */
@@ -147,6 +155,8 @@ function serializerFactory(externalSchemas: unknown, options: unknown) {
 export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInstance> {
   // No per-request info lines (a probe every few seconds would drown the log); errors still log.
   const app = Fastify({
+    // TLS when given (node/node.ts swaps in a new certificate with setSecureContext on a change).
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1 << 20,
@@ -204,7 +214,7 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
     transformObject: (documentObject) => hoistNamedSchemas((documentObject as { openapiObject: object }).openapiObject) as never,
   });
 
-  registerAuth(app, { tokens: opts.tokens ?? [], protectProbes: opts.protectProbes ?? false });
+  registerAuth(app, { tokens: opts.tokens ?? [], protectProbes: opts.protectProbes ?? false, ...(opts.openReads ? { openReads: opts.openReads } : {}) });
 
   app.addContentTypeParser(['text/plain', 'text/dns'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -260,6 +270,26 @@ export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInsta
           dns_workers: dnsWorkers,
         };
       return { status: 'ready', zones, ...(cluster ? { revision: cluster.self().revision } : {}), ...(dnsWorkers ? { dns_workers: dnsWorkers } : {}) };
+    },
+  );
+
+  // How `meridian ctl` on this machine finds the node's own write token (cli/admin-client.ts): the
+  // path only, and only to a client on loopback; the file's permissions decide who may use it.
+  app.get(
+    '/v1/auth/local',
+    {
+      schema: {
+        operationId: 'getLocalTokenFile',
+        tags: ['meta'],
+        summary: 'Where this node keeps its own write token (asked from this machine; 404 when it has none, or to another machine)',
+        response: { 200: ok(LocalTokenFile, 'The file; reading it needs the permissions of the user the node runs as'), ...problems(404) },
+      },
+    },
+    async (req, reply) => {
+      const file = opts.localTokenFile;
+      if (!file || !isLoopback(req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? ''))
+        throw createError('MRD_ERR_API_NOT_FOUND', 'this node keeps no write token of its own for this client').titled('No local token');
+      return reply.send({ token_file: file });
     },
   );
 

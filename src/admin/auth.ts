@@ -6,7 +6,10 @@
  * Secrets are never logged, and they are compared in constant time (both sides hashed first, so
  * lengths leak nothing either).
  *
- * With no token configured the API is open, and `meridian serve` refuses to listen anywhere but
+ * A write (any method but GET and HEAD) without a valid write token is refused, always: 401 with
+ * no token or a wrong one, 403 with a read token. With no token configured, the node makes one
+ * write token of its own (admin/local-token.ts: a file of mode 0600 that `meridian ctl` on the
+ * same machine reads), reads stay open, and `meridian serve` refuses to listen anywhere but
  * loopback (node/node.ts). `/livez`, `/readyz` and `/metrics` stay open unless
  * `--protect-probes` is given. Failed authentications are rate-limited per client address:
  * after 10 in a minute, the address gets 429 until the minute is over.
@@ -27,10 +30,15 @@ export interface Token {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is asking: the token's name, or `anonymous` when the API runs without tokens. */
+    /** Who is asking: the token's name, or `anonymous` for an open read. */
     who: string;
     role: Role;
   }
+}
+
+/** A token from its name, role and secret (the node's own write token, admin/local-token.ts). */
+export function tokenOf(name: string, role: Role, secret: string): Token {
+  return make(name, role, secret, name);
 }
 
 function digest(secret: string): Buffer {
@@ -87,14 +95,24 @@ export const PAGE_PATHS: ReadonlySet<string> = new Set(['/', '/status']);
 const WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
 
-export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Token[]; protectProbes?: boolean }): void {
+export interface AuthOptions {
+  /** The tokens in force (a reload replaces the array's contents): the configured ones and the node's own write token. */
+  readonly tokens: readonly Token[];
+  /** True while reads need no token: no token is configured (the API then listens on loopback only). */
+  readonly openReads?: () => boolean;
+  readonly protectProbes?: boolean;
+}
+
+export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.decorateRequest('who', 'anonymous');
-  app.decorateRequest('role', 'write');
+  app.decorateRequest('role', 'read');
   const failures = new Map<string, { count: number; since: number }>();
+  const openReads = opts.openReads ?? (() => opts.tokens.length === 0);
 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const path = req.url.split('?')[0]!;
-    if (opts.tokens.length === 0) return;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (read && openReads()) return;
     if (PAGE_PATHS.has(path) && req.method === 'GET') return;
     if (!opts.protectProbes && OPEN_PATHS.has(path)) return;
     const now = Date.now();
@@ -121,7 +139,7 @@ export function registerAuth(app: FastifyInstance, opts: { tokens: readonly Toke
     }
     req.who = token.name;
     req.role = token.role;
-    if (token.role === 'read' && req.method !== 'GET' && req.method !== 'HEAD') {
+    if (token.role === 'read' && !read) {
       return refuse(reply, 'MRD_ERR_API_FORBIDDEN', 'Read-only token', `token "${token.name}" may read but not change anything`);
     }
   });

@@ -21,6 +21,13 @@
  *   meridian_zone_loads_total{result}                     zone file loads and failed loads
  *   meridian_zones, meridian_snapshot_version
  *   meridian_build_info{version,node,platform,arch}       always 1: which build runs on which Node
+ *   meridian_dns_rrl_limited_total{class,action}          UDP answers response rate limiting dropped or slipped
+ *   meridian_dns_rrl_exempt_total                         answers never limited (exempt source)
+ *   meridian_dns_rrl_buckets                              buckets in its table
+ *   meridian_dns_cookies_total{verdict}                   queries with a COOKIE option, by verdict
+ *   meridian_dns_badcookie_total                          BADCOOKIE answers (sent in place of limited ones)
+ *   meridian_dns_tcp_connections                          TCP connections open
+ *   meridian_dns_tcp_refused_total{reason}                TCP connections refused (per_client, limit)
  *   meridian_etcd_up, meridian_etcd_unreachable_total,
  *   meridian_config_revision                              cluster mode only
  * plus prom-client's default process metrics (CPU, memory, event loop lag, GC) under their
@@ -39,6 +46,11 @@ import { keyToPresentation } from '../proto/name.js';
 import type { UdpInfo, UdpIo } from '../dns/server.js';
 import { signerFor, type SnapshotHolder } from '../state/snapshot.js';
 import { signatureCounters } from '../dnssec/signer.js';
+import type { Query } from '../proto/wire.js';
+import type { CookieJar } from '../dns/cookies.js';
+import type { ResponseRateLimiter } from '../dns/rrl.js';
+import type { TcpStats } from '../dns/tcp.js';
+import type { Endpoint } from '../policy/types.js';
 import type { Vote } from '../health/votes.js';
 import { regionStatuses } from './health-routes.js';
 import { uniqueEndpointsOf } from '../health/endpoints.js';
@@ -47,7 +59,11 @@ import { MERIDIAN_VERSION } from '../cluster/runtime.js';
 import { text } from './api-schemas.js';
 import { Histogram, QueryMetrics, type QueryMetricsDump } from './query-metrics.js';
 
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const RCODES: Record<number, string> = {
+  ...['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'],
+  16: 'BADVERS',
+  23: 'BADCOOKIE',
+};
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -142,6 +158,9 @@ export class MetricsRegistry {
 
   /** The node's DNS processes, asked at each scrape (node/node.ts sets it). */
   dns: (() => Promise<DnsReport>) | null = null;
+
+  /** The DNS server's defences (node/node.ts): cookies, response rate limiting, TCP connections. */
+  guard: { readonly cookies: CookieJar; readonly rrl: ResponseRateLimiter | null; readonly tcp: TcpStats } | null = null;
 
   /** Cluster mode: etcd reachability and the configuration revision. */
   cluster: { readonly client: { readonly reachable: boolean }; readonly unreachableCount: number; readonly source: { revision(): number } } | null = null;
@@ -249,6 +268,7 @@ export class MetricsRegistry {
     out.push('# HELP meridian_build_info Always 1; the labels say which Meridian version runs on which Node.js.');
     out.push('# TYPE meridian_build_info gauge');
     out.push(`meridian_build_info{version="${esc(MERIDIAN_VERSION)}",node="${esc(process.version)}",platform="${process.platform}",arch="${process.arch}"} 1`);
+    if (this.guard) out.push(...this.#guardLines(this.guard));
     if (this.cluster) {
       out.push('# HELP meridian_etcd_up 1 while etcd answers this node, 0 while it is unreachable (the node serves its last snapshot).');
       out.push('# TYPE meridian_etcd_up gauge');
@@ -261,6 +281,43 @@ export class MetricsRegistry {
       out.push(`meridian_config_revision ${this.cluster.source.revision()}`);
     }
     return out.join('\n') + '\n' + (await this.#process.metrics());
+  }
+
+  #guardLines(g: NonNullable<MetricsRegistry['guard']>): string[] {
+    const out: string[] = [];
+    if (g.rrl) {
+      out.push(
+        '# HELP meridian_dns_rrl_limited_total UDP answers response rate limiting held back, by class and what was sent instead (dropped: nothing; slipped: TC=1 or BADCOOKIE).',
+      );
+      out.push('# TYPE meridian_dns_rrl_limited_total counter');
+      for (const [cls, c] of Object.entries(g.rrl.counts)) {
+        out.push(`meridian_dns_rrl_limited_total{class="${cls}",action="dropped"} ${c.dropped}`);
+        out.push(`meridian_dns_rrl_limited_total{class="${cls}",action="slipped"} ${c.slipped}`);
+      }
+      out.push('# HELP meridian_dns_rrl_exempt_total UDP answers to exempt sources (--rrl-exempt), never limited.');
+      out.push('# TYPE meridian_dns_rrl_exempt_total counter');
+      out.push(`meridian_dns_rrl_exempt_total ${g.rrl.exemptAnswers}`);
+      out.push('# HELP meridian_dns_rrl_buckets Buckets (client network and answer) response rate limiting remembers now.');
+      out.push('# TYPE meridian_dns_rrl_buckets gauge');
+      out.push(`meridian_dns_rrl_buckets ${g.rrl.buckets}`);
+    }
+    out.push('# HELP meridian_dns_cookies_total Queries with a DNS COOKIE option, by verdict (client_only, invalid, valid: RFC 7873 §5.2).');
+    out.push('# TYPE meridian_dns_cookies_total counter');
+    const c = g.cookies.counts;
+    out.push(`meridian_dns_cookies_total{verdict="client_only"} ${c['client-only']}`);
+    out.push(`meridian_dns_cookies_total{verdict="invalid"} ${c.invalid}`);
+    out.push(`meridian_dns_cookies_total{verdict="valid"} ${c.valid}`);
+    out.push('# HELP meridian_dns_badcookie_total BADCOOKIE answers, sent in place of rate-limited ones to clients that sent a cookie.');
+    out.push('# TYPE meridian_dns_badcookie_total counter');
+    out.push(`meridian_dns_badcookie_total ${c.badcookie}`);
+    out.push('# HELP meridian_dns_tcp_connections DNS TCP connections open now.');
+    out.push('# TYPE meridian_dns_tcp_connections gauge');
+    out.push(`meridian_dns_tcp_connections ${g.tcp.open}`);
+    out.push('# HELP meridian_dns_tcp_refused_total DNS TCP connections refused: the client held its share (per_client) or every slot was taken (limit).');
+    out.push('# TYPE meridian_dns_tcp_refused_total counter');
+    out.push(`meridian_dns_tcp_refused_total{reason="per_client"} ${g.tcp.refusedPerClient}`);
+    out.push(`meridian_dns_tcp_refused_total{reason="limit"} ${g.tcp.refusedGlobal}`);
+    return out;
   }
 
   register(app: FastifyInstance): void {

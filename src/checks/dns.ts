@@ -34,8 +34,8 @@ import { reasonOf, result, type CheckType, type ProbeResult } from './check.js';
 /** The default port of a DNS server (RFC 1035 §4.2). */
 const DNS_PORT = 53;
 
-/** The rcodes a check may expect (BADVERS needs EDNS, which the check does not send). */
-const RCODE_NAMES = Object.keys(Rcode).filter((n) => n !== 'BADVERS') as (keyof typeof Rcode)[];
+/** The rcodes a check may expect: not the extended ones (BADVERS, BADCOOKIE need EDNS, which the check does not send). */
+const RCODE_NAMES = (Object.keys(Rcode) as (keyof typeof Rcode)[]).filter((n) => Rcode[n] < 16);
 
 /** Query types a plain query cannot ask: OPT is a pseudo-type (RFC 6891 §6.1.1), zone transfers are not queries (RFC 5936, RFC 1995). */
 const UNASKABLE = new Set<number>([RRType.OPT, RRType.AXFR, RRType.IXFR]);

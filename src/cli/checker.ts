@@ -28,6 +28,8 @@ import { CONFIG_OPTION, renderCommandHelp, resolveOptions, usageError } from './
 import { CHECKER_OPTIONS } from './serve-options.js';
 import { nodeIdOf } from './args.js';
 import { Lifetime } from './lifetime.js';
+import { adminDispatcher, findLocalToken } from './admin-client.js';
+import type { Dispatcher } from 'undici';
 
 export const CHECKER_HELP = renderCommandHelp(
   `Usage: meridian checker --region ID --node URL [options]
@@ -36,7 +38,8 @@ export const CHECKER_HELP = renderCommandHelp(
 Run health checks from one region. Serves no DNS.
 
 With --node, check the zones in a directory and send the votes to a Meridian node's admin API
-(POST /v1/health/votes). With --etcd (cluster mode), take the zones from etcd, stand for the
+(POST /v1/health/votes), over https:// verified with --node-ca when the node serves TLS; without
+--token, a node on the same machine is sent its own write token if this user can read it. With --etcd (cluster mode), take the zones from etcd, stand for the
 region's active checker, and while elected write the votes to etcd under leases that expire
 after the checks' stale_after.`,
   [CONFIG_OPTION, ...CHECKER_OPTIONS],
@@ -70,6 +73,7 @@ export async function checkerCommand(argv: string[]): Promise<number> {
       throw usageError(`--node must be a URL such as http://127.0.0.1:8053, not "${node}"`);
     }
   }
+  const dispatcher = adminDispatcher(v['node-ca'], '--node-ca');
   // --lease-ttl is checked by its table entry (an integer from 1 to 600).
   const ttl = r.values['lease-ttl'] as number;
   const id = v['node-id'] === undefined ? undefined : nodeIdOf(v['node-id']);
@@ -79,7 +83,7 @@ export async function checkerCommand(argv: string[]): Promise<number> {
   try {
     stopAll = etcd
       ? await startClusterChecker(etcd, region, id, ttl, log, life)
-      : await startNodeChecker(node!, path.resolve(v['zones']!), region, v['token'] ?? process.env['MERIDIAN_TOKEN'], log, life);
+      : await startNodeChecker(node!, path.resolve(v['zones']!), region, v['token'] ?? process.env['MERIDIAN_TOKEN'], dispatcher, log, life);
   } catch (err) {
     life.release();
     throw err;
@@ -119,13 +123,19 @@ async function startNodeChecker(
   zonesDir: string,
   region: string,
   token: string | undefined,
+  dispatcher: Dispatcher | undefined,
   log: Logger,
   life: Lifetime,
 ): Promise<() => Promise<void>> {
   const holder = new SnapshotHolder();
   const source = new FileSource({ dir: zonesDir, holder, log: log.child({ component: 'zones' }) });
   await source.start();
-  const publisher = new RemoteVotePublisher(node, region, log.child({ component: 'votes' }), token);
+  const publisher = new RemoteVotePublisher(node, region, log.child({ component: 'votes' }), {
+    token,
+    dispatcher,
+    // No token given: the write token the node made, when it runs on this machine.
+    findToken: async () => (await findLocalToken(node, dispatcher)).token,
+  });
   publisher.onRefused = (err) => life.fail(err);
   const health = new HealthService({ holder, region, log, judge: false, publish: publisher.publish });
   health.start();

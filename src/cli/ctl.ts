@@ -11,11 +11,24 @@ import { splitEtagLine, withEtagLine } from '../zone/etag-line.js';
 import { ENDPOINT_STATUSES } from '../health/status.js';
 import { flag, option, renderCommandHelp, resolveOptions, usageError, type OptionSpec } from './options.js';
 import { CLI_DURATION, parseDuration } from '../proto/duration.js';
+import { fetch, type Dispatcher, type Headers, type Response } from 'undici';
+import { adminDispatcher, findLocalToken } from './admin-client.js';
 
 /** The options every ctl command takes (shown in `meridian ctl --help`). */
 const CTL_GLOBAL_OPTIONS: readonly OptionSpec[] = [
-  option({ name: 'api', type: 'string', arg: 'URL', default: 'http://127.0.0.1:8053', help: 'admin API (also $MERIDIAN_API)' }),
-  option({ name: 'token', type: 'string', arg: 'TOKEN', help: 'bearer token (default $MERIDIAN_TOKEN)' }),
+  option({ name: 'api', type: 'string', arg: 'URL', default: 'http://127.0.0.1:8053', help: 'admin API, http:// or https:// (also $MERIDIAN_API)' }),
+  option({
+    name: 'api-ca',
+    type: 'path',
+    arg: 'FILE',
+    help: "CA certificate (PEM) that signed the API's certificate; default: the system's CAs (also $MERIDIAN_API_CA)",
+  }),
+  option({
+    name: 'token',
+    type: 'string',
+    arg: 'TOKEN',
+    help: 'bearer token (default $MERIDIAN_TOKEN; on the same machine, the write token the node made, if this user can read it)',
+  }),
   flag({ name: 'json', type: 'boolean', help: "print the API's JSON" }),
 ];
 
@@ -48,7 +61,7 @@ type CtlValues = {
 };
 
 export const CTL_HELP = renderCommandHelp(
-  `Usage: meridian ctl [--api URL] [--token TOKEN] [--json] <command> [args]
+  `Usage: meridian ctl [--api URL] [--api-ca FILE] [--token TOKEN] [--json] <command> [args]
 
 Operate a Meridian node through its admin API.
 
@@ -86,7 +99,7 @@ Commands:
   `Run "meridian ctl COMMAND --help" for one command's details.`,
 );
 
-const GLOBAL_OPTIONS = `Global options: --api URL, --token TOKEN, --json (see "meridian ctl --help").
+const GLOBAL_OPTIONS = `Global options: --api URL, --api-ca FILE, --token TOKEN, --json (see "meridian ctl --help").
 `;
 
 /** Help for one command: `meridian ctl COMMAND --help`. */
@@ -272,6 +285,12 @@ class ApiError extends Error {
 interface Ctx {
   api: string;
   token: string | undefined;
+  /** Verifies an https:// API against --api-ca. */
+  dispatcher: Dispatcher | undefined;
+  /** Whether the node's own token was looked for (once, before the first request without --token). */
+  looked: boolean;
+  /** Why the node's own token could not be used, for a 401. */
+  why: string | undefined;
   json: boolean;
   out: (s: string) => void;
   err: (s: string) => void;
@@ -285,6 +304,12 @@ async function call(
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const h: Record<string, string> = { ...headers };
+  if (ctx.token === undefined && !ctx.looked) {
+    ctx.looked = true;
+    const found = await findLocalToken(ctx.api, ctx.dispatcher);
+    ctx.token = found.token;
+    ctx.why = found.why;
+  }
   if (ctx.token) h['authorization'] = `Bearer ${ctx.token}`;
   let payload: string | undefined;
   if (body?.json !== undefined) {
@@ -296,10 +321,18 @@ async function call(
   }
   let res: Response;
   try {
-    res = await fetch(new URL(url, ctx.api), { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
+    res = await fetch(new URL(url, ctx.api), {
+      method,
+      headers: h,
+      ...(payload !== undefined ? { body: payload } : {}),
+      ...(ctx.dispatcher ? { dispatcher: ctx.dispatcher } : {}),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new ApiError(`cannot reach the admin API at ${ctx.api} (${cause})`);
+    const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)
+      ? "; the API's certificate is not trusted: give --api-ca FILE, the CA that signed it"
+      : '';
+    throw new ApiError(`cannot reach the admin API at ${ctx.api} (${cause})${tls}`);
   }
   const text = await res.text();
   let json: any;
@@ -314,6 +347,7 @@ async function call(
     // A validation problem's detail is often just its errors joined; print them once, a line each.
     if (json?.detail && json.detail !== json.title && json.detail !== errors.map((e) => e.message).join('; ')) lines.push(json.detail);
     for (const e of errors) lines.push(`  - ${e.line ? `line ${e.line}: ` : ''}${e.message}`);
+    if (res.status === 401 && ctx.why) lines.push(ctx.why);
     throw new ApiError(lines.join('\n'), res.status);
   }
   return { status: res.status, headers: res.headers, text, json };
@@ -726,11 +760,21 @@ export async function ctlCommand(
   }
   const v = r.values as Record<string, string | undefined>;
   const values: CtlValues = { ...v, 'no-wait': r.values['no-wait'] === true, force: r.values['force'] === true, complete: r.values['complete'] === true };
-  const ctx: Ctx = { api: v['api']!, token: v['token'], json: r.values['json'] === true, out, err };
+  const ctx: Ctx = {
+    api: v['api']!,
+    token: v['token'],
+    dispatcher: adminDispatcher(v['api-ca'], '--api-ca'),
+    looked: false,
+    why: undefined,
+    json: r.values['json'] === true,
+    out,
+    err,
+  };
   try {
-    new URL(ctx.api);
+    const u = new URL(ctx.api);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
   } catch {
-    throw usageError(`--api must be a URL such as http://127.0.0.1:8053, not "${ctx.api}"`);
+    throw usageError(`--api must be a URL such as http://127.0.0.1:8053 or https://meridian.example.net:8053, not "${ctx.api}"`);
   }
   const [cmd, ...rest] = positionals;
   try {

@@ -9,8 +9,12 @@
  */
 import { option, type OptionSpec } from './options.js';
 import { LOG_LEVELS } from '../log.js';
+import { DEFAULT_RRL } from '../dns/rrl.js';
+import { DEFAULT_TCP_PER_CLIENT } from '../dns/tcp.js';
 
 const CLUSTER = 'Cluster mode (docs/operations.md, "Running a cluster")';
+const ABUSE = 'Abuse (docs/operations.md, "Safe on the open Internet")';
+const ADMIN_TLS = 'Admin API security (docs/operations.md, "TLS for the admin API")';
 
 /**
  * How to reach etcd: the options of `serve`, `checker` and `cluster` (cli/etcd-options.ts turns
@@ -76,7 +80,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     arg: 'FILE',
     // MERIDIAN_TOKENS already holds tokens themselves ("name:role:token,..."), so the file is MERIDIAN_TOKENS_FILE.
     env: 'MERIDIAN_TOKENS_FILE',
-    help: 'admin API bearer tokens: a YAML/JSON list of { name, role: read|write, token }, re-read on SIGHUP (also MERIDIAN_TOKENS="name:role:token,..."); without any, the admin API is open and must listen on loopback',
+    help: 'admin API bearer tokens: a YAML/JSON list of { name, role: read|write, token }, re-read on SIGHUP (also MERIDIAN_TOKENS="name:role:token,..."); without any, reads are open, writes need the token the node makes (--admin-token-file), and the admin API must listen on loopback',
   }),
   option({ name: 'protect-probes', type: 'boolean', default: false, help: 'require a token for /livez, /readyz and /metrics too' }),
   option({ name: 'notify', type: 'list', arg: 'HOST:PORT[,…]', help: "send DNS NOTIFY (RFC 1996) to these secondaries when a zone's serial changes" }),
@@ -108,6 +112,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'SO_RCVBUF asked for each UDP socket, room for bursts and GC pauses (capped by net.core.rmem_max); 0: the system default',
   }),
   option({
+    name: 'tcp-max-connections-per-client',
+    type: 'integer',
+    arg: 'N',
+    default: DEFAULT_TCP_PER_CLIENT,
+    min: 1,
+    max: 1_000_000,
+    help: 'concurrent TCP connections of one client (IPv4 address, IPv6 /64); at most --tcp-max-connections',
+  }),
+  option({
     name: 'no-cache',
     type: 'boolean',
     default: false,
@@ -115,6 +128,86 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     alias: { key: 'cache', hint: 'write "no-cache: true"' },
   }),
   LOG_LEVEL,
+  option({
+    name: 'rrl-rate',
+    type: 'integer',
+    arg: 'N',
+    group: ABUSE,
+    default: DEFAULT_RRL.ratePerSecond,
+    min: 0,
+    max: 1_000_000,
+    help: 'response rate limiting: UDP answers a second per client network and answer (name and type, zone for NXDOMAIN, …); 0 turns it off',
+  }),
+  option({
+    name: 'rrl-slip',
+    type: 'integer',
+    arg: 'N',
+    group: ABUSE,
+    default: DEFAULT_RRL.slip,
+    min: 0,
+    max: 10,
+    help: 'every Nth limited answer goes out as TC=1 (BADCOOKIE to a client with a cookie) so a real client retries; 0 drops them all',
+  }),
+  option({
+    name: 'rrl-window',
+    type: 'integer',
+    arg: 'SECONDS',
+    group: ABUSE,
+    default: DEFAULT_RRL.windowSeconds,
+    min: 1,
+    max: 3600,
+    help: 'how long a flood stays limited after it falls below the rate (the debt a bucket may build)',
+  }),
+  option({
+    name: 'rrl-exempt',
+    type: 'list',
+    arg: 'CIDR[,…]|none',
+    group: ABUSE,
+    default: DEFAULT_RRL.exempt.join(','),
+    help: 'sources never rate-limited (loopback cannot be spoofed from the network); "none" for no exemption',
+  }),
+  option({
+    name: 'rrl-ipv4-prefix',
+    type: 'integer',
+    arg: 'BITS',
+    group: ABUSE,
+    default: DEFAULT_RRL.ipv4Prefix,
+    min: 8,
+    max: 32,
+    help: 'an IPv4 client network for rate limiting',
+  }),
+  option({
+    name: 'rrl-ipv6-prefix',
+    type: 'integer',
+    arg: 'BITS',
+    group: ABUSE,
+    default: DEFAULT_RRL.ipv6Prefix,
+    min: 16,
+    max: 128,
+    help: 'an IPv6 client network for rate limiting',
+  }),
+  option({
+    name: 'admin-tls-cert',
+    type: 'path',
+    arg: 'FILE',
+    group: ADMIN_TLS,
+    help: 'serve the admin API over HTTPS with this PEM certificate (chain), with --admin-tls-key; re-read when it changes and on SIGHUP',
+  }),
+  option({ name: 'admin-tls-key', type: 'path', arg: 'FILE', group: ADMIN_TLS, help: "the admin certificate's PEM private key" }),
+  option({
+    name: 'admin-trusted-network',
+    type: 'boolean',
+    group: ADMIN_TLS,
+    default: false,
+    help: 'let the admin API listen beyond loopback over plain HTTP: the network to it is trusted (without TLS or this, serve refuses)',
+  }),
+  option({
+    name: 'admin-token-file',
+    type: 'path',
+    arg: 'FILE',
+    group: ADMIN_TLS,
+    help: 'with no --tokens: where the node keeps the write token it makes (mode 0600); default admin-token in --state, else .admin-token in --zones',
+  }),
   ...ETCD_OPTIONS,
 ];
 
@@ -123,7 +216,13 @@ export const CHECKER_OPTIONS: readonly OptionSpec[] = [
   option({ name: 'region', type: 'string', arg: 'ID', help: 'the region this checker votes for (required)' }),
   option({ name: 'node', type: 'string', arg: 'URL', help: 'admin API of the node that judges health, e.g. http://127.0.0.1:8053' }),
   option({ name: 'zones', type: 'path', arg: 'DIR', default: './zones', help: 'zone files whose checks to run (with --node)' }),
-  option({ name: 'token', type: 'string', arg: 'TOKEN', help: "bearer token for the node's admin API" }),
+  option({
+    name: 'token',
+    type: 'string',
+    arg: 'TOKEN',
+    help: "bearer token for the node's admin API; default: on this machine, the token the node made (docs/operations.md)",
+  }),
+  option({ name: 'node-ca', type: 'path', arg: 'FILE', help: "CA certificate (PEM) that signed the node's admin certificate (https://)" }),
   LOG_LEVEL,
   ...ETCD_OPTIONS,
 ];

@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { nodeIdOf } from './args.js';
 import { etcdConnectionFrom } from './etcd-options.js';
 import { CONFIG_OPTION, renderCommandHelp, resolveOptions, usageError, withSource, type OptionSpec, type ResolvedOptions } from './options.js';
+import { parseCidr } from '../policy/prefix-table.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 import { Lifetime } from './lifetime.js';
 import { parseNotifyTargets } from '../dns/notify.js';
@@ -20,8 +21,9 @@ export const SERVE_HELP = renderCommandHelp(
   `Usage: meridian serve [options]
 
 Serve the zones in a directory (or, with --etcd, a cluster's zones) over DNS (UDP and TCP on one
-port) with an admin API. SIGHUP reloads zones, tokens, the latency table, the geoip database and the config file's
-log level; SIGTERM and SIGINT stop gracefully (docs/operations.md, "Signals").`,
+port) with an admin API. SIGHUP reloads zones, tokens, the latency table, the geoip database, the
+admin TLS certificate and the config file's log level; SIGTERM and SIGINT stop gracefully
+(docs/operations.md, "Signals").`,
   [CONFIG_OPTION, ...SERVE_OPTIONS],
   `Every option can also come from the config file, under its long name (tcp-max-connections: 1000,
 no-checks: true), or from the environment as MERIDIAN_<OPTION> (MERIDIAN_TCP_MAX_CONNECTIONS=1000);
@@ -51,10 +53,22 @@ export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
     maxUdpPayload: v['max-udp-payload'],
     tcpIdleTimeoutMs: v['tcp-idle-timeout'],
     tcpMaxConnections: v['tcp-max-connections'],
+    tcpMaxConnectionsPerClient: v['tcp-max-connections-per-client'],
     useCache: !v['no-cache'],
     workers: withSource(r, spec('workers'), () => workerCount(v['workers'])),
     udpIo: v['udp-io'],
     udpRecvBufferBytes: v['udp-recv-buffer'],
+    rrl: {
+      ratePerSecond: v['rrl-rate'],
+      slip: v['rrl-slip'],
+      windowSeconds: v['rrl-window'],
+      ipv4Prefix: v['rrl-ipv4-prefix'],
+      ipv6Prefix: v['rrl-ipv6-prefix'],
+      exempt: withSource(r, spec('rrl-exempt'), () => exemptList(v['rrl-exempt'])),
+    },
+    adminTls: adminTlsOf(r),
+    adminTrustedNetwork: v['admin-trusted-network'],
+    adminTokenFile: str('admin-token-file'),
     stateDir: str('state'),
     latencyFile: str('latency'),
     geoipDb: str('geoip-db'),
@@ -68,6 +82,28 @@ export function serveOptionsOf(r: ResolvedOptions): ServeOptions {
     logLevel: v['log-level'],
     configFile: r.configFile,
   };
+}
+
+/** `--rrl-exempt`: CIDR networks, checked now, or `none`. */
+function exemptList(items: readonly string[]): string[] {
+  if (items.length === 1 && items[0]!.toLowerCase() === 'none') return [];
+  for (const item of items) {
+    try {
+      parseCidr(item);
+    } catch (err) {
+      throw usageError(`--rrl-exempt: ${(err as Error).message}`);
+    }
+  }
+  return [...items];
+}
+
+/** `--admin-tls-cert` and `--admin-tls-key`: both or neither. */
+function adminTlsOf(r: ResolvedOptions): ServeOptions['adminTls'] {
+  const cert = r.values['admin-tls-cert'] as string | undefined;
+  const key = r.values['admin-tls-key'] as string | undefined;
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw usageError('give --admin-tls-cert and --admin-tls-key together');
+  return { certFile: cert, keyFile: key };
 }
 
 /**

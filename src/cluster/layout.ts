@@ -18,6 +18,8 @@
  *                                        whoever creates the key runs the region's checks
  *   <prefix>/nodes/<id>                  a node or checker's membership record (JSON), under its lease
  *   <prefix>/audit/<time>-<node>-<n>     an audit log entry (JSON), kept 90 days
+ *   <prefix>/cookie-secret               the DNS cookie secrets every node uses (JSON, secret:
+ *                                        cluster/cookie-secrets.ts), rotated once a day
  *
  * The zones directory and etcd hold the same texts: `meridian cluster import` and `export` copy
  * one to the other.
@@ -36,6 +38,7 @@ export class KeyLayout {
   readonly checkers: string;
   readonly nodes: string;
   readonly audit: string;
+  readonly cookieSecret: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -47,6 +50,7 @@ export class KeyLayout {
     this.checkers = `${prefix}/checkers/`;
     this.nodes = `${prefix}/nodes/`;
     this.audit = `${prefix}/audit/`;
+    this.cookieSecret = `${prefix}/cookie-secret`;
   }
 
   /** Everything of this cluster (what a node watches). */

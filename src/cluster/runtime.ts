@@ -24,6 +24,8 @@ import { EtcdVoteFeed, EtcdVotePublisher } from './votes.js';
 import { RegionElection } from './election.js';
 import { Membership, type MemberRecord } from './membership.js';
 import { EtcdAudit } from './audit.js';
+import { EtcdCookieSecrets } from './cookie-secrets.js';
+import type { CookieSecrets } from '../dns/cookie-secrets.js';
 import type { AuditLog } from '../state/audit.js';
 import { endpointsOf } from '../health/endpoints.js';
 import type { HealthService } from '../health/service.js';
@@ -63,6 +65,8 @@ export class Cluster {
   readonly election: RegionElection | null;
   readonly id: string;
   #publisher: EtcdVotePublisher | null = null;
+  /** A node's DNS cookie secrets, shared through etcd (attachCookies). */
+  cookies: EtcdCookieSecrets | null = null;
   #health: HealthService | null = null;
   readonly #startedAt = new Date().toISOString();
   #addresses: { dns: string | null; admin: string | null } = { dns: null, admin: null };
@@ -149,6 +153,12 @@ export class Cluster {
     this.source.subscribe(this.layout.audit, new EtcdAudit(this.client, this.layout.audit, this.id, audit, this.log.child({ component: 'audit' })));
   }
 
+  /** Keeps a node's DNS cookie secrets equal to the cluster's (call before start). */
+  attachCookies(secrets: CookieSecrets): void {
+    this.cookies = new EtcdCookieSecrets(this.client, this.layout.cookieSecret, secrets, this.log.child({ component: 'cookies' }));
+    this.source.subscribe(this.layout.cookieSecret, this.cookies);
+  }
+
   /** Hooks a health service in: its checker follows the election, its store the votes in etcd. */
   attach(health: HealthService): void {
     this.#health = health;
@@ -167,11 +177,13 @@ export class Cluster {
 
   async start(): Promise<void> {
     await this.source.start();
+    this.cookies?.start();
     this.membership.start();
     this.election?.start();
   }
 
   async stop(): Promise<void> {
+    this.cookies?.stop();
     await this.election?.stop();
     await this.#publisher?.close(false);
     await this.membership.stop();

@@ -2,9 +2,9 @@
  * @module dns/pipeline
  * The query path, step by step, in one function (docs/query-path.md draws it):
  *
- *   decode (proto/wire) → checks → cache → find zone (zone/catalog) → lookup (zone/lookup)
- *     → sections (dns/answer) → sign (dns/sign, DO=1 to a signed zone) → encode (proto/wire)
- *     → finish: ID, question, OPT, size limit
+ *   decode (proto/wire) → checks → cookies (dns/cookies) → cache → find zone (zone/catalog)
+ *     → lookup (zone/lookup) → sections (dns/answer) → sign (dns/sign, DO=1 to a signed zone)
+ *     → encode (proto/wire) → send: rate limit over UDP (dns/rrl) → finish: ID, question, OPT, size limit
  *
  * Zone transfers (AXFR, IXFR) branch off after the checks, to dns/transfer.ts.
  *
@@ -25,7 +25,21 @@ import { decide } from '../policy/evaluate.js';
 import { clientFromAddress, clientFromBytes, clientFromEcs, type Client } from '../policy/client.js';
 import type { HealthView } from '../policy/health-view.js';
 import type { Decision, Endpoint, PolicyRecord, TraceStep } from '../policy/types.js';
-import { Opcode, Rcode, encodeReply, encodeResponse, finishResponse, parseQuery, payloadLimit, type Query, type EncodedResponse } from '../proto/wire.js';
+import {
+  OPTION_TCP_KEEPALIVE,
+  Opcode,
+  Rcode,
+  encodeReply,
+  encodeResponse,
+  finishResponse,
+  parseQuery,
+  payloadLimit,
+  type Query,
+  type EncodedResponse,
+} from '../proto/wire.js';
+import { addressOctets } from './client-address.js';
+import type { CookieJar } from './cookies.js';
+import { ERROR_RATE_KEY, rateKeyOf, Verdict, type ResponseRateLimiter } from './rrl.js';
 import { lookup, type LookupResult } from '../zone/lookup.js';
 import { signerFor, tablesFor, type Snapshot } from '../state/snapshot.js';
 
@@ -38,6 +52,12 @@ export interface QueryContext {
   readonly remoteAddress: string;
   /** The same address as octets (IPv4 in the first four), when the transport has it so (dns/udp-batched.ts). */
   readonly remoteBytes?: { readonly family: 4 | 6; readonly bytes: Uint8Array } | undefined;
+  /**
+   * TCP: the idle timeout this connection has now, which edns-tcp-keepalive advertises (RFC 7828
+   * §3.3.2: "the TIMEOUT value that is currently associated with the TCP session"); 0 asks the
+   * client to close. Undefined: the option is not answered.
+   */
+  readonly tcpKeepaliveMs?: number;
 }
 
 export interface PipelineOptions {
@@ -80,6 +100,10 @@ export interface QueryEnv {
   readonly options: PipelineOptions;
   readonly observe?: QueryObserver | undefined;
   readonly explain?: Explain | undefined;
+  /** DNS Cookies (dns/cookies.ts); without it a COOKIE option is ignored (RFC 7873 §5.2.1 as for a server without cookies). */
+  readonly cookies?: CookieJar | undefined;
+  /** Response rate limiting of UDP answers (dns/rrl.ts); without it nothing is limited. */
+  readonly rrl?: ResponseRateLimiter | undefined;
 }
 
 const IN = 1;
@@ -90,14 +114,15 @@ function isUnsupportedMeta(qtype: number): boolean {
 }
 
 /** An error response (no records, just the rcode), observed. */
-function answerError(query: Query, ctx: QueryContext, env: QueryEnv, rcode: number, extended = 0): Buffer {
+function answerError(query: Query, ctx: QueryContext, env: QueryEnv, rcode: number, extended = 0): Buffer | null {
   env.observe?.(query, rcode, null);
-  return encodeReply(query, errorSections(rcode & 0x0f), ctx.transport, env.options.maxUdpPayload, extended);
+  return send(query, ctx, env, encodeResponse(query, errorSections(rcode & 0x0f)), ERROR_RATE_KEY, 0, extended);
 }
 
 /**
  * Answers one DNS message. Returns null when no answer may be sent (not a query, or shorter
- * than a header); every other input, however malformed, gets a response.
+ * than a header) or response rate limiting drops it; every other input, however malformed, gets
+ * a response.
  */
 export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): PipelineOutput {
   const snapshot = env.snapshots.current;
@@ -112,6 +137,11 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
   if (query.opcode !== Opcode.QUERY) return answerError(query, ctx, env, Rcode.NOTIMP);
   // RFC 6891 §6.1.3: an EDNS version we do not speak gets BADVERS with our version (0).
   if (query.edns && query.edns.version !== 0) return answerError(query, ctx, env, Rcode.BADVERS, Rcode.BADVERS);
+  // 2b. The EDNS options the reply carries: a COOKIE (dns/cookies.ts), edns-tcp-keepalive.
+  if (query.edns) {
+    const refused = replyOptions(query, ctx, env);
+    if (refused !== Rcode.NOERROR) return answerError(query, ctx, env, refused);
+  }
   if (query.qclass !== IN) return answerError(query, ctx, env, Rcode.REFUSED);
   const qtype = query.qtype;
   if (qtype === RRType.OPT) return answerError(query, ctx, env, Rcode.FORMERR); // RFC 6891 §6.1.1: OPT is not a question
@@ -133,7 +163,7 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
     if (hit && (hit.refreshAt === undefined || Date.now() < hit.refreshAt)) {
       if (hit.signatures) signatureCounters.cached += hit.signatures;
       env.observe?.(query, hit.full[3]! & 0x0f, hit.zone ?? null);
-      return finishResponse(query, hit, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
+      return send(query, ctx, env, hit, hit.rateKey ?? ERROR_RATE_KEY, 0);
     }
   }
 
@@ -168,9 +198,10 @@ export function handleQuery(msg: Buffer, ctx: QueryContext, env: QueryEnv): Pipe
     encoded.refreshAt = signed.refreshAt;
     encoded.signatures = signed.signatures;
   }
+  encoded.rateKey = rateKeyOf(result, qtype);
   cache?.set(cacheKey, encoded);
   env.observe?.(query, sections.rcode, zone.origin);
-  return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), 0, opts.maxUdpPayload);
+  return send(query, ctx, env, encoded, encoded.rateKey, 0);
 }
 
 /** The client a policy decides for: the ECS subnet when sent (RFC 7871 §7.1.1), else the source address. */
@@ -186,7 +217,7 @@ export function clientOf(query: Query, ctx: QueryContext): Client {
  * (encoded once per distinct decision and snapshot), with the decision's ECS scope. The scope
  * is 0 when the decision did not depend on the client (RFC 7871 §7.2.1).
  */
-function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: Snapshot, route: PolicyRoute): Buffer {
+function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: Snapshot, route: PolicyRoute): Buffer | null {
   const { result } = route;
   const { explain, options: opts } = env;
   const record = result.policy!.record;
@@ -216,5 +247,62 @@ function answerPolicy(query: Query, ctx: QueryContext, env: QueryEnv, snapshot: 
   };
   const encoded = opts.useCache && !explain ? route.answer(decision.endpoints, encode) : encode();
   env.observe?.(query, Rcode.NOERROR, result.zone.origin, record.tree.kind, decision.endpoints);
-  return finishResponse(query, encoded, payloadLimit(query, ctx.transport, opts.maxUdpPayload), decision.scope, opts.maxUdpPayload);
+  return send(query, ctx, env, encoded, rateKeyOf(result, query.qtype), decision.scope);
+}
+
+/**
+ * 2b. The EDNS options of the reply (they go into {@link Query.replyOptions}, which
+ * finishResponse writes into the OPT record): the COOKIE option (dns/cookies.ts, RFC 7873 §5.2),
+ * and over TCP edns-tcp-keepalive with this connection's idle timeout (RFC 7828 §3.3.2; never over
+ * UDP). Returns FORMERR for a keepalive option that carries a TIMEOUT (RFC 7828 §3.2.1: a client
+ * sends it empty), else NOERROR.
+ */
+function replyOptions(query: Query, ctx: QueryContext, env: QueryEnv): number {
+  const edns = query.edns!;
+  let cookie: Buffer | null = null;
+  if (edns.cookie !== null && env.cookies) {
+    const judged = env.cookies.judge(query, addressOctets(ctx.remoteAddress));
+    cookie = judged.option;
+    query.serverCookieValid = judged.verdict === 'valid';
+  }
+  let keepalive: Buffer | null = null;
+  if (edns.tcpKeepalive !== null && ctx.transport === 'tcp') {
+    if (edns.tcpKeepalive !== 0) {
+      query.replyOptions = cookie;
+      return Rcode.FORMERR;
+    }
+    if (ctx.tcpKeepaliveMs !== undefined) {
+      keepalive = Buffer.allocUnsafe(6);
+      keepalive.writeUInt16BE(OPTION_TCP_KEEPALIVE, 0);
+      keepalive.writeUInt16BE(2, 2);
+      // RFC 7828 §3.1: TIMEOUT in units of 100 milliseconds.
+      keepalive.writeUInt16BE(Math.min(0xffff, Math.floor(ctx.tcpKeepaliveMs / 100)), 4);
+    }
+  }
+  query.replyOptions = cookie && keepalive ? Buffer.concat([cookie, keepalive]) : (cookie ?? keepalive);
+  return Rcode.NOERROR;
+}
+
+/**
+ * 8. Send. Over UDP, unless the query carried a valid server cookie, response rate limiting
+ * (dns/rrl.ts) counts the answer and may hold it back: dropped (null), or slipped — BADCOOKIE with
+ * a fresh server cookie to a client that sent a cookie (RFC 7873 §5.2.3), else the truncated form
+ * (TC=1, no records) so the client retries over TCP. Otherwise the answer is finished for this
+ * query: ID, question, OPT, the largest form that fits.
+ */
+function send(query: Query, ctx: QueryContext, env: QueryEnv, encoded: EncodedResponse, rateKey: string, scope: number, extended = 0): Buffer | null {
+  const max = env.options.maxUdpPayload;
+  const rrl = env.rrl;
+  if (rrl && ctx.transport === 'udp' && !query.serverCookieValid) {
+    const verdict = rrl.check(addressOctets(ctx.remoteAddress), rateKey, Date.now());
+    if (verdict === Verdict.DROP) return null;
+    if (verdict === Verdict.SLIP) {
+      if (query.edns?.cookie && env.cookies) {
+        env.cookies.counts.badcookie++;
+        return encodeReply(query, errorSections(Rcode.BADCOOKIE & 0x0f), 'udp', max, Rcode.BADCOOKIE);
+      }
+      return finishResponse(query, encoded, 0, scope, max); // a limit of 0 fits only the truncated form
+    }
+  }
+  return finishResponse(query, encoded, payloadLimit(query, ctx.transport, max), scope, max, extended);
 }

@@ -8,7 +8,9 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { listenTcp } from './tcp.js';
+import { listenTcp, type TcpStats } from './tcp.js';
+import type { CookieJar } from './cookies.js';
+import type { ResponseRateLimiter } from './rrl.js';
 import { listenUdp, type UdpTransport } from './udp.js';
 import { listenBatchedUdp } from './udp-batched.js';
 import type { NativeBatchStats, NativeUdp } from './native.js';
@@ -26,6 +28,14 @@ export interface DnsServerOptions {
   readonly pipeline?: Partial<PipelineOptions>;
   readonly tcpIdleTimeoutMs?: number;
   readonly tcpMaxConnections?: number;
+  /** Connections one client (IPv4 address, IPv6 /64) may hold at once. */
+  readonly tcpMaxConnectionsPerClient?: number;
+  /** Filled in by the TCP transport (metrics). */
+  readonly tcpStats?: TcpStats;
+  /** DNS Cookies (dns/cookies.ts); none: COOKIE options are ignored. */
+  readonly cookies?: CookieJar;
+  /** Response rate limiting on UDP (dns/rrl.ts); none: off. */
+  readonly rrl?: ResponseRateLimiter;
   readonly observe?: QueryObserver;
   /** Seconds from a message's arrival to its answer (metrics). */
   readonly latency?: (seconds: number) => void;
@@ -70,7 +80,7 @@ export class DnsServer {
   async start(): Promise<DnsAddress> {
     const o = this.#opts;
     // One query environment for both transports, built once.
-    const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe };
+    const env: QueryEnv = { snapshots: o.holder, options: { ...DEFAULT_PIPELINE_OPTIONS, ...o.pipeline }, observe: o.observe, cookies: o.cookies, rrl: o.rrl };
     const common = { host: o.host, env, log: o.log, ...(o.latency ? { latency: o.latency } : {}), reusePort: o.reusePort ?? false, native: o.native ?? null };
     const listen = (o.udpIo ?? 'dgram') === 'batched' ? listenBatchedUdp : listenUdp;
     for (let attempt = 0; ; attempt++) {
@@ -84,6 +94,8 @@ export class DnsServer {
           port,
           idleTimeoutMs: o.tcpIdleTimeoutMs ?? 10_000,
           maxConnections: o.tcpMaxConnections ?? 1_000,
+          ...(o.tcpMaxConnectionsPerClient !== undefined ? { maxConnectionsPerClient: o.tcpMaxConnectionsPerClient } : {}),
+          ...(o.tcpStats ? { stats: o.tcpStats } : {}),
         });
         tcp.on('connection', (s: net.Socket) => {
           this.#connections.add(s);

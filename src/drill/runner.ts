@@ -27,7 +27,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { HealthState, Override } from '../policy/health-view.js';
 import type { OverrideBackend } from '../cluster/overrides.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
@@ -345,7 +345,15 @@ export class DrillRunner {
     const perNode: Seen[][] = watched.map(() => pairs.map(() => ({ gone: null, back: null, counts: new Map(), samples: 0, unexpected: 0 })));
     const settle = (n: number): number => (n === 0 ? 0 : Math.min(PEER_SETTLE_MS, (req.durationS * 1000) / 4));
     const sockets = new Map<'udp4' | 'udp6', dgram.Socket>();
-    const pending = new Map<number, (answers: string[] | null, rcode: string) => void>();
+    const pending = new Map<number, (answers: string[] | null, rcode: string, cookie: Buffer | null) => void>();
+    // DNS Cookies (RFC 7873 §5.1): each node watched is sent the cookie it last gave back, so a
+    // drill's many questions (every 100 ms per record and vantage point) carry a valid server
+    // cookie and response rate limiting never holds them back (dns/rrl.ts), also on a peer that
+    // sees this node's address and not loopback.
+    // Until a node has answered once (and so given its cookie), it is asked one question a tick.
+    const clientCookie = randomBytes(8);
+    const cookies: Buffer[] = watched.map(() => clientCookie);
+    const greeted: boolean[] = watched.map(() => false);
     const socketFor = (host: string): dgram.Socket => {
       const family = host.includes(':') ? 'udp6' : 'udp4';
       let sock = sockets.get(family);
@@ -362,13 +370,14 @@ export class DrillRunner {
         cb(
           res.answer.filter((a) => OBSERVED_TYPES.has(a.type)).map((a) => observedText(a.type, a.rdata)),
           rcodeName(res.rcode),
+          res.cookie,
         );
       });
       sockets.set(family, sock);
       return sock;
     };
     let nextId = 1;
-    const ask = (pair: Pair, node: { host: string; port: number }): Promise<{ answers: string[] | null; rcode: string }> =>
+    const ask = (pair: Pair, node: { host: string; port: number }, n: number): Promise<{ answers: string[] | null; rcode: string }> =>
       new Promise((resolve) => {
         let qid = nextId++ & 0xffff;
         while (pending.has(qid)) qid = nextId++ & 0xffff;
@@ -382,12 +391,20 @@ export class DrillRunner {
           pending.delete(qid);
           resolve({ answers: null, rcode: 'TIMEOUT' });
         }, 1000);
-        pending.set(qid, (answers, rcode) => {
+        pending.set(qid, (answers, rcode, cookie) => {
           clearTimeout(timer);
+          if (cookie && cookie.length > 8 && cookie.subarray(0, 8).equals(clientCookie)) cookies[n] = cookie;
           resolve({ answers, rcode });
         });
         // RFC 7871 §6: the vantage point's subnet travels as a Client Subnet option.
-        const msg = encodeQuery({ id: qid, qkey: presentationToKey(pair.name, ''), qtype, udpSize: 1232, clientSubnet: clientSubnetOption(client) });
+        const msg = encodeQuery({
+          id: qid,
+          qkey: presentationToKey(pair.name, ''),
+          qtype,
+          udpSize: 1232,
+          clientSubnet: clientSubnetOption(client),
+          cookie: cookies[n]!,
+        });
         socketFor(node.host).send(msg, node.port, node.host);
       });
 
@@ -480,9 +497,10 @@ export class DrillRunner {
       }
       void Promise.all(
         watched.flatMap((node, n) =>
-          pairs.map(async (p, i) => {
+          (greeted[n] ? pairs : pairs.slice(0, 1)).map(async (p, i) => {
             const sentAt = Date.now();
-            const { answers, rcode } = await ask(p, node);
+            const { answers, rcode } = await ask(p, node, n);
+            greeted[n] = true;
             if (answers === null || rcode !== 'NOERROR' || answers.length === 0) {
               report.empty_or_servfail++;
               return;

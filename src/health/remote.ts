@@ -13,12 +13,14 @@
  * 5 s; src/backoff.ts), while new votes merge into them instead of each making a request. The
  * change is logged once each way ("node unreachable, retrying", "node reachable again"). A node
  * that refuses the checker itself (401/403: a wrong or missing token) cannot be fixed by
- * retrying: `onRefused` hears it and `meridian checker` exits non-zero with the reason.
+ * retrying: `onRefused` hears it and `meridian checker` exits non-zero with the reason — except
+ * that a checker given no token first asks `findToken` (the node's own write token, when the node
+ * runs on the same machine: cli/admin-client.ts) and tries once more with what it finds.
  *
  * This is the transport between a standalone checker and a single node; in a cluster, votes go
  * through etcd instead (cluster/votes.ts), behind the same `publish(votes)` function.
  */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { Backoff } from '../backoff.js';
 import { createError, type MeridianError } from '../errors.js';
 import { PendingVotes } from './pending-votes.js';
@@ -43,7 +45,9 @@ export class RemoteVotePublisher {
   readonly #url: string;
   readonly #region: string;
   readonly #log: Logger;
-  readonly #token: string | undefined;
+  #token: string | undefined;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #findToken: (() => Promise<string | undefined>) | undefined;
   /** Votes not yet delivered, the newest per checker and endpoint. */
   readonly #pending = new PendingVotes(() => void this.flush(), true);
   #sending = false;
@@ -53,11 +57,18 @@ export class RemoteVotePublisher {
   /** Called once when the node refuses this checker (401/403). */
   onRefused: ((err: MeridianError) => void) | undefined;
 
-  constructor(nodeUrl: string, region: string, log: Logger, token?: string) {
+  constructor(
+    nodeUrl: string,
+    region: string,
+    log: Logger,
+    opts: { token?: string | undefined; dispatcher?: Dispatcher | undefined; findToken?: (() => Promise<string | undefined>) | undefined } = {},
+  ) {
     this.#url = new URL('/v1/health/votes', nodeUrl).toString();
     this.#region = region;
     this.#log = log;
-    this.#token = token;
+    this.#token = opts.token;
+    this.#dispatcher = opts.dispatcher;
+    this.#findToken = opts.token ? undefined : opts.findToken;
   }
 
   readonly publish = (votes: Vote[]): void => {
@@ -79,17 +90,18 @@ export class RemoteVotePublisher {
     this.#sending = true;
     let retryIn = 0;
     try {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
-      const res = await request(this.#url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ checker: this.#region, votes: [...batch.values()].map(wireVote) }),
-        headersTimeout: 5000,
-        bodyTimeout: 5000,
-        signal: AbortSignal.timeout(5000),
-      });
-      const text = await res.body.text();
+      const body = JSON.stringify({ checker: this.#region, votes: [...batch.values()].map(wireVote) });
+      let res = await this.#post(body);
+      let text = await res.body.text();
+      if (res.statusCode === 401 && this.#findToken) {
+        // No token given: the node's own, if it runs here and this user may read it.
+        const found = await this.#findToken();
+        if (found && found !== this.#token) {
+          this.#token = found;
+          res = await this.#post(body);
+          text = await res.body.text();
+        }
+      }
       if (res.statusCode === 401 || res.statusCode === 403) {
         this.#closed = true;
         const why = `HTTP ${res.statusCode} from ${this.#url}: ${text.slice(0, 200)} (check --token or MERIDIAN_TOKEN, and that the token may write)`;
@@ -110,6 +122,20 @@ export class RemoteVotePublisher {
       this.#sending = false;
     }
     this.#schedule(retryIn || 200);
+  }
+
+  #post(body: string): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
+    return request(this.#url, {
+      method: 'POST',
+      headers,
+      body,
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+      signal: AbortSignal.timeout(5000),
+      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+    });
   }
 
   /** Sends what is pending once (no retry) and stops. */

@@ -15,6 +15,9 @@ import { QueryMetrics } from '../admin/query-metrics.js';
 import { signatureCounters } from '../dnssec/signer.js';
 import { loadNative } from '../dns/native.js';
 import { DnsServer } from '../dns/server.js';
+import { CookieJar } from '../dns/cookies.js';
+import { CookieSecrets } from '../dns/cookie-secrets.js';
+import { ResponseRateLimiter } from '../dns/rrl.js';
 import { createLogger, type Logger } from '../log.js';
 import { ReplicaHolder } from '../state/replica.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -32,6 +35,8 @@ function main(): void {
   process.on('SIGINT', () => undefined);
   process.on('SIGHUP', () => undefined);
   const replica = new ReplicaHolder();
+  // Replaced by the node's secret in the first update (state/replica.ts), before any query.
+  const secrets = new CookieSecrets();
   const counters = new QueryMetrics();
   let server: DnsServer | null = null;
   let log: Logger | null = null;
@@ -53,6 +58,7 @@ function main(): void {
       case 'init': {
         const c = m.config;
         log = createLogger(c.logLevel).child({ component: 'dns', worker: c.worker });
+        replica.onCookieSecret = (secret) => secrets.set(secret);
         try {
           replica.apply(m.state);
         } catch (err) {
@@ -68,6 +74,10 @@ function main(): void {
           pipeline: c.pipeline,
           tcpIdleTimeoutMs: c.tcpIdleTimeoutMs,
           tcpMaxConnections: c.tcpMaxConnections,
+          tcpMaxConnectionsPerClient: c.tcpMaxConnectionsPerClient,
+          // The node's cookie secret (kept current by its updates) and this worker's share of the rate.
+          cookies: new CookieJar(secrets),
+          ...(c.rrl ? { rrl: new ResponseRateLimiter(c.rrl) } : {}),
           observe: counters.observeQuery,
           latency: counters.observeLatency,
           udpIo: c.udpIo,

@@ -9,10 +9,13 @@
  * is what SIGHUP does, without the signal handling (which is the CLI's).
  */
 import fs from 'node:fs';
+import type https from 'node:https';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from '../admin/app.js';
 import { loadTokens, type Token } from '../admin/auth.js';
+import { loadLocalToken, localTokenPath, type LocalToken } from '../admin/local-token.js';
+import { AdminTls } from '../admin/tls.js';
 import { MetricsRegistry } from '../admin/metrics.js';
 import { OverrideFile } from '../admin/routes/overrides.js';
 import { formatHostPort, isLoopback } from '../address.js';
@@ -22,6 +25,10 @@ import { keyToPresentation } from '../proto/name.js';
 import { Notifier, type NotifyTarget } from '../dns/notify.js';
 import { DnsServer, type DnsAddress } from '../dns/server.js';
 import { DEFAULT_PIPELINE_OPTIONS } from '../dns/pipeline.js';
+import { CookieJar } from '../dns/cookies.js';
+import { CookieSecrets, FileCookieSecrets } from '../dns/cookie-secrets.js';
+import { DEFAULT_RRL, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
+import { DEFAULT_TCP_PER_CLIENT, type TcpStats } from '../dns/tcp.js';
 import { createError } from '../errors.js';
 import { HealthService } from '../health/service.js';
 import type { Logger } from '../log.js';
@@ -45,6 +52,8 @@ export interface ServeOptions {
   maxUdpPayload: number;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
+  /** Connections one client may hold (IPv4 address, IPv6 /64); default {@link DEFAULT_TCP_PER_CLIENT}, at most tcpMaxConnections. */
+  tcpMaxConnectionsPerClient?: number;
   useCache: boolean;
   /** DNS processes: 1 (default) answers in this process; N > 1 starts N DNS workers sharing the port (node/workers.ts). */
   workers?: number;
@@ -52,6 +61,8 @@ export interface ServeOptions {
   udpIo?: UdpIoChoice;
   /** SO_RCVBUF asked for each UDP socket, octets (default 4 MiB; 0: the system's). */
   udpRecvBufferBytes?: number;
+  /** Response rate limiting on UDP (dns/rrl.ts); default {@link DEFAULT_RRL}; a rate of 0 turns it off. */
+  rrl?: RrlOptions;
   /** Directory for health state (warm start); undefined: none. */
   stateDir?: string | undefined;
   /** A latency table file to load and watch. */
@@ -62,6 +73,12 @@ export interface ServeOptions {
   runChecks?: boolean;
   /** Admin API tokens file. */
   tokensFile?: string | undefined;
+  /** Where to keep the node's own write token when no token is configured (admin/local-token.ts). */
+  adminTokenFile?: string | undefined;
+  /** TLS for the admin API: PEM certificate (chain) and key files, reloaded on change and SIGHUP. */
+  adminTls?: { certFile: string; keyFile: string } | undefined;
+  /** Let the admin API listen beyond loopback over plain HTTP (the network is trusted). */
+  adminTrustedNetwork?: boolean;
   protectProbes?: boolean;
   /** Secondaries to NOTIFY when a zone's serial changes. */
   notify?: NotifyTarget[];
@@ -80,6 +97,12 @@ export interface RunningNode {
   readonly holder: SnapshotHolder;
   readonly dns: { host: string; port: number };
   readonly admin: { host: string; port: number };
+  /** The admin API's base URL (http:// or https://). */
+  readonly adminUrl: string;
+  /** The node's own write token file, when it made one (no token configured). */
+  readonly localTokenFile: string | null;
+  /** DNS Cookies, response rate limiting and TCP counts, as the metrics read them. */
+  readonly guard: DnsGuard;
   readonly source: Source;
   readonly health: HealthService;
   /** Cluster mode's etcd wiring; null on a single node. */
@@ -101,8 +124,17 @@ export interface ReloadReport {
   latency: 'changed' | 'unchanged' | 'none' | 'failed';
   /** The `--geoip-db` file: `none` when the embedded geoip-lite is in use. */
   geoip: 'changed' | 'unchanged' | 'none' | 'failed';
+  /** The admin API's certificate and key (--admin-tls-cert, --admin-tls-key). */
+  tls: 'changed' | 'unchanged' | 'none' | 'failed';
   /** Why a part was refused (the old state stays in force). */
   errors: string[];
+}
+
+/** What the DNS server defends itself with, for metrics and tests. */
+export interface DnsGuard {
+  readonly cookies: CookieJar;
+  readonly rrl: ResponseRateLimiter | null;
+  readonly tcp: TcpStats;
 }
 
 const fingerprint = (tokens: readonly Token[]): string =>
@@ -129,6 +161,21 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       `the admin API would listen on ${opts.admin.host} with no token configured; give --tokens FILE or MERIDIAN_TOKENS, or listen on loopback`,
     );
   }
+  // Bearer tokens must not cross a network in clear text: beyond loopback, TLS or an explicit trust.
+  if (!opts.adminTls && !isLoopback(opts.admin.host) && !opts.adminTrustedNetwork) {
+    throw createError(
+      'MRD_ERR_CONFIG',
+      `the admin API would listen on ${opts.admin.host} over plain HTTP, so its tokens would cross the network in clear text; give --admin-tls-cert FILE and --admin-tls-key FILE, or --admin-trusted-network if the network is trusted (docs/operations.md, "TLS for the admin API")`,
+    );
+  }
+  let adminTls: AdminTls | null = null;
+  if (opts.adminTls) {
+    try {
+      adminTls = new AdminTls(opts.adminTls.certFile, opts.adminTls.keyFile, log.child({ component: 'admin' }));
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `admin TLS: ${(err as Error).message}`);
+    }
+  }
   if (opts.etcd && opts.latencyFile)
     throw createError(
       'MRD_ERR_CONFIG',
@@ -146,6 +193,21 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     }
     if (!stat.isDirectory()) throw createError('MRD_ERR_CONFIG', `--zones: ${opts.zonesDir} is not a directory`);
   }
+  // No token configured: the node's own write token, so no write is ever anonymous.
+  const configured = tokens.length;
+  let local: LocalToken | null = null;
+  if (configured === 0) {
+    const file = localTokenPath({ file: opts.adminTokenFile, stateDir: opts.stateDir, zonesDir: opts.etcd ? undefined : opts.zonesDir });
+    try {
+      local = loadLocalToken(file);
+    } catch (err) {
+      throw createError('MRD_ERR_CONFIG', `the admin write token: ${(err as Error).message}; give --admin-token-file FILE, --state DIR or --tokens FILE`);
+    }
+    tokens.push(local.token);
+    if (local.narrowed !== undefined) log.warn({ file, mode: local.narrowed.toString(8) }, 'admin write token file was readable by others; made it 0600');
+    log.info({ file, created: local.created }, 'admin API writes need the token in this file (meridian ctl on this machine reads it)');
+  }
+  let hasConfiguredTokens = configured > 0;
   const holder = new SnapshotHolder();
   const metrics = new MetricsRegistry(holder);
   const cluster = opts.etcd
@@ -155,6 +217,19 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
         log,
       )
     : null;
+  // DNS Cookies: the cluster's secret (etcd), or this node's own (kept in --state across restarts).
+  const fileSecrets = cluster ? null : new FileCookieSecrets(opts.stateDir, log.child({ component: 'cookies' }));
+  const secrets = fileSecrets?.secrets ?? new CookieSecrets();
+  if (cluster) cluster.attachCookies(secrets);
+  let rrl: ResponseRateLimiter | null = null;
+  const rrlOptions = opts.rrl ?? DEFAULT_RRL;
+  try {
+    if (rrlOptions.ratePerSecond > 0) rrl = new ResponseRateLimiter(rrlOptions);
+  } catch (err) {
+    throw createError('MRD_ERR_CONFIG', `response rate limiting: ${(err as Error).message}`);
+  }
+  const guard: DnsGuard = { cookies: new CookieJar(secrets), rrl, tcp: { open: 0, refusedGlobal: 0, refusedPerClient: 0 } };
+  metrics.guard = guard;
   const source: Source = cluster ? cluster.source : new FileSource({ dir: opts.zonesDir, holder, log: log.child({ component: 'zones' }) });
   // DNSSEC keys: in etcd in a cluster, under --state on a single node, else nowhere (signing refused).
   const keyStore: KeyStore = cluster ? cluster.dnssecStore : opts.stateDir ? new FileKeyStore(opts.stateDir) : new NoKeyStore();
@@ -184,9 +259,13 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
   let dns: DnsServer | DnsWorkers | null = null;
   let app: FastifyInstance | null = null;
   let notifier: Notifier | null = null;
+  let rrlReport: NodeJS.Timeout | null = null;
   /** Stops whatever has started, in reverse order; each part on its own, so one failure stops nothing else. */
   const teardown = async (): Promise<void> => {
     const parts: (() => unknown)[] = [
+      () => rrlReport && clearInterval(rrlReport),
+      () => adminTls?.close(),
+      () => fileSecrets?.stop(),
       () => app?.close(),
       () => dns?.stop(),
       () => health?.stop(),
@@ -266,11 +345,17 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
           pipeline: { ...DEFAULT_PIPELINE_OPTIONS, ...pipeline },
           tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
           tcpMaxConnections: opts.tcpMaxConnections,
+          tcpMaxConnectionsPerClient: Math.min(opts.tcpMaxConnectionsPerClient ?? DEFAULT_TCP_PER_CLIENT, opts.tcpMaxConnections),
           udpIo: plan.udpIo,
           udpRecvBufferBytes,
           logLevel: opts.logLevel ?? log.level,
+          // SO_REUSEPORT spreads one source's queries over the workers: each limits to its share,
+          // so the node as a whole keeps the rate (docs/operations.md, "Response rate limiting").
+          rrl: rrl ? { ...rrl.options, ratePerSecond: Math.max(1, Math.ceil(rrl.options.ratePerSecond / plan.workers)) } : null,
         },
+        cookieSecret: () => secrets.state,
       });
+      secrets.onChange = () => workers?.refresh();
       dns = workers;
       dnsAddr = await workers.start();
       const pool = workers;
@@ -284,6 +369,10 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
         pipeline,
         tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs,
         tcpMaxConnections: opts.tcpMaxConnections,
+        tcpMaxConnectionsPerClient: Math.min(opts.tcpMaxConnectionsPerClient ?? DEFAULT_TCP_PER_CLIENT, opts.tcpMaxConnections),
+        tcpStats: guard.tcp,
+        cookies: guard.cookies,
+        ...(guard.rrl ? { rrl: guard.rrl } : {}),
         observe: metrics.observeQuery,
         latency: metrics.observeLatency,
         udpIo: plan.udpIo,
@@ -295,6 +384,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       metrics.dns = async () => ({ udpIo: plan.udpIo, configured: 0, workers: [], local: server.udpInfo() });
     }
     const udpInfo = workers ? null : (dns as DnsServer).udpInfo();
+    fileSecrets?.start();
+    if (rrl) rrlReport = reportRateLimiting(rrl, log.child({ component: 'dns' }));
 
     const startedAt = new Date().toISOString();
     let adminAddress: string | null = null;
@@ -306,6 +397,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       votes: hs.store,
       audit,
       tokens,
+      openReads: () => !hasConfiguredTokens,
+      localTokenFile: local?.file ?? null,
+      tls: adminTls?.pair ?? null,
       protectProbes: opts.protectProbes ?? false,
       overrideFile,
       metrics,
@@ -347,6 +441,10 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     const addr = admin.server.address();
     const adminPort = typeof addr === 'object' && addr ? addr.port : opts.admin.port;
     adminAddress = formatHostPort(opts.admin.host, adminPort);
+    adminTls?.watch(admin.server as unknown as https.Server);
+    const adminUrl = `${adminTls ? 'https' : 'http'}://${adminAddress}`;
+    if (!adminTls && !isLoopback(opts.admin.host))
+      log.warn({ admin: adminUrl }, 'the admin API listens beyond loopback over plain HTTP (--admin-trusted-network): tokens cross the network in clear text');
     cluster?.setAddresses(formatHostPort(dnsAddr.host, dnsAddr.port), adminAddress);
 
     const snap = holder.current;
@@ -360,6 +458,8 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
         admin: formatHostPort(opts.admin.host, adminPort),
         dns_processes: workers ? { workers: workers.count, udp_io: plan.udpIo } : { workers: 0, udp_io: plan.udpIo },
         ...(udpInfo ? { udp_receive_buffer: udpInfo.recvBufferBytes } : {}),
+        ...(adminTls ? { adminTls: true } : {}),
+        rrl: rrl ? { rate: rrl.options.ratePerSecond, slip: rrl.options.slip, window: rrl.options.windowSeconds } : 'off',
         zones: [...snap.catalog.zones].map((z) => ({
           zone: keyToPresentation(z.origin),
           serial: z.serial,
@@ -378,6 +478,9 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       cluster,
       dns: dnsAddr,
       admin: { host: opts.admin.host, port: adminPort },
+      adminUrl,
+      localTokenFile: local?.file ?? null,
+      guard,
       health: hs,
       app: admin,
       workers,
@@ -388,7 +491,7 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
 
   /** Rescans the zones, re-reads the tokens, the latency file and the geoip database; a part that fails keeps its old state. */
   async function reload(): Promise<ReloadReport> {
-    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', geoip: 'none', errors: [] };
+    const report: ReloadReport = { zones: 'etcd', tokens: 'none', latency: 'none', geoip: 'none', tls: 'none', errors: [] };
     if (source instanceof FileSource) {
       const before = new Map(source.zones().map((z) => [z.origin, z]));
       await source.rescan();
@@ -407,12 +510,24 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
       try {
         const next = loadTokens(opts.tokensFile, process.env['MERIDIAN_TOKENS']);
         if (next.length === 0 && !isLoopback(opts.admin.host)) throw new Error(`no token left, and the admin API listens on ${opts.admin.host}`);
-        report.tokens = fingerprint(next) === fingerprint(tokens) ? 'unchanged' : 'changed';
-        tokens.splice(0, tokens.length, ...next);
+        // The node's own write token stays valid (and is made now if the last configured token went).
+        if (next.length === 0 && !local) {
+          local = loadLocalToken(localTokenPath({ file: opts.adminTokenFile, stateDir: opts.stateDir, zonesDir: opts.etcd ? undefined : opts.zonesDir }));
+          log.info({ file: local.file }, 'admin API writes need the token in this file (meridian ctl on this machine reads it)');
+        }
+        const all = local ? [...next, local.token] : next;
+        report.tokens = fingerprint(all) === fingerprint(tokens) ? 'unchanged' : 'changed';
+        tokens.splice(0, tokens.length, ...all);
+        hasConfiguredTokens = next.length > 0;
       } catch (err) {
         report.tokens = 'failed';
         report.errors.push(`tokens: ${(err as Error).message}; the tokens in force stay`);
       }
+    }
+    if (adminTls) {
+      const r = adminTls.reload();
+      report.tls = r.result;
+      if (r.error) report.errors.push(`admin TLS: ${r.error}; the certificate in force stays`);
     }
     if (latency) {
       try {
@@ -432,4 +547,37 @@ export async function startNode(opts: ServeOptions, log: Logger): Promise<Runnin
     }
     return report;
   }
+}
+
+/**
+ * Logs, once a minute while it lasts, how many answers response rate limiting held back: one line
+ * per minute of a flood, none when nothing was limited (no per-query logging, docs/operations.md).
+ */
+function reportRateLimiting(rrl: ResponseRateLimiter, log: Logger): NodeJS.Timeout {
+  const total = (): { dropped: number; slipped: number } => {
+    let dropped = 0;
+    let slipped = 0;
+    for (const c of Object.values(rrl.counts)) {
+      dropped += c.dropped;
+      slipped += c.slipped;
+    }
+    return { dropped, slipped };
+  };
+  let last = total();
+  let limiting = false;
+  const timer = setInterval(() => {
+    const now = total();
+    const dropped = now.dropped - last.dropped;
+    const slipped = now.slipped - last.slipped;
+    last = now;
+    if (dropped + slipped > 0) {
+      log.warn({ dropped, slipped, buckets: rrl.buckets }, 'response rate limiting held answers back in the last minute');
+      limiting = true;
+    } else if (limiting) {
+      log.info('response rate limiting: nothing limited in the last minute');
+      limiting = false;
+    }
+  }, 60_000);
+  timer.unref();
+  return timer;
 }

@@ -13,6 +13,7 @@
  *                   applied              state seq applied
  *                   stats                the counters asked for, id
  */
+import type { RrlOptions } from '../dns/rrl.js';
 import type { UdpInfo, UdpIo } from '../dns/server.js';
 import type { PipelineOptions } from '../dns/pipeline.js';
 import type { QueryMetricsDump } from '../admin/query-metrics.js';
@@ -31,6 +32,10 @@ export interface WorkerConfig {
   readonly udpIo: UdpIo;
   readonly udpRecvBufferBytes: number;
   readonly logLevel: string;
+  /** Per-client TCP connection cap (dns/tcp.ts), per worker. */
+  readonly tcpMaxConnectionsPerClient: number;
+  /** Response rate limiting in this worker (dns/rrl.ts), its share of the node's rate; null: off. */
+  readonly rrl: RrlOptions | null;
 }
 
 export type ToWorker =

@@ -37,7 +37,7 @@ import { Backoff } from '../backoff.js';
 import type { DnsAddress, UdpInfo } from '../dns/server.js';
 import { createError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ReplicaFeed } from '../state/replica.js';
+import { ReplicaFeed, type ReplicaCookieSecret } from '../state/replica.js';
 import type { SnapshotHolder } from '../state/snapshot.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerStats } from './worker-protocol.js';
 
@@ -48,6 +48,8 @@ export interface DnsWorkersOptions {
   /** The DNS port as asked (0: pick a free one). */
   readonly port: number;
   readonly config: Omit<WorkerConfig, 'worker' | 'port'>;
+  /** The node's DNS cookie secret, which every worker gets (state/replica.ts). */
+  readonly cookieSecret?: () => ReplicaCookieSecret;
   /** How long a worker may take to confirm an update before it is replaced (default 5 s). */
   readonly ackTimeoutMs?: number;
   /** How long a worker may take to start serving (default 30 s). */
@@ -107,7 +109,7 @@ export class DnsWorkers {
   constructor(opts: DnsWorkersOptions) {
     this.#opts = opts;
     this.#log = opts.log;
-    this.#feed = new ReplicaFeed(opts.holder);
+    this.#feed = new ReplicaFeed(opts.holder, opts.cookieSecret ? { cookieSecret: opts.cookieSecret } : {});
     this.#slots = Array.from({ length: opts.count }, (_, i) => new Slot(i + 1));
   }
 
@@ -148,6 +150,11 @@ export class DnsWorkers {
       throw err;
     }
     return { host, port: this.#port };
+  }
+
+  /** Sends what changed outside the snapshot holder (a cookie secret rotation) to every worker. */
+  refresh(): void {
+    this.#schedule();
   }
 
   #schedule(): void {

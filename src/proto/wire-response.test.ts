@@ -47,6 +47,35 @@ describe('encodeQuery (RFC 1035 §4.1.1, §4.1.2)', () => {
     expect(v6.edns?.clientSubnet).toMatchObject({ family: 2, sourcePrefix: 0 });
   });
 
+  it('carries a COOKIE option (RFC 7873 §4) beside Client Subnet, and parseResponse reads the one a reply carries', () => {
+    const cookie = Buffer.from('0102030405060708', 'hex');
+    const address = Buffer.from([198, 51, 100]);
+    const msg = encodeQuery({ id: 9, qkey: 'app.example', qtype: RRType.A, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 24, address }, cookie });
+    const q = parseQuery(msg)!;
+    expect(q.rcode).toBe(Rcode.NOERROR);
+    expect(q.edns).toMatchObject({ clientSubnet: { sourcePrefix: 24 }, cookie });
+    const theirs = dnsPacket.decode(msg) as { additionals: { options: { code: number; data: Buffer }[] }[] };
+    expect(theirs.additionals[0]!.options.map((o) => o.code)).toEqual([8, 10]);
+    // The server's reply carries the COOKIE option the pipeline set for the query.
+    const reply = Buffer.alloc(28);
+    reply.writeUInt16BE(10, 0);
+    reply.writeUInt16BE(24, 2);
+    cookie.copy(reply, 4);
+    q.replyOptions = reply;
+    const out = finishResponse(
+      q,
+      encodeResponse(q, { rcode: 0, aa: true, answer: [], authority: [], additional: [], additionalOptional: true }),
+      1232,
+      24,
+      1232,
+    );
+    const res = parseResponse(out) as Response;
+    expect(res.cookie?.subarray(0, 8)).toEqual(cookie);
+    expect(res.cookie?.length).toBe(24);
+    expect(res.clientSubnet).toMatchObject({ scopePrefix: 24 });
+    expect(() => encodeQuery({ id: 1, qkey: 'x', qtype: 1, cookie })).toThrow(/udpSize/);
+  });
+
   it('refuses a Client Subnet address longer than its prefix, or one without OPT', () => {
     expect(() =>
       encodeQuery({ id: 1, qkey: 'x', qtype: 1, udpSize: 1232, clientSubnet: { family: 1, sourcePrefix: 8, address: Buffer.from([10, 0]) } }),
@@ -163,8 +192,15 @@ describe('parseResponse (RFC 1035 §4.1)', () => {
     expect(parseResponse(bad)).toMatch(/EDNS option runs past the OPT record/);
   });
 
-  it('names rcodes (RFC 1035 §4.1.1, RFC 6891 §9), and numbers the rest', () => {
-    expect([rcodeName(0), rcodeName(3), rcodeName(5), rcodeName(16), rcodeName(23)]).toEqual(['NOERROR', 'NXDOMAIN', 'REFUSED', 'BADVERS', 'RCODE23']);
+  it('names rcodes (RFC 1035 §4.1.1, RFC 6891 §9, RFC 7873 §8), and numbers the rest', () => {
+    expect([rcodeName(0), rcodeName(3), rcodeName(5), rcodeName(16), rcodeName(23), rcodeName(22)]).toEqual([
+      'NOERROR',
+      'NXDOMAIN',
+      'REFUSED',
+      'BADVERS',
+      'BADCOOKIE',
+      'RCODE22',
+    ]);
   });
 
   it.each<[string, (b: Buffer) => Buffer, RegExp]>([

@@ -30,6 +30,8 @@ export const Rcode = {
   NOTZONE: 10,
   /** Extended rcode 16 (RFC 6891 §9): upper 8 bits in the OPT TTL, lower 4 in the header. */
   BADVERS: 16,
+  /** Extended rcode 23 (RFC 7873 §8): the query's server cookie is missing or not valid. */
+  BADCOOKIE: 23,
 } as const;
 
 export const Opcode = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
@@ -41,6 +43,10 @@ export const MAX_TCP_MESSAGE = 65535;
 
 /** RFC 7871 §6: EDNS option code 8 is Client Subnet. */
 const OPTION_ECS = 8;
+/** RFC 7873 §4: EDNS option code 10 is COOKIE. */
+export const OPTION_COOKIE = 10;
+/** RFC 7828 §3.1: EDNS option code 11 is edns-tcp-keepalive. */
+export const OPTION_TCP_KEEPALIVE = 11;
 
 /** The client subnet from an ECS option (RFC 7871 §6), as sent. */
 export interface ClientSubnet {
@@ -61,6 +67,13 @@ export interface Edns {
   /** Compact Answers OK (RFC 9824 §4, EDNS flag bit 1): a compact NXDOMAIN may keep its rcode. */
   readonly compactOk: boolean;
   readonly clientSubnet: ClientSubnet | null;
+  /**
+   * The COOKIE option's data as sent (RFC 7873 §4): an 8-octet client cookie, then a server cookie
+   * of 8 to 32 octets or none; any other length makes the query FORMERR (RFC 7873 §5.2.2).
+   */
+  readonly cookie: Buffer | null;
+  /** The length of the edns-tcp-keepalive option as sent (RFC 7828 §3.1: 0 in a query), or null without one. */
+  readonly tcpKeepalive: number | null;
 }
 
 /** A parsed query. When `rcode` is not NOERROR the pipeline answers with that error. */
@@ -83,6 +96,14 @@ export interface Query {
   readonly rcode: number;
   /** Why the query was refused as malformed, for logs and tests. */
   readonly problem: string | null;
+  /**
+   * EDNS options (each with its code and length) the response's OPT record carries besides the
+   * Client Subnet echo: the COOKIE (RFC 7873 §5.2) and edns-tcp-keepalive (RFC 7828 §3.3.2)
+   * options the pipeline sets for this query before it finishes the response. Null: none.
+   */
+  replyOptions: Buffer | null;
+  /** Set by the pipeline: the query's server cookie is one this server made (RFC 7873 §5.2.5). */
+  serverCookieValid: boolean;
 }
 
 type MutableQuery = { -readonly [K in keyof Query]: Query[K] };
@@ -155,6 +176,8 @@ export function parseQuery(msg: Buffer): Query | null {
     edns: null,
     rcode: Rcode.NOERROR,
     problem: null,
+    replyOptions: null,
+    serverCookieValid: false,
   };
   const fail = (problem: string): Query => {
     q.rcode = Rcode.FORMERR;
@@ -242,6 +265,8 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
   const dnssecOk = (msg[fixed + 4]! & 0x80) !== 0;
   const compactOk = (msg[fixed + 4]! & 0x40) !== 0;
   let clientSubnet: ClientSubnet | null = null;
+  let cookie: Buffer | null = null;
+  let tcpKeepalive: number | null = null;
   let off = rdStart;
   while (off < rdEnd) {
     if (off + 4 > rdEnd) return 'EDNS option header runs past the OPT record';
@@ -255,9 +280,17 @@ function parseOpt(msg: Buffer, fixed: number, rdStart: number, rdEnd: number): E
       const ecs = parseEcs(msg, start, off);
       if (typeof ecs === 'string') return ecs;
       clientSubnet = ecs;
+    } else if (code === OPTION_COOKIE) {
+      if (cookie) return 'more than one COOKIE option';
+      // RFC 7873 §5.2.2: shorter than a client cookie, between a client cookie and the shortest
+      // server cookie (9 to 15 octets), or longer than the longest is malformed: FORMERR.
+      if (len < 8 || (len > 8 && len < 16) || len > 40) return `COOKIE option of ${len} octets (RFC 7873 §5.2.2: 8, or 16 to 40)`;
+      cookie = Buffer.from(msg.subarray(start, off));
+    } else if (code === OPTION_TCP_KEEPALIVE) {
+      tcpKeepalive = len;
     }
   }
-  return { udpSize, version, dnssecOk, compactOk, clientSubnet };
+  return { udpSize, version, dnssecOk, compactOk, clientSubnet, cookie, tcpKeepalive };
 }
 
 /**
@@ -323,6 +356,8 @@ export interface EncodedResponse {
   refreshAt?: number;
   /** A signed answer: how many signatures it carries (metrics of signatures served from cache). */
   signatures?: number;
+  /** What response rate limiting counts the answer under (dns/rrl.ts `rateKeyOf`), for cached answers. */
+  rateKey?: string;
   readonly full: Buffer;
   readonly reduced: Buffer | null;
   readonly truncated: Buffer;
@@ -495,14 +530,14 @@ export function encodeReply(query: Query, sections: Sections, transport: 'udp' |
 export function optLength(query: Query): number {
   const ecs = query.edns?.clientSubnet;
   if (!query.edns) return 0;
-  return 11 + (ecs ? 8 + ecs.address.length : 0);
+  return 11 + (ecs ? 8 + ecs.address.length : 0) + (query.replyOptions?.length ?? 0);
 }
 
 /**
  * Picks the largest encoded form that fits `limit`, and writes the final message: this query's
  * ID, RD and CD bits and question bytes (so 0x20 mixed case is echoed exactly), and an OPT
  * record when the query had one (RFC 6891 §6.1.1), echoing the client subnet with `scopePrefix`
- * (RFC 7871 §7.2.1).
+ * (RFC 7871 §7.2.1), then the query's {@link Query.replyOptions}.
  */
 export function finishResponse(query: Query, encoded: EncodedResponse, limit: number, scopePrefix: number, maxUdpPayload: number, extendedRcode = 0): Buffer {
   const optLen = optLength(query);
@@ -543,7 +578,9 @@ export function finishResponse(query: Query, encoded: EncodedResponse, limit: nu
       // (RFC 7871 §7.1.2), so its answer holds for everyone: scope 0.
       out[o + 7] = ecs.sourcePrefix === 0 ? 0 : Math.min(scopePrefix, ecs.family === 1 ? 32 : 128);
       ecs.address.copy(out, o + 8);
+      o += 8 + ecs.address.length;
     }
+    query.replyOptions?.copy(out, o);
   }
   return out;
 }
@@ -625,6 +662,8 @@ export interface OutgoingQuery {
   readonly clientSubnet?: ClientSubnet;
   /** The DNSSEC OK bit (RFC 3225 §3); needs {@link udpSize}. Default false. */
   readonly dnssecOk?: boolean;
+  /** A COOKIE option (RFC 7873 §4: the 8-octet client cookie, then the server's if known); needs {@link udpSize}. */
+  readonly cookie?: Buffer;
   /** Records for the answer section, e.g. the SOA a NOTIFY may carry (RFC 1996 §3.7). Default none. */
   readonly answer?: readonly RRset[];
 }
@@ -634,12 +673,15 @@ export interface OutgoingQuery {
  * question (§4.1.2, uncompressed), the answer records when given (owners compressed against the
  * question, §4.1.4), and an OPT record when {@link OutgoingQuery.udpSize} is given, with a Client
  * Subnet option when {@link OutgoingQuery.clientSubnet} is (RFC 7871 §6: FAMILY, SOURCE PREFIX,
- * SCOPE PREFIX 0, the address in ceil(SOURCE / 8) octets). Without OPT the answer over UDP is at
+ * SCOPE PREFIX 0, the address in ceil(SOURCE / 8) octets) and a COOKIE option when
+ * {@link OutgoingQuery.cookie} is (RFC 7873 §4). Without OPT the answer over UDP is at
  * most 512 octets (RFC 1035 §4.2.1).
  */
 export function encodeQuery(q: OutgoingQuery): Buffer {
   const ecs = q.clientSubnet;
+  const cookie = q.cookie;
   if (ecs && q.udpSize === undefined) throw new Error('a Client Subnet option travels in an OPT record: give udpSize');
+  if (cookie && q.udpSize === undefined) throw new Error('a COOKIE option travels in an OPT record: give udpSize');
   if (ecs && ecs.address.length !== Math.ceil(ecs.sourcePrefix / 8))
     throw new Error('Client Subnet address must be ceil(sourcePrefix / 8) octets (RFC 7871 §6)');
   const answer = q.answer ?? [];
@@ -659,15 +701,18 @@ export function encodeQuery(q: OutgoingQuery): Buffer {
     w.u16(RRType.OPT);
     w.u16(q.udpSize);
     w.u32(q.dnssecOk ? 0x8000 : 0); // extended rcode 0, version 0, DO (RFC 6891 §6.1.3, RFC 3225 §3)
-    if (!ecs) {
-      w.u16(0);
-    } else {
-      w.u16(8 + ecs.address.length);
+    w.u16((ecs ? 8 + ecs.address.length : 0) + (cookie ? 4 + cookie.length : 0));
+    if (ecs) {
       w.u16(OPTION_ECS);
       w.u16(4 + ecs.address.length);
       w.u16(ecs.family);
       w.bytes(Buffer.from([ecs.sourcePrefix, 0])); // SCOPE PREFIX-LENGTH 0 in a query (RFC 7871 §6)
       w.bytes(ecs.address);
+    }
+    if (cookie) {
+      w.u16(OPTION_COOKIE);
+      w.u16(cookie.length);
+      w.bytes(cookie);
     }
   }
   return w.take();
@@ -714,6 +759,8 @@ export interface Response {
   readonly ednsUdpSize: number | null;
   /** The Client Subnet option of the OPT record, or null without one. */
   readonly clientSubnet: ResponseClientSubnet | null;
+  /** The COOKIE option's data (RFC 7873 §4: client cookie and server cookie), or null without one. */
+  readonly cookie: Buffer | null;
 }
 
 /**
@@ -847,6 +894,7 @@ export function parseResponse(msg: Buffer): Response | string {
   let rcode = flags2 & 0x0f;
   let ednsUdpSize: number | null = null;
   let clientSubnet: ResponseClientSubnet | null = null;
+  let cookie: Buffer | null = null;
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < counts[s]!; i++) {
       const name = readName(msg, off);
@@ -868,6 +916,7 @@ export function parseResponse(msg: Buffer): Response | string {
         const ecs = responseEcs(msg, start, off);
         if (typeof ecs === 'string') return ecs;
         clientSubnet = ecs;
+        cookie = responseCookie(msg, start, off);
         continue;
       }
       const rdata = readRdata(msg, type, start, off);
@@ -891,7 +940,19 @@ export function parseResponse(msg: Buffer): Response | string {
     additional: sections[2]!,
     ednsUdpSize,
     clientSubnet,
+    cookie,
   };
+}
+
+/** The COOKIE option's data among a response's EDNS options at [start, end) (already checked to be well-formed), or null. */
+function responseCookie(msg: Buffer, start: number, end: number): Buffer | null {
+  for (let off = start; off + 4 <= end; ) {
+    const code = msg.readUInt16BE(off);
+    const len = msg.readUInt16BE(off + 2);
+    if (code === OPTION_COOKIE) return Buffer.from(msg.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return null;
 }
 
 /** The Client Subnet option among a response's EDNS options at [start, end), or a sentence saying what is malformed. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 
 export interface AuditEntry {
   readonly at: string;
-  /** The token's name, or `anonymous` when the API runs without tokens. */
+  /** The token's name (`local` for the node's own write token, admin/local-token.ts). */
   readonly who: string;
   /** `zone.create`, `zone.replace`, `zone.delete`, `record.create`, `override.set`, ... */
   readonly action: string;

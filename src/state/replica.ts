@@ -13,6 +13,8 @@
  *             (policy/health-view.ts `exportState`)
  *   latency   the run-time latency table (`--latency` file or etcd), as its rows
  *   geo       the `--geoip-db` database, as the file's octets (policy/mmdb.ts opens them again)
+ *   cookieSecret  the DNS cookie secret (dns/cookie-secrets.ts), so every worker's server cookies
+ *             validate on every other worker and node
  *
  * The node side is {@link ReplicaFeed}: it follows the SnapshotHolder (`onChange`) and says what
  * changed since it last said; the worker side is {@link ReplicaHolder}, which applies an update to
@@ -36,6 +38,14 @@ import { createError } from '../errors.js';
 import { keyToPresentation } from '../proto/name.js';
 import { SnapshotHolder } from './snapshot.js';
 
+/** The DNS cookie secret's state, as dns/cookie-secrets.ts keeps it (plain JSON). */
+export interface ReplicaCookieSecret {
+  readonly current: string;
+  readonly next: string;
+  readonly previous: string | null;
+  readonly rotated_at: number;
+}
+
 /** One zone of a snapshot: an id, and what to build it from when the worker does not hold it. */
 export interface ReplicaZone {
   readonly id: number;
@@ -54,6 +64,8 @@ export interface ReplicaUpdate {
   readonly latency?: readonly LatencyRowSpec[] | null;
   /** The `--geoip-db` database's file name and octets; null: the embedded geoip-lite. */
   readonly geo?: { readonly file: string; readonly bytes: Buffer } | null;
+  /** The DNS cookie secret (dns/cookie-secrets.ts), so a worker's server cookies are the node's (RFC 9018 §3). */
+  readonly cookieSecret?: ReplicaCookieSecret;
 }
 
 /** One zone's signer as a worker rebuilds it. */
@@ -79,8 +91,13 @@ export class ReplicaFeed {
   #sentSigners: ReadonlyMap<string, ZoneSigner> | undefined = undefined;
   #sentGeo: GeoDatabase | null | undefined = undefined;
 
-  constructor(holder: SnapshotHolder) {
+  readonly #cookieSecret: (() => ReplicaCookieSecret) | undefined;
+  #sentCookieSecret = '';
+
+  /** `cookieSecret`: where the node's DNS cookie secret is read (it changes at each rotation). */
+  constructor(holder: SnapshotHolder, opts: { cookieSecret?: () => ReplicaCookieSecret } = {}) {
     this.#holder = holder;
+    this.#cookieSecret = opts.cookieSecret;
   }
 
   #id(zone: Zone): number {
@@ -129,6 +146,14 @@ export class ReplicaFeed {
       update.latency = latency ? latency.rows : null;
       this.#sentLatency = latency;
     }
+    const secret = this.#cookieSecret?.();
+    if (secret) {
+      const text = JSON.stringify(secret);
+      if (text !== this.#sentCookieSecret) {
+        update.cookieSecret = secret;
+        this.#sentCookieSecret = text;
+      }
+    }
     return Object.keys(update).length > 0 ? update : null;
   }
 
@@ -144,6 +169,7 @@ export class ReplicaFeed {
       health: snap.health.exportState(),
       latency: this.#holder.live.latency?.rows ?? null,
       geo: geoOf(this.#holder.live.geo),
+      ...(this.#cookieSecret ? { cookieSecret: this.#cookieSecret() } : {}),
     };
   }
 }
@@ -168,6 +194,10 @@ function geoOf(db: GeoDatabase | null): { file: string; bytes: Buffer } | null {
 export class ReplicaHolder {
   readonly holder = new SnapshotHolder();
   #zones = new Map<number, Zone>();
+  /** The node's DNS cookie secret, as last sent; the worker's cookie jar reads it (node/dns-worker.ts). */
+  cookieSecret: ReplicaCookieSecret | null = null;
+  /** Called when an update brings a new cookie secret. */
+  onCookieSecret: ((secret: ReplicaCookieSecret) => void) | undefined;
 
   /**
    * Applies an update, all of it before any query runs again (it is synchronous). Throws
@@ -205,6 +235,10 @@ export class ReplicaHolder {
       }
     }
     if (update.health) this.holder.health.importState(update.health);
+    if (update.cookieSecret) {
+      this.cookieSecret = update.cookieSecret;
+      this.onCookieSecret?.(update.cookieSecret);
+    }
     if (latency !== undefined) this.holder.live.latency = latency;
     if (geo !== undefined) this.holder.live.geo = geo;
     if (zones || signers) {

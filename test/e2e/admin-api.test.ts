@@ -13,10 +13,12 @@ import { repoRoot, spawnMeridian, startTestNode, tempZones, waitFor, type Meridi
 import { loadZoneText } from '../../src/zone/load.js';
 import type { RunningNode } from '../../src/node/node.js';
 import type { FileSource } from '../../src/state/file-source.js';
-import { apiRequest, type ApiResponse } from '../support/api.js';
+import { apiRequest, bearer, localToken, type ApiResponse } from '../support/api.js';
 
 let node: RunningNode;
 let base: string;
+/** The node runs with no token configured: writes take the token it made for itself. */
+let auth: Record<string, string>;
 const dirs: string[] = [];
 
 beforeAll(async () => {
@@ -24,6 +26,7 @@ beforeAll(async () => {
   dirs.push(zones);
   node = await startTestNode(zones);
   base = `http://127.0.0.1:${node.admin.port}`;
+  auth = bearer(localToken(node.localTokenFile));
 });
 afterAll(async () => {
   await node?.stop();
@@ -31,7 +34,7 @@ afterAll(async () => {
 });
 
 function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  return apiRequest(base + url, method, body, headers);
+  return apiRequest(base + url, method, body, { ...auth, ...headers });
 }
 
 const NEW_ZONE = {
@@ -200,7 +203,7 @@ describe('overrides and audit', () => {
     expect(set.status).toBe(201);
     expect((await ask(node.dns.port, 'app.gslb.example.org', 'A')).answers?.map((a) => a.data)).toEqual(['192.0.2.11']);
     expect((await api('GET', '/v1/overrides')).json.overrides).toEqual([
-      expect.objectContaining({ id: 'endpoint:app/192.0.2.10', kind: 'drain', reason: 'maintenance', by: 'anonymous' }),
+      expect.objectContaining({ id: 'endpoint:app/192.0.2.10', kind: 'drain', reason: 'maintenance', by: 'local' }),
     ]);
     await new Promise((r) => setTimeout(r, 1100));
     expect((await ask(node.dns.port, 'app.gslb.example.org', 'A')).answers?.map((a) => a.data).sort()).toEqual(['192.0.2.10', '192.0.2.11']);
@@ -211,7 +214,7 @@ describe('overrides and audit', () => {
     const audit = (await api('GET', '/v1/audit?limit=50')).json.entries;
     expect(audit).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ action: 'override.set', target: 'endpoint:app/192.0.2.10', who: 'anonymous' }),
+        expect.objectContaining({ action: 'override.set', target: 'endpoint:app/192.0.2.10', who: 'local' }),
         expect.objectContaining({ action: 'override.lift', target: 'region:us-east' }),
       ]),
     );
@@ -232,7 +235,7 @@ describe('overrides and audit', () => {
 
 describe('regions, pools and endpoints (fastify inject)', () => {
   const inject = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
-    const r = await node.app.inject({ method, url, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    const r = await node.app.inject({ method, url, headers: auth, ...(payload !== undefined ? { payload: payload as object } : {}) });
     return { status: r.statusCode, json: r.body ? (JSON.parse(r.body) as any) : undefined, type: r.headers['content-type'] };
   };
   const Z = '/v1/zones/gslb.example.org';
@@ -405,6 +408,37 @@ describe('auth, persistence and crash safety (real processes)', () => {
     await expect(spawnMeridian(['--zones', tempZones(), '--admin', '0.0.0.0:0'])).rejects.toThrow(/MRD_ERR_CONFIG|no token/);
   });
 
+  it("with no token configured: reads are open, a write without the node's own token is 401, always", async () => {
+    const p = await spawnMeridian(['--zones', tempZones()]);
+    procs.push(p);
+    const url = `http://127.0.0.1:${p.adminPort}`;
+    expect((await fetch(`${url}/v1/zones`)).status).toBe(200);
+    for (const [method, u, body] of [
+      ['POST', '/v1/zones', NEW_ZONE],
+      ['PUT', '/v1/zones/gslb.example.org', {}],
+      ['DELETE', '/v1/zones/gslb.example.org', undefined],
+      ['POST', '/v1/health/votes', { checker: 'x', votes: [] }],
+    ] as const) {
+      // Two tries each, eight in all: under the ten failures a minute that earn a 429.
+      for (const h of [{}, { authorization: 'Bearer not-the-token-not-the-token' }] as Record<string, string>[]) {
+        const r = await apiRequest(url + u, method, body, h);
+        expect(r.status, `${method} ${u}`).toBe(401);
+        expect(r.json.code).toBe('MRD_ERR_API_UNAUTHORIZED');
+      }
+    }
+    // Nothing changed: the zone is still served.
+    expect((await ask(p.dnsPort, 'app.gslb.example.org', 'A')).rcode).toBe('NOERROR');
+    // With the token the same write goes through.
+    const token = localToken(p.tokenFile);
+    expect((await apiRequest(`${url}/v1/overrides`, 'POST', { endpoint: 'app/192.0.2.10', kind: 'drain', reason: 'x' }, bearer(token))).status).toBe(201);
+    // The token is in a file only its owner reads, and the log says where, never what.
+    expect(fs.statSync(p.tokenFile!).mode & 0o777).toBe(0o600);
+    expect(p.tokenFile).toMatch(/admin-token$/);
+    expect(p.logs.join('\n')).not.toContain(localToken(p.tokenFile));
+    // Where the token is, told only to a client on this machine (GET /v1/auth/local).
+    expect((await apiRequest(`http://127.0.0.1:${p.adminPort}/v1/auth/local`, 'GET')).json).toEqual({ token_file: p.tokenFile });
+  });
+
   it('a zone and an override written through the API survive a restart', async () => {
     const zones = tempZones();
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-api-state-'));
@@ -412,7 +446,11 @@ describe('auth, persistence and crash safety (real processes)', () => {
     let p = await spawnMeridian(['--zones', zones, '--state', state]);
     procs.push(p);
     let url = `http://127.0.0.1:${p.adminPort}`;
-    const post = (u: string, body: unknown) => fetch(url + u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The node's own token lives in the state directory, and the restarted node reads it back.
+    expect(p.tokenFile).toBe(path.join(state, 'admin-token'));
+    const token = localToken(p.tokenFile);
+    const post = (u: string, body: unknown) =>
+      fetch(url + u, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify(body) });
     expect((await post('/v1/zones', NEW_ZONE)).status).toBe(201);
     expect((await post('/v1/overrides', { endpoint: 'app/192.0.2.11', kind: 'force_down', reason: 'bad disk' })).status).toBe(201);
     p.child.kill('SIGTERM');
@@ -420,6 +458,7 @@ describe('auth, persistence and crash safety (real processes)', () => {
     p = await spawnMeridian(['--zones', zones, '--state', state]);
     procs.push(p);
     url = `http://127.0.0.1:${p.adminPort}`;
+    expect(localToken(p.tokenFile)).toBe(token);
     expect((await ask(p.dnsPort, 'www.api.test', 'A')).answers?.map((a) => a.data)).toEqual(['192.0.2.80']);
     expect((await ask(p.dnsPort, 'app.gslb.example.org', 'A')).answers?.map((a) => a.data)).toEqual(['192.0.2.10']);
     const audit = (await (await fetch(`${url}/v1/audit`)).json()) as { entries: { action: string }[] };
@@ -433,6 +472,7 @@ describe('auth, persistence and crash safety (real processes)', () => {
       const p = await spawnMeridian(['--zones', zones]);
       procs.push(p);
       const url = `http://127.0.0.1:${p.adminPort}`;
+      const token = localToken(p.tokenFile);
       let stop = false;
       let written = 0;
       const writer = (async () => {
@@ -447,7 +487,7 @@ describe('auth, persistence and crash safety (real processes)', () => {
           i++;
           const res = await fetch(`${url}/v1/zones/gslb.example.org`, {
             method: 'PUT',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...bearer(token) },
             body: JSON.stringify(doc),
           }).catch(() => null);
           if (res?.status === 200) written++;

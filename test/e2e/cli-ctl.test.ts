@@ -2,14 +2,15 @@
  * `meridian ctl` as an operator runs it: a real process against a real node's admin API, with
  * exit codes, tables, and changes visible in DNS.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { repoRoot, startTestNode, tempZones } from '../support/tools.js';
+import { freePort, repoRoot, startTestNode, tempZones, waitFor } from '../support/tools.js';
+import { apiRequest } from '../support/api.js';
 import type { RunningNode } from '../../src/node/node.js';
 
 const run = promisify(execFile);
@@ -26,14 +27,17 @@ afterAll(async () => {
 });
 
 async function ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return ctlAs({}, ...args);
+}
+
+/** ctl with more options for the child (another user: `{ uid, gid }`); no token in its environment. */
+async function ctlAs(opts: { uid?: number; gid?: number; api?: string }, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [
-      path.join(repoRoot, 'dist/main.js'),
-      'ctl',
-      '--api',
-      `http://127.0.0.1:${node.admin.port}`,
-      ...args,
-    ]);
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [path.join(repoRoot, 'dist/main.js'), 'ctl', '--api', opts.api ?? `http://127.0.0.1:${node.admin.port}`, ...args],
+      { env: { ...process.env, MERIDIAN_TOKEN: '', MERIDIAN_API: '' }, ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid! } : {}) },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -68,7 +72,7 @@ describe('meridian ctl', () => {
   it('drain, overrides list, undrain', async () => {
     expect((await ctl('drain', 'web-euw/euw-a', '--reason', 'disk swap', '--for', '30m')).stdout).toMatch(/drained endpoint:web-euw\/euw-a until /);
     const list = await ctl('overrides', 'list');
-    expect(list.stdout).toMatch(/endpoint:web-euw\/euw-a\s+drain\s+anonymous\s+\S+\s+disk swap/);
+    expect(list.stdout).toMatch(/endpoint:web-euw\/euw-a\s+drain\s+local\s+\S+\s+disk swap/);
     const mv = await ask(node.dns.port, 'mv.gslb.example.org', 'A');
     expect(mv.answers?.map((a) => a.data)).toEqual(['203.0.113.11']);
     expect((await ctl('undrain', 'web-euw/euw-a')).code).toBe(0);
@@ -116,5 +120,58 @@ describe('meridian ctl', () => {
     );
     expect((down as { code: number }).code).toBe(1);
     expect((down as { stderr: string }).stderr).toContain('cannot reach the admin API');
+  });
+});
+
+/** Another user to run as (tests that need one run as root, as CI's container does). */
+const NOBODY = { uid: 65534, gid: 65534 };
+const root = process.getuid?.() === 0;
+
+describe('with no token configured: no anonymous write, and ctl on the same machine still works', () => {
+  it("an unauthenticated write is 401 and changes nothing, while ctl finds the node's own token", async () => {
+    const base = `http://127.0.0.1:${node.admin.port}`;
+    const anon = await apiRequest(`${base}/v1/overrides`, 'POST', { endpoint: 'web-euw/euw-b', kind: 'drain', reason: 'anonymous' });
+    expect(anon.status).toBe(401);
+    expect(anon.json.code).toBe('MRD_ERR_API_UNAUTHORIZED');
+    expect((await ctl('overrides', 'list')).stdout).not.toContain('web-euw/euw-b');
+    expect((await ctl('drain', 'web-euw/euw-b', '--reason', 'via ctl')).code).toBe(0);
+    expect((await ctl('overrides', 'list')).stdout).toMatch(/endpoint:web-euw\/euw-b\s+drain\s+local\s/);
+    expect((await ctl('undrain', 'web-euw/euw-b')).code).toBe(0);
+  });
+
+  it.skipIf(!root)('a user who cannot read the token file can read but not write, and is told why', async () => {
+    expect((await ctlAs(NOBODY, 'overrides', 'list')).code).toBe(0);
+    const r = await ctlAs(NOBODY, 'drain', 'web-euw/euw-b', '--reason', 'not allowed');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Authentication required (HTTP 401, MRD_ERR_API_UNAUTHORIZED)');
+    expect(r.stderr).toContain(node.localTokenFile!);
+    expect(r.stderr).toMatch(/cannot (read|see)/);
+  });
+
+  it.skipIf(!root)("ctl does not send the token to a program of another user that names the node's token file", async () => {
+    // A program of another user on another port that claims to be the API and names the real
+    // token file: ctl (root, able to read the file) must not send the token there.
+    const port = await freePort();
+    const impostor = `
+      const http = require('node:http');
+      http.createServer((req, res) => {
+        if (req.url === '/v1/auth/local') { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ token_file: ${JSON.stringify(node.localTokenFile)} })); return; }
+        process.stdout.write('AUTH ' + (req.headers.authorization || '-') + '\\n');
+        res.statusCode = 401; res.end('{}');
+      }).listen(${port}, '127.0.0.1', () => process.stdout.write('READY\\n'));`;
+    const child = spawn(process.execPath, ['-e', impostor], { ...NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(async () => out.includes('READY'));
+      const r = await ctlAs({ api: `http://127.0.0.1:${port}` }, 'drain', 'web-euw/euw-b', '--reason', 'x');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/does not belong to the user whose program listens on port/);
+      await waitFor(async () => out.includes('AUTH '));
+      expect(out).toContain('AUTH -');
+      expect(out).not.toContain('mrd_');
+    } finally {
+      child.kill();
+    }
   });
 });

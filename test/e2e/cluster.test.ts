@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 import { Target } from '../support/target.js';
 import { ask } from '../support/dns-client.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
@@ -98,6 +99,9 @@ async function seed(port: number): Promise<string> {
   return prefix;
 }
 
+/** Each node runs with no token configured: its writes carry the token it made for itself. */
+const auth = (n: MeridianProcess): Record<string, string> => bearer(localToken(n.tokenFile));
+
 async function node(prefix: string, id: string, region: string, extra: string[] = []): Promise<MeridianProcess> {
   const n = await spawnMeridian(['--etcd', etcd.url, '--etcd-prefix', prefix, '--node-id', id, '--region', region, '--lease-ttl', String(LEASE), ...extra]);
   procs.push(n.child);
@@ -168,7 +172,7 @@ describe('a three-node cluster on etcd (real processes)', () => {
 
     const res = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth(nodes[0]!), 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.1' }),
     });
     expect(res.status).toBe(201);
@@ -196,7 +200,7 @@ describe('a three-node cluster on etcd (real processes)', () => {
     const zone = await fetch(api(nodes[1]!, '/v1/zones/cl.test'));
     const put = await fetch(api(nodes[2]!, '/v1/zones/cl.test/records/w1/A'), {
       method: 'PUT',
-      headers: { 'content-type': 'application/json', 'if-match': zone.headers.get('etag')! },
+      headers: { ...auth(nodes[2]!), 'content-type': 'application/json', 'if-match': zone.headers.get('etag')! },
       body: JSON.stringify({ name: 'w1', type: 'A', value: '198.51.100.2' }),
     });
     expect(put.status).toBe(200);
@@ -348,7 +352,7 @@ describe('etcd goes away and comes back', () => {
     }
     const w = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth(nodes[0]!), 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'down', type: 'A', value: '198.51.100.9' }),
     });
     expect(w.status).toBe(503);
@@ -356,7 +360,7 @@ describe('etcd goes away and comes back', () => {
     expect(((await w.json()) as { code: string }).code).toBe('MRD_ERR_API_UNAVAILABLE');
     const o = await fetch(api(nodes[1]!, '/v1/overrides'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth(nodes[1]!), 'content-type': 'application/json' },
       body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'test' }),
     });
     expect(o.status).toBe(503);
@@ -372,7 +376,7 @@ describe('etcd goes away and comes back', () => {
     for (const n of nodes) await waitFor(async () => ((await (await fetch(api(n, '/readyz'))).json()) as { status: string }).status === 'ready', 15_000, 100);
     const again = await fetch(api(nodes[0]!, '/v1/zones/cl.test/records'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth(nodes[0]!), 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'back', type: 'A', value: '198.51.100.10' }),
     });
     expect(again.status).toBe(201);
@@ -399,7 +403,11 @@ describe('concurrent writes on two nodes', () => {
     const doc = (await r1.json()) as { records: { name: string; type: string; value: string }[] };
     const withTxt = (v: string) => ({ ...doc, records: [...doc.records, { name: 'who', type: 'TXT', value: `"${v}"` }] });
     const put = (n: MeridianProcess, body: unknown) =>
-      fetch(api(n, '/v1/zones/cl.test'), { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(body) });
+      fetch(api(n, '/v1/zones/cl.test'), {
+        method: 'PUT',
+        headers: { ...auth(n), 'content-type': 'application/json', 'if-match': etag },
+        body: JSON.stringify(body),
+      });
     const [p1, p2] = await Promise.all([put(n1, withTxt('node1')), put(n2, withTxt('node2'))]);
     expect([p1.status, p2.status].sort()).toEqual([200, 412]);
     const loser = p1.status === 412 ? p1 : p2;
@@ -414,7 +422,7 @@ describe('concurrent writes on two nodes', () => {
       const post = async (n: MeridianProcess, name: string) => {
         const res = await fetch(api(n, '/v1/zones/cl.test/records'), {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { ...auth(n), 'content-type': 'application/json' },
           body: JSON.stringify({ name, type: 'A', value: '198.51.100.50' }),
         });
         outcomes.push({ name, status: res.status });
@@ -536,14 +544,14 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
 
       const set = await fetch(api(n1, '/v1/overrides'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth(n1), 'content-type': 'application/json' },
         body: JSON.stringify({ region: 'eu', kind: 'drain', reason: 'maintenance', expires_in: 600 }),
       });
       expect(set.status).toBe(201);
       await waitFor(async () => (await answer(n2)) === '127.0.0.33', 5_000, 50);
       const listed = (await json<{ overrides: { id: string; kind: string; reason: string; expires_at: string }[] }>(n2, '/v1/overrides')).overrides;
       expect(listed).toMatchObject([{ id: 'region:eu', kind: 'drain', reason: 'maintenance' }]);
-      const lifted = await fetch(api(n2, `/v1/overrides/${encodeURIComponent('region:eu')}`), { method: 'DELETE' });
+      const lifted = await fetch(api(n2, `/v1/overrides/${encodeURIComponent('region:eu')}`), { method: 'DELETE', headers: auth(n2) });
       expect(lifted.status).toBe(204);
       await waitFor(async () => (await answer(n1)) === '127.0.0.31 127.0.0.32', 5_000, 50);
 
@@ -571,7 +579,7 @@ describe('overrides, the latency table and NOTIFY across the cluster', () => {
       // A zone write on node 1 changes the serial; node 2 sees it through etcd and notifies.
       const w = await fetch(api(n1, '/v1/zones/cl.test/records'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth(n1), 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'n', type: 'A', value: '198.51.100.3' }),
       });
       expect(w.status).toBe(201);
@@ -592,7 +600,7 @@ describe('a live drill in a cluster', () => {
     await waitFor(async () => (await json<Nodes>(n1, '/v1/nodes')).nodes.length === 3, 10_000);
     const start = await fetch(api(n1, '/v1/drills'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth(n1), 'content-type': 'application/json' },
       body: JSON.stringify({ region: 'eu', mode: 'live', duration_s: 2, reason: 'cluster drill' }),
     });
     expect(start.status).toBe(202);
@@ -744,7 +752,7 @@ describe('etcd with authentication on', () => {
       expect(await answer(n)).toBe('127.0.0.31 127.0.0.32');
       const w = await fetch(api(n, '/v1/zones/cl.test/records'), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth(n), 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'auth', type: 'A', value: '198.51.100.77' }),
       });
       expect(w.status).toBe(201);

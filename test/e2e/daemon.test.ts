@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseDocument, isMap, isScalar } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { freePort, repoRoot, shippedZones, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { freePort, repoRoot, shippedZones, spawnMeridian, tempTokenFile, waitFor, type MeridianProcess } from '../support/tools.js';
 import { envName, resolveOptions } from '../../src/cli/options.js';
 import { SERVE_OPTIONS } from '../../src/cli/serve-options.js';
 import { parseServeArgs } from '../../src/cli/serve.js';
@@ -238,7 +238,8 @@ describe('SIGHUP', () => {
 describe('fail fast', () => {
   /** Runs `meridian serve ARGS` expecting it to exit by itself within 5 s. */
   async function serveFails(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-    const r = await within(run(['serve', ...args], env), 5000, 'serve exit');
+    // A node that gets as far as its write token keeps it in a temporary file, never beside the shipped zones.
+    const r = await within(run(['serve', ...args], { MERIDIAN_ADMIN_TOKEN_FILE: tempTokenFile(), ...env }), 5000, 'serve exit');
     return r;
   }
 

@@ -848,6 +848,8 @@ describe('the Dockerfile', () => {
     }
     // The build copies this page into dist/; it must reach the build stage.
     expect(dockerIgnored(rules, 'src/admin/status/page.html')).toBe(false);
+    // A write token a development node made beside the zones stays out of the image.
+    expect(dockerIgnored(rules, 'zones/.admin-token')).toBe(true);
     // The matcher itself, on Docker's own examples (docs.docker.com, ".dockerignore file").
     expect(dockerIgnored(['**/*.go'], 'a/b/c.go') && dockerIgnored(['**/*.go'], 'c.go') && dockerIgnored(['*/temp*'], 'somedir/temporary.txt')).toBe(true);
     expect(dockerIgnored(['*.md', '!README*.md', 'README-secret.md'], 'README-secret.md') && !dockerIgnored(['*.md', '!README*.md'], 'README.md')).toBe(true);
@@ -862,8 +864,18 @@ describe('the Dockerfile', () => {
 
 describe('the npm package', () => {
   it('ships dist/ (no source maps), zones, docs and deploy, and no src/, test/ or bench/', async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
+    // A development node (`npm start`) leaves its write token beside the shipped zones: it must not ship.
+    const token = path.join(repoRoot, 'zones', '.admin-token');
+    const made = !fs.existsSync(token);
+    if (made) fs.writeFileSync(token, 'mrd_not-a-real-token\n', { mode: 0o600 });
+    let stdout: string;
+    try {
+      ({ stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot }));
+    } finally {
+      if (made) fs.rmSync(token);
+    }
     const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).not.toContain('zones/.admin-token');
     for (const f of [
       'dist/main.js',
       'dist/admin/status/page.html',

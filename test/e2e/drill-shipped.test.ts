@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ask } from '../support/dns-client.js';
 import { repoRoot, shippedZones, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 import type { Candidate, VantageImpact } from '../../src/drill/preview.js';
 
 const ORIGIN = 'gslb.example.org';
@@ -74,9 +75,11 @@ async function serve(): Promise<MeridianProcess> {
 }
 
 async function api(p: MeridianProcess, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  // No token configured: writes (a preview is a POST) carry the token the node made for itself.
   const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, {
     method,
-    ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    headers: { ...bearer(localToken(p.tokenFile)), ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: await res.json().catch(() => undefined) };
 }

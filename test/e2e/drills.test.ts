@@ -12,6 +12,7 @@ import { ask } from '../support/dns-client.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 
 const ZONE = `
 zone: drill.test
@@ -48,16 +49,20 @@ afterAll(() => {
 async function node(
   zone = ZONE,
   state?: string,
+  extra: string[] = [],
 ): Promise<{ p: MeridianProcess; api: (m: string, u: string, b?: unknown) => Promise<{ status: number; json: any }> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-drill-'));
   dirs.push(dir);
   fs.writeFileSync(path.join(dir, 'drill.test.yaml'), zone);
-  const p = await spawnMeridian(['--zones', dir, '--no-checks', ...(state ? ['--state', state] : [])]);
+  const p = await spawnMeridian(['--zones', dir, '--no-checks', ...(state ? ['--state', state] : []), ...extra]);
   procs.push(p);
+  // No token configured: writes carry the token the node made for itself.
+  const auth = bearer(localToken(p.tokenFile));
   const api = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${p.adminPort}${url}`, {
       method,
-      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, json: await res.json().catch(() => undefined) };
   };
@@ -120,6 +125,26 @@ describe('drills', () => {
     expect((await ask(p.dnsPort, 'www.drill.test', 'A', { ecs: DE })).answers?.map((a) => a.data).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
     const audit = (await api('GET', '/v1/audit')).json.entries.map((e: { action: string }) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['drill.start', 'drill.done']));
+  }, 30_000);
+
+  it('live, with response rate limiting on its own address: its questions carry a server cookie and are never held back', async () => {
+    // A peer sees a node's questions from the node's address, not loopback; here loopback is not
+    // exempt and the rate is far below the drill's ten questions a second per record and vantage point.
+    const { api } = await node(ZONE, undefined, ['--rrl-rate', '2', '--rrl-exempt', 'none']);
+    const start = await api('POST', '/v1/drills', { region: 'eu', mode: 'live', duration_s: 2, reason: 'rate-limited drill' });
+    expect(start.status).toBe(202);
+    const report = await waitFor(
+      async () => {
+        const r = (await api('GET', `/v1/drills/${start.json.id}`)).json;
+        return r.state === 'done' ? r : null;
+      },
+      15_000,
+      200,
+    );
+    expect(report.empty_or_servfail).toBe(0);
+    for (const c of report.checks) expect(c.pass, `${c.rule}: ${c.detail}`).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${(await api('GET', '/v1/nodes')).json.nodes[0].admin.split(':').pop()}/metrics`)).text();
+    expect(metrics).toMatch(/meridian_dns_cookies_total\{verdict="valid"\} [1-9]/);
   }, 30_000);
 
   it('refuses a drill that would leave a record with nothing usable (409), changing nothing', async () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dig, freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 import { Target } from '../support/target.js';
 
 function zoneText(port: number, overrideAddress?: string, staleAfter = '3s'): string {
@@ -241,7 +242,7 @@ describe('vote API', () => {
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
     const res = await fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(localToken(node.tokenFile)) },
       body: JSON.stringify({ checker: 'x', votes: [{ endpoint: 'first/a', up: 'yes' }] }),
     });
     expect(res.status).toBe(400);
@@ -256,7 +257,7 @@ describe('vote API', () => {
     const post = (checker: string, votes: unknown[]) =>
       fetch(`http://127.0.0.1:${node.adminPort}/v1/health/votes`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...bearer(localToken(node.tokenFile)) },
         body: JSON.stringify({ checker, votes }),
       });
     // Checks configured but no vote yet: nobody has looked, so no region claims to be healthy.
@@ -283,7 +284,11 @@ describe('vote API', () => {
     const node = await serve(zonesDir(zoneText(port)), ['--no-checks']);
     const base = `http://127.0.0.1:${node.adminPort}`;
     const post = (votes: unknown[]) =>
-      fetch(`${base}/v1/health/votes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ checker: 'eu', votes }) });
+      fetch(`${base}/v1/health/votes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(localToken(node.tokenFile)) },
+        body: JSON.stringify({ checker: 'eu', votes }),
+      });
     const at = Date.now();
     // A vote with neither name is refused, with the new name in the reason, and changes nothing.
     const bad = await post([{ endpoint: 'first/a', checker: 'eu', up: true, reason: 'ok', at }]);

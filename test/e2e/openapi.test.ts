@@ -15,7 +15,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startTestNode, tempZones, waitFor } from '../support/tools.js';
 import type { RunningNode } from '../../src/node/node.js';
-import { apiRequest, type ApiResponse } from '../support/api.js';
+import { apiRequest, bearer, localToken, type ApiResponse } from '../support/api.js';
 
 interface Seen {
   method: string;
@@ -53,9 +53,13 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** One real request; the response is kept for the check against the document. */
+/**
+ * One real request; the response is kept for the check against the document. A write to the node
+ * without tokens carries the token it made for itself, unless the request brings its own.
+ */
 async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, on = node): Promise<ApiResponse> {
-  const res = await apiRequest(`http://127.0.0.1:${on.admin.port}${url}`, method, body, headers);
+  const own = on === node && method !== 'GET' && !('authorization' in headers) ? bearer(localToken(node.localTokenFile)) : {};
+  const res = await apiRequest(`http://127.0.0.1:${on.admin.port}${url}`, method, body, { ...own, ...headers });
   seen.push({ method, path: url.split('?')[0]!, status: res.status, type: res.headers.get('content-type')?.split(';')[0]?.trim() ?? null, text: res.text });
   return res;
 }
@@ -90,6 +94,10 @@ async function driveEveryRoute(): Promise<void> {
   await expectStatus(200, 'GET', '/openapi.json');
   await expectStatus(200, 'GET', '/v1/schema/zone.json');
   await expectStatus(404, 'GET', '/v1/nothing');
+  // the node's own write token: where it is (none on the node with tokens); a write without it is 401
+  expect((await expectStatus(200, 'GET', '/v1/auth/local')).json.token_file).toBe(node.localTokenFile);
+  await expectStatus(404, 'GET', '/v1/auth/local', undefined, { authorization: `Bearer ${READ}` }, guarded);
+  await expectStatus(401, 'POST', '/v1/zones', ZONE, { authorization: '' });
 
   // zones
   const list = await expectStatus(200, 'GET', '/v1/zones');

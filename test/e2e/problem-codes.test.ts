@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, type ErrorCode } from '../../src/errors.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
 import { repoRoot, spawnMeridian, tempZones, waitFor, type MeridianProcess } from '../support/tools.js';
+import { localToken } from '../support/api.js';
 
 const WRITE = 'w'.repeat(32);
 const READ = 'r'.repeat(32);
@@ -156,7 +157,11 @@ describe('a cluster node whose etcd is stopped', () => {
     });
     await etcd!.stop();
     await waitFor(async () => ((await (await fetch(`${api}/readyz`)).json()) as { status: string }).status === 'degraded', 15_000);
-    const a = await call(`${api}/v1/zones/pc.test/records`, { method: 'POST', json: { name: 'down', type: 'A', value: '198.51.100.9' } });
+    const a = await call(`${api}/v1/zones/pc.test/records`, {
+      method: 'POST',
+      token: localToken(n.tokenFile),
+      json: { name: 'down', type: 'A', value: '198.51.100.9' },
+    });
     expectProblem(a, 'MRD_ERR_API_UNAVAILABLE');
     expect(a.body.detail).toContain('nothing was changed');
     expect((await fetch(`${api}/v1/zones/pc.test`)).headers.get('etag')).toBe(before);

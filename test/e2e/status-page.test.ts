@@ -13,6 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, repoRoot, startTestNode } from '../support/tools.js';
+import { bearer, localToken } from '../support/api.js';
 import type { RunningNode } from '../../src/node/node.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -85,7 +86,7 @@ describe('status page', () => {
     // A live drill on the other region shows its countdown.
     const res = await fetch(`http://127.0.0.1:${node.admin.port}/v1/drills`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(localToken(node.localTokenFile)) },
       body: JSON.stringify({ region: 'us-east', mode: 'live', duration_s: 60, min_healthy_regions: 0, reason: 'page test' }),
     });
     // With eu-west down, draining us-east would leave www with nothing: the drill is refused.
@@ -95,7 +96,7 @@ describe('status page', () => {
     await expect.poll(() => euStatus.textContent(), { timeout: 10_000 }).toBe('healthy');
     const ok = await fetch(`http://127.0.0.1:${node.admin.port}/v1/drills`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(localToken(node.localTokenFile)) },
       body: JSON.stringify({ region: 'us-east', mode: 'live', duration_s: 60, reason: 'page test' }),
     });
     expect(ok.status).toBe(202);
@@ -251,7 +252,7 @@ policies:
     const start = (body: object) =>
       fetch(`http://127.0.0.1:${mapNode.admin.port}/v1/drills`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...bearer(localToken(mapNode.localTokenFile)) },
         body: JSON.stringify({ mode: 'live', duration_s: 60, min_healthy_regions: 0, reason: 'page test', ...body }),
       });
     expect((await start({ region: 'eu-central' })).status).toBe(202);

@@ -24,7 +24,7 @@ import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { silentLogger } from '../../src/log.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import { MANAGED_MASTER_HEADER } from '../../src/zone/export.js';
-import { apiRequest, type ApiResponse } from '../support/api.js';
+import { apiRequest, bearer, localToken, type ApiResponse } from '../support/api.js';
 
 const run = promisify(execFile);
 let proc: MeridianProcess;
@@ -63,7 +63,9 @@ async function ctl(...args: string[]): Promise<Result> {
 }
 
 async function api(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse & { etag: string | null }> {
-  const res = await apiRequest(`http://127.0.0.1:${proc.adminPort}${p}`, method, body, headers);
+  // The node runs with no token configured: writes carry the token it made (ctl finds it itself).
+  const own = method === 'GET' ? {} : bearer(localToken(proc.tokenFile));
+  const res = await apiRequest(`http://127.0.0.1:${proc.adminPort}${p}`, method, body, { ...own, ...headers });
   return { ...res, etag: res.headers.get('etag') };
 }
 
@@ -307,7 +309,7 @@ describe('cluster mode: a master-file zone in etcd stays master-file text', () =
 
       const res = await fetch(`${a}/v1/zones/example.net/records`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...bearer(localToken(node.tokenFile)) },
         body: JSON.stringify({ name: 'in-etcd', type: 'A', value: '192.0.2.230' }),
       });
       expect(res.status).toBe(201);

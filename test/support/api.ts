@@ -1,4 +1,9 @@
-/** An admin API request as the e2e tests make it: a JSON (or, for a string, `text/dns`) body in, the status, headers, text and JSON out. */
+/**
+ * An admin API request as the e2e tests make it: a JSON (or, for a string, `text/dns`) body in, the
+ * status, headers, text and JSON out. And the node's own write token (admin/local-token.ts), which
+ * every write needs when a node runs with no token configured.
+ */
+import fs from 'node:fs';
 
 export interface ApiResponse {
   status: number;
@@ -23,4 +28,15 @@ export async function apiRequest(url: string, method: string, body?: unknown, he
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** The write token a node made for itself, read from its file (RunningNode.localTokenFile, MeridianProcess.tokenFile). */
+export function localToken(file: string | null | undefined): string {
+  if (!file) throw new Error('this node has no token file of its own (it runs with --tokens)');
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** `authorization: Bearer <token>` for a request's headers. */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
 }

@@ -37,7 +37,15 @@ export function tempZones(from = shippedZones): string {
   return dir;
 }
 
-/** Starts a node in this process on free ports. */
+/** A file path in a fresh temporary directory, for a node's own write token (never beside the shipped zones). */
+export function tempTokenFile(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-token-')), 'admin-token');
+}
+
+/**
+ * Starts a node in this process on free ports. With no token configured it makes its own write
+ * token in a temporary file (RunningNode.localTokenFile; test/support/api.ts `localToken`).
+ */
 export function startTestNode(zonesDir = shippedZones, extra: Partial<ServeOptions> = {}): Promise<RunningNode> {
   return startNode(
     {
@@ -49,6 +57,7 @@ export function startTestNode(zonesDir = shippedZones, extra: Partial<ServeOptio
       tcpIdleTimeoutMs: 5_000,
       tcpMaxConnections: 100,
       useCache: true,
+      ...(extra.stateDir ? {} : { adminTokenFile: tempTokenFile() }),
       ...extra,
     },
     silentLogger(),
@@ -59,19 +68,34 @@ export interface MeridianProcess {
   readonly child: ChildProcess;
   readonly dnsPort: number;
   readonly adminPort: number;
+  /** The node's own write token file, when it runs with no token configured (from its log). */
+  readonly tokenFile: string | null;
   readonly logs: string[];
   /** Resolves with the exit code. */
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `meridian serve` as a real process (from dist/, built by `npm test`) on free ports. */
+/**
+ * Starts `meridian serve` as a real process (from dist/, built by `npm test`) on free ports. Unless
+ * the arguments say where (--state, --admin-token-file), a node with no token configured keeps its
+ * own write token in a temporary file, never beside the zones of the checkout (even with a
+ * --config file that names none).
+ */
 export function spawnMeridian(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MeridianProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), 'serve', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // A --config file may name a state directory, but the flag beats it: the token stays out of the checkout.
+  const placed = args.some((a) => a === '--state' || a === '--admin-token-file');
+  const tokenArgs = placed ? [] : ['--admin-token-file', tempTokenFile()];
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'dist/main.js'), 'serve', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...tokenArgs, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let tokenFile: string | null = null;
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`meridian did not start:\n${logs.join('\n')}`)), 15_000);
@@ -84,13 +108,15 @@ export function spawnMeridian(args: string[] = [], env: NodeJS.ProcessEnv = {}):
         buf = buf.slice(nl + 1);
         logs.push(line);
         try {
-          const rec = JSON.parse(line) as { msg?: string; dns?: string; admin?: string };
+          const rec = JSON.parse(line) as { msg?: string; dns?: string; admin?: string; file?: string };
+          if (rec.msg?.startsWith('admin API writes need the token in this file')) tokenFile = rec.file ?? null;
           if (rec.msg === 'meridian serving') {
             clearTimeout(timer);
             resolve({
               child,
               logs,
               exited,
+              tokenFile,
               dnsPort: Number(rec.dns!.split(':').pop()),
               adminPort: Number(rec.admin!.split(':').pop()),
             });

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, hasCommand, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 import { hasEtcd, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { bearer, localToken } from '../support/api.js';
 
 const run = promisify(execFile);
 
@@ -55,9 +56,11 @@ function meridian(args: string[]): Promise<{ code: number | null; out: string }>
 }
 
 async function api(n: MeridianProcess, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const auth = method === 'GET' ? {} : bearer(localToken(n.tokenFile));
   const res = await fetch(`http://127.0.0.1:${n.adminPort}${p}`, {
     method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: await res.json() };
 }

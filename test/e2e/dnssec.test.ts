@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/node.js';
 import { startDaemon, stopDaemon, unboundConf } from '../support/daemons.js';
 import { Target } from '../support/target.js';
+import { bearer, localToken } from '../support/api.js';
 import { dig, freePort, hasCommand, startTestNode, waitFor } from '../support/tools.js';
 
 const run = promisify(execFile);
@@ -80,9 +81,12 @@ function tempDir(prefix: string): string {
 }
 
 async function api(node: RunningNode, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  // Writes carry the node's own token (no anonymous writes).
+  const auth = method === 'GET' ? {} : bearer(localToken(node.localTokenFile));
   const res = await fetch(`http://127.0.0.1:${node.admin.port}${url}`, {
     method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };

@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQuery, decode, sendTcp, type Reply } from '../support/dns-client.js';
-import { apiRequest } from '../support/api.js';
+import { apiRequest, bearer, localToken } from '../support/api.js';
 import { freePort, repoRoot, spawnMeridian, waitFor, type MeridianProcess } from '../support/tools.js';
 import { Target } from '../support/target.js';
 import { loadNative, nodeHasReusePort } from '../../src/dns/native.js';
@@ -152,7 +152,8 @@ describe.each(paths)('meridian serve --workers 2 --udp-io $io', ({ io, skip, why
   const targets: Target[] = [];
   let dns = 0;
   let admin = 0;
-  const api = (method: string, url: string, body?: unknown) => apiRequest(`http://127.0.0.1:${admin}${url}`, method, body);
+  const api = (method: string, url: string, body?: unknown) =>
+    apiRequest(`http://127.0.0.1:${admin}${url}`, method, body, method === 'GET' ? {} : bearer(localToken(node.tokenFile)));
 
   beforeAll(async () => {
     if (skip) return;
@@ -382,7 +383,8 @@ describe.skipIf(!hasEtcd || !canShare)(`in cluster mode: meridian serve --etcd -
   });
 
   it('an API write, stored in etcd, is answered by every worker on the very next query', async () => {
-    const api = (method: string, url: string, body?: unknown) => apiRequest(`http://127.0.0.1:${node.adminPort}${url}`, method, body);
+    const api = (method: string, url: string, body?: unknown) =>
+      apiRequest(`http://127.0.0.1:${node.adminPort}${url}`, method, body, method === 'GET' ? {} : bearer(localToken(node.tokenFile)));
     for (let round = 1; round <= 3; round++) {
       const put = await api('PUT', '/v1/zones/wk.test/records/v/TXT', { name: 'v', type: 'TXT', value: `"etcd-${round}"` });
       expect(put.status, put.text).toBe(200);

@@ -597,7 +597,12 @@ describe('a live drill in a cluster', () => {
     const n1 = await node(prefix, 'n1', 'eu', ['--no-checks']);
     const n2 = await node(prefix, 'n2', 'us', ['--no-checks']);
     const n3 = await node(prefix, 'n3', 'ap', ['--no-checks']);
-    await waitFor(async () => (await json<Nodes>(n1, '/v1/nodes')).nodes.length === 3, 10_000);
+    // A node's membership record names its DNS address once it listens (a first record may not);
+    // the drill watches the peers whose records name one.
+    await waitFor(async () => {
+      const v = (await json<Nodes>(n1, '/v1/nodes')).nodes as (Nodes['nodes'][number] & { dns?: string | null })[];
+      return v.length === 3 && v.every((x) => x.dns);
+    }, 10_000);
     const start = await fetch(api(n1, '/v1/drills'), {
       method: 'POST',
       headers: { ...auth(n1), 'content-type': 'application/json' },

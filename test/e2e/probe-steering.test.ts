@@ -106,7 +106,17 @@ policies:
     );
     if (first.explanation.path.some((s) => s.note.includes('via distance'))) expect(first.answer.records.map((r) => r.data)).toEqual(['192.0.2.2']);
     await waitFor(async () => (await answers(p.dnsPort, 'www.steer.test'))[0] === '192.0.2.1', 10_000, 100);
-    const sim = await json<{ explanation: { path: { note: string }[] } }>(p, '/v1/simulate?name=www.steer.test&client=127.0.0.1');
+    // Both targets measured (the fast one may win before the slow one's first probe is in).
+    type Sim = { explanation: { path: { note: string }[] } };
+    const bothMeasured = /one \d+(\.\d+)? ms \(probes one\/a\), two \d+(\.\d+)? ms \(probes two\/a\)/;
+    const sim = await waitFor(
+      async () => {
+        const s = await json<Sim>(p, '/v1/simulate?name=www.steer.test&client=127.0.0.1');
+        return bothMeasured.test(s.explanation.path.map((x) => x.note).join('\n')) ? s : null;
+      },
+      10_000,
+      100,
+    );
     const why = sim.explanation.path.map((s) => s.note).join('\n');
     expect(why).toContain('latency via probes from checker region fra');
     expect(why).toMatch(/one \d+(\.\d+)? ms \(probes one\/a\), two \d+(\.\d+)? ms \(probes two\/a\)/);
@@ -150,7 +160,12 @@ policies:
         .map((e) => `${e.endpoint}=${e.effective_weight}`)
         .sort()
         .join(' ');
-    await waitFor(async () => (await effective()) === 'web/a=9 web/b=1', 10_000, 100);
+    // b's configured weight is 1 too: wait until both targets have reported, not just until the weights read 9 and 1.
+    await waitFor(
+      async () => (await effective()) === 'web/a=9 web/b=1' && (await json<Health>(p, '/v1/health')).endpoints.every((e) => e.reported_weight !== null),
+      10_000,
+      100,
+    );
     expect((await json<Health>(p, '/v1/health')).endpoints.find((e) => e.endpoint === 'web/a')).toMatchObject({ weight: 1, reported_weight: 9 });
     const regions = await json<{ regions: { members: { endpoint: string; weight: number; reported_weight: number | null }[] }[] }>(p, '/v1/regions');
     expect(regions.regions.flatMap((r) => r.members).find((m) => m.endpoint === 'web/b')).toMatchObject({ weight: 1, reported_weight: 1 });

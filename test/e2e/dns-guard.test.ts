@@ -362,15 +362,26 @@ describe('TCP: per-client limits and edns-tcp-keepalive (RFC 7766 §6.2.2, RFC 7
     expect(Date.now() - t0).toBeLessThan(3000);
     // Below the limit, the TIMEOUT is the idle timeout, in units of 100 ms.
     expect(edns(mine[0]!.r).options.get(11)!.readUInt16BE(0)).toBe(40);
-    const again = await connect('127.0.0.1');
-    const fourth = await connect('127.0.0.1');
-    expect(await fourth.ask(query('www.example.net', 10))).toBeNull();
-    expect(full((await again.ask(query('www.example.net', 11)))!)).toBe(true);
-    // Another client is answered.
-    const someone = await connect('127.0.0.9');
-    expect(full((await someone.ask(query('www.example.net', 12)))!)).toBe(true);
-    expect(await metric(p, 'meridian_dns_tcp_refused_total', 'reason="per_client"')).toBeGreaterThanOrEqual(1);
-    for (const c of [mine[0]!.c, mine[1]!.c, again, someone]) c.sock.destroy();
+    const opened = [mine[0]!.c, mine[1]!.c];
+    try {
+      // Keep the first two busy, so that their idle timeout (4 s) cannot free a slot on a slow machine.
+      for (const [i, m] of mine.slice(0, 2).entries()) expect(full((await m.c.ask(query('www.example.net', 20 + i)))!)).toBe(true);
+      const again = await connect('127.0.0.1');
+      opened.push(again);
+      const fourth = await connect('127.0.0.1');
+      opened.push(fourth);
+      expect(await fourth.ask(query('www.example.net', 10))).toBeNull();
+      expect(full((await again.ask(query('www.example.net', 11)))!)).toBe(true);
+      // Another client is answered.
+      const someone = await connect('127.0.0.9');
+      opened.push(someone);
+      expect(full((await someone.ask(query('www.example.net', 12)))!)).toBe(true);
+      expect(await metric(p, 'meridian_dns_tcp_refused_total', 'reason="per_client"')).toBeGreaterThanOrEqual(1);
+    } finally {
+      // The next test asks from 127.0.0.1 too: give its slots back whatever happened here.
+      for (const c of opened) c.sock.destroy();
+      await Promise.all(opened.map((c) => c.closed));
+    }
   }, 20_000);
 
   it('dig +keepalive reads the idle timeout; a keepalive option with a TIMEOUT in a query is FORMERR (RFC 7828 §3.2.1)', async () => {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask } from '../support/dns-client.js';
-import { repoRoot, shippedZones, spawnMeridian, type MeridianProcess } from '../support/tools.js';
+import { repoRoot, shippedZones, spawnMeridian, tempTokenFile, type MeridianProcess } from '../support/tools.js';
 import { nodeHasReusePort } from '../../src/dns/native.js';
 import { parseServeArgs } from '../../src/cli/serve.js';
 import os from 'node:os';
@@ -47,7 +47,21 @@ describe('without the native UDP part', () => {
   it('--udp-io batched refuses to start: MRD_ERR_UDP_IO, exit 1, with the reason', async () => {
     const child = spawn(
       process.execPath,
-      [path.join(repoRoot, 'dist/main.js'), 'serve', '--zones', shippedZones, '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--udp-io', 'batched'],
+      // Its own write token goes to a temporary file, never beside the checkout's zones.
+      [
+        path.join(repoRoot, 'dist/main.js'),
+        'serve',
+        '--zones',
+        shippedZones,
+        '--admin-token-file',
+        tempTokenFile(),
+        '--dns',
+        '127.0.0.1:0',
+        '--admin',
+        '127.0.0.1:0',
+        '--udp-io',
+        'batched',
+      ],
       {
         env: { ...process.env, ...OFF },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,11 +21,11 @@
  * remembers its signatures.
  */
 import { NSEC_SELF_TYPES, nsecRdata, predecessorKey, siblingSuccessorKey, successorKey } from '../proto/dnssec.js';
-import { isAtOrBelow, parentKey, splitKey } from '../proto/name.js';
+import { splitKey } from '../proto/name.js';
 import { RRType } from '../proto/types.js';
 import { Rcode, type RRset, type Sections } from '../proto/wire.js';
 import type { ZoneSigner } from '../dnssec/signer.js';
-import type { LookupResult } from '../zone/lookup.js';
+import { findCut, type LookupResult } from '../zone/lookup.js';
 import type { Zone, ZoneNode } from '../zone/zone.js';
 
 /** Signed sections, and when their signatures are to be re-made (ms since the epoch). */
@@ -47,15 +47,6 @@ export function signerApexSet(zone: Zone, signer: ZoneSigner, qtype: number): RR
   if (qtype === RRType.CDS) return signer.cdsSet(ttl);
   if (qtype === RRType.CDNSKEY) return signer.cdnskeySet(ttl);
   return undefined;
-}
-
-/** The first cut at or above `owner` (below the apex), if any: data there is the child's. */
-function belowCut(zone: Zone, owner: string): boolean {
-  if (zone.cuts.size === 0) return false;
-  for (let k: string | null = owner; k !== null && k !== zone.origin && isAtOrBelow(k, zone.origin); k = parentKey(k)) {
-    if (zone.cuts.has(k)) return true;
-  }
-  return false;
 }
 
 /** The ancestor of `name` (or `name`) with one label more than the closest encloser of `wildcard` (`*.<encloser>`). */
@@ -138,7 +129,7 @@ export function signSections(
 ): SignedSections {
   const zone = result.zone;
   const b = new Builder(zone, signer);
-  const additional = (): RRset[] => sections.additional.flatMap((s) => (belowCut(zone, s.owner) ? [s] : b.signed(s)));
+  const additional = (): RRset[] => sections.additional.flatMap((s) => (findCut(zone, s.owner) ? [s] : b.signed(s)));
 
   switch (result.kind) {
     case 'answer': {

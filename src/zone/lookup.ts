@@ -54,7 +54,7 @@ function policyFor(policies: ReadonlyMap<number, PolicyRecord>, qtype: number): 
 export const MAX_CNAME_CHAIN = 8;
 
 /** The highest delegation cut at or above `qkey` (strictly below the apex), or undefined. */
-function findCut(zone: Zone, qkey: string): RRset | undefined {
+export function findCut(zone: Zone, qkey: string): RRset | undefined {
   if (zone.cuts.size === 0 || qkey === zone.origin) return undefined;
   const labels = splitKey(qkey);
   const originLabels = zone.origin === '' ? 0 : splitKey(zone.origin).length;
